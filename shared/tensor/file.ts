@@ -1,0 +1,124 @@
+// On-disk tensor sets (checkpoints, spooled updates): crash-safe writes and block reads.
+//
+// Format: 8-byte magic "FLTSET01", u32 LE header length, UTF-8 JSON header
+// `{ infos, digest, meta }`, zero padding to a multiple of 4 bytes from the file start,
+// then the raw little-endian float32 data. The data offset is therefore 4-aligned, so a
+// block can be read straight into a Float32Array.
+import { open, rename, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type TensorInfo, type TensorSet, bytesOf, tensorSetDigest, totalElements, TensorSetHasher } from './tensor-set.js';
+
+const MAGIC = 'FLTSET01';
+
+export interface TensorFileHeader {
+  readonly infos: TensorInfo[];
+  readonly digest: string;
+  readonly meta: Record<string, unknown>;
+}
+
+export interface TensorFileLayout {
+  readonly header: TensorFileHeader;
+  /** Byte offset of the float32 data in the file. */
+  readonly dataOffset: number;
+  /** Number of float32 elements. */
+  readonly length: number;
+}
+
+export class TensorFileError extends Error {
+  override name = 'TensorFileError';
+}
+
+function encodeHeader(header: TensorFileHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pre = 8 + 4 + json.length;
+  const pad = (4 - (pre % 4)) % 4;
+  const out = Buffer.alloc(pre + pad);
+  out.write(MAGIC, 0, 'latin1');
+  out.writeUInt32LE(json.length, 8);
+  json.copy(out, 12);
+  return out;
+}
+
+/** fsync a directory so a rename inside it is durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes a tensor set atomically: temp file, fsync, rename, fsync of the directory.
+ * Returns the digest written in the header.
+ */
+export async function writeTensorSetFile(path: string, set: TensorSet, meta: Record<string, unknown> = {}): Promise<string> {
+  const digest = tensorSetDigest(set);
+  const header = encodeHeader({ infos: set.infos.map((t) => ({ ...t, shape: [...t.shape] })), digest, meta });
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.write(header);
+    const bytes = bytesOf(set.data);
+    // Write in 16 MiB slices so very large models do not need one giant syscall.
+    const step = 16 << 20;
+    for (let off = 0; off < bytes.length; off += step) {
+      await fh.write(bytes.subarray(off, Math.min(bytes.length, off + step)));
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await fsyncDir(dirname(path));
+  return digest;
+}
+
+/** Reads only the header and layout of a tensor file. */
+export async function readTensorFileLayout(path: string): Promise<TensorFileLayout> {
+  const fh = await open(path, 'r');
+  try {
+    const pre = Buffer.alloc(12);
+    const { bytesRead } = await fh.read(pre, 0, 12, 0);
+    if (bytesRead < 12 || pre.toString('latin1', 0, 8) !== MAGIC) {
+      throw new TensorFileError(`${path}: not a tensor set file (bad magic)`);
+    }
+    const len = pre.readUInt32LE(8);
+    const stat = await fh.stat();
+    if (12 + len > stat.size) throw new TensorFileError(`${path}: truncated header`);
+    const json = Buffer.alloc(len);
+    await fh.read(json, 0, len, 12);
+    let header: TensorFileHeader;
+    try {
+      header = JSON.parse(json.toString('utf8')) as TensorFileHeader;
+    } catch (err) {
+      throw new TensorFileError(`${path}: header is not valid JSON`, { cause: err });
+    }
+    const dataOffset = 12 + len + ((4 - ((12 + len) % 4)) % 4);
+    const length = totalElements(header.infos);
+    if (stat.size !== dataOffset + length * 4) {
+      throw new TensorFileError(
+        `${path}: expected ${dataOffset + length * 4} bytes for ${length} float32 values, file has ${stat.size}`,
+      );
+    }
+    return { header, dataOffset, length };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads a whole tensor file and verifies its digest. */
+export async function readTensorSetFile(path: string): Promise<{ set: TensorSet; meta: Record<string, unknown>; digest: string }> {
+  const layout = await readTensorFileLayout(path);
+  const buf = await readFile(path);
+  const data = new Float32Array(layout.length);
+  new Uint8Array(data.buffer).set(buf.subarray(layout.dataOffset, layout.dataOffset + layout.length * 4));
+  const set: TensorSet = { infos: layout.header.infos, data };
+  const digest = new TensorSetHasher(set.infos).update(bytesOf(data)).digest();
+  if (digest !== layout.header.digest) {
+    throw new TensorFileError(`${path}: digest mismatch (header ${layout.header.digest}, content ${digest})`);
+  }
+  return { set, meta: layout.header.meta, digest };
+}
