@@ -1,7 +1,8 @@
 // Startup-kit config files (coordinator.yaml / site.yaml / admin.yaml) written by `fl provision`.
 //
 // Paths inside a kit config are relative to the config file, so a kit folder can be copied to
-// the party's machine as a unit. `loadKit` validates the file and resolves the paths.
+// the party's machine as a unit. `loadKit` validates the security-relevant fields and resolves
+// the paths.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -33,42 +34,37 @@ const Fingerprint = z.string().transform((s, ctx) => {
   }
 });
 
-const base = {
-  study: z.string().min(1),
-  tls: TlsPathsSchema,
-};
-
-// Loose objects: other components may keep their own settings in the same file.
+// Field names follow shared/config (site.yaml, coordinator file); loose objects so those
+// schemas stay the authority for every other setting in the same files.
 export const CoordinatorKitSchema = z.looseObject({
-  kind: z.literal('coordinator'),
-  ...base,
-  listen: HostPort,
-  advertisedAddress: HostPort,
-  /** SHA-256 fingerprints (hex, colons optional) of revoked party certificates. */
-  revokedFingerprints: z.array(Fingerprint).default([]),
+  coordinator: z.looseObject({
+    listen: HostPort,
+    tls: TlsPathsSchema,
+    /** SHA-256 fingerprints (hex, colons optional) of revoked party certificates. */
+    revoked_fingerprints: z.array(Fingerprint).default([]),
+  }),
 });
 
 export const SiteKitSchema = z.looseObject({
-  kind: z.literal('site'),
-  ...base,
-  name: z.string().min(1),
+  site_id: z.string().min(1),
   coordinator: HostPort,
-  /** File holding the site's secret for pseudonymising case ids (never leaves the site). */
-  pseudonymKey: z.string().min(1),
+  tls: TlsPathsSchema,
+  /** Secret for pseudonymising case ids (HMAC-SHA256); never leaves the site. */
+  pseudonym_secret: z.string().min(16),
 });
 
 export const AdminKitSchema = z.looseObject({
-  kind: z.literal('admin'),
-  ...base,
-  name: z.string().min(1),
+  admin_id: z.string().min(1),
   coordinator: HostPort,
+  tls: TlsPathsSchema,
 });
 
-export const KitSchema = z.discriminatedUnion('kind', [CoordinatorKitSchema, SiteKitSchema, AdminKitSchema]);
 export type CoordinatorKit = z.infer<typeof CoordinatorKitSchema>;
 export type SiteKit = z.infer<typeof SiteKitSchema>;
 export type AdminKit = z.infer<typeof AdminKitSchema>;
-export type Kit = z.infer<typeof KitSchema>;
+export type KitKind = 'coordinator' | 'site' | 'admin';
+type KitOf<K extends KitKind> = K extends 'coordinator' ? CoordinatorKit : K extends 'site' ? SiteKit : AdminKit;
+const schemas = { coordinator: CoordinatorKitSchema, site: SiteKitSchema, admin: AdminKitSchema } as const;
 
 export class KitConfigError extends Error {
   override name = 'KitConfigError';
@@ -80,26 +76,23 @@ function formatIssues(file: string, err: z.ZodError): string {
     .join('\n');
 }
 
-/** Read and validate a kit config; all file paths in the result are absolute. */
-export function loadKit<K extends Kit['kind'] | undefined = undefined>(
-  file: string,
-  expectKind?: K,
-): K extends 'coordinator' ? CoordinatorKit : K extends 'site' ? SiteKit : K extends 'admin' ? AdminKit : Kit {
+/** Read and validate a kit config; TLS paths in the result are absolute (relative ones resolve against the file). */
+export function loadKit<K extends KitKind>(file: string, kind: K): KitOf<K> {
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new KitConfigError(`${file}: cannot read kit config: ${(err as Error).message}`, { cause: err });
   }
-  const parsed = KitSchema.safeParse(raw);
+  const parsed = schemas[kind].safeParse(raw);
   if (!parsed.success) throw new KitConfigError(formatIssues(file, parsed.error));
-  const kit = parsed.data;
-  if (expectKind !== undefined && kit.kind !== expectKind) {
-    throw new KitConfigError(`${file}: field "kind": expected "${expectKind}", got "${kit.kind}"`);
-  }
   const dir = dirname(resolve(file));
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(dir, p));
-  const tls = { ca: abs(kit.tls.ca), cert: abs(kit.tls.cert), key: abs(kit.tls.key) };
-  const out = kit.kind === 'site' ? { ...kit, tls, pseudonymKey: abs(kit.pseudonymKey) } : { ...kit, tls };
-  return out as never;
+  const abs = (t: TlsPaths): TlsPaths => {
+    const r = (p: string): string => (isAbsolute(p) ? p : resolve(dir, p));
+    return { ca: r(t.ca), cert: r(t.cert), key: r(t.key) };
+  };
+  const kit = parsed.data as CoordinatorKit | SiteKit | AdminKit;
+  if ('site_id' in kit || 'admin_id' in kit) return { ...kit, tls: abs((kit as SiteKit).tls) } as KitOf<K>;
+  const c = kit as CoordinatorKit;
+  return { ...c, coordinator: { ...c.coordinator, tls: abs(c.coordinator.tls) } } as KitOf<K>;
 }

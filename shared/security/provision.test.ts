@@ -48,7 +48,7 @@ describe('provisionStudy', () => {
       expect(fp.split('=')[1]!.trim().replace(/:/g, '').toLowerCase()).toBe(kit.fingerprint);
     }
     expect(statSync(join(out, 'ca', 'ca.key')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(out, 'sites', 'hosp-a', 'pseudonym.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(out, 'sites', 'hosp-a', 'site.yaml')).mode & 0o777).toBe(0o600);
   });
 
   it('encodes the role in a SAN URI and the name in the subject CN; the server has DNS and IP SANs', () => {
@@ -65,16 +65,18 @@ describe('provisionStudy', () => {
 
   it('writes config files that load with absolute paths and the coordinator address', () => {
     const site = loadKit(join(out, 'sites', 'hosp-b', 'site.yaml'), 'site');
-    expect(site.name).toBe('hosp-b');
+    expect(site.site_id).toBe('hosp-b');
     expect(site.coordinator).toBe('coord.example.org:7443');
     expect(site.tls.cert).toBe(join(out, 'sites', 'hosp-b', 'cert.pem'));
-    expect(readFileSync(site.pseudonymKey, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(site.pseudonym_secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(loadKit(join(out, 'sites', 'hosp-a', 'site.yaml'), 'site').pseudonym_secret).not.toBe(site.pseudonym_secret);
     const coord = loadKit(join(out, 'coordinator', 'coordinator.yaml'), 'coordinator');
-    expect(coord.listen).toBe('0.0.0.0:7443');
-    expect(coord.revokedFingerprints).toEqual([]);
-    const admin = loadKit(join(out, 'admins', 'alice', 'admin.yaml'));
-    expect(admin.kind).toBe('admin');
-    expect(() => loadKit(join(out, 'admins', 'alice', 'admin.yaml'), 'site')).toThrow(/field "kind": expected "site"/);
+    expect(coord.coordinator.listen).toBe('0.0.0.0:7443');
+    expect(coord.coordinator.revoked_fingerprints).toEqual([]);
+    expect(coord.coordinator.tls.key).toBe(join(out, 'coordinator', 'key.pem'));
+    const admin = loadKit(join(out, 'admins', 'alice', 'admin.yaml'), 'admin');
+    expect(admin.admin_id).toBe('alice');
+    expect(() => loadKit(join(out, 'admins', 'alice', 'admin.yaml'), 'site')).toThrow(/field "site_id"/);
   });
 
   it('refuses to overwrite an existing CA without --force', async () => {
