@@ -1,0 +1,49 @@
+// `fl coordinator --config coordinator.yaml`: runs a study's coordinator until the study ends.
+import type { Command } from 'commander';
+import { loadConfigFile, ConfigError, resolveTls, resolveFrom } from '../../shared/config/load.js';
+import { coordinatorFileSchema } from '../../shared/config/study.js';
+import { createLogger } from '../../shared/util/log.js';
+import { startCoordinator } from '../../coordinator/coordinator.js';
+import { initialModels } from '../../coordinator/initial-models.js';
+import { attachProgress } from '../progress.js';
+import { CliError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('coordinator')
+    .description('run the coordinator of a study (sites dial in; mutual TLS unless --insecure)')
+    .requiredOption('-c, --config <file>', 'coordinator config (YAML): study + coordinator sections')
+    .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
+    .option('--listen <host:port>', 'override coordinator.listen')
+    .option('--data-dir <dir>', 'override coordinator.data_dir')
+    .option('--json', 'print the final report as JSON on stdout')
+    .action(async (o: { config: string; insecure?: boolean; listen?: string; dataDir?: string; json?: boolean }) => {
+      let file;
+      try {
+        file = loadConfigFile(coordinatorFileSchema, o.config);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message, 2);
+        throw err;
+      }
+      file.coordinator.tls = resolveTls(o.config, file.coordinator.tls);
+      file.coordinator.data_dir = resolveFrom(o.config, file.coordinator.data_dir);
+      if (o.insecure) file.coordinator.insecure = true;
+      if (o.listen) file.coordinator.listen = o.listen;
+      if (o.dataDir) file.coordinator.data_dir = o.dataDir;
+      if (file.coordinator.insecure) file.coordinator.tls = undefined;
+      const log = createLogger('coordinator');
+      const handle = await startCoordinator(file, { log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints });
+      const detach = attachProgress(handle.events, { study: file.study, quiet: Boolean(o.json) });
+      const stop = () => {
+        log.warn('interrupted: stopping the study');
+        handle.engine.stop();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const outcome = await handle.done;
+      detach();
+      await handle.close();
+      if (o.json) process.stdout.write(JSON.stringify(outcome.report, null, 2) + '\n');
+      if (outcome.state !== 'completed') throw new CliError(`study ${file.study.id} failed: ${outcome.reason}`, 1);
+    });
+}

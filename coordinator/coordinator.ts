@@ -1,0 +1,152 @@
+// Composition of the coordinator: config → model store, strategies, round engine, gRPC server.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type * as grpc from '@grpc/grpc-js';
+import type { CoordinatorFile } from '../shared/config/study.js';
+import type { TensorSet } from '../shared/tensor/tensor-set.js';
+import { serverCredentials, insecureServerCredentials } from '../shared/security/tls.js';
+import { serverOptions } from '../shared/security/limits.js';
+import { DenyList } from '../shared/security/fingerprint.js';
+import { ModelStore } from './model-store.js';
+import { SiteRegistry } from './site-registry.js';
+import { EventBus } from './events.js';
+import { RoundEngine, StudyFailedError, type RoundResult, type StudyRecorder } from './round-engine.js';
+import { createGrpcServer, bindServer } from './server.js';
+import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
+import { createStrategy } from './strategies/registry.js';
+import type { Strategy } from './strategies/types.js';
+import { buildReport, type StudyReport } from './report.js';
+
+export interface StudyOutcome {
+  readonly state: 'completed' | 'failed';
+  readonly reason?: string;
+  readonly rounds: RoundResult[];
+  readonly report: StudyReport;
+}
+
+export interface CoordinatorHandle {
+  readonly port: number;
+  readonly events: EventBus;
+  readonly engine: RoundEngine;
+  readonly store: ModelStore;
+  readonly sites: SiteRegistry;
+  /** Starts the study (when not auto-started); idempotent. */
+  start(): void;
+  /** Resolves when the study has ended (report written). */
+  readonly done: Promise<StudyOutcome>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log: Logger;
+  /** Builds the initial global model of each study model (deterministic from the config). */
+  readonly initialModels: (file: CoordinatorFile) => Promise<Map<string, TensorSet>>;
+  readonly autoStart?: boolean;
+  readonly recorder?: StudyRecorder;
+  /** Extra work after training (held-out evaluation); its result is merged into the report. */
+  readonly afterTraining?: (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => Promise<Record<string, unknown>>;
+  readonly events?: EventBus;
+  readonly denyFingerprints?: readonly string[];
+  readonly serverOptions?: grpc.ChannelOptions;
+}
+
+export async function startCoordinator(file: CoordinatorFile, opts: StartOptions): Promise<CoordinatorHandle> {
+  const { study, coordinator } = file;
+  const log = opts.log;
+  const dataDir = coordinator.data_dir;
+  await mkdir(dataDir, { recursive: true });
+  const store = new ModelStore(join(dataDir, 'checkpoints'));
+  const sites = new SiteRegistry();
+  const events = opts.events ?? new EventBus();
+
+  const strategies = new Map<string, Strategy>();
+  for (const m of study.models) {
+    const s = createStrategy(study.strategy);
+    s.validate({ expectedSites: study.sites?.length ?? study.min_sites, minSites: study.min_sites });
+    strategies.set(m.name, s);
+  }
+  const initial = await opts.initialModels(file);
+  for (const m of study.models) {
+    const set = initial.get(m.name);
+    if (!set) throw new Error(`no initial model for "${m.name}"`);
+    await store.put(m.name, 0, set, { round: 0, initial: true });
+  }
+  const modelConfigJson = JSON.stringify(Object.fromEntries(study.models.map((m) => [m.name, { architecture: m.architecture ?? m.name, config: m.config }])));
+  const engine = new RoundEngine({
+    study, store, strategies, sites, events, dataDir, log, modelConfigJson,
+    ...(opts.recorder ? { recorder: opts.recorder } : {}),
+  });
+
+  // eslint-disable-next-line prefer-const -- assigned once below; closures above need the binding
+  let handle!: CoordinatorHandle;
+  let started = false;
+  let state = 'waiting';
+  let resolveStart!: () => void;
+  const startSignal = new Promise<void>((r) => (resolveStart = r));
+  const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
+  const server = createGrpcServer({
+    studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000,
+    admin: {
+      status: () => ({
+        studyId: study.id, state, round: engine.currentRound,
+        sites: sites.all().map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen })),
+        rounds: engine.results.map((r) => ({
+          round: r.round, state: r.state, sites: r.participants.filter((p) => !(p in r.dropped)),
+          metrics: Object.fromEntries(Object.entries(r.models).flatMap(([m, v]) => Object.entries(v.metrics).map(([k, x]) => [`${m}.${k}`, x]))),
+        })),
+      }),
+      start: () => handle.start(),
+      stop: () => engine.stop(),
+    },
+  }, { ...serverOptions(), ...opts.serverOptions });
+  const creds = coordinator.insecure ? insecureServerCredentials(log) : serverCredentials(coordinator.tls!, log);
+  const port = await bindServer(server, coordinator.listen, creds, log);
+  log.info({ port, study: study.id, secure: !coordinator.insecure }, 'coordinator listening');
+
+  const done = (async (): Promise<StudyOutcome> => {
+    await startSignal;
+    state = 'training';
+    const t0 = Date.now();
+    let outcome: Omit<StudyOutcome, 'report'>;
+    let extra: Record<string, unknown> = {};
+    try {
+      const rounds = await engine.runRounds(1);
+      if (opts.afterTraining) {
+        state = 'evaluating';
+        extra = await opts.afterTraining({ handle, rounds });
+      }
+      outcome = { state: 'completed', rounds };
+      events.publish({ type: 'study_completed', rounds: rounds.length });
+    } catch (err) {
+      const reason = err instanceof StudyFailedError ? err.message : `internal error: ${(err as Error).message}`;
+      if (!(err instanceof StudyFailedError)) log.error({ err }, 'study failed');
+      outcome = { state: 'failed', reason, rounds: engine.results };
+      events.publish({ type: 'study_failed', reason });
+    }
+    state = outcome.state;
+    const report = buildReport({ file, outcome, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
+    await writeFile(join(dataDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    for (const s of sites.connectedSites()) {
+      sites.send(s, { msg: { $case: 'stop', value: { reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` } } });
+    }
+    return { ...outcome, report };
+  })();
+
+  handle = {
+    port, events, engine, store, sites, done,
+    start() {
+      if (started) return;
+      started = true;
+      resolveStart();
+    },
+    async close() {
+      engine.stop();
+      sites.closeAll('coordinator shutting down');
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      server.forceShutdown();
+    },
+  };
+  if (opts.autoStart ?? true) handle.start();
+  return handle;
+}

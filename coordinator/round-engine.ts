@@ -1,0 +1,415 @@
+// The round engine: waits for sites, runs rounds with a deadline and a quorum, admits and
+// accepts updates, aggregates each model with its strategy, and checkpoints every global model.
+//
+// Every round ends in a definite state: completed, completed without some sites (quorum reached
+// by the deadline), or failed (quorum missed) with the reason. A site that disconnects or misses
+// the deadline is left out of that round's aggregate; it rejoins at the next round.
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { UpdateHeader } from '../shared/gen/fl/v1/federation.js';
+import type { StudyConfig } from '../shared/config/study.js';
+import type { ModelStore } from './model-store.js';
+import type { SiteRegistry } from './site-registry.js';
+import type { EventBus, RoundState } from './events.js';
+import type { Admission, ReceivedUpdate } from './update-receiver.js';
+import { invalid, precondition, duplicate } from './errors.js';
+import type { Strategy, StrategyState } from './strategies/types.js';
+import { fileUpdateReader } from '../shared/aggregate/reader.js';
+import { readTensorFileLayout } from '../shared/tensor/file.js';
+
+export interface AcceptedUpdate {
+  readonly round: number;
+  readonly model: string;
+  readonly site: string;
+  readonly updateId: string;
+  readonly numExamples: number;
+  readonly digest: string;
+  readonly path: string;
+  readonly metrics: Record<string, number>;
+  readonly arrival: number;
+}
+
+export interface RoundResult {
+  readonly round: number;
+  readonly state: RoundState;
+  readonly reason?: string;
+  readonly participants: string[];
+  readonly dropped: Record<string, string>;
+  readonly started: number;
+  readonly ended: number;
+  /** Per model: sites aggregated (arrival order), examples, metrics, digests. */
+  readonly models: Record<string, {
+    sites: string[];
+    num_examples: number;
+    metrics: Record<string, number>;
+    global_digest_before: string;
+    global_digest: string;
+    strategy_metrics: Record<string, number>;
+    rejected: { site: string; reason: string }[];
+  }>;
+}
+
+/** Durable study log hooks (the tamper-evident audit log implements it). */
+export interface StudyRecorder {
+  append(record: Record<string, unknown> & { type: string }): Promise<void>;
+}
+
+interface RoundRun {
+  readonly round: number;
+  readonly participants: Set<string>;
+  readonly deadline: number;
+  readonly started: number;
+  readonly accepted: Map<string, Map<string, AcceptedUpdate>>;
+  readonly rejected: Map<string, { site: string; reason: string }[]>;
+  readonly dropped: Map<string, string>;
+  readonly digestsBefore: Map<string, string>;
+  arrivals: number;
+  settle: () => void;
+  settled: boolean;
+}
+
+export interface RoundEngineDeps {
+  readonly study: StudyConfig;
+  readonly store: ModelStore;
+  readonly strategies: Map<string, Strategy>;
+  readonly sites: SiteRegistry;
+  readonly events: EventBus;
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly recorder?: StudyRecorder;
+  /** JSON of { model: { architecture, config } } sent with every training task. */
+  readonly modelConfigJson: string;
+}
+
+export class StudyFailedError extends Error {
+  override name = 'StudyFailedError';
+}
+
+export class RoundEngine {
+  private run: RoundRun | null = null;
+  private readonly strategyState = new Map<string, StrategyState>();
+  readonly results: RoundResult[] = [];
+  private stopped = false;
+  private wakeJoin: (() => void) | null = null;
+
+  constructor(private readonly deps: RoundEngineDeps) {
+    deps.sites.onChange((site, connected, reason) => {
+      if (connected) {
+        this.wakeJoin?.();
+        return;
+      }
+      const run = this.run;
+      if (run && !run.settled && run.participants.has(site) && !this.siteDone(run, site)) {
+        run.dropped.set(site, `disconnected (${reason})`);
+        this.deps.events.publish({ type: 'site_dropped', round: run.round, site, reason: `disconnected (${reason})` });
+        this.maybeSettle(run);
+      }
+    });
+  }
+
+  get currentRound(): number {
+    return this.run?.round ?? this.results.length;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wakeJoin?.();
+    this.run?.settle();
+  }
+
+  updatesDir(model: string, round: number): string {
+    return join(this.deps.dataDir, 'updates', model, `round-${round}`);
+  }
+
+  /** Runs rounds `fromRound`..`study.rounds`. Resolves with all round results; throws StudyFailedError. */
+  async runRounds(fromRound = 1): Promise<RoundResult[]> {
+    const { study } = this.deps;
+    for (let r = fromRound; r <= study.rounds; r++) {
+      if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
+      await this.waitForQuorum(r);
+      const result = await this.runRound(r);
+      this.results.push(result);
+      if (result.state === 'failed') {
+        this.deps.events.publish({ type: 'round_failed', round: r, reason: result.reason ?? 'unknown' });
+        throw new StudyFailedError(`round ${r} failed: ${result.reason}`);
+      }
+    }
+    return this.results;
+  }
+
+  private async waitForQuorum(round: number): Promise<void> {
+    const { study, sites, events } = this.deps;
+    const deadline = Date.now() + study.join_timeout_s * 1000;
+    while (sites.connectedSites().length < study.min_sites) {
+      if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const reason = `only ${sites.connectedSites().length} of min_sites ${study.min_sites} sites connected within join_timeout_s ${study.join_timeout_s}`;
+        const failed: RoundResult = {
+          round, state: 'failed', reason, participants: sites.connectedSites(), dropped: {},
+          started: Date.now(), ended: Date.now(), models: {},
+        };
+        this.results.push(failed);
+        events.publish({ type: 'round_failed', round, reason });
+        throw new StudyFailedError(`round ${round} failed: ${reason}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.wakeJoin = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeJoin = null;
+    }
+  }
+
+  private async runRound(round: number): Promise<RoundResult> {
+    const { study, store, sites, events, log, recorder } = this.deps;
+    const participants = sites.connectedSites();
+    const started = Date.now();
+    const deadline = started + study.round_deadline_s * 1000;
+    let settle!: () => void;
+    const settledPromise = new Promise<void>((resolve) => (settle = resolve));
+    const run: RoundRun = {
+      round, participants: new Set(participants), deadline, started,
+      accepted: new Map(study.models.map((m) => [m.name, new Map()])),
+      rejected: new Map(study.models.map((m) => [m.name, []])),
+      dropped: new Map(), digestsBefore: new Map(study.models.map((m) => [m.name, store.get(m.name).digest])),
+      arrivals: 0, settle: () => { run.settled = true; settle(); }, settled: false,
+    };
+    this.run = run;
+    await recorder?.append({
+      type: 'round_started', round, participants,
+      models: Object.fromEntries(study.models.map((m) => [m.name, { version: store.get(m.name).version, digest: store.get(m.name).digest }])),
+      deadline_unix_ms: deadline,
+    });
+    events.publish({ type: 'round_started', round, participants, deadline });
+    log.info({ round, participants }, 'round started');
+
+    const strategyParams: Record<string, number> = {};
+    for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.siteConfig());
+    const taskId = `r${round}-${randomUUID()}`;
+    for (const site of participants) {
+      sites.send(site, {
+        msg: {
+          $case: 'task',
+          value: {
+            taskId, studyId: study.id, round, deadlineUnixMs: deadline,
+            kind: {
+              $case: 'train',
+              value: {
+                models: study.models.map((m) => {
+                  const g = store.get(m.name);
+                  return { studyId: study.id, model: m.name, round, version: g.version, digest: g.digest };
+                }),
+                epochs: study.training.epochs,
+                batchSize: study.training.batch_size,
+                learningRate: study.training.learning_rate,
+                seed: study.training.seed * 100_003 + round,
+                strategyParams,
+                modelConfigJson: this.deps.modelConfigJson,
+              },
+            },
+          },
+        },
+      });
+    }
+
+    const timer = setTimeout(() => {
+      for (const site of run.participants) {
+        if (!this.siteDone(run, site) && !run.dropped.has(site)) {
+          run.dropped.set(site, `missed the round deadline (${study.round_deadline_s} s)`);
+          events.publish({ type: 'site_dropped', round, site, reason: 'missed the round deadline' });
+        }
+      }
+      run.settle();
+    }, Math.max(0, deadline - Date.now()));
+    this.maybeSettle(run); // e.g. every participant disconnected before the first await
+    await settledPromise;
+    clearTimeout(timer);
+
+    for (const [site, reason] of run.dropped) {
+      await recorder?.append({ type: 'site_dropped', round, site, reason });
+    }
+
+    // Quorum per model, then aggregation in arrival order.
+    const models: RoundResult['models'] = {};
+    let failure: string | undefined;
+    for (const m of study.models) {
+      const accepted = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
+      if (accepted.length < study.min_sites) {
+        failure ??= `model "${m.name}": ${accepted.length} update(s) accepted, min_sites is ${study.min_sites}`;
+      }
+    }
+    if (this.stopped) failure ??= 'study stopped by an administrator';
+    if (failure === undefined) {
+      for (const m of study.models) {
+        const accepted = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
+        const g = store.get(m.name);
+        const readers = await Promise.all(accepted.map(async (u) => {
+          const layout = await readTensorFileLayout(u.path);
+          return fileUpdateReader(u.path, layout.dataOffset, layout.length, { id: u.updateId, site: u.site, numExamples: u.numExamples });
+        }));
+        const strategy = this.deps.strategies.get(m.name)!;
+        const before = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
+        const out = await strategy.aggregate(g.set.data, readers, before);
+        this.strategyState.set(m.name, out.state);
+        const next = await store.put(m.name, round, { infos: g.set.infos, data: out.global }, {
+          round, strategy: strategy.name, arrival_order: accepted.map((u) => u.updateId),
+        });
+        const numExamples = accepted.reduce((s, u) => s + u.numExamples, 0);
+        models[m.name] = {
+          sites: accepted.map((u) => u.site),
+          num_examples: numExamples,
+          metrics: weightedMetrics(accepted),
+          global_digest_before: g.digest,
+          global_digest: next.digest,
+          strategy_metrics: out.metrics,
+          rejected: run.rejected.get(m.name)!,
+        };
+        await recorder?.append({
+          type: 'round_aggregated', round, model: m.name, strategy: strategy.name,
+          arrival_order: accepted.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
+          global_digest_before: g.digest, aggregated_digest: next.digest,
+        });
+      }
+    }
+    const ended = Date.now();
+    this.run = null;
+    const state: RoundState = failure !== undefined ? 'failed' : run.dropped.size > 0 ? 'completed_without_some_sites' : 'completed';
+    const result: RoundResult = {
+      round, state, ...(failure !== undefined ? { reason: failure } : {}), participants, dropped: Object.fromEntries(run.dropped),
+      started, ended, models,
+    };
+    if (state !== 'failed') {
+      events.publish({
+        type: 'round_completed', round, state, sites: participants.filter((s) => !run.dropped.has(s)),
+        metrics: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.metrics])),
+        digests: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.global_digest])),
+      });
+      log.info({ round, state, digests: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.global_digest.slice(0, 12)])) }, 'round completed');
+    }
+    return result;
+  }
+
+  private siteDone(run: RoundRun, site: string): boolean {
+    for (const m of run.accepted.values()) if (!m.has(site)) return false;
+    return true;
+  }
+
+  private maybeSettle(run: RoundRun): void {
+    if (run.settled) return;
+    for (const site of run.participants) {
+      if (!run.dropped.has(site) && !this.siteDone(run, site)) return;
+    }
+    run.settle();
+  }
+
+  /**
+   * Checks an announced update against the open round. Returns the admission, or an
+   * `already` marker when this exact update (same update_id) was accepted before: a
+   * resubmission is acknowledged and counted once.
+   */
+  admit(site: string, header: UpdateHeader): Admission | { already: AcceptedUpdate } {
+    const { study, store } = this.deps;
+    const who = `site "${site}"`;
+    if (header.studyId !== study.id) throw invalid(`${who}: update for study "${header.studyId}", this is study "${study.id}"`);
+    if (header.siteId !== site) throw invalid(`${who}: update claims to come from site "${header.siteId}"`);
+    if (!store.has(header.model)) throw invalid(`${who}: unknown model "${header.model}"`);
+    const run = this.run;
+    if (!run || run.settled) {
+      const prior = this.findAccepted(header);
+      if (prior) return { already: prior };
+      throw precondition(`${who}: no round is open (update for round ${header.round}, model "${header.model}")`);
+    }
+    if (header.round !== run.round) {
+      const prior = this.findAccepted(header);
+      if (prior) return { already: prior };
+      throw precondition(`${who}: update for round ${header.round} is stale or early; round ${run.round} is open`);
+    }
+    if (!run.participants.has(site)) throw precondition(`${who}: not a participant of round ${run.round} (joined after it started; it will take part in the next round)`);
+    if (run.dropped.has(site)) throw precondition(`${who}: dropped from round ${run.round}: ${run.dropped.get(site)}`);
+    const g = store.get(header.model);
+    if (header.modelVersion !== g.version) {
+      throw precondition(`${who}: update computed from version ${header.modelVersion} of "${header.model}", current version is ${g.version}`);
+    }
+    const prev = run.accepted.get(header.model)!.get(site);
+    if (prev) {
+      if (prev.updateId === header.updateId) return { already: prev };
+      throw duplicate(`${who}: already sent an update for model "${header.model}" in round ${run.round} (one update per site per round)`);
+    }
+    if (!/^[A-Za-z0-9._-]{8,80}$/.test(header.updateId)) throw invalid(`${who}: update_id must be 8-80 characters [A-Za-z0-9._-]`);
+    return {
+      round: run.round, model: header.model, site, spec: g.set.infos,
+      spoolPath: join(this.updatesDir(header.model, run.round), `${header.updateId}.flt`),
+    };
+  }
+
+  /** Accepts a verified update into the open round (and the study log before acknowledging it). */
+  async accept(admission: Admission, update: ReceivedUpdate): Promise<AcceptedUpdate> {
+    const run = this.run;
+    if (!run || run.round !== admission.round || run.settled) {
+      throw precondition(`site "${admission.site}": round ${admission.round} closed while the update was being received`);
+    }
+    const existing = run.accepted.get(admission.model)!.get(admission.site);
+    if (existing) {
+      if (existing.updateId === update.header.updateId) return existing;
+      throw duplicate(`site "${admission.site}": already sent an update for model "${admission.model}" in round ${run.round}`);
+    }
+    const accepted: AcceptedUpdate = {
+      round: run.round, model: admission.model, site: admission.site, updateId: update.header.updateId,
+      numExamples: update.header.numExamples, digest: update.digest, path: update.path,
+      metrics: { ...update.header.metrics }, arrival: run.arrivals++,
+    };
+    run.accepted.get(admission.model)!.set(admission.site, accepted);
+    this.acceptedIds.set(accepted.updateId, accepted);
+    await this.deps.recorder?.append({
+      type: 'update_accepted', round: run.round, model: admission.model, site: admission.site,
+      update_id: accepted.updateId, num_examples: accepted.numExamples, digest: accepted.digest,
+      signature: update.header.signature || null,
+    });
+    this.deps.events.publish({
+      type: 'update_accepted', round: run.round, model: admission.model, site: admission.site,
+      numExamples: accepted.numExamples, digest: accepted.digest, metrics: accepted.metrics,
+    });
+    this.maybeSettle(run);
+    return accepted;
+  }
+
+  /** Records a refused update; the round and the global model are unaffected. */
+  async reject(site: string, header: UpdateHeader | undefined, reason: string): Promise<void> {
+    const round = header?.round ?? this.run?.round ?? 0;
+    const model = header?.model ?? '';
+    const list = this.run?.rejected.get(model);
+    if (list && this.run?.round === round) list.push({ site, reason });
+    await this.deps.recorder?.append({ type: 'update_rejected', round, model, site, reason });
+    this.deps.events.publish({ type: 'update_rejected', round, model, site, reason });
+  }
+
+  private findAccepted(header: UpdateHeader): AcceptedUpdate | undefined {
+    return this.acceptedIds.get(header.updateId);
+  }
+
+  /** Every accepted update id, so a resubmission after a lost receipt is counted once. */
+  private readonly acceptedIds = new Map<string, AcceptedUpdate>();
+}
+
+/** Example-weighted means of site metrics; `val_*` metrics are weighted by `val_n` when present. */
+export function weightedMetrics(updates: readonly AcceptedUpdate[]): Record<string, number> {
+  const sums = new Map<string, { s: number; w: number }>();
+  for (const u of updates) {
+    for (const [k, v] of Object.entries(u.metrics)) {
+      if (!Number.isFinite(v) || k.endsWith('_n')) continue;
+      const w = k.startsWith('val_') ? (u.metrics.val_n ?? u.numExamples) : u.numExamples;
+      const e = sums.get(k) ?? { s: 0, w: 0 };
+      e.s += v * w;
+      e.w += w;
+      sums.set(k, e);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [k, { s, w }] of sums) if (w > 0) out[k] = s / w;
+  return out;
+}

@@ -1,0 +1,84 @@
+// Sites known to the coordinator and their live session streams.
+import type { CoordinatorMessage } from '../shared/gen/fl/v1/federation.js';
+
+export interface SiteSession {
+  readonly site: string;
+  readonly backend: string;
+  readonly fingerprint: string | null;
+  readonly cohortCounts: Record<string, number>;
+  send(message: CoordinatorMessage): void;
+  close(reason: string): void;
+}
+
+export interface SiteInfo {
+  readonly site: string;
+  connected: boolean;
+  backend: string;
+  lastSeen: number;
+  fingerprint: string | null;
+  cohortCounts: Record<string, number>;
+}
+
+type Listener = (site: string, connected: boolean, reason: string) => void;
+
+export class SiteRegistry {
+  private readonly sessions = new Map<string, SiteSession>();
+  private readonly info = new Map<string, SiteInfo>();
+  private readonly listeners = new Set<Listener>();
+
+  /** Registers a session; an older session of the same site is closed (the newest wins). */
+  connect(session: SiteSession): void {
+    const old = this.sessions.get(session.site);
+    if (old && old !== session) old.close('replaced by a newer session from the same site');
+    this.sessions.set(session.site, session);
+    this.info.set(session.site, {
+      site: session.site, connected: true, backend: session.backend, lastSeen: Date.now(),
+      fingerprint: session.fingerprint, cohortCounts: session.cohortCounts,
+    });
+    for (const l of this.listeners) l(session.site, true, 'connected');
+  }
+
+  disconnect(session: SiteSession, reason: string): void {
+    if (this.sessions.get(session.site) !== session) return; // a newer session took over
+    this.sessions.delete(session.site);
+    const i = this.info.get(session.site);
+    if (i) {
+      i.connected = false;
+      i.lastSeen = Date.now();
+    }
+    for (const l of this.listeners) l(session.site, false, reason);
+  }
+
+  touch(site: string): void {
+    const i = this.info.get(site);
+    if (i) i.lastSeen = Date.now();
+  }
+
+  connectedSites(): string[] {
+    return [...this.sessions.keys()].sort();
+  }
+
+  isConnected(site: string): boolean {
+    return this.sessions.has(site);
+  }
+
+  send(site: string, message: CoordinatorMessage): boolean {
+    const s = this.sessions.get(site);
+    if (!s) return false;
+    s.send(message);
+    return true;
+  }
+
+  all(): SiteInfo[] {
+    return [...this.info.values()].sort((a, b) => a.site.localeCompare(b.site));
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  closeAll(reason: string): void {
+    for (const s of [...this.sessions.values()]) s.close(reason);
+  }
+}

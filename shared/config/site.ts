@@ -1,0 +1,32 @@
+// A site agent's configuration (site.yaml).
+import { z } from 'zod';
+import { tlsKitSchema } from './tls.js';
+
+export const backendSchema = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+
+export const siteSchema = z.strictObject({
+  /** The study this agent takes part in (from the startup kit). */
+  study_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)'),
+  site_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)'),
+  /** Coordinator address host:port (the agent dials out). */
+  coordinator: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port'),
+  /** The site's manifest CSV (paths inside it are relative to it). */
+  manifest: z.string().min(1),
+  /** Local working directory (downloaded models, logs). */
+  work_dir: z.string().min(1).default('.fl-site'),
+  backend: backendSchema.default('auto'),
+  tls: tlsKitSchema.optional(),
+  insecure: z.boolean().default(false),
+  /** Secret for pseudonymising case ids in evaluation results (HMAC-SHA256). */
+  pseudonym_secret: z.string().min(16).optional(),
+  /** Reconnect backoff, milliseconds. */
+  backoff: z.strictObject({
+    initial_ms: z.int().min(1).default(200),
+    max_ms: z.int().min(1).default(10_000),
+  }).default({ initial_ms: 200, max_ms: 10_000 }),
+}).superRefine((c, ctx) => {
+  if (!c.tls && !c.insecure) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required unless insecure: true (use the startup kit from `fl provision`)' });
+  }
+});
+export type SiteConfig = z.output<typeof siteSchema>;

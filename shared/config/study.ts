@@ -1,0 +1,74 @@
+// The study configuration (study.yaml), validated by zod; errors name the field.
+import { z } from 'zod';
+import { tlsKitSchema } from './tls.js';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)');
+
+export const studyModelSchema = z.strictObject({
+  /** Name of the model within the study (e.g. "ddfn"). */
+  name: id,
+  /** Registered architecture (shared/models/registry.ts); defaults to the name. */
+  architecture: z.string().min(1).optional(),
+  /** Architecture config (modalities, input size, widths...), validated by the architecture. */
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const trainingSchema = z.strictObject({
+  epochs: z.int().min(1).max(1000).default(1),
+  batch_size: z.int().min(1).max(4096).default(16),
+  learning_rate: z.number().positive().max(10).default(0.001),
+  seed: z.int().min(0).default(42),
+});
+
+export const studySchema = z.strictObject({
+  id,
+  title: z.string().optional(),
+  rounds: z.int().min(1).max(10_000),
+  min_sites: z.int().min(1),
+  /** Sites expected to take part; when given, only these may join. */
+  sites: z.array(id).optional(),
+  /** How long the coordinator waits for updates in a round, in seconds. */
+  round_deadline_s: z.number().positive().default(600),
+  /** How long to wait for min_sites to connect before the first round, in seconds. */
+  join_timeout_s: z.number().positive().default(600),
+  models: z.array(studyModelSchema).min(1),
+  training: trainingSchema.default(trainingSchema.parse({})),
+  /** Aggregation strategy; see coordinator/strategies. */
+  strategy: z.looseObject({ name: z.string().min(1) }).default({ name: 'fedavg' }),
+}).superRefine((s, ctx) => {
+  if (s.sites && s.min_sites > s.sites.length) {
+    ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
+  }
+  const seen = new Set<string>();
+  s.models.forEach((m, i) => {
+    if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
+    seen.add(m.name);
+  });
+});
+export type StudyConfig = z.output<typeof studySchema>;
+
+export const coordinatorSchema = z.strictObject({
+  /** host:port to listen on. */
+  listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:7443').default('0.0.0.0:7443'),
+  /** Where checkpoints, spooled updates, the study log and reports go. */
+  data_dir: z.string().min(1),
+  tls: tlsKitSchema.optional(),
+  /** Plain-text gRPC; only for experiments on one machine. */
+  insecure: z.boolean().default(false),
+  /** SHA-256 fingerprints of revoked party certificates (refused at every call). */
+  revoked_fingerprints: z.array(z.string().regex(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons optional)')).default([]),
+  /** NATS server URL for events and the replicated log; in-process bus when absent. */
+  nats_url: z.string().optional(),
+}).superRefine((c, ctx) => {
+  if (!c.tls && !c.insecure) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required unless insecure: true (run `fl provision` to make certificates)' });
+  }
+});
+export type CoordinatorConfig = z.output<typeof coordinatorSchema>;
+
+/** The coordinator's config file: the study and where/how to serve it. */
+export const coordinatorFileSchema = z.strictObject({
+  study: studySchema,
+  coordinator: coordinatorSchema,
+});
+export type CoordinatorFile = z.output<typeof coordinatorFileSchema>;

@@ -1,0 +1,189 @@
+// The site agent: dials out to the coordinator, keeps a session open (reconnecting with
+// exponential backoff), runs the tasks it receives, and sends only model-shaped tensors and
+// metrics back.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask,
+} from '../shared/gen/fl/v1/federation.js';
+import type { TensorSet } from '../shared/tensor/tensor-set.js';
+import { Backoff, sleep } from './backoff.js';
+import { downloadModel, uploadUpdate } from './transfer.js';
+import type { Trainer } from './trainer.js';
+
+export interface AgentOptions {
+  readonly studyId: string;
+  readonly siteId: string;
+  readonly address: string;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly channelOptions?: grpc.ChannelOptions;
+  readonly backoff: { initial_ms: number; max_ms: number };
+  readonly version?: string;
+  /** Called on every outbound update before it is sent (privacy guard); throws to block. */
+  readonly guard?: (kind: 'update', payload: { model: string; set: TensorSet; metrics: Record<string, number> }) => void;
+}
+
+export interface AgentStats {
+  connects: number;
+  tasks: number;
+  uploads: number;
+  rejected: number;
+}
+
+const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED]);
+
+export class SiteAgent {
+  readonly client: FederatedLearningClient;
+  readonly stats: AgentStats = { connects: 0, tasks: 0, uploads: 0, rejected: 0 };
+  private readonly abort = new AbortController();
+  private queue: Promise<void> = Promise.resolve();
+  private stopReason: string | null = null;
+
+  constructor(private readonly opts: AgentOptions, private readonly trainer: Trainer, private readonly log: Logger) {
+    this.client = new FederatedLearningClient(opts.address, opts.credentials, {
+      'grpc-node.flow_control_window': 16 << 20,
+      ...opts.channelOptions,
+    });
+  }
+
+  /** Runs until the coordinator sends Stop (resolves with its reason) or `shutdown()` is called. */
+  async run(): Promise<string> {
+    const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.session(() => backoff.reset());
+        if (this.stopReason !== null) break;
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        if (e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.FAILED_PRECONDITION) {
+          // Not a network problem: retrying cannot help.
+          this.log.error({ code: e.code, details: e.details }, 'the coordinator refused this site');
+          throw err;
+        }
+        if (this.abort.signal.aborted) break;
+        const delay = backoff.next();
+        this.log.warn({ reason: e.details ?? e.message, retryInMs: delay, attempt: backoff.attempts }, 'connection to coordinator lost; reconnecting');
+        await sleep(delay, this.abort.signal);
+      }
+    }
+    await this.queue;
+    this.client.close();
+    return this.stopReason ?? 'shut down';
+  }
+
+  shutdown(): void {
+    this.abort.abort();
+  }
+
+  private session(onWelcome: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.session();
+      this.stats.connects++;
+      const onAbort = () => call.cancel();
+      this.abort.signal.addEventListener('abort', onAbort, { once: true });
+      const done = (err?: Error) => {
+        this.abort.signal.removeEventListener('abort', onAbort);
+        if (err && this.stopReason === null && !this.abort.signal.aborted) reject(err);
+        else resolve();
+      };
+      call.on('data', (msg: CoordinatorMessage) => {
+        const m = msg.msg;
+        if (m?.$case === 'welcome') {
+          onWelcome();
+          this.log.info({ study: m.value.studyId, round: m.value.currentRound }, 'connected to coordinator');
+        } else if (m?.$case === 'task') {
+          const task = m.value;
+          this.queue = this.queue.then(() => this.runTask(task, call)).catch((err) => {
+            this.log.error({ err: (err as Error).message, task: task.taskId }, 'task failed');
+          });
+        } else if (m?.$case === 'stop') {
+          this.stopReason = m.value.reason || 'stopped';
+          this.log.info({ reason: this.stopReason }, 'coordinator ended the study');
+          call.end();
+        }
+      });
+      call.on('error', (err) => done(err));
+      call.on('end', () => done(this.stopReason === null ? Object.assign(new Error('session closed by the coordinator'), { code: grpc.status.UNAVAILABLE }) : undefined));
+      call.write({
+        msg: {
+          $case: 'hello',
+          value: {
+            studyId: this.opts.studyId, siteId: this.opts.siteId, agentVersion: this.opts.version ?? '0.1.0',
+            backend: this.trainer.backend, cohortCounts: this.trainer.cohortCounts(),
+          },
+        },
+      });
+    });
+  }
+
+  private status(call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>, taskId: string, state: string, progress: number, message: string): void {
+    try {
+      call.write({ msg: { $case: 'status', value: { taskId, state, progress, message, metrics: {} } } });
+    } catch {
+      // session gone; progress is best-effort
+    }
+  }
+
+  private async runTask(task: Task, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+    this.stats.tasks++;
+    const kind = task.kind;
+    if (kind?.$case === 'train') {
+      await this.train(task, kind.value, call);
+    } else {
+      this.log.warn({ task: task.taskId, kind: kind?.$case }, 'task kind not handled by this agent');
+      this.status(call, task.taskId, 'failed', 0, `unsupported task ${kind?.$case}`);
+    }
+  }
+
+  private async train(task: Task, t: TrainTask, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+    const configs = JSON.parse(t.modelConfigJson || '{}') as Record<string, { architecture: string; config: Record<string, unknown> }>;
+    const n = t.models.length;
+    for (let i = 0; i < n; i++) {
+      const ref = t.models[i]!;
+      const spec = configs[ref.model];
+      if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
+      const global = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
+      this.status(call, task.taskId, 'running', i / n, `training ${ref.model}`);
+      const started = Date.now();
+      const result = await this.trainer.train({
+        round: task.round, model: ref.model, architecture: spec.architecture, config: spec.config, global: global.set,
+        epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: t.strategyParams,
+        onProgress: (f, msg) => this.status(call, task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
+      });
+      const delta = new Float32Array(global.set.data.length);
+      const w = result.weights.data;
+      const g = global.set.data;
+      for (let k = 0; k < delta.length; k++) delta[k] = w[k]! - g[k]!;
+      const update: TensorSet = { infos: global.set.infos, data: delta };
+      const metrics = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };
+      this.opts.guard?.('update', { model: ref.model, set: update, metrics });
+      const updateId = `${this.opts.siteId}-${ref.model}-r${task.round}-${randomUUID().slice(0, 8)}`;
+      await this.upload({
+        studyId: task.studyId, siteId: this.opts.siteId, model: ref.model, round: task.round, modelVersion: ref.version,
+        numExamples: result.numExamples, updateId, metrics, taskId: task.taskId, signature: '',
+      }, update);
+    }
+    this.status(call, task.taskId, 'done', 1, 'all models uploaded');
+  }
+
+  private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const receipt = await uploadUpdate(this.client, header, set);
+        this.stats.uploads++;
+        this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');
+        return;
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        if (!RETRYABLE.has(e.code) || attempt >= 5 || this.abort.signal.aborted) {
+          this.stats.rejected++;
+          this.log.warn({ model: header.model, round: header.round, code: e.code, details: e.details }, 'update not accepted');
+          return;
+        }
+        await sleep(backoff.next(), this.abort.signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Model download and update upload over gRPC streams of raw byte chunks. A dropped download
+// resumes from the last verified chunk; an upload is retried with the same update id, which
+// the coordinator counts once.
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import type { FederatedLearningClient, ModelChunk, UpdateHeader, UploadReceipt } from '../shared/gen/fl/v1/federation.js';
+import { ChunkAssembler, chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
+import { TensorSetHasher, bytesOf, totalElements, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
+
+export class TransferError extends Error {
+  override name = 'TransferError';
+}
+
+export interface DownloadedModel {
+  readonly set: TensorSet;
+  readonly digest: string;
+  readonly version: number;
+}
+
+function fromWire(t: { name: string; shape: number[]; dtype: string }[]): TensorInfo[] {
+  return t.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype as TensorInfo['dtype'] }));
+}
+
+/**
+ * Downloads a model version. On a dropped stream it re-requests from the last verified byte
+ * (up to `retries` times without progress). Verifies the final digest against `expectDigest`.
+ */
+export async function downloadModel(
+  client: FederatedLearningClient,
+  req: { studyId: string; model: string; version: number; expectDigest?: string },
+  opts: { retries?: number; chunkBytes?: number; idleTimeoutMs?: number } = {},
+): Promise<DownloadedModel> {
+  const st: { assembler: ChunkAssembler | null; infos: TensorInfo[]; digest: string } = { assembler: null, infos: [], digest: '' };
+  let stalls = 0;
+  const retries = opts.retries ?? 5;
+  for (;;) {
+    const offset = st.assembler?.receivedBytes ?? 0;
+    const before = offset;
+    try {
+      const stream = client.downloadModel({
+        studyId: req.studyId, model: req.model, version: req.version, offset, chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      });
+      await consume(stream, opts.idleTimeoutMs ?? 60_000, (msg) => {
+        const part = msg.part;
+        if (part?.$case === 'header') {
+          const h = part.value;
+          const hInfos = fromWire(h.tensors);
+          if (!st.assembler) {
+            if (h.totalBytes !== totalElements(hInfos) * 4) throw new TransferError(`model "${req.model}": header size does not match its tensors`);
+            st.assembler = new ChunkAssembler(h.totalBytes);
+            st.infos = hInfos;
+            st.digest = h.ref?.digest ?? '';
+          } else if ((h.ref?.digest ?? '') !== st.digest) {
+            throw new TransferError(`model "${req.model}" v${req.version} changed during the download`);
+          }
+        } else if (part?.$case === 'chunk') {
+          if (!st.assembler) throw new TransferError('chunk before header');
+          st.assembler.add(part.value);
+        }
+      });
+      const done = st.assembler;
+      if (done?.complete) break;
+      throw new TransferError(`model "${req.model}": stream ended after ${done?.receivedBytes ?? 0} of ${done?.totalBytes ?? '?'} bytes`);
+    } catch (err) {
+      if (err instanceof TransferError && /changed|header size|chunk before/.test(err.message)) throw err;
+      const progressed = st.assembler?.receivedBytes ?? 0;
+      stalls = progressed > before ? 0 : stalls + 1;
+      if (stalls > retries) throw new TransferError(`download of "${req.model}" v${req.version} failed: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** stalls)));
+    }
+  }
+  const a = st.assembler!;
+  const data = new Float32Array(a.bytes.buffer, a.bytes.byteOffset, a.totalBytes / 4);
+  const actual = new TensorSetHasher(st.infos).update(a.bytes).digest();
+  if (actual !== st.digest || (req.expectDigest && actual !== req.expectDigest)) {
+    throw new TransferError(`model "${req.model}" v${req.version}: digest mismatch (expected ${req.expectDigest ?? st.digest}, got ${actual})`);
+  }
+  return { set: { infos: st.infos, data }, digest: actual, version: req.version };
+}
+
+/** Reads a server stream; fails when no message arrives for `idleMs` (progress-based timeout). */
+function consume(stream: ClientReadableStream<ModelChunk>, idleMs: number, onMessage: (m: ModelChunk) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let timer = setTimeout(onIdle, idleMs);
+    function onIdle() {
+      stream.cancel();
+      reject(new TransferError(`no data for ${idleMs} ms`));
+    }
+    stream.on('data', (m: ModelChunk) => {
+      clearTimeout(timer);
+      timer = setTimeout(onIdle, idleMs);
+      try {
+        onMessage(m);
+      } catch (err) {
+        clearTimeout(timer);
+        stream.cancel();
+        reject(err);
+      }
+    });
+    stream.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    stream.on('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt. */
+export function uploadUpdate(
+  client: FederatedLearningClient,
+  header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest'>,
+  set: TensorSet,
+  opts: { chunkBytes?: number; digest?: string } = {},
+): Promise<UploadReceipt> {
+  const bytes = bytesOf(set.data);
+  const digest = opts.digest ?? new TensorSetHasher(set.infos).update(bytes).digest();
+  return new Promise((resolve, reject) => {
+    const call = client.uploadUpdate((err, receipt) => (err ? reject(err) : resolve(receipt!)));
+    const full: UpdateHeader = {
+      ...header, digest, totalBytes: bytes.length,
+      tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
+    };
+    const chunks = chunkBytes(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const pump = () => {
+      if (!call.write({ part: { $case: 'header', value: full } })) {
+        call.once('drain', writeChunks);
+        return;
+      }
+      writeChunks();
+    };
+    const writeChunks = () => {
+      for (;;) {
+        const next = chunks.next();
+        if (next.done) {
+          call.end();
+          return;
+        }
+        if (!call.write({ part: { $case: 'chunk', value: next.value } })) {
+          call.once('drain', writeChunks);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+}
