@@ -4,7 +4,7 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { FederatedLearningClient, ModelChunk, UpdateHeader, UploadReceipt } from '../shared/gen/fl/v1/federation.js';
 import { ChunkAssembler, chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { TensorSetHasher, bytesOf, totalElements, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
+import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 export class TransferError extends Error {
   override name = 'TransferError';
@@ -115,14 +115,25 @@ export function uploadUpdate(
   opts: { chunkBytes?: number; digest?: string } = {},
 ): Promise<UploadReceipt> {
   const bytes = bytesOf(set.data);
-  const digest = opts.digest ?? new TensorSetHasher(set.infos).update(bytes).digest();
+  // One hashing pass: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
+  const chunkList = [...chunkBytes(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES)];
+  let digest = opts.digest;
+  if (!digest) {
+    const h = new TensorSetHasher(set.infos);
+    if (chunkList.every((c, i) => c.data.length === DIGEST_BLOCK_BYTES || i === chunkList.length - 1)) {
+      for (const c of chunkList) h.addBlockHash(c.sha256, c.data.length);
+    } else {
+      h.update(bytes);
+    }
+    digest = h.digest();
+  }
   return new Promise((resolve, reject) => {
     const call = client.uploadUpdate((err, receipt) => (err ? reject(err) : resolve(receipt!)));
     const full: UpdateHeader = {
       ...header, digest, totalBytes: bytes.length,
       tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
     };
-    const chunks = chunkBytes(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const chunks = chunkList[Symbol.iterator]();
     const pump = () => {
       if (!call.write({ part: { $case: 'header', value: full } })) {
         call.once('drain', writeChunks);

@@ -269,6 +269,7 @@ export async function provisionStudy(opts: ProvisionOptions): Promise<ProvisionR
       leaf,
       'site.yaml',
       {
+        study_id: record.study,
         site_id: name,
         coordinator: address,
         manifest: 'manifest.csv',

@@ -39,20 +39,60 @@ export function canonicalHeader(infos: readonly TensorInfo[]): string {
   return JSON.stringify(infos.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] })));
 }
 
-/** Incremental digest: feed data chunks in order, then `digest()`. */
+/**
+ * The data is hashed in 1 MiB blocks: digest = SHA-256(header || "\n" || SHA-256(block_0) ||
+ * SHA-256(block_1) || ...), the last block possibly shorter. A two-level hash list (as in
+ * BitTorrent v2) lets a 1 MiB wire chunk's SHA-256 double as its block hash, so a receiver hashes
+ * every byte once, can resume from the last good block, and the digest still binds every byte.
+ */
+export const DIGEST_BLOCK_BYTES = 1 << 20;
+
+/** Incremental digest: feed data in order (any split), then `digest()`. */
 export class TensorSetHasher {
-  private readonly hash: Hash;
+  private readonly outer: Hash;
+  private block: Hash | null = null;
+  private inBlock = 0;
   constructor(infos: readonly TensorInfo[]) {
-    this.hash = createHash('sha256');
-    this.hash.update(canonicalHeader(infos));
-    this.hash.update('\n');
+    this.outer = createHash('sha256');
+    this.outer.update(canonicalHeader(infos));
+    this.outer.update('\n');
   }
   update(bytes: Uint8Array): this {
-    this.hash.update(bytes);
+    let off = 0;
+    while (off < bytes.length) {
+      // A whole aligned block: hash it in one call.
+      if (this.inBlock === 0 && bytes.length - off >= DIGEST_BLOCK_BYTES) {
+        this.outer.update(createHash('sha256').update(bytes.subarray(off, off + DIGEST_BLOCK_BYTES)).digest());
+        off += DIGEST_BLOCK_BYTES;
+        continue;
+      }
+      this.block ??= createHash('sha256');
+      const take = Math.min(DIGEST_BLOCK_BYTES - this.inBlock, bytes.length - off);
+      this.block.update(bytes.subarray(off, off + take));
+      this.inBlock += take;
+      off += take;
+      if (this.inBlock === DIGEST_BLOCK_BYTES) this.flushBlock();
+    }
     return this;
   }
+  /**
+   * Adds a block whose SHA-256 is already known (and verified by the caller): `length` bytes,
+   * a whole block or the final partial one, starting on a block boundary.
+   */
+  addBlockHash(sha256Hex: string, length: number): this {
+    if (this.inBlock !== 0) throw new Error('addBlockHash: not on a block boundary');
+    if (length <= 0 || length > DIGEST_BLOCK_BYTES) throw new Error(`addBlockHash: bad block length ${length}`);
+    this.outer.update(Buffer.from(sha256Hex, 'hex'));
+    return this;
+  }
+  private flushBlock(): void {
+    if (this.block) this.outer.update(this.block.digest());
+    this.block = null;
+    this.inBlock = 0;
+  }
   digest(): string {
-    return this.hash.digest('hex');
+    if (this.inBlock > 0) this.flushBlock();
+    return this.outer.digest('hex');
   }
 }
 
@@ -60,7 +100,7 @@ export function bytesOf(data: Float32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** SHA-256 (hex) over the canonical header, a newline, and the raw little-endian float32 bytes. */
+/** SHA-256 digest of a tensor set (canonical header, then the 1 MiB block hashes of its bytes). */
 export function tensorSetDigest(set: TensorSet): string {
   return new TensorSetHasher(set.infos).update(bytesOf(set.data)).digest();
 }

@@ -1,8 +1,12 @@
 // Splitting tensor bytes into wire chunks and reassembling them with per-chunk digests.
 import { createHash } from 'node:crypto';
+import { DIGEST_BLOCK_BYTES } from '../tensor/tensor-set.js';
 
-/** Default wire chunk: 1 MiB (well under gRPC's 4 MiB default message limit). */
-export const DEFAULT_CHUNK_BYTES = 1 << 20;
+/**
+ * Default wire chunk: 1 MiB, one digest block (shared/tensor/tensor-set.ts), well under gRPC's
+ * 4 MiB default message limit; a chunk's SHA-256 is then also its block hash.
+ */
+export const DEFAULT_CHUNK_BYTES = DIGEST_BLOCK_BYTES;
 export const MAX_CHUNK_BYTES = 4 << 20;
 
 export interface WireChunk {
