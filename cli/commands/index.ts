@@ -1,11 +1,17 @@
 // Registry of `fl` subcommands: one import and one line per command.
 import type { Command } from 'commander';
 import { register as provision } from './provision.js';
+import { register as coordinator } from './coordinator.js';
+import { register as site } from './site.js';
+import { register as demo } from './demo.js';
 
 type Register = (program: Command) => void;
 
 const commands: Register[] = [
   provision,
+  coordinator,
+  site,
+  demo,
 ];
 
 export function registerAll(program: Command): void {

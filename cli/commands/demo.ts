@@ -1,0 +1,163 @@
+// `fl demo [--out DIR]` (= `npm run demo`): a complete federated study on one machine.
+// Synthetic data for 3 hospitals, a provisioned PKI (mutual TLS), the coordinator in this
+// process and one site-agent process per hospital on loopback.
+import type { Command } from 'commander';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify as stringifyYaml } from 'yaml';
+import { createLogger } from '../../shared/util/log.js';
+import { coordinatorFileSchema } from '../../shared/config/study.js';
+import { provisionStudy } from '../../shared/security/provision.js';
+import { generateSites } from '../../shared/synth/generate.js';
+import { startCoordinator } from '../../coordinator/coordinator.js';
+import { initialModels } from '../../coordinator/initial-models.js';
+import { attachProgress } from '../progress.js';
+import { CliError } from '../errors.js';
+
+const FL_BIN = fileURLToPath(new URL('../../../bin/fl.js', import.meta.url));
+
+export interface DemoOptions {
+  out: string;
+  sites: number;
+  casesPerSite: number;
+  rounds: number;
+  imageSize: number;
+  epochs: number;
+  seed: number;
+  backend: string;
+  models: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run a complete demo study: 3 synthetic hospitals, mutual TLS, coordinator + site agents on loopback')
+    .option('--out <dir>', 'output folder', 'runs/demo')
+    .option('--sites <n>', 'number of hospitals', (v) => Number(v), 3)
+    .option('--cases-per-site <n>', 'cases per hospital', (v) => Number(v), 240)
+    .option('--rounds <n>', 'federated rounds', (v) => Number(v), 4)
+    .option('--image-size <px>', 'model input size', (v) => Number(v), 48)
+    .option('--epochs <n>', 'local epochs per round', (v) => Number(v), 2)
+    .option('--seed <n>', 'seed for data and training', (v) => Number(v), 7)
+    .option('--backend <name>', 'tfjs backend for the sites', 'auto')
+    .option('--models <list>', 'models to train', 'ddfn,gsus_only,ceus_only')
+    .option('--json', 'print report.json on stdout at the end')
+    .action(async (o: Omit<DemoOptions, 'models'> & { models: string; json?: boolean }) => {
+      for (const k of ['sites', 'casesPerSite', 'rounds', 'imageSize', 'epochs', 'seed'] as const) {
+        if (!Number.isInteger(o[k]) || o[k] < (k === 'seed' ? 0 : 1)) throw new CliError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer`, 2);
+      }
+      const outcome = await runDemo({ ...o, models: o.models.split(',').map((s) => s.trim()).filter(Boolean) });
+      if (o.json) process.stdout.write(JSON.stringify(outcome, null, 2) + '\n');
+    });
+}
+
+export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> {
+  const out = resolve(o.out);
+  const say = (line: string) => process.stderr.write(line + '\n');
+  const t0 = Date.now();
+  await rm(join(out, 'pki'), { recursive: true, force: true });
+  await rm(join(out, 'coordinator'), { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const siteNames = Array.from({ length: o.sites }, (_, i) => `site-${i + 1}`);
+
+  say(`demo: generating synthetic data for ${o.sites} hospitals (${o.casesPerSite} cases each) in ${join(out, 'data')}`);
+  await generateSites({ out: join(out, 'data'), sites: o.sites, casesPerSite: o.casesPerSite, seed: o.seed, imageSize: Math.max(64, o.imageSize) });
+
+  say('demo: provisioning a study CA and startup kits (mutual TLS)');
+  const studyId = 'sln-demo';
+  await provisionStudy({ study: studyId, sites: siteNames, admins: ['auditor'], coordinatorHost: 'localhost', out: join(out, 'pki') });
+
+  const modelConfig = (arch: string) => ({
+    input_size: o.imageSize,
+    modalities: arch === 'gsus_only' ? ['gsus'] : arch === 'ceus_only' ? ['ceus'] : ['gsus', 'ceus'],
+    seed: o.seed,
+  });
+  const file = coordinatorFileSchema.parse({
+    study: {
+      id: studyId, title: 'Demo: SLN metastasis from CEUS + grayscale ultrasound (synthetic)', rounds: o.rounds, min_sites: Math.min(2, o.sites),
+      sites: siteNames, round_deadline_s: 900, join_timeout_s: 300,
+      models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig(m) })),
+      training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
+      strategy: { name: 'fedavg' },
+    },
+    coordinator: {
+      listen: '127.0.0.1:0', data_dir: join(out, 'coordinator'),
+      tls: { ca: join(out, 'pki/coordinator/ca.pem'), cert: join(out, 'pki/coordinator/cert.pem'), key: join(out, 'pki/coordinator/key.pem') },
+    },
+  });
+  await writeFile(join(out, 'study.yaml'), stringifyYaml(file));
+  const log = createLogger('coordinator', process.env.FL_LOG_LEVEL ?? 'warn');
+  const handle = await startCoordinator(file, { log, initialModels });
+  const detach = attachProgress(handle.events, { study: file.study, write: say });
+  say(`demo: coordinator on 127.0.0.1:${handle.port}; starting ${o.sites} site agents`);
+
+  const children: ChildProcess[] = [];
+  for (const site of siteNames) {
+    const kit = join(out, 'pki', 'sites', site);
+    const cfg = {
+      study_id: studyId, site_id: site, coordinator: `localhost:${handle.port}`,
+      manifest: join(out, 'data', site, 'manifest.csv'), work_dir: join(out, 'sites', site), backend: o.backend,
+      tls: { ca: join(kit, 'ca.pem'), cert: join(kit, 'cert.pem'), key: join(kit, 'key.pem') },
+      pseudonym_secret: `demo-secret-${site}-${o.seed}-0123456789`,
+    };
+    const cfgPath = join(kit, 'site.demo.yaml');
+    await writeFile(cfgPath, stringifyYaml(cfg), { mode: 0o600 });
+    const child = spawn(process.execPath, [FL_BIN, 'site', '--config', cfgPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, FL_LOG_LEVEL: process.env.FL_LOG_LEVEL ?? 'warn' },
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) say(`  [${site}] ${summariseLogLine(line)}`);
+    });
+    children.push(child);
+  }
+  let outcome;
+  try {
+    outcome = await handle.done;
+  } finally {
+    detach();
+    await Promise.all(children.map((c) => new Promise<void>((r) => {
+      if (c.exitCode !== null) return r();
+      const t = setTimeout(() => c.kill('SIGTERM'), 10_000);
+      c.once('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+    })));
+    await handle.close();
+  }
+  const reportPath = join(out, 'report.json');
+  await writeFile(reportPath, JSON.stringify(outcome.report, null, 2) + '\n');
+  const secs = ((Date.now() - t0) / 1000).toFixed(0);
+  say('');
+  say(summaryTable(outcome.report as unknown as Record<string, unknown>));
+  say(`demo: ${outcome.state} in ${secs}s; report ${reportPath}${existsSync(join(out, 'report.html')) ? `, ${join(out, 'report.html')}` : ''}`);
+  if (outcome.state !== 'completed') throw new CliError(`demo study failed: ${outcome.reason}`, 1);
+  return outcome.report as unknown as Record<string, unknown>;
+}
+
+function summariseLogLine(line: string): string {
+  try {
+    const j = JSON.parse(line) as { msg?: string; level?: number } & Record<string, unknown>;
+    const { msg, level, time: _t, pid: _p, hostname: _h, name: _n, ...rest } = j;
+    const lv = level !== undefined && level >= 50 ? 'ERROR ' : level !== undefined && level >= 40 ? 'warn ' : '';
+    return `${lv}${msg ?? ''} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`.trim();
+  } catch {
+    return line;
+  }
+}
+
+function summaryTable(report: Record<string, unknown>): string {
+  const rounds = (report.rounds ?? []) as { round: number; state: string; models: Record<string, { metrics: Record<string, number>; sites: string[] }> }[];
+  const lines = ['round  state                         model        sites  train_loss  val_loss  val_auc'];
+  for (const r of rounds) {
+    for (const [m, v] of Object.entries(r.models)) {
+      const f = (x: number | undefined) => (x === undefined ? '      -' : x.toFixed(4).padStart(7));
+      lines.push(`${String(r.round).padEnd(6)} ${r.state.padEnd(29)} ${m.padEnd(12)} ${String(v.sites.length).padStart(5)}  ${f(v.metrics.train_loss)}     ${f(v.metrics.val_loss)}   ${f(v.metrics.val_auc)}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,58 @@
+// `fl site --config site.yaml`: runs a site agent (dials out to the coordinator).
+import type { Command } from 'commander';
+import * as grpc from '@grpc/grpc-js';
+import { loadConfigFile, ConfigError, resolveTls, resolveFrom } from '../../shared/config/load.js';
+import { siteSchema, backendSchema } from '../../shared/config/site.js';
+import { createLogger } from '../../shared/util/log.js';
+import { clientCredentials, insecureClientCredentials } from '../../shared/security/tls.js';
+import { clientOptions } from '../../shared/security/limits.js';
+import { SiteAgent } from '../../site-agent/agent.js';
+import { createLocalTrainer } from '../../site-agent/local-trainer.js';
+import { CliError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('site')
+    .description('run a site agent: trains locally and sends only model updates and metrics to the coordinator')
+    .requiredOption('-c, --config <file>', 'site config (YAML), e.g. the site.yaml of a startup kit')
+    .option('--backend <name>', 'tfjs backend: auto|tensorflow-gpu|tensorflow|wasm|cpu (overrides the config)')
+    .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
+    .option('--coordinator <host:port>', 'override the coordinator address')
+    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string }) => {
+      let cfg;
+      try {
+        cfg = loadConfigFile(siteSchema, o.config);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message, 2);
+        throw err;
+      }
+      if (o.backend) {
+        const b = backendSchema.safeParse(o.backend);
+        if (!b.success) throw new CliError(`--backend: expected one of ${backendSchema.options.join(', ')}, got "${o.backend}"`, 2);
+        cfg.backend = b.data;
+      }
+      if (o.coordinator) cfg.coordinator = o.coordinator;
+      if (o.insecure) cfg.insecure = true;
+      const log = createLogger(`site:${cfg.site_id}`);
+      const tls = resolveTls(o.config, cfg.tls);
+      let credentials: grpc.ChannelCredentials;
+      try {
+        credentials = cfg.insecure || !tls ? insecureClientCredentials(log) : clientCredentials(tls, log);
+      } catch (err) {
+        throw new CliError((err as Error).message, 2);
+      }
+      const trainer = await createLocalTrainer({
+        manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log,
+        ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
+      });
+      log.info({ backend: trainer.backend, coordinator: cfg.coordinator }, 'site agent starting');
+      const agent = new SiteAgent({
+        studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
+        channelOptions: clientOptions(), backoff: cfg.backoff,
+      }, trainer, log);
+      process.once('SIGINT', () => agent.shutdown());
+      process.once('SIGTERM', () => agent.shutdown());
+      const reason = await agent.run();
+      log.info({ reason, ...agent.stats }, 'site agent finished');
+    });
+}
