@@ -141,7 +141,15 @@ export class RoundEngine {
   private async waitForQuorum(round: number): Promise<void> {
     const { study, sites, events } = this.deps;
     const deadline = Date.now() + study.join_timeout_s * 1000;
-    while (sites.connectedSites().length < study.min_sites) {
+    // Before the first round, give every listed site until join_timeout_s to connect, so the
+    // study does not start with whoever happened to be first; later rounds need the quorum only.
+    const listed = round === 1 && study.sites ? study.sites : null;
+    const ready = () => {
+      const n = sites.connectedSites().length;
+      if (listed && Date.now() < deadline) return listed.every((s) => sites.isConnected(s));
+      return n >= study.min_sites;
+    };
+    while (!ready()) {
       if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -382,8 +390,8 @@ export class RoundEngine {
   async reject(site: string, header: UpdateHeader | undefined, reason: string): Promise<void> {
     const round = header?.round ?? this.run?.round ?? 0;
     const model = header?.model ?? '';
-    const list = this.run?.rejected.get(model);
-    if (list && this.run?.round === round) list.push({ site, reason });
+    // Listed under the round that was open when it arrived (a stale update says so in its reason).
+    this.run?.rejected.get(model)?.push({ site, reason });
     await this.deps.recorder?.append({ type: 'update_rejected', round, model, site, reason });
     this.deps.events.publish({ type: 'update_rejected', round, model, site, reason });
   }

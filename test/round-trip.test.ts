@@ -34,7 +34,7 @@ afterEach(async () => {
 function config(dataDir: string, extra: Record<string, unknown> = {}) {
   return coordinatorFileSchema.parse({
     study: {
-      id: 'rt', rounds: 2, min_sites: 2, round_deadline_s: 20, join_timeout_s: 20,
+      id: 'rt', rounds: 2, min_sites: 2, round_deadline_s: 20, join_timeout_s: 20, sites: ['site-1', 'site-2', 'site-3'],
       models: [{ name: 'm', architecture: 'fake' }], ...extra,
     },
     coordinator: { listen: '127.0.0.1:0', data_dir: dataDir, insecure: true },
@@ -72,7 +72,7 @@ describe('federated round trip', () => {
 
   it('refuses malformed and hostile updates; the round still completes and the model is unaffected', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rt-'));
-    handle = await startCoordinator(config(dir, { rounds: 1, round_deadline_s: 3 }), { log, initialModels: async () => new Map([['m', initial]]) });
+    handle = await startCoordinator(config(dir, { rounds: 1, round_deadline_s: 3, sites: ['site-1', 'site-2', 'rogue'] }), { log, initialModels: async () => new Map([['m', initial]]) });
     const rejected: string[] = [];
     handle.events.subscribe((e) => {
       if (e.type === 'update_rejected') rejected.push(`${e.site}: ${e.reason}`);
