@@ -5,8 +5,11 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask,
+  FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask,
 } from '../shared/gen/fl/v1/federation.js';
+import { FreezeRegistry } from './freeze-registry.js';
+import { pseudonymise } from './privacy-guard.js';
+import { predictionsDigest } from '../shared/evaluation/predictions.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { Backoff, sleep } from './backoff.js';
 import { downloadModel, uploadUpdate } from './transfer.js';
@@ -20,6 +23,10 @@ export interface AgentOptions {
   readonly channelOptions?: grpc.ChannelOptions;
   readonly backoff: { initial_ms: number; max_ms: number };
   readonly version?: string;
+  /** HMAC key for pseudonymising case ids in evaluation results (never leaves the site). */
+  readonly pseudonymSecret?: string;
+  /** Where this site records frozen models (FreezeRegistry); in memory when absent. */
+  readonly freezeFile?: string;
   /** Called on every outbound update before it is sent (privacy guard); throws to block. */
   readonly guard?: (kind: 'update', payload: { model: string; set: TensorSet; metrics: Record<string, number> }) => void;
 }
@@ -31,6 +38,9 @@ export interface AgentStats {
   rejected: number;
 }
 
+/** Cohorts that training or model selection may see; every other cohort is held out. */
+export const NON_HELD_OUT = new Set(['train', 'validation']);
+
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED]);
 
 export class SiteAgent {
@@ -39,8 +49,10 @@ export class SiteAgent {
   private readonly abort = new AbortController();
   private queue: Promise<void> = Promise.resolve();
   private stopReason: string | null = null;
+  private readonly freezes: FreezeRegistry;
 
   constructor(private readonly opts: AgentOptions, private readonly trainer: Trainer, private readonly log: Logger) {
+    this.freezes = new FreezeRegistry(opts.freezeFile ?? null);
     this.client = new FederatedLearningClient(opts.address, opts.credentials, {
       'grpc-node.flow_control_window': 16 << 20,
       ...opts.channelOptions,
@@ -97,6 +109,13 @@ export class SiteAgent {
           this.queue = this.queue.then(() => this.runTask(task, call)).catch((err) => {
             this.log.error({ err: (err as Error).message, task: task.taskId }, 'task failed');
           });
+        } else if (m?.$case === 'freeze') {
+          const f = m.value;
+          this.freezes.record(f.models.map((x) => ({
+            model: x.ref!.model, digest: x.ref!.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
+          })));
+          this.log.info({ models: f.models.map((x) => `${x.ref!.model}@${x.ref!.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
+          this.status(call, `freeze-${f.logSeq}`, 'done', 1, 'freeze recorded');
         } else if (m?.$case === 'stop') {
           this.stopReason = m.value.reason || 'stopped';
           this.log.info({ reason: this.stopReason }, 'coordinator ended the study');
@@ -130,9 +149,16 @@ export class SiteAgent {
     const kind = task.kind;
     if (kind?.$case === 'train') {
       await this.train(task, kind.value, call);
+    } else if (kind?.$case === 'evaluate') {
+      try {
+        await this.evaluate(task, kind.value, call);
+      } catch (err) {
+        this.status(call, task.taskId, 'failed', 0, (err as Error).message.slice(0, 200));
+        throw err;
+      }
     } else {
-      this.log.warn({ task: task.taskId, kind: kind?.$case }, 'task kind not handled by this agent');
-      this.status(call, task.taskId, 'failed', 0, `unsupported task ${kind?.$case}`);
+      this.log.warn({ task: task.taskId }, 'task without a kind');
+      this.status(call, task.taskId, 'failed', 0, 'task without a kind');
     }
   }
 
@@ -165,6 +191,51 @@ export class SiteAgent {
       }, update);
     }
     this.status(call, task.taskId, 'done', 1, 'all models uploaded');
+  }
+
+  private async evaluate(task: Task, t: EvaluateTask, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+    if (!this.opts.pseudonymSecret) throw new Error('evaluation needs pseudonym_secret in the site config (case ids never leave the site)');
+    const heldOut = t.cohorts.filter((c) => !NON_HELD_OUT.has(c));
+    if (heldOut.length > 0 && !t.heldOut) throw new Error(`refusing to score held-out cohort(s) ${heldOut.join(', ')} outside a held-out evaluation`);
+    const configs = JSON.parse(t.modelConfigJson || '{}') as Record<string, { architecture: string; config: Record<string, unknown> }>;
+    const byCase = new Map<string, { cohort: string; label: 0 | 1; scores: Record<string, number> }>();
+    for (const fm of t.models) {
+      const ref = fm.ref!;
+      if (heldOut.length > 0) {
+        const frozen = this.freezes.frozen(ref.model, ref.digest);
+        if (!frozen) {
+          throw new Error(`refusing held-out evaluation: model "${ref.model}" digest ${ref.digest.slice(0, 16)}... was never frozen`);
+        }
+      }
+      const spec = configs[ref.model];
+      if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
+      const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
+      this.status(call, task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
+      const scored = await this.trainer.evaluate({ model: ref.model, architecture: spec.architecture, config: spec.config, weights: g.set, cohorts: t.cohorts });
+      for (const c of scored) {
+        const key = pseudonymise(c.caseId, this.opts.pseudonymSecret);
+        const row = byCase.get(key) ?? { cohort: c.cohort, label: c.label, scores: {} };
+        row.scores[ref.model] = c.score;
+        byCase.set(key, row);
+      }
+    }
+    const predictions = [...byCase.entries()]
+      .map(([caseKey, r]) => ({ caseKey, cohort: r.cohort, label: r.label, scores: r.scores }))
+      .sort((a, b) => (a.cohort === b.cohort ? a.caseKey.localeCompare(b.caseKey) : a.cohort.localeCompare(b.cohort)));
+    const digest = predictionsDigest(predictions);
+    await new Promise<void>((resolve, reject) => {
+      const stream = this.client.submitEvaluation((err) => (err ? reject(err) : resolve()));
+      const BATCH = 500;
+      for (let i = 0; i < Math.max(1, predictions.length); i += BATCH) {
+        stream.write({
+          studyId: task.studyId, siteId: this.opts.siteId, taskId: task.taskId,
+          predictions: predictions.slice(i, i + BATCH), aggregateJson: '', digest,
+        });
+      }
+      stream.end();
+    });
+    this.log.info({ task: task.taskId, cases: predictions.length, cohorts: t.cohorts, digest: digest.slice(0, 12) }, 'evaluation submitted');
+    this.status(call, task.taskId, 'done', 1, 'evaluation submitted');
   }
 
   private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet): Promise<void> {

@@ -33,7 +33,7 @@ describe('federated study across processes (mTLS)', () => {
     writeFileSync(cfgPath, stringify({
       study: {
         id: 'fedtest', rounds: 2, min_sites: 3, sites: [...sites, 'rogue'], round_deadline_s: 240, join_timeout_s: 120,
-        models: [{ name: 'ddfn', architecture: 'ddfn', config: { input_size: 32, modalities: ['gsus', 'ceus'], seed: 1 } }],
+        models: [{ name: 'ddfn', architecture: 'ddfn', config: { inputSize: 32, widths: [4, 8, 8], seed: 1 } }],
         training: { epochs: 1, batch_size: 8, learning_rate: 0.002, seed: 5 },
       },
       coordinator: {

@@ -70,16 +70,13 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
   const studyId = 'sln-demo';
   await provisionStudy({ study: studyId, sites: siteNames, admins: ['auditor'], coordinatorHost: 'localhost', out: join(out, 'pki') });
 
-  const modelConfig = (arch: string) => ({
-    input_size: o.imageSize,
-    modalities: arch === 'gsus_only' ? ['gsus'] : arch === 'ceus_only' ? ['ceus'] : ['gsus', 'ceus'],
-    seed: o.seed,
-  });
+  // Architecture config (shared/models/config.ts); single-modality models pick their modality.
+  const modelConfig = () => ({ inputSize: o.imageSize, seed: o.seed });
   const file = coordinatorFileSchema.parse({
     study: {
       id: studyId, title: 'Demo: SLN metastasis from CEUS + grayscale ultrasound (synthetic)', rounds: o.rounds, min_sites: Math.min(2, o.sites),
       sites: siteNames, round_deadline_s: 900, join_timeout_s: 300,
-      models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig(m) })),
+      models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() })),
       training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
       strategy: { name: 'fedavg' },
     },

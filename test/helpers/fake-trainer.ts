@@ -1,5 +1,5 @@
 // A deterministic Trainer for engine tests: "trains" by adding a site-specific offset.
-import type { Trainer, TrainRequest, TrainResult } from '../../site-agent/trainer.js';
+import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase } from '../../site-agent/trainer.js';
 
 export class OffsetTrainer implements Trainer {
   readonly backend = 'fake';
@@ -14,5 +14,12 @@ export class OffsetTrainer implements Trainer {
     const data = new Float32Array(req.global.data.length);
     for (let i = 0; i < data.length; i++) data[i] = req.global.data[i]! + this.offset;
     return { weights: { infos: req.global.infos, data }, numExamples: this.examples, metrics: { train_loss: 1 / (1 + req.round), val_auc: 0.5 + this.offset / 100, val_n: 10 } };
+  }
+  /** Scores 20 synthetic cases per cohort from the weights' mean (deterministic). */
+  async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {
+    const mean = req.weights.data.reduce((a, b) => a + b, 0) / req.weights.data.length;
+    return req.cohorts.flatMap((cohort) => Array.from({ length: 20 }, (_, i) => ({
+      caseId: `${cohort}-${i}`, cohort, label: (i % 2) as 0 | 1, score: 1 / (1 + Math.exp(-(mean + (i % 2) - 0.5 + i / 100))),
+    })));
   }
 }
