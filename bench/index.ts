@@ -1,7 +1,9 @@
 // Registry of benchmarks: one import and one line each.
 import type { Bench } from './types.js';
 import { transportBench } from './transport.js';
+import { aggregationBench } from './aggregation.js';
 
 export const benches: Bench[] = [
+  aggregationBench,
   transportBench,
 ];
