@@ -8,11 +8,12 @@ import {
   FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask,
 } from '../shared/gen/fl/v1/federation.js';
 import { FreezeRegistry } from './freeze-registry.js';
+import type { PrivacyGuard, OutboundKind, OutboundPayloads } from './privacy-guard.js';
 import { pseudonymise } from './privacy-guard.js';
 import { predictionsDigest } from '../shared/evaluation/predictions.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { Backoff, sleep } from './backoff.js';
-import { downloadModel, uploadUpdate } from './transfer.js';
+import { downloadModel, uploadUpdate, type OutboundGuard } from './transfer.js';
 import type { Trainer } from './trainer.js';
 
 export interface AgentOptions {
@@ -27,8 +28,8 @@ export interface AgentOptions {
   readonly pseudonymSecret?: string;
   /** Where this site records frozen models (FreezeRegistry); in memory when absent. */
   readonly freezeFile?: string;
-  /** Called on every outbound update before it is sent (privacy guard); throws to block. */
-  readonly guard?: (kind: 'update', payload: { model: string; set: TensorSet; metrics: Record<string, number> }) => void;
+  /** Checks every outbound message against what may leave the site (blocks and logs the rest). */
+  readonly guard?: PrivacyGuard;
 }
 
 export interface AgentStats {
@@ -124,21 +125,31 @@ export class SiteAgent {
       });
       call.on('error', (err) => done(err));
       call.on('end', () => done(this.stopReason === null ? Object.assign(new Error('session closed by the coordinator'), { code: grpc.status.UNAVAILABLE }) : undefined));
-      call.write({
-        msg: {
-          $case: 'hello',
-          value: {
-            studyId: this.opts.studyId, siteId: this.opts.siteId, agentVersion: this.opts.version ?? '0.1.0',
-            backend: this.trainer.backend, cohortCounts: this.trainer.cohortCounts(),
-          },
-        },
-      });
+      const hello = {
+        studyId: this.opts.studyId, siteId: this.opts.siteId, agentVersion: this.opts.version ?? '0.1.0',
+        backend: this.trainer.backend, cohortCounts: this.trainer.cohortCounts(),
+      };
+      try {
+        this.check('hello', hello);
+      } catch (err) {
+        call.cancel();
+        reject(err);
+        return;
+      }
+      call.write({ msg: { $case: 'hello', value: hello } });
     });
+  }
+
+  /** Every outbound message passes the privacy guard first (when one is configured). */
+  private check<K extends OutboundKind>(kind: K, payload: OutboundPayloads[K]): void {
+    this.opts.guard?.guardOutbound(kind, payload);
   }
 
   private status(call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>, taskId: string, state: string, progress: number, message: string): void {
     try {
-      call.write({ msg: { $case: 'status', value: { taskId, state, progress, message, metrics: {} } } });
+      const value = { taskId, state: state as 'running' | 'done' | 'failed', progress, message, metrics: {} };
+      this.check('status', value);
+      call.write({ msg: { $case: 'status', value } });
     } catch {
       // session gone; progress is best-effort
     }
@@ -170,6 +181,7 @@ export class SiteAgent {
       const spec = configs[ref.model];
       if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
       const global = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
+      this.opts.guard?.setModelSpec(ref.model, global.set.infos);
       this.status(call, task.taskId, 'running', i / n, `training ${ref.model}`);
       const started = Date.now();
       const result = await this.trainer.train({
@@ -183,12 +195,12 @@ export class SiteAgent {
       for (let k = 0; k < delta.length; k++) delta[k] = w[k]! - g[k]!;
       const update: TensorSet = { infos: global.set.infos, data: delta };
       const metrics = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };
-      this.opts.guard?.('update', { model: ref.model, set: update, metrics });
+      const digest = this.opts.guard?.approveUpdate(ref.model, update);
       const updateId = `${this.opts.siteId}-${ref.model}-r${task.round}-${randomUUID().slice(0, 8)}`;
       await this.upload({
         studyId: task.studyId, siteId: this.opts.siteId, model: ref.model, round: task.round, modelVersion: ref.version,
         numExamples: result.numExamples, updateId, metrics, taskId: task.taskId, signature: '',
-      }, update);
+      }, update, digest);
     }
     this.status(call, task.taskId, 'done', 1, 'all models uploaded');
   }
@@ -210,6 +222,7 @@ export class SiteAgent {
       const spec = configs[ref.model];
       if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
       const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
+      this.opts.guard?.setModelSpec(ref.model, g.set.infos);
       this.status(call, task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
       const scored = await this.trainer.evaluate({ model: ref.model, architecture: spec.architecture, config: spec.config, weights: g.set, cohorts: t.cohorts });
       for (const c of scored) {
@@ -224,25 +237,31 @@ export class SiteAgent {
       .sort((a, b) => (a.cohort === b.cohort ? a.caseKey.localeCompare(b.caseKey) : a.cohort.localeCompare(b.cohort)));
     const digest = predictionsDigest(predictions);
     await new Promise<void>((resolve, reject) => {
-      const stream = this.client.submitEvaluation((err) => (err ? reject(err) : resolve()));
       const BATCH = 500;
+      const batches = [];
       for (let i = 0; i < Math.max(1, predictions.length); i += BATCH) {
-        stream.write({
+        const batch = {
           studyId: task.studyId, siteId: this.opts.siteId, taskId: task.taskId,
           predictions: predictions.slice(i, i + BATCH), aggregateJson: '', digest,
-        });
+        };
+        this.check('evaluation', batch); // before anything is sent
+        batches.push(batch);
       }
+      const stream = this.client.submitEvaluation((err) => (err ? reject(err) : resolve()));
+      for (const b of batches) stream.write(b);
       stream.end();
     });
     this.log.info({ task: task.taskId, cases: predictions.length, cohorts: t.cohorts, digest: digest.slice(0, 12) }, 'evaluation submitted');
     this.status(call, task.taskId, 'done', 1, 'evaluation submitted');
   }
 
-  private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet): Promise<void> {
+  private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet, digest: string | undefined): Promise<void> {
     const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
     for (let attempt = 0; ; attempt++) {
       try {
-        const receipt = await uploadUpdate(this.client, header, set);
+        const receipt = await uploadUpdate(this.client, header, set, {
+          ...(digest ? { digest } : {}), ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
+        });
         this.stats.uploads++;
         this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');
         return;

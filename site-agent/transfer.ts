@@ -6,6 +6,11 @@ import type { FederatedLearningClient, ModelChunk, UpdateHeader, UploadReceipt }
 import { ChunkAssembler, chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
+/** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
+export interface OutboundGuard {
+  guardOutbound(kind: 'update-header' | 'update-chunk', payload: unknown): void;
+}
+
 export class TransferError extends Error {
   override name = 'TransferError';
 }
@@ -112,7 +117,7 @@ export function uploadUpdate(
   client: FederatedLearningClient,
   header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest'>,
   set: TensorSet,
-  opts: { chunkBytes?: number; digest?: string } = {},
+  opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard } = {},
 ): Promise<UploadReceipt> {
   const bytes = bytesOf(set.data);
   // One hashing pass: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
@@ -134,6 +139,14 @@ export function uploadUpdate(
       tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
     };
     const chunks = chunkList[Symbol.iterator]();
+    const guard = opts.guard;
+    try {
+      guard?.guardOutbound('update-header', full);
+    } catch (err) {
+      call.cancel();
+      reject(err);
+      return;
+    }
     const pump = () => {
       if (!call.write({ part: { $case: 'header', value: full } })) {
         call.once('drain', writeChunks);
@@ -146,6 +159,13 @@ export function uploadUpdate(
         const next = chunks.next();
         if (next.done) {
           call.end();
+          return;
+        }
+        try {
+          guard?.guardOutbound('update-chunk', { update: digest!, chunk: next.value });
+        } catch (err) {
+          call.cancel();
+          reject(err);
           return;
         }
         if (!call.write({ part: { $case: 'chunk', value: next.value } })) {

@@ -15,6 +15,7 @@ import { FederatedLearningClient } from '../shared/gen/fl/v1/federation.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
+import { PrivacyGuard } from '../site-agent/privacy-guard.js';
 
 const log = pino({ level: 'silent' });
 const infos = [
@@ -44,7 +45,7 @@ function config(dataDir: string, extra: Record<string, unknown> = {}) {
 function agent(port: number, site: string, trainer: OffsetTrainer): SiteAgent {
   const a = new SiteAgent({
     studyId: 'rt', siteId: site, address: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(),
-    backoff: { initial_ms: 50, max_ms: 500 },
+    backoff: { initial_ms: 50, max_ms: 500 }, guard: new PrivacyGuard({ studyId: 'rt', siteId: site, log }),
   }, trainer, log);
   agents.push(a);
   return a;
