@@ -17,6 +17,7 @@ import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
 import { createStrategy } from './strategies/registry.js';
 import type { Strategy } from './strategies/types.js';
 import { buildReport, type StudyReport } from './report.js';
+import { EvaluationCollector } from './evaluation.js';
 
 export interface StudyOutcome {
   readonly state: 'completed' | 'failed';
@@ -31,6 +32,10 @@ export interface CoordinatorHandle {
   readonly engine: RoundEngine;
   readonly store: ModelStore;
   readonly sites: SiteRegistry;
+  readonly evaluation: EvaluationCollector;
+  readonly modelConfigJson: string;
+  readonly file: CoordinatorFile;
+  readonly recorder: StudyRecorder | undefined;
   /** Starts the study (when not auto-started); idempotent. */
   start(): void;
   /** Resolves when the study has ended (report written). */
@@ -85,8 +90,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   let resolveStart!: () => void;
   const startSignal = new Promise<void>((r) => (resolveStart = r));
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
+  const evaluation = new EvaluationCollector(study.id, sites, gate, log);
   const server = createGrpcServer({
-    studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000,
+    studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
     admin: {
       status: () => ({
         studyId: study.id, state, round: engine.currentRound,
@@ -134,7 +140,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   })();
 
   handle = {
-    port, events, engine, store, sites, done,
+    port, events, engine, store, sites, done, evaluation, modelConfigJson, file, recorder: opts.recorder,
     start() {
       if (started) return;
       started = true;

@@ -52,7 +52,8 @@ export interface RoundResult {
 
 /** Durable study log hooks (the tamper-evident audit log implements it). */
 export interface StudyRecorder {
-  append(record: Record<string, unknown> & { type: string }): Promise<void>;
+  /** Durably appends a record (fsync'ed before it resolves); returns its sequence number and leaf hash. */
+  append(record: Record<string, unknown> & { type: string }): Promise<{ seq: number; hash: string }>;
 }
 
 interface RoundRun {

@@ -37,6 +37,7 @@ export interface ServiceDeps {
   };
   readonly evaluation?: {
     submit: FederatedLearningServer['submitEvaluation'];
+    siteFailed(taskId: string, site: string, message: string): void;
   };
 }
 
@@ -109,6 +110,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
               type: 'task_progress', round: deps.engine.currentRound, site: session.site,
               state: st.state, progress: st.progress, message: st.message,
             });
+            if (st.state === 'failed') deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
           }
         } catch (err) {
           const status = toStatus(err, log);

@@ -20,6 +20,36 @@ export const trainingSchema = z.strictObject({
   seed: z.int().min(0).default(42),
 });
 
+/** Which cohorts train, which validate (model selection, threshold), which are held out. */
+export const cohortRolesSchema = z.strictObject({
+  train: z.array(z.literal('train')).min(1).default(['train']),
+  validation: z.array(z.literal('validation')).default(['validation']),
+  /** Never seen by training or selection; scored only by frozen models. */
+  held_out: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).default(['test', 'prospective']),
+}).superRefine((c, ctx) => {
+  c.held_out.forEach((h, i) => {
+    if (h === 'train' || h === 'validation') ctx.addIssue({ code: 'custom', path: ['held_out', i], message: `"${h}" cannot be held out` });
+  });
+});
+
+export const evaluationSchema = z.strictObject({
+  /** Which round's model is final: the last, or the best by federated validation AUC. */
+  selection: z.enum(['final', 'best_validation_auc']).default('final'),
+  /** Operating threshold chosen on pooled validation predictions. */
+  threshold: z.strictObject({
+    rule: z.enum(['youden', 'target_sensitivity', 'target_npv', 'fixed']).default('target_sensitivity'),
+    /** Target for target_* rules, the threshold itself for `fixed`. */
+    value: z.number().min(0).max(1).default(0.9),
+  }).default({ rule: 'target_sensitivity', value: 0.9 }),
+  /** Cases leave sites as pseudonymised predictions, or only as aggregate counts. */
+  privacy: z.enum(['predictions', 'aggregate']).default('predictions'),
+  deadline_s: z.number().positive().default(600),
+  /** Paired bootstrap replicates for P-values of NPV/specificity differences. */
+  bootstrap: z.int().min(0).max(100_000).default(2000),
+  /** Model compared against the others (DeLong, bootstrap). */
+  reference_model: z.string().optional(),
+});
+
 export const studySchema = z.strictObject({
   id,
   title: z.string().optional(),
@@ -33,6 +63,9 @@ export const studySchema = z.strictObject({
   join_timeout_s: z.number().positive().default(600),
   models: z.array(studyModelSchema).min(1),
   training: trainingSchema.default(trainingSchema.parse({})),
+  cohorts: cohortRolesSchema.default(cohortRolesSchema.parse({})),
+  /** Held-out evaluation after training; omit `evaluation` to train only. */
+  evaluation: evaluationSchema.optional(),
   /** Aggregation strategy; see coordinator/strategies. */
   strategy: z.looseObject({ name: z.string().min(1) }).default({ name: 'fedavg' }),
 }).superRefine((s, ctx) => {
