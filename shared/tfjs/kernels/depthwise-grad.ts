@@ -1,0 +1,121 @@
+// Depthwise 2-D convolution gradients (NHWC, any channel multiplier, strides, dilations, padding)
+// for the wasm backend, which has the forward kernel only. Single scatter passes over the output
+// grid with channels innermost (contiguous in NHWC), reading and writing wasm memory in place.
+import {
+  backend_util,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type DepthwiseConv2dNativeBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { empty, f32, zeros } from './wasm-memory.js';
+
+type Shape4 = [number, number, number, number];
+
+function depthwiseInfo(
+  xShape: Shape4,
+  filterShape: Shape4,
+  attrs: Pick<DepthwiseConv2dNativeBackpropFilterAttrs, 'strides' | 'dilations' | 'pad' | 'dimRoundingMode'>,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+}
+
+function backpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: DepthwiseConv2dNativeBackpropFilterAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const filterShape = attrs.filterShape as Shape4;
+  const info = depthwiseInfo(inputs.x.shape as Shape4, filterShape, attrs);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
+  const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const M = O / C;
+  const acc = new Float64Array(FH * FW * O);
+  const out = empty(backend, filterShape.slice());
+  const x = f32(backend, inputs.x);
+  const dy = f32(backend, inputs.dy);
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const g = ((b * OH + oy) * OW + ox) * O;
+        for (let fy = 0; fy < FH; fy++) {
+          const iy = oy * SH + fy * DH - PT;
+          if (iy < 0 || iy >= H) continue;
+          for (let fx = 0; fx < FW; fx++) {
+            const ix = ox * SW + fx * DW - PL;
+            if (ix < 0 || ix >= W) continue;
+            const xb = ((b * H + iy) * W + ix) * C;
+            const wb = (fy * FW + fx) * O;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) acc[wb + c] += x[xb + c]! * dy[g + c]!;
+            } else {
+              for (let c = 0; c < C; c++) {
+                const v = x[xb + c]!;
+                for (let q = 0; q < M; q++) acc[wb + c * M + q] += v * dy[g + c * M + q]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  f32(backend, out).set(acc);
+  return out;
+}
+
+function backpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: DepthwiseConv2dNativeBackpropInputAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const inputShape = attrs.inputShape as Shape4;
+  const info = depthwiseInfo(inputShape, inputs.filter.shape as Shape4, attrs);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
+  const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const M = O / C;
+  const out = zeros(backend, inputShape.slice());
+  const dx = f32(backend, out);
+  const dy = f32(backend, inputs.dy);
+  const w = f32(backend, inputs.filter);
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const g = ((b * OH + oy) * OW + ox) * O;
+        for (let fy = 0; fy < FH; fy++) {
+          const iy = oy * SH + fy * DH - PT;
+          if (iy < 0 || iy >= H) continue;
+          for (let fx = 0; fx < FW; fx++) {
+            const ix = ox * SW + fx * DW - PL;
+            if (ix < 0 || ix >= W) continue;
+            const xb = ((b * H + iy) * W + ix) * C;
+            const wb = (fy * FW + fx) * O;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) dx[xb + c] += dy[g + c]! * w[wb + c]!;
+            } else {
+              for (let c = 0; c < C; c++) {
+                let s = 0;
+                for (let q = 0; q < M; q++) s += dy[g + c * M + q]! * w[wb + c * M + q]!;
+                dx[xb + c] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export const depthwiseBackpropFilterConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: backpropFilter as unknown as KernelFunc,
+};
+
+export const depthwiseBackpropInputConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: backpropInput as unknown as KernelFunc,
+};

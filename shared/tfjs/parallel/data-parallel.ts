@@ -1,0 +1,180 @@
+// Data-parallel training on one machine: the batch is split into shards, the main thread computes
+// the gradients of its shard while replica worker threads compute theirs, the gradients are
+// averaged (weighted by shard size, so the result equals the full-batch mean-loss gradient) and
+// the caller's optimizer applies them to the main model. Workers receive every weight (trainable
+// and not) before each step, so all replicas always compute on the main model's current state;
+// batch-norm moving statistics are those the main thread's shard produces.
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfigInput } from '../../models/config.js';
+import type { BackendChoice } from '../backend.js';
+import type { FromReplica, ToReplica } from './protocol.js';
+import { flatSize, flattenWeights, shardGradients } from './shard-gradients.js';
+
+export interface DataParallelOptions {
+  /** The main replica; its weights are the ones trained. */
+  readonly model: tf.LayersModel;
+  /** Registry name and config that rebuild `model`'s architecture in the workers. */
+  readonly architecture: { readonly name: string; readonly config: ModelConfigInput };
+  readonly optimizer: tf.Optimizer;
+  /** Replicas including the main thread (default: available cores). 1 = no workers. */
+  readonly replicas?: number;
+  /** Backend of the worker replicas (default wasm). */
+  readonly backend?: BackendChoice;
+}
+
+/** Where the compiled worker lives (tests run the TypeScript sources; the worker runs from dist/). */
+function workerUrl(): URL {
+  const here = new URL('./replica-worker.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return here;
+  const src = fileURLToPath(here);
+  const root = src.slice(0, src.lastIndexOf('/shared/tfjs/parallel/'));
+  return new URL(`file://${root}/dist/shared/tfjs/parallel/replica-worker.js`);
+}
+
+class Replica {
+  private pending: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m: FromReplica) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (!p) return;
+      if (m.type === 'error') p.reject(new Error(`training replica failed: ${m.message}`));
+      else p.resolve(m);
+    });
+    worker.on('error', (e) => this.fail(e));
+    worker.on('exit', (code) => this.fail(new Error(`training replica exited (code ${code})`)));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(e);
+  }
+
+  request(msg: ToReplica, transfer: ArrayBuffer[] = []): Promise<FromReplica> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending) return Promise.reject(new Error('replica is busy'));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(msg, transfer);
+    });
+  }
+}
+
+export class DataParallelTrainer {
+  private constructor(
+    private readonly opts: DataParallelOptions,
+    private readonly replicas: Replica[],
+  ) {}
+
+  /** Starts replicas-1 worker threads, each building the architecture on the chosen backend. */
+  static async create(opts: DataParallelOptions): Promise<DataParallelTrainer> {
+    const n = opts.replicas ?? availableParallelism();
+    if (!Number.isInteger(n) || n < 1) throw new Error(`replicas must be a positive integer, got ${n}`);
+    const workers: Replica[] = [];
+    const expected = flatSize(opts.model.weights);
+    try {
+      for (let i = 1; i < n; i++) workers.push(new Replica(new Worker(workerUrl())));
+      const ready = await Promise.all(
+        workers.map((w) =>
+          w.request({ type: 'init', model: opts.architecture.name, modelConfig: opts.architecture.config, backend: opts.backend ?? 'wasm' }),
+        ),
+      );
+      for (const r of ready) {
+        if (r.type !== 'ready' || r.weightCount !== expected) {
+          throw new Error(`replica built a different model (${r.type === 'ready' ? r.weightCount : '?'} weights, main has ${expected})`);
+        }
+      }
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.worker.terminate()));
+      throw err;
+    }
+    return new DataParallelTrainer(opts, workers);
+  }
+
+  get replicaCount(): number {
+    return this.replicas.length + 1;
+  }
+
+  /**
+   * One optimisation step on a batch: inputs (one [N, H, W, C] tensor per model input) and labels
+   * [N, 1] in {0, 1}. Returns the batch's mean loss. The caller keeps ownership of its tensors.
+   */
+  async trainBatch(inputs: tf.Tensor[], labels: tf.Tensor): Promise<number> {
+    const { model, optimizer } = this.opts;
+    const N = labels.shape[0]!;
+    if (inputs.length !== model.inputs.length) throw new Error(`model has ${model.inputs.length} inputs, got ${inputs.length}`);
+    for (const x of inputs) if (x.shape[0] !== N) throw new Error(`input batch ${x.shape[0]} differs from label batch ${N}`);
+    const shards = Math.min(this.replicaCount, N);
+    const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * N) / shards));
+    const work: Promise<FromReplica>[] = [];
+    if (shards > 1) {
+      const weights = flattenWeights(model.weights);
+      const inputData = inputs.map((x) => x.dataSync() as Float32Array);
+      const labelData = labels.dataSync() as Float32Array;
+      for (let s = 1; s < shards; s++) {
+        const lo = bounds[s]!;
+        const hi = bounds[s + 1]!;
+        const per = inputData.map((d, i) => d.slice((lo * d.length) / N, (hi * d.length) / N));
+        const msg: ToReplica = { type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo };
+        work.push(this.replicas[s - 1]!.request(msg, [...per.map((p) => p.buffer as ArrayBuffer)]));
+      }
+    }
+    const n0 = bounds[1]!;
+    let loss = 0;
+    const mainGrads = tf.tidy(() => {
+      const xs = inputs.map((x) => (shards > 1 ? x.slice(0, n0) : x));
+      const ys = shards > 1 ? labels.slice(0, n0) : labels;
+      const r = shardGradients(model, xs, ys);
+      loss = (r.loss * n0) / N;
+      return r.grads;
+    });
+    let results: FromReplica[];
+    try {
+      results = await Promise.all(work);
+    } catch (err) {
+      tf.dispose(mainGrads);
+      throw err;
+    }
+    const vars = model.trainableWeights;
+    const combined = tf.tidy(() => {
+      const acc = mainGrads.map((g) => (shards > 1 ? g.mul(n0 / N) : g.clone()));
+      results.forEach((r, k) => {
+        if (r.type !== 'grads') throw new Error(`replica answered ${r.type} to a step`);
+        const w = (bounds[k + 2]! - bounds[k + 1]!) / N;
+        loss += r.loss * w;
+        let off = 0;
+        vars.forEach((v, i) => {
+          const size = acc[i]!.size;
+          acc[i] = acc[i]!.add(tf.tensor(r.grads.subarray(off, off + size), v.shape as number[], 'float32').mul(w));
+          off += size;
+        });
+      });
+      return acc;
+    });
+    tf.dispose(mainGrads);
+    const named: tf.NamedTensorMap = {};
+    vars.forEach((v, i) => {
+      named[(v as unknown as { val: tf.Variable }).val.name] = combined[i]!;
+    });
+    optimizer.applyGradients(named);
+    tf.dispose(Object.values(named));
+    return loss;
+  }
+
+  /** Stops the worker threads. */
+  async dispose(): Promise<void> {
+    await Promise.all(
+      this.replicas.map(async (r) => {
+        r.worker.postMessage({ type: 'close' } satisfies ToReplica);
+        await r.worker.terminate();
+      }),
+    );
+  }
+}

@@ -1,0 +1,47 @@
+// Worker thread holding one model replica: receives the weights and its shard of each batch,
+// returns the gradients of the shard's mean loss.
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../../models/registry.js';
+import { selectBackend } from '../backend.js';
+import type { FromReplica, ToReplica } from './protocol.js';
+import { assignWeights, flatSize, flattenGradients, shardGradients } from './shard-gradients.js';
+
+if (!parentPort) throw new Error('replica-worker must run in a worker thread');
+const port = parentPort;
+let model: tf.LayersModel | undefined;
+
+function reply(msg: FromReplica, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+port.on('message', async (msg: ToReplica) => {
+  try {
+    if (msg.type === 'close') {
+      model?.dispose();
+      port.close();
+      return;
+    }
+    if (msg.type === 'init') {
+      const selected = await selectBackend(msg.backend);
+      model = buildModel(msg.model, msg.modelConfig);
+      reply({ type: 'ready', backend: selected.name, weightCount: flatSize(model.weights), trainableCount: flatSize(model.trainableWeights) });
+      return;
+    }
+    if (!model) throw new Error('replica received a step before init');
+    const m = model;
+    assignWeights(m.weights, msg.weights);
+    let loss = 0;
+    const grads = tf.tidy(() => {
+      const inputs = m.inputs.map((inp, i) => tf.tensor(msg.inputs[i]!, [msg.count, ...(inp.shape.slice(1) as number[])], 'float32'));
+      const labels = tf.tensor(msg.labels, [msg.count, 1], 'float32');
+      const r = shardGradients(m, inputs, labels);
+      loss = r.loss;
+      return r.grads;
+    });
+    const flat = flattenGradients(grads);
+    reply({ type: 'grads', loss, grads: flat }, [flat.buffer as ArrayBuffer]);
+  } catch (err) {
+    reply({ type: 'error', message: (err as Error).stack ?? String(err) });
+  }
+});
