@@ -1,0 +1,132 @@
+// Every kernel registered for wasm training matches the cpu backend (forward and gradients) on
+// random inputs across shapes, strides and paddings.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './register.js';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+let seed = 12345;
+function rand(n: number, nonNegativeShare = 0): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const u = seed / 2 ** 32 - 0.5;
+    a[i] = nonNegativeShare > 0 && u < nonNegativeShare - 0.5 ? 0 : u * 2;
+  }
+  return a;
+}
+
+/** Runs `f` on both backends with the same inputs; returns [cpu outputs, wasm outputs]. */
+async function onBoth(inputs: { data: Float32Array; shape: number[] }[], f: (...xs: tf.Tensor[]) => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape)))).map((t) => {
+      const d = t.dataSync() as Float32Array;
+      t.dispose();
+      return d;
+    });
+  };
+  return [await run('cpu'), await run('wasm')];
+}
+
+function expectClose(cpu: Float32Array[], wasm: Float32Array[], what: string): void {
+  expect(wasm.length).toBe(cpu.length);
+  cpu.forEach((c, k) => {
+    const w = wasm[k]!;
+    expect(w.length, `${what} output ${k} size`).toBe(c.length);
+    let worst = 0;
+    for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(c[i]! - w[i]!) / (1 + Math.abs(c[i]!)));
+    expect(worst, `${what} output ${k}`).toBeLessThan(2e-5);
+  });
+}
+
+/** Forward output and the gradients of sum(y * dy) with respect to every input. */
+function withGrads(op: (...xs: tf.Tensor[]) => tf.Tensor, dy: Float32Array) {
+  return (...xs: tf.Tensor[]): tf.Tensor[] => {
+    const y = op(...xs);
+    const dyT = tf.tensor(dy.subarray(0, y.size), y.shape);
+    const g = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(op(...ins), dyT)))(xs);
+    return [y, ...g];
+  };
+}
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  registerWasmTrainingKernels();
+});
+
+describe('wasm training kernels match cpu', () => {
+  it('registers every kernel for wasm', () => {
+    for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k.kernelName, 'wasm')).toBe(k);
+  });
+
+  const convCases: { x: number[]; f: number[]; s: number | [number, number]; pad: Pad }[] = [
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' },
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' },
+    { x: [2, 8, 8, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
+    { x: [1, 9, 7, 2], f: [3, 3, 2, 3], s: 2, pad: 'valid' },
+    { x: [2, 6, 6, 4], f: [2, 2, 4, 3], s: 1, pad: 'same' },
+    { x: [2, 6, 6, 4], f: [1, 1, 4, 6], s: 1, pad: 'same' },
+    { x: [1, 10, 10, 1], f: [5, 5, 1, 8], s: [2, 1], pad: 'same' },
+    { x: [2, 5, 5, 2], f: [3, 3, 2, 2], s: 1, pad: 1 },
+    { x: [1, 5, 6, 2], f: [3, 3, 2, 3], s: 1, pad: [[0, 0], [3, 3], [0, 2], [0, 0]] },
+  ];
+  for (const c of convCases) {
+    it(`conv2d ${c.x} * ${c.f} stride ${c.s} pad ${JSON.stringify(c.pad)}: forward, input and filter gradients`, async () => {
+      const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same');
+      const [cpu, wasm] = await onBoth([{ data: rand(n(c.x)), shape: c.x }, { data: rand(n(c.f)), shape: c.f }], withGrads(op, rand(4096)));
+      expectClose(cpu, wasm, 'conv2d');
+    });
+  }
+
+  const dwCases: { x: number[]; f: number[]; s: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 1], s: 1, pad: 'same' },
+    { x: [2, 8, 8, 4], f: [3, 3, 4, 1], s: 2, pad: 'same' },
+    { x: [1, 9, 9, 2], f: [3, 3, 2, 2], s: 2, pad: 'valid' },
+    { x: [2, 6, 6, 3], f: [5, 5, 3, 2], s: 1, pad: 'same' },
+  ];
+  for (const c of dwCases) {
+    it(`depthwiseConv2d ${c.x} * ${c.f} stride ${c.s} ${c.pad}: forward and both gradients`, async () => {
+      const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const op = (x: tf.Tensor, w: tf.Tensor) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
+      const [cpu, wasm] = await onBoth([{ data: rand(n(c.x)), shape: c.x }, { data: rand(n(c.f)), shape: c.f }], withGrads(op, rand(4096)));
+      expectClose(cpu, wasm, 'depthwiseConv2d');
+    });
+  }
+
+  const poolCases: { x: number[]; size: number; s: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 8, 8, 3], size: 2, s: 2, pad: 'valid' },
+    { x: [2, 7, 7, 3], size: 2, s: 2, pad: 'same' },
+    { x: [1, 9, 9, 2], size: 3, s: 2, pad: 'same' },
+    { x: [2, 6, 5, 4], size: 3, s: 1, pad: 'valid' },
+  ];
+  for (const c of poolCases) {
+    it(`maxPool and avgPool ${c.x} size ${c.size} stride ${c.s} ${c.pad}: forward and gradients (with ties)`, async () => {
+      const n = c.x.reduce((a, b) => a * b, 1);
+      // A third of the inputs are exact zeros, as after a ReLU: windows with tied maxima.
+      const x = { data: rand(n, 1 / 3), shape: c.x };
+      const dy = rand(4096);
+      const [cpuMax, wasmMax] = await onBoth([x], withGrads((t) => tf.maxPool(t as tf.Tensor4D, c.size, c.s, c.pad), dy));
+      expectClose(cpuMax, wasmMax, 'maxPool');
+      const [cpuAvg, wasmAvg] = await onBoth([x], withGrads((t) => tf.avgPool(t as tf.Tensor4D, c.size, c.s, c.pad), dy));
+      expectClose(cpuAvg, wasmAvg, 'avgPool');
+    });
+  }
+
+  it('dense, batch norm, relu and relu6 chain: forward and gradients', async () => {
+    const op = (x: tf.Tensor, w: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const h = tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
+      const { mean, variance } = tf.moments(h, [0]);
+      const bn = tf.batchNorm(h, mean, variance, b, g, 1e-3);
+      return tf.add(tf.relu6(tf.mul(bn, 4)), tf.relu(bn));
+    };
+    const [cpu, wasm] = await onBoth(
+      [{ data: rand(6 * 5), shape: [6, 5] }, { data: rand(5 * 7), shape: [5, 7] }, { data: rand(7), shape: [7] }, { data: rand(7), shape: [7] }],
+      withGrads(op, rand(64)),
+    );
+    expectClose(cpu, wasm, 'dense/batchnorm/relu6');
+  });
+});
