@@ -1,5 +1,6 @@
 // Fusion block and classification head shared by all architectures.
 import * as tf from '@tensorflow/tfjs';
+import { SeededDropout } from './seeded-dropout.js';
 
 /**
  * Concatenates the branches' feature vectors and re-weights every feature with a learned,
@@ -23,6 +24,6 @@ export function gatedFusion(features: readonly tf.SymbolicTensor[]): tf.Symbolic
 /** Dense ReLU layer, dropout, one sigmoid unit: P(SLN metastasis). */
 export function sigmoidHead(x: tf.SymbolicTensor, hiddenUnits: number, dropout: number): tf.SymbolicTensor {
   let h = tf.layers.dense({ name: 'head.hidden', units: hiddenUnits, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
-  if (dropout > 0) h = tf.layers.dropout({ name: 'head.dropout', rate: dropout }).apply(h) as tf.SymbolicTensor;
+  if (dropout > 0) h = new SeededDropout({ name: 'head.dropout', rate: dropout }).apply(h) as tf.SymbolicTensor;
   return tf.layers.dense({ name: 'head.out', units: 1, activation: 'sigmoid' }).apply(h) as tf.SymbolicTensor;
 }

@@ -1,0 +1,130 @@
+// Local training of a registered model on a site's `train` cohort: Adam, binary cross-entropy,
+// optional FedProx proximal term (mu/2 * ||w - w_global||^2), seeded shuffling, augmentation and
+// dropout, every intermediate tensor disposed.
+import * as tf from '@tensorflow/tfjs';
+import { reseedDropout } from '../../shared/models/seeded-dropout.js';
+import { splitTensors, type TensorSet } from '../../shared/tensor/tensor-set.js';
+import type { AugmentOptions } from '../data/augment.js';
+import type { TrainingData } from '../data/dataset.js';
+import { batchTensors, checkCompatible } from './predict.js';
+
+export interface TrainLocalOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly seed: number;
+  readonly augment?: boolean | AugmentOptions;
+  /** FedProx mu; 0 or absent = plain local SGD (FedAvg). */
+  readonly proximalMu?: number;
+  /** The global model the proximal term pulls towards; default: the weights at the start of training. */
+  readonly globalWeights?: TensorSet;
+  /** L2 weight decay coefficient on kernels (default 0). */
+  readonly weightDecay?: number;
+  onEpoch?(epoch: number, meanLoss: number): void;
+}
+
+export interface TrainLocalResult {
+  readonly numExamples: number;
+  /** Mean training loss (BCE, plus proximal/decay terms when used) over the last epoch. */
+  readonly trainLoss: number;
+  /** Mean BCE per epoch. */
+  readonly epochLosses: readonly number[];
+  readonly steps: number;
+  readonly seconds: number;
+}
+
+function validate(o: TrainLocalOptions): void {
+  const bad: string[] = [];
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) bad.push(`epochs ${o.epochs}: expected a positive integer`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad.push(`batchSize ${o.batchSize}: expected a positive integer`);
+  if (!(o.learningRate > 0 && o.learningRate < 10)) bad.push(`learningRate ${o.learningRate}: expected 0 < lr < 10`);
+  if (!Number.isInteger(o.seed) || o.seed < 0) bad.push(`seed ${o.seed}: expected a non-negative integer`);
+  if (o.proximalMu !== undefined && !(o.proximalMu >= 0)) bad.push(`proximalMu ${o.proximalMu}: expected >= 0`);
+  if (o.weightDecay !== undefined && !(o.weightDecay >= 0)) bad.push(`weightDecay ${o.weightDecay}: expected >= 0`);
+  if (bad.length) throw new Error(`trainLocal options are invalid: ${bad.join('; ')}`);
+}
+
+/** Trains in place on the `train` cohort (the only cohort TrainingData can hold). */
+export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: TrainLocalOptions): Promise<TrainLocalResult> {
+  validate(o);
+  if (data.cohort !== 'train') throw new Error(`trainLocal: refusing to train on cohort "${String(data.cohort)}"`);
+  checkCompatible(model, data);
+  if (data.size === 0) throw new Error('trainLocal: the train cohort is empty');
+  const started = performance.now();
+  reseedDropout(model, o.seed);
+  const trainable = model.trainableWeights;
+  const vars = trainable.map((w) => w.read() as tf.Variable);
+  const mu = o.proximalMu ?? 0;
+  const decay = o.weightDecay ?? 0;
+
+  // Anchor for the proximal term: the given global weights (by tensor name) or the starting weights.
+  let anchors: tf.Tensor[] = [];
+  if (mu > 0) {
+    if (o.globalWeights) {
+      const byName = splitTensors(o.globalWeights);
+      anchors = trainable.map((w) => {
+        const values = byName.get(w.originalName);
+        if (!values) throw new Error(`trainLocal: globalWeights has no tensor "${w.originalName}"`);
+        return tf.tensor(values, w.shape as number[], 'float32');
+      });
+    } else anchors = vars.map((v) => tf.clone(v));
+  }
+
+  const optimizer = tf.train.adam(o.learningRate);
+  const epochLosses: number[] = [];
+  let steps = 0;
+  try {
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      let sum = 0;
+      let count = 0;
+      for (const batch of data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })) {
+        const xs = batchTensors(batch, data.inputSize);
+        const ys = tf.tensor2d(batch.labels, [batch.size, 1]);
+        const bce = tf.tidy(() => {
+          let bceOut: tf.Scalar | undefined;
+          optimizer.minimize(
+            () => {
+              const p = model.apply(xs, { training: true }) as tf.Tensor;
+              const b = tf.losses.logLoss(ys, p, undefined, 1e-7) as tf.Scalar;
+              bceOut = tf.keep(b.clone());
+              let loss: tf.Scalar = b;
+              if (mu > 0) {
+                const prox = tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(v, anchors[i]!)))));
+                loss = tf.add(loss, tf.mul(mu / 2, prox));
+              }
+              if (decay > 0) {
+                const kernels = vars.filter((_, i) => /kernel$/.test(trainable[i]!.originalName));
+                if (kernels.length) loss = tf.add(loss, tf.mul(decay / 2, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))));
+              }
+              return loss;
+            },
+            false,
+            vars,
+          );
+          return bceOut!;
+        });
+        const value = (await bce.data())[0]!;
+        bce.dispose();
+        xs.forEach((x) => x.dispose());
+        ys.dispose();
+        if (!Number.isFinite(value)) throw new Error(`trainLocal: loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`);
+        sum += value * batch.size;
+        count += batch.size;
+        steps++;
+      }
+      const mean = sum / count;
+      epochLosses.push(mean);
+      o.onEpoch?.(epoch + 1, mean);
+    }
+  } finally {
+    optimizer.dispose();
+    anchors.forEach((a) => a.dispose());
+  }
+  return {
+    numExamples: data.size,
+    trainLoss: epochLosses[epochLosses.length - 1]!,
+    epochLosses,
+    steps,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
