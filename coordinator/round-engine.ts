@@ -263,7 +263,12 @@ export class RoundEngine {
         }));
         const strategy = this.deps.strategies.get(m.name)!;
         const before = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
-        const out = await strategy.aggregate(g.set.data, readers, before);
+        let out;
+        try {
+          out = await strategy.aggregate(g.set.data, readers, before);
+        } finally {
+          await Promise.all(readers.map((r) => r.close?.()));
+        }
         this.strategyState.set(m.name, out.state);
         const next = await store.put(m.name, round, { infos: g.set.infos, data: out.global }, {
           round, strategy: strategy.name, arrival_order: accepted.map((u) => u.updateId),
