@@ -1,9 +1,11 @@
 // Registry of benchmarks: one import and one line each.
 import type { Bench } from './types.js';
 import { transportBench } from './transport.js';
+import { trainingBench } from './training.js';
 import { aggregationBench } from './aggregation.js';
 
 export const benches: Bench[] = [
   aggregationBench,
   transportBench,
+  trainingBench,
 ];
