@@ -16,7 +16,8 @@ import { createGrpcServer, bindServer } from './server.js';
 import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
 import { createStrategy } from './strategies/registry.js';
 import type { Strategy } from './strategies/types.js';
-import { buildReport, type StudyReport } from './report.js';
+import { buildReport, canonicalDigest, type StudyReport } from './report.js';
+import { loadStudyState, saveStudyState } from './study-state.js';
 import { EvaluationCollector } from './evaluation.js';
 
 export interface StudyOutcome {
@@ -71,17 +72,49 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     s.validate({ expectedSites: study.sites?.length ?? study.min_sites, minSites: study.min_sites });
     strategies.set(m.name, s);
   }
-  const initial = await opts.initialModels(file);
-  for (const m of study.models) {
-    const set = initial.get(m.name);
-    if (!set) throw new Error(`no initial model for "${m.name}"`);
-    await store.put(m.name, 0, set, { round: 0, initial: true });
+  // Resume after a crash or restart: finished rounds from the state file, models from checkpoints.
+  const statePath = join(dataDir, 'state.json');
+  const studyDigest = canonicalDigest(study);
+  let resumeFrom = 1;
+  let saved = await loadStudyState(statePath).catch((err: Error) => {
+    log.warn(`${err.message}; starting the study from round 1 (checkpoints are kept)`);
+    return null;
+  });
+  if (saved && saved.study_digest !== studyDigest) {
+    throw new Error(`${dataDir} holds the state of a different study configuration (digest ${saved.study_digest.slice(0, 12)}...); use a new data_dir`);
+  }
+  if (saved) {
+    const last = saved.rounds.filter((r) => r.state !== 'failed').at(-1)?.round ?? 0;
+    for (const m of study.models) {
+      const g = await store.version(m.name, last).catch(() => null);
+      const expected = last === 0 ? null : saved.rounds.find((r) => r.round === last)?.models[m.name]?.global_digest;
+      if (!g || (expected && g.digest !== expected)) {
+        log.warn(`checkpoint of "${m.name}" at round ${last} is missing or does not match the state file; starting from round 1`);
+        saved = null;
+        break;
+      }
+      await store.put(m.name, g.version, g.set, { round: g.version, resumed: true });
+    }
+    if (saved) resumeFrom = last + 1;
+  }
+  if (!saved) {
+    const initial = await opts.initialModels(file);
+    for (const m of study.models) {
+      const set = initial.get(m.name);
+      if (!set) throw new Error(`no initial model for "${m.name}"`);
+      await store.put(m.name, 0, set, { round: 0, initial: true });
+    }
   }
   const modelConfigJson = JSON.stringify(Object.fromEntries(study.models.map((m) => [m.name, { architecture: m.architecture ?? m.name, config: m.config }])));
   const engine = new RoundEngine({
     study, store, strategies, sites, events, dataDir, log, modelConfigJson,
+    persist: (results, strategyState) => saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: strategyState }),
     ...(opts.recorder ? { recorder: opts.recorder } : {}),
   });
+  if (saved) {
+    engine.restore(saved.rounds, saved.strategy_state);
+    log.info({ round: resumeFrom }, 'resuming the study after the last completed round');
+  }
 
   // eslint-disable-next-line prefer-const -- assigned once below; closures above need the binding
   let handle!: CoordinatorHandle;
@@ -117,7 +150,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     let outcome: Omit<StudyOutcome, 'report'>;
     let extra: Record<string, unknown> = {};
     try {
-      const rounds = await engine.runRounds(1);
+      const rounds = await engine.runRounds(resumeFrom);
       if (opts.afterTraining) {
         state = 'evaluating';
         extra = await opts.afterTraining({ handle, rounds });

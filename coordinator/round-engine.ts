@@ -81,6 +81,8 @@ export interface RoundEngineDeps {
   readonly recorder?: StudyRecorder;
   /** JSON of { model: { architecture, config } } sent with every training task. */
   readonly modelConfigJson: string;
+  /** Called (and awaited) after every completed round: durable study state. */
+  readonly persist?: (results: readonly RoundResult[], strategyState: Record<string, StrategyState>) => Promise<void>;
 }
 
 export class StudyFailedError extends Error {
@@ -113,6 +115,12 @@ export class RoundEngine {
     return this.run?.round ?? this.results.length;
   }
 
+  /** Restores finished rounds and strategy state after a restart. */
+  restore(results: readonly RoundResult[], strategyState: Record<string, StrategyState>): void {
+    this.results.push(...results);
+    for (const [k, v] of Object.entries(strategyState)) this.strategyState.set(k, v);
+  }
+
   stop(): void {
     this.stopped = true;
     this.wakeJoin?.();
@@ -131,6 +139,7 @@ export class RoundEngine {
       await this.waitForQuorum(r);
       const result = await this.runRound(r);
       this.results.push(result);
+      if (result.state !== 'failed') await this.deps.persist?.(this.results, Object.fromEntries(this.strategyState));
       if (result.state === 'failed') {
         this.deps.events.publish({ type: 'round_failed', round: r, reason: result.reason ?? 'unknown' });
         throw new StudyFailedError(`round ${r} failed: ${result.reason}`);
@@ -255,7 +264,11 @@ export class RoundEngine {
     if (this.stopped) failure ??= 'study stopped by an administrator';
     if (failure === undefined) {
       for (const m of study.models) {
-        const accepted = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
+        // Summation order: by site name, so the aggregate does not depend on network timing (a
+        // float sum is order-sensitive) and a resumed study reproduces an uninterrupted one.
+        // The true arrival order is logged beside it.
+        const received = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
+        const accepted = [...received].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
         const g = store.get(m.name);
         const readers = await Promise.all(accepted.map(async (u) => {
           const layout = await readTensorFileLayout(u.path);
@@ -271,7 +284,7 @@ export class RoundEngine {
         }
         this.strategyState.set(m.name, out.state);
         const next = await store.put(m.name, round, { infos: g.set.infos, data: out.global }, {
-          round, strategy: strategy.name, arrival_order: accepted.map((u) => u.updateId),
+          round, strategy: strategy.name, summation_order: accepted.map((u) => u.updateId),
         });
         const numExamples = accepted.reduce((s, u) => s + u.numExamples, 0);
         models[m.name] = {
@@ -286,6 +299,7 @@ export class RoundEngine {
         await recorder?.append({
           type: 'round_aggregated', round, model: m.name, strategy: strategy.name,
           arrival_order: accepted.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
+          received_order: received.map((u) => u.updateId),
           global_digest_before: g.digest, aggregated_digest: next.digest,
         });
       }
