@@ -1,5 +1,7 @@
 // Registry of `fl` subcommands: one import and one line per command.
 import type { Command } from 'commander';
+import { register as synth } from './synth.js';
+import { register as data } from './data.js';
 import { register as provision } from './provision.js';
 import { register as coordinator } from './coordinator.js';
 import { register as site } from './site.js';
@@ -8,6 +10,8 @@ import { register as demo } from './demo.js';
 type Register = (program: Command) => void;
 
 const commands: Register[] = [
+  synth,
+  data,
   provision,
   coordinator,
   site,

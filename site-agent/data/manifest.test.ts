@@ -62,9 +62,9 @@ describe('manifest validation', () => {
       'row 5, column gsus: image not found: img/missing.png',
       expect.stringMatching(/^row 6, column ceus: cannot decode image img\/broken.png: neither a PNG nor a DICOM/),
       'row 7, column age: expected a number',
+      'row 7, column gsus_roi: ROI 15 5 10 10 extends beyond the 20x10 image',
       'row 8: expected 7 fields, found 4',
     ]);
-    // The ROI of row 7 is only checked once the row is otherwise valid; check it separately.
     const roi = manifest('roi.csv', 'case_id,cohort,label,gsus,gsus_roi\nR1,train,0,img/a.png,15 5 10 10\nR2,train,0,img/a.png,1 2 x 4\n');
     expect((await checkManifest(roi)).problems.map(formatProblem)).toEqual([
       'row 2, column gsus_roi: ROI 15 5 10 10 extends beyond the 20x10 image',

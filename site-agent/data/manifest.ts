@@ -127,7 +127,7 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   const baseDir = dirname(absPath);
   const cases: ManifestCase[] = [];
   const seen = new Map<string, number>();
-  const decodeJobs: { line: number; caseId: string; modality: string; image: ManifestImage }[] = [];
+  const decodeJobs: { line: number; caseId: string | undefined; modality: string; image: ManifestImage }[] = [];
 
   for (const rec of records.slice(1)) {
     const { line, fields } = rec;
@@ -174,8 +174,10 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       const parsed = parse(c, clinicalSchema, v);
       if (parsed !== undefined) clinical[c] = parsed;
     }
-    if (!ok || caseId === undefined || cohort === undefined || label === undefined) continue;
-    for (const m of modalities) if (imgs[m]) decodeJobs.push({ line, caseId, modality: m, image: imgs[m]! });
+    // Images are checked on every row, valid or not, so that all problems surface at once.
+    const valid = ok && caseId !== undefined && cohort !== undefined && label !== undefined;
+    for (const m of modalities) if (imgs[m]) decodeJobs.push({ line, caseId: valid ? caseId : undefined, modality: m, image: imgs[m]! });
+    if (!valid) continue;
     cases.push({ caseId, cohort, label: label === '1' ? 1 : 0, line, images: imgs, clinical });
   }
 
@@ -202,9 +204,11 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
             message: `ROI ${roi.join(' ')} extends beyond the ${img.width}x${img.height} image`,
           });
         }
-        const rec = images.get(caseId) ?? {};
-        rec[modality] = img;
-        images.set(caseId, rec);
+        if (caseId !== undefined) {
+          const rec = images.get(caseId) ?? {};
+          rec[modality] = img;
+          images.set(caseId, rec);
+        }
       } catch (err) {
         problems.push({ line, column: modality, message: `cannot decode image ${image.relPath}: ${err instanceof Error ? err.message : String(err)}` });
       }
