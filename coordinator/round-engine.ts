@@ -136,7 +136,7 @@ export class RoundEngine {
     const { study } = this.deps;
     for (let r = fromRound; r <= study.rounds; r++) {
       if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
-      await this.waitForQuorum(r);
+      await this.waitForQuorum(r, r === fromRound);
       const result = await this.runRound(r);
       this.results.push(result);
       if (result.state !== 'failed') await this.deps.persist?.(this.results, Object.fromEntries(this.strategyState));
@@ -148,12 +148,13 @@ export class RoundEngine {
     return this.results;
   }
 
-  private async waitForQuorum(round: number): Promise<void> {
+  private async waitForQuorum(round: number, firstOfRun: boolean): Promise<void> {
     const { study, sites, events } = this.deps;
     const deadline = Date.now() + study.join_timeout_s * 1000;
-    // Before the first round, give every listed site until join_timeout_s to connect, so the
-    // study does not start with whoever happened to be first; later rounds need the quorum only.
-    const listed = round === 1 && study.sites ? study.sites : null;
+    // Before the first round this coordinator runs (a new study, or one resumed after a restart),
+    // give every listed site until join_timeout_s to connect, so the study does not go on with
+    // whoever reconnected first; later rounds need the quorum only.
+    const listed = firstOfRun && study.sites ? study.sites : null;
     const ready = () => {
       const n = sites.connectedSites().length;
       if (listed && Date.now() < deadline) return listed.every((s) => sites.isConnected(s));

@@ -113,3 +113,36 @@ describe('federated round trip', () => {
     expect(r1.models.m!.sites).not.toContain('rogue');
   });
 });
+
+describe('resume', () => {
+  it('a coordinator stopped after round 1 and restarted on the same data_dir ends with the uninterrupted digest', async () => {
+    const sitesList = ['site-1', 'site-2', 'site-3'];
+    const start = async (dir: string) => {
+      const h = await startCoordinator(config(dir, { rounds: 3 }), { log, initialModels: async () => new Map([['m', initial]]) });
+      handle = h;
+      const trainers = [new OffsetTrainer(1, 10, 30), new OffsetTrainer(2, 30, 30), new OffsetTrainer(-1, 60, 30)];
+      sitesList.forEach((s, i) => void agent(h.port, s, trainers[i]!).run());
+      return h;
+    };
+    const stopAll = async (h: CoordinatorHandle) => {
+      for (const a of agents.splice(0)) a.shutdown();
+      await h.close();
+      handle = null;
+    };
+    const h1 = await start(mkdtempSync(join(tmpdir(), 'rs-')));
+    const straight = await h1.done;
+    await stopAll(h1);
+
+    const dir = mkdtempSync(join(tmpdir(), 'rs-'));
+    const h2 = await start(dir);
+    await new Promise<void>((r) => h2.events.subscribe((e) => e.type === 'round_completed' && e.round === 1 && r()));
+    await new Promise((r) => setTimeout(r, 50)); // state.json is written right after the event
+    await stopAll(h2); // the coordinator goes away in the middle of round 2
+    const h3 = await start(dir);
+    const resumed = await h3.done;
+    await stopAll(h3);
+    expect(resumed.state).toBe('completed');
+    expect(resumed.rounds.map((r) => r.round)).toEqual([1, 2, 3]);
+    expect(resumed.report.final_models.m!.digest).toBe(straight.report.final_models.m!.digest);
+  });
+});
