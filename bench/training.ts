@@ -2,7 +2,7 @@
 // on every tfjs backend available here, and of the same architecture in PyTorch (bench/pytorch_ddfn.py,
 // when python3 with torch is installed) measured in the same run.
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../shared/models/registry.js';
@@ -97,6 +97,10 @@ export const trainingBench: Bench = {
     const cores = availableParallelism();
     const params = buildModel(MODEL, CONFIG).countParams();
     console.log(`model ${MODEL} ${JSON.stringify(CONFIG)}: ${params} parameters; ${cores} cores`);
+    const load = loadavg()[0]!;
+    if (load > 0.5) {
+      console.log(`note: 1-minute load average is ${load.toFixed(2)} before the run; other processes compete for the cores, so both figures are low and the ratio is unreliable`);
+    }
     const results: Measured[] = [];
     for (const backend of ['tensorflow-gpu', 'tensorflow'] as const) {
       try {
