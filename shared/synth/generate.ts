@@ -120,7 +120,7 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         const zg = d * label + rng.normal();
         const zc = d * label + rng.normal();
         const gApp = gsusAppearance(suspicion(zg, d), size, rng);
-        const cApp = ceusAppearance(suspicion(zc, d), gApp.node, rng);
+        const cApp = ceusAppearance(suspicion(zc, d), gApp.node, size, rng);
         const gsusPath = `images/${caseId}_gsus.png`;
         const ceusPath = `images/${caseId}_ceus.png`;
         writeGrayPng(join(dir, gsusPath), renderGsus(gApp, p.scanner, size, rng));

@@ -81,11 +81,11 @@ export function gsusAppearance(t: number, size: number, rng: Rng): GsusAppearanc
   return { node, hilumFraction: hf < 0.14 ? 0 : hf, hilumOffset: 0.38 * t + rng.normal(0, 0.03) };
 }
 
-export function ceusAppearance(t: number, gsusNode: Ellipse, rng: Rng): CeusAppearance {
-  // The contrast sweep is a separate acquisition: same node, different plane, so shape differs.
+export function ceusAppearance(t: number, gsusNode: Ellipse, size: number, rng: Rng): CeusAppearance {
+  // The contrast sweep is a separate acquisition: same node, another plane and zoom, so its outline
+  // (size and shape) is drawn independently and carries no grayscale evidence.
   const aspect = rng.uniform(1.3, 1.9);
-  const area = gsusNode.a * gsusNode.b;
-  const a = Math.sqrt(area * aspect);
+  const a = size * rng.uniform(0.22, 0.3);
   const node: Ellipse = { cx: gsusNode.cx, cy: gsusNode.cy, a, b: a / aspect, angle: rng.normal(0, 0.35) };
   const blobs = Array.from({ length: 5 }, () => ({
     u: rng.uniform(-0.6, 0.6),
