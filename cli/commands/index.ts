@@ -6,6 +6,7 @@ import { register as provision } from './provision.js';
 import { register as coordinator } from './coordinator.js';
 import { register as site } from './site.js';
 import { register as demo } from './demo.js';
+import { register as audit } from './audit.js';
 
 type Register = (program: Command) => void;
 
@@ -16,6 +17,7 @@ const commands: Register[] = [
   coordinator,
   site,
   demo,
+  audit,
 ];
 
 export function registerAll(program: Command): void {
