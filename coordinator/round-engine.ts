@@ -139,7 +139,10 @@ export class RoundEngine {
       await this.waitForQuorum(r, r === fromRound);
       const result = await this.runRound(r);
       this.results.push(result);
-      if (result.state !== 'failed') await this.deps.persist?.(this.results, Object.fromEntries(this.strategyState));
+      if (result.state !== 'failed' && this.deps.persist) {
+        await this.deps.persist(this.results, Object.fromEntries(this.strategyState));
+        this.deps.log.info({ round: r }, 'round saved');
+      }
       if (result.state === 'failed') {
         this.deps.events.publish({ type: 'round_failed', round: r, reason: result.reason ?? 'unknown' });
         throw new StudyFailedError(`round ${r} failed: ${result.reason}`);

@@ -32,7 +32,16 @@ export function register(program: Command): void {
       if (o.dataDir) file.coordinator.data_dir = o.dataDir;
       if (file.coordinator.insecure) file.coordinator.tls = undefined;
       const log = createLogger('coordinator');
-      const handle = await startCoordinator(file, { log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints });
+      const handle = await startCoordinator(file, {
+        log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints,
+        ...(file.study.evaluation ? {
+          afterTraining: async ({ handle: h, rounds }) => {
+            // Loaded on demand: a training-only study needs none of the statistics code.
+            const { runStudyEvaluation } = await import('../../coordinator/study-evaluation.js');
+            return runStudyEvaluation(h, rounds, log);
+          },
+        } : {}),
+      });
       const detach = attachProgress(handle.events, { study: file.study, quiet: Boolean(o.json) });
       const stop = () => {
         log.warn('interrupted: stopping the study');

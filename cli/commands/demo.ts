@@ -79,6 +79,7 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
       models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() })),
       training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
       strategy: { name: 'fedavg' },
+      evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0] },
     },
     coordinator: {
       listen: '127.0.0.1:0', data_dir: join(out, 'coordinator'),
@@ -87,7 +88,15 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
   });
   await writeFile(join(out, 'study.yaml'), stringifyYaml(file));
   const log = createLogger('coordinator', process.env.FL_LOG_LEVEL ?? 'warn');
-  const handle = await startCoordinator(file, { log, initialModels });
+  const handle = await startCoordinator(file, {
+    log, initialModels, ...(file.study.evaluation ? {
+          afterTraining: async ({ handle: h, rounds }) => {
+            // Loaded on demand: a training-only study needs none of the statistics code.
+            const { runStudyEvaluation } = await import('../../coordinator/study-evaluation.js');
+            return runStudyEvaluation(h, rounds, log);
+          },
+        } : {}),
+  });
   const detach = attachProgress(handle.events, { study: file.study, write: say });
   say(`demo: coordinator on 127.0.0.1:${handle.port}; starting ${o.sites} site agents`);
 

@@ -9,6 +9,8 @@ import { clientOptions } from '../../shared/security/limits.js';
 import { SiteAgent } from '../../site-agent/agent.js';
 import { createLocalTrainer } from '../../site-agent/local-trainer.js';
 import { CliError } from '../errors.js';
+import { join } from 'node:path';
+import { PrivacyGuard } from '../../site-agent/privacy-guard.js';
 
 export function register(program: Command): void {
   program
@@ -46,9 +48,13 @@ export function register(program: Command): void {
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
       });
       log.info({ backend: trainer.backend, coordinator: cfg.coordinator }, 'site agent starting');
+      const workDir = resolveFrom(o.config, cfg.work_dir);
       const agent = new SiteAgent({
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
+        ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
+        freezeFile: join(workDir, 'frozen-models.jsonl'),
+        guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
       }, trainer, log);
       process.once('SIGINT', () => agent.shutdown());
       process.once('SIGTERM', () => agent.shutdown());

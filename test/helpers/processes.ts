@@ -37,3 +37,16 @@ export async function waitFor(pred: () => boolean, timeoutMs: number, what: stri
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A TCP port that was free a moment ago (for processes that must restart on the same port). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
