@@ -28,16 +28,16 @@ describe('fl audit', () => {
   it('verify: exit 0 when intact; exit 1 naming the first bad record when a byte is flipped', async () => {
     const ok = await flRun(['audit', 'verify', dir]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/intact — 18 records/);
+    expect(ok.stdout).toMatch(/intact — 17 records/);
     const bad = join(tmp, 'tampered');
     await cp(dir, bad, { recursive: true });
     const text = await readFile(join(bad, 'log.jsonl'), 'utf8');
     const lines = text.split('\n');
-    lines[7] = lines[7]!.replace('"num_examples":101', '"num_examples":901');
+    lines[6] = lines[6]!.replace('"num_examples":101', '"num_examples":901');
     await writeFile(join(bad, 'log.jsonl'), lines.join('\n'));
     const r = await flRun(['audit', 'verify', bad]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/log\.jsonl line 8 \(record seq 7\)/);
+    expect(r.stderr).toMatch(/log\.jsonl line 7 \(record seq 6\)/);
     // A public key given out of band overrides a swapped coordinator.pub.
     const other = join(tmp, 'other.pub');
     const { publicKeyPem } = await import('../shared/audit/keys.js');
@@ -70,7 +70,7 @@ describe('fl audit', () => {
     const base = rnd(1);
     const g0 = await writeTensorSetFile(join(data, 'checkpoints', 'ddfn', 'round-0.flt'), { infos, data: base });
     const ups = [{ site: 'a', n: 120 }, { site: 'b', n: 37 }, { site: 'c', n: 301 }].map((u, i) => ({ ...u, id: `upd-${u.site}-0001`, delta: rnd(10 + i) }));
-    const arrival = [];
+    const arrival: { site: string; update_id: string; digest: string; num_examples: number }[] = [];
     for (const u of ups) {
       const digest = await writeTensorSetFile(join(data, 'updates', 'ddfn', 'round-1', `${u.id}.flt`), { infos, data: u.delta });
       arrival.push({ site: u.site, update_id: u.id, digest, num_examples: u.n });
