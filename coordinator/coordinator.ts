@@ -18,6 +18,9 @@ import { createStrategy } from './strategies/registry.js';
 import type { Strategy } from './strategies/types.js';
 import { buildReport, canonicalDigest, type StudyReport } from './report.js';
 import { loadStudyState, saveStudyState } from './study-state.js';
+import { createHash } from 'node:crypto';
+import { StudyLog } from '../shared/audit/study-log.js';
+import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
 import { EvaluationCollector } from './evaluation.js';
 
 export interface StudyOutcome {
@@ -36,7 +39,7 @@ export interface CoordinatorHandle {
   readonly evaluation: EvaluationCollector;
   readonly modelConfigJson: string;
   readonly file: CoordinatorFile;
-  readonly recorder: StudyRecorder | undefined;
+  readonly recorder: StudyRecorder;
   /** Starts the study (when not auto-started); idempotent. */
   start(): void;
   /** Resolves when the study has ended (report written). */
@@ -65,6 +68,28 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const store = new ModelStore(join(dataDir, 'checkpoints'));
   const sites = new SiteRegistry();
   const events = opts.events ?? new EventBus();
+
+  // The tamper-evident study log: every action below is recorded (fsync'ed) before it is
+  // acknowledged. A caller may inject its own recorder (tests); otherwise the coordinator opens
+  // its StudyLog, replicated to NATS JetStream when nats_url is set.
+  let studyLog: StudyLog | null = null;
+  let recorder = opts.recorder;
+  if (!recorder) {
+    const keyPath = join(dataDir, 'keys', 'audit-signing.pem');
+    let key;
+    try {
+      key = await loadSigningKey(keyPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !/ENOENT|no such file/i.test((err as Error).message)) throw err;
+      key = generateSigningKey();
+      await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+      await saveSigningKey(keyPath, key);
+    }
+    studyLog = await StudyLog.open(coordinator.audit_dir ?? join(dataDir, 'audit'), {
+      signingKey: key, studyId: study.id, logger: log, ...(coordinator.nats_url ? { nats: { url: coordinator.nats_url } } : {}),
+    });
+    recorder = studyLog;
+  }
 
   const strategies = new Map<string, Strategy>();
   for (const m of study.models) {
@@ -98,6 +123,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     if (saved) resumeFrom = last + 1;
   }
   if (!saved) {
+    await recorder.append({ type: 'study_config', study: study.id, digest: studyDigest, rounds: study.rounds, models: study.models.map((m) => m.name), strategy: study.strategy.name });
     const initial = await opts.initialModels(file);
     for (const m of study.models) {
       const set = initial.get(m.name);
@@ -109,7 +135,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const engine = new RoundEngine({
     study, store, strategies, sites, events, dataDir, log, modelConfigJson,
     persist: (results, strategyState) => saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: strategyState }),
-    ...(opts.recorder ? { recorder: opts.recorder } : {}),
+    recorder,
   });
   if (saved) {
     engine.restore(saved.rounds, saved.strategy_state);
@@ -124,6 +150,13 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const startSignal = new Promise<void>((r) => (resolveStart = r));
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
   const evaluation = new EvaluationCollector(study.id, sites, gate, log);
+  const joined = new Set<string>();
+  sites.onChange((site, connected) => {
+    const fp = sites.all().find((x) => x.site === site)?.fingerprint;
+    if (!connected || !fp || joined.has(`${site}/${fp}`)) return;
+    joined.add(`${site}/${fp}`);
+    recorder.append({ type: 'site_joined', site, cert_fingerprint: fp }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
+  });
   const server = createGrpcServer({
     studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
     admin: {
@@ -165,7 +198,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     }
     state = outcome.state;
     const report = buildReport({ file, outcome, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
-    await writeFile(join(dataDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    const reportText = JSON.stringify(report, null, 2) + '\n';
+    await writeFile(join(dataDir, 'report.json'), reportText);
+    await recorder.append({ type: 'report', digest: createHash('sha256').update(reportText).digest('hex'), state: report.state });
     for (const s of sites.connectedSites()) {
       sites.send(s, { msg: { $case: 'stop', value: { reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` } } });
     }
@@ -173,7 +208,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   })();
 
   handle = {
-    port, events, engine, store, sites, done, evaluation, modelConfigJson, file, recorder: opts.recorder,
+    port, events, engine, store, sites, done, evaluation, modelConfigJson, file, recorder,
     start() {
       if (started) return;
       started = true;
@@ -184,6 +219,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       sites.closeAll('coordinator shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
+      await studyLog?.close();
     },
   };
   if (opts.autoStart ?? true) handle.start();

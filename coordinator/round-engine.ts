@@ -413,7 +413,7 @@ export class RoundEngine {
   /** Records a refused update; the round and the global model are unaffected. */
   async reject(site: string, header: UpdateHeader | undefined, reason: string): Promise<void> {
     const round = header?.round ?? this.run?.round ?? 0;
-    const model = header?.model ?? '';
+    const model = header?.model || '(unknown)';
     // Listed under the round that was open when it arrived (a stale update says so in its reason).
     this.run?.rejected.get(model)?.push({ site, reason });
     await this.deps.recorder?.append({ type: 'update_rejected', round, model, site, reason });

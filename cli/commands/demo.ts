@@ -60,6 +60,7 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
   const t0 = Date.now();
   await rm(join(out, 'pki'), { recursive: true, force: true });
   await rm(join(out, 'coordinator'), { recursive: true, force: true });
+  await rm(join(out, 'audit'), { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const siteNames = Array.from({ length: o.sites }, (_, i) => `site-${i + 1}`);
 
@@ -82,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
       evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0] },
     },
     coordinator: {
-      listen: '127.0.0.1:0', data_dir: join(out, 'coordinator'),
+      listen: '127.0.0.1:0', data_dir: join(out, 'coordinator'), audit_dir: join(out, 'audit'),
       tls: { ca: join(out, 'pki/coordinator/ca.pem'), cert: join(out, 'pki/coordinator/cert.pem'), key: join(out, 'pki/coordinator/key.pem') },
     },
   });

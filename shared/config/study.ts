@@ -88,6 +88,8 @@ export const coordinatorSchema = z.strictObject({
   tls: tlsKitSchema.optional(),
   /** Plain-text gRPC; only for experiments on one machine. */
   insecure: z.boolean().default(false),
+  /** The tamper-evident study log (default DATA_DIR/audit); its Ed25519 key in DATA_DIR/keys/. */
+  audit_dir: z.string().min(1).optional(),
   /** SHA-256 fingerprints of revoked party certificates (refused at every call). */
   revoked_fingerprints: z.array(z.string().regex(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons optional)')).default([]),
   /** NATS server URL for events and the replicated log; in-process bus when absent. */
