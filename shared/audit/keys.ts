@@ -98,3 +98,16 @@ export function verifyBytes(key: KeyObject, data: Uint8Array | string, signature
     return false;
   }
 }
+
+/** Loads the key at `path`, or generates and saves a new Ed25519 key there when it does not exist. */
+export async function loadOrCreateSigningKey(path: string): Promise<KeyObject> {
+  try {
+    await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new AuditKeyError(`${path}: cannot read signing key: ${(err as Error).message}`, { cause: err });
+    const key = generateSigningKey();
+    await saveSigningKey(path, key);
+    return key;
+  }
+  return loadSigningKey(path);
+}

@@ -3,8 +3,8 @@
 // aggregate, co-signatures after the round, the freeze, held-out evaluation and the report.
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { generateSigningKey, publicKeyBase64, signBytes } from './keys.js';
-import { updateSignatureStatement } from './records.js';
+import { generateSigningKey, publicKeyBase64 } from './keys.js';
+import { signUpdate } from './update-signature.js';
 import { SiteCosigner } from './cosigner.js';
 import { StudyLog, type StudyLogOptions } from './study-log.js';
 
@@ -39,7 +39,7 @@ export async function writeExampleStudy(
   const arrival = [];
   for (const [i, s] of sites.entries()) {
     const u = { round: 1, model: 'ddfn', site: s.site, update_id: `upd-${s.site}-1`, num_examples: 100 + i, digest: sha(`update ${i}`) };
-    const signature = signBytes(s.key, updateSignatureStatement({ study: studyId, ...u }));
+    const signature = signUpdate(s.key, { study: studyId, ...u });
     await log.append({ type: 'update_accepted', ...u, signature });
     arrival.push({ site: u.site, update_id: u.update_id, digest: u.digest, num_examples: u.num_examples });
   }
