@@ -219,6 +219,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       sites.closeAll('coordinator shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
+      // Let the study loop record how it ended before the log is closed.
+      if (started) await done.catch(() => undefined);
       await studyLog?.close();
     },
   };

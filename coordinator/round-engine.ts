@@ -17,6 +17,7 @@ import { invalid, precondition, duplicate } from './errors.js';
 import type { Strategy, StrategyState } from './strategies/types.js';
 import { fileUpdateReader } from '../shared/aggregate/reader.js';
 import { readTensorFileLayout } from '../shared/tensor/file.js';
+import { RdpAccountant } from '../shared/privacy/rdp.js';
 
 export interface AcceptedUpdate {
   readonly round: number;
@@ -36,6 +37,8 @@ export interface RoundResult {
   readonly reason?: string;
   readonly participants: string[];
   readonly dropped: Record<string, string>;
+  /** Differential privacy spent after this round (when the study uses DP). */
+  readonly privacy?: { epsilon: number; delta: number; noise_multiplier: number; clip: number; releases: number };
   readonly started: number;
   readonly ended: number;
   /** Per model: sites aggregated (arrival order), examples, metrics, digests. */
@@ -92,6 +95,7 @@ export class StudyFailedError extends Error {
 export class RoundEngine {
   private run: RoundRun | null = null;
   private readonly strategyState = new Map<string, StrategyState>();
+  private accountant = new RdpAccountant();
   readonly results: RoundResult[] = [];
   private stopped = false;
   private wakeJoin: (() => void) | null = null;
@@ -118,6 +122,11 @@ export class RoundEngine {
   /** Restores finished rounds and strategy state after a restart. */
   restore(results: readonly RoundResult[], strategyState: Record<string, StrategyState>): void {
     this.results.push(...results);
+    const dp = this.deps.study.dp;
+    if (dp) {
+      const releases = results.filter((r) => r.state !== 'failed').length * this.deps.study.models.length;
+      this.accountant = releases > 0 ? new RdpAccountant([{ noiseMultiplier: dp.noise_multiplier, sampleRate: 1, steps: releases }]) : new RdpAccountant();
+    }
     for (const [k, v] of Object.entries(strategyState)) this.strategyState.set(k, v);
   }
 
@@ -212,6 +221,7 @@ export class RoundEngine {
 
     const strategyParams: Record<string, number> = {};
     for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.siteConfig());
+    if (study.dp) Object.assign(strategyParams, { dp_clip: study.dp.clip, dp_noise_multiplier: study.dp.noise_multiplier });
     const taskId = `r${round}-${randomUUID()}`;
     for (const site of participants) {
       sites.send(site, {
@@ -308,12 +318,20 @@ export class RoundEngine {
         });
       }
     }
+    let privacy: RoundResult['privacy'];
+    if (failure === undefined && study.dp) {
+      // Every site released one noised update per model this round (sampling rate 1).
+      this.accountant.step(study.dp.noise_multiplier, 1, study.models.length);
+      const spent = this.accountant.spent(study.dp.delta);
+      privacy = { epsilon: spent.epsilon, delta: study.dp.delta, noise_multiplier: study.dp.noise_multiplier, clip: study.dp.clip, releases: this.accountant.totalSteps };
+      await recorder?.append({ type: 'privacy_accounting', round, epsilon: spent.epsilon, delta: study.dp.delta, noise_multiplier: study.dp.noise_multiplier, clip: study.dp.clip, releases: this.accountant.totalSteps });
+    }
     const ended = Date.now();
     this.run = null;
     const state: RoundState = failure !== undefined ? 'failed' : run.dropped.size > 0 ? 'completed_without_some_sites' : 'completed';
     const result: RoundResult = {
       round, state, ...(failure !== undefined ? { reason: failure } : {}), participants, dropped: Object.fromEntries(run.dropped),
-      started, ended, models,
+      started, ended, models, ...(privacy ? { privacy } : {}),
     };
     if (state !== 'failed') {
       events.publish({

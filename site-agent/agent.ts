@@ -8,6 +8,8 @@ import {
   FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask,
 } from '../shared/gen/fl/v1/federation.js';
 import { FreezeRegistry } from './freeze-registry.js';
+import { privatiseUpdate } from '../shared/privacy/dp-update.js';
+import { GaussianSampler } from '../shared/privacy/gaussian-noise.js';
 import type { PrivacyGuard, OutboundKind, OutboundPayloads } from './privacy-guard.js';
 import { pseudonymise } from './privacy-guard.js';
 import { predictionsDigest } from '../shared/evaluation/predictions.js';
@@ -194,7 +196,15 @@ export class SiteAgent {
       const g = global.set.data;
       for (let k = 0; k < delta.length; k++) delta[k] = w[k]! - g[k]!;
       const update: TensorSet = { infos: global.set.infos, data: delta };
-      const metrics = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };
+      const metrics: Record<string, number> = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };
+      const clip = t.strategyParams.dp_clip;
+      const sigma = t.strategyParams.dp_noise_multiplier;
+      if (clip !== undefined && sigma !== undefined) {
+        // Differential privacy at the site: clip to L2 norm C, add N(0, (sigma*C)^2) noise.
+        const dp = privatiseUpdate(delta, { clip, noiseMultiplier: sigma }, new GaussianSampler());
+        metrics.dp_norm_before_clip = dp.normBeforeClip;
+        metrics.dp_clipped = dp.clipped ? 1 : 0;
+      }
       const digest = this.opts.guard?.approveUpdate(ref.model, update);
       const updateId = `${this.opts.siteId}-${ref.model}-r${task.round}-${randomUUID().slice(0, 8)}`;
       await this.upload({

@@ -16,6 +16,7 @@ import { readTensorSetFile } from '../shared/tensor/file.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
 import { PrivacyGuard } from '../site-agent/privacy-guard.js';
+import { RdpAccountant } from '../shared/privacy/rdp.js';
 
 const log = pino({ level: 'silent' });
 const infos = [
@@ -144,5 +145,38 @@ describe('resume', () => {
     expect(resumed.state).toBe('completed');
     expect(resumed.rounds.map((r) => r.round)).toEqual([1, 2, 3]);
     expect(resumed.report.final_models.m!.digest).toBe(straight.report.final_models.m!.digest);
+  });
+});
+
+describe('differential privacy', () => {
+  it('sites clip and noise their updates; epsilon grows per round as the RDP accountant says', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dp-'));
+    handle = await startCoordinator(config(dir, { rounds: 3, dp: { clip: 0.5, noise_multiplier: 1.2, delta: 1e-5 } }), { log, initialModels: async () => new Map([['m', initial]]) });
+    const trainers = [new OffsetTrainer(1, 10), new OffsetTrainer(2, 30), new OffsetTrainer(-1, 60)];
+    const accepted: { site: string; metrics: Record<string, number> }[] = [];
+    handle.events.subscribe((e) => e.type === 'update_accepted' && accepted.push({ site: e.site, metrics: e.metrics }));
+    trainers.forEach((t, i) => void agent(handle!.port, `site-${i + 1}`, t).run());
+    const outcome = await handle.done;
+    expect(outcome.state).toBe('completed');
+    // Every update was clipped: its pre-clip norm is |offset| * sqrt(15) > 0.5.
+    expect(accepted).toHaveLength(9);
+    for (const a of accepted) {
+      const offset = a.site === 'site-2' ? 2 : 1;
+      expect(a.metrics.dp_norm_before_clip).toBeCloseTo(offset * Math.sqrt(15), 4);
+      expect(a.metrics.dp_clipped).toBe(1);
+    }
+    const eps = outcome.rounds.map((r) => r.privacy!.epsilon);
+    expect(eps[0]).toBeGreaterThan(0);
+    expect(eps[1]).toBeGreaterThan(eps[0]!);
+    expect(eps[2]).toBeGreaterThan(eps[1]!);
+    for (let r = 1; r <= 3; r++) {
+      expect(eps[r - 1]).toBeCloseTo(new RdpAccountant([{ noiseMultiplier: 1.2, sampleRate: 1, steps: r }]).spent(1e-5).epsilon, 10);
+    }
+    // With clipping at 0.5 and noise, the global model cannot move by the unclipped mean (0.1 per
+    // coordinate per round would be FedAvg of the raw deltas); each coordinate's move is the
+    // clipped mean plus noise of std 0.5*1.2/sqrt(3 sites) at most per round.
+    const moved = handle.store.get('m').set.data.map((v, i) => v - initial.data[i]!);
+    const rms = Math.sqrt(moved.reduce((s, v) => s + v * v, 0) / moved.length);
+    expect(rms).toBeLessThan(3 * Math.sqrt(3) * 0.5 * 1.2); // 3 rounds, generous bound on noise
   });
 });

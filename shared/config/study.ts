@@ -64,6 +64,13 @@ export const studySchema = z.strictObject({
   models: z.array(studyModelSchema).min(1),
   training: trainingSchema.default(trainingSchema.parse({})),
   cohorts: cohortRolesSchema.default(cohortRolesSchema.parse({})),
+  /** Differential privacy (optional): each site clips its update to L2 norm `clip` and adds
+   *  Gaussian noise N(0, (noise_multiplier * clip)^2); the coordinator accounts epsilon (RDP). */
+  dp: z.strictObject({
+    clip: z.number().positive(),
+    noise_multiplier: z.number().positive(),
+    delta: z.number().gt(0).lt(1).default(1e-5),
+  }).optional(),
   /** Held-out evaluation after training; omit `evaluation` to train only. */
   evaluation: evaluationSchema.optional(),
   /** Aggregation strategy; see coordinator/strategies. */
