@@ -25,18 +25,18 @@ describe.skipIf(!NATS_BIN)('audit log on NATS JetStream', () => {
 
   it('replicates every record and head; the JetStream copy verifies and matches the file', async () => {
     const dir = join(tmp, 'study1');
-    const { log } = await writeExampleStudy(dir, { studyId: 'study1', nats: { url: nats.url } });
+    const { log } = await writeExampleStudy(dir, { studyId: 'study.1', nats: { url: nats.url } });
     expect(await log.flushReplication(10_000)).toBe(true);
     expect(log.replication()).toMatchObject({ pendingRecords: 0, pendingHeads: 0, diverged: null });
     await log.close();
-    const v = await verifyLogDir(dir, { nats: { url: nats.url, study: 'study1' } });
+    const v = await verifyLogDir(dir, { nats: { url: nats.url, study: 'study.1' } });
     expect(v.nats!.report.failure).toBeNull();
     expect(v.nats!.agreement).toBe('identical');
     expect(v.nats!.report.records).toBe(v.file.records);
     expect(v.nats!.report.cosignatures.length).toBe(3);
     expect(v.ok).toBe(true);
     // The auditor CLI says the same.
-    const r = await flRun(['audit', 'verify', dir, '--nats', nats.url, '--study', 'study1', '--json']);
+    const r = await flRun(['audit', 'verify', dir, '--nats', nats.url, '--study', 'study.1', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, nats: { agreement: 'identical' } });
   });

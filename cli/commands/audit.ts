@@ -14,6 +14,7 @@ import { checkInclusionProof } from '../../shared/audit/proofs.js';
 import { replayAggregates } from '../../shared/audit/replay.js';
 import type { AuditRecord } from '../../shared/audit/records.js';
 import type { VerifyReport } from '../../shared/audit/verifier.js';
+import { auditSubject } from '../../shared/audit/nats-stream.js';
 
 async function verifyOrThrow(dir: string, o: { pubkey?: string; nats?: string; study?: string }): Promise<DirVerification> {
   if ((o.nats === undefined) !== (o.study === undefined)) throw new CliError('--nats and --study go together', 2);
@@ -85,7 +86,7 @@ export function register(program: Command): void {
           process.stdout.write(`${dir}: intact — ${f.records} records, ${f.heads} head lines, signed up to ${f.signedSize}, root ${f.rootHash}\n`);
           process.stdout.write(`  study ${f.study ?? '?'}; co-signed by ${[...new Set(f.cosignatures.map((c) => c.site))].join(', ') || 'no site'}\n`);
         }
-        if (v.nats) process.stdout.write(`  NATS ${v.nats.url} fl.${v.nats.study}.audit: ${v.nats.report.ok ? 'verifies' : 'DOES NOT VERIFY'}; ${v.nats.message}\n`);
+        if (v.nats) process.stdout.write(`  NATS ${v.nats.url} ${auditSubject(v.nats.study)}: ${v.nats.report.ok ? 'verifies' : 'DOES NOT VERIFY'}; ${v.nats.message}\n`);
         for (const w of warnings) process.stdout.write(`  warning: ${w}\n`);
       }
       if (!v.file.ok) throw new CliError(`audit verify FAILED: ${failureText(v.file, dir)}`, 1);

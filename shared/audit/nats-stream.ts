@@ -8,15 +8,21 @@ import { nanos, StorageType, type JetStreamManager, type NatsError, type StreamC
 
 export const SEQ_HEADER = 'Fl-Seq';
 
+/** Study ids as in the study config: letters, digits, ".", "_", "-", at most 64. */
 export function assertStudyId(study: string): void {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(study)) {
-    throw new Error(`study id "${study}" cannot name a NATS subject: use 1-64 characters [A-Za-z0-9_-]`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(study)) {
+    throw new Error(`study id "${study}" is invalid: use letters, digits, ".", "_" or "-" (max 64)`);
   }
 }
 
-export function auditSubject(study: string): string {
+/** The study id as one subject token: "." (a token separator in NATS) becomes "_". */
+export function studyToken(study: string): string {
   assertStudyId(study);
-  return `fl.${study}.audit`;
+  return study.replace(/\./g, '_');
+}
+
+export function auditSubject(study: string): string {
+  return `fl.${studyToken(study)}.audit`;
 }
 
 export function headsSubject(study: string): string {
@@ -24,8 +30,7 @@ export function headsSubject(study: string): string {
 }
 
 export function auditStreamName(study: string): string {
-  assertStudyId(study);
-  return `FL_AUDIT_${study.replace(/-/g, '_')}`;
+  return `FL_AUDIT_${studyToken(study).replace(/-/g, '_')}`;
 }
 
 export function headMsgId(line: string): string {

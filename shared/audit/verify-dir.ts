@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { loadPublicKey } from './keys.js';
 import { readNatsCopy } from './nats-reader.js';
+import { auditSubject, headsSubject } from './nats-stream.js';
 import { HEADS_FILE, LOG_FILE, PUBKEY_FILE } from './study-log.js';
 import { splitLines, verifyStudyLog, type VerifyReport } from './verifier.js';
 
@@ -48,7 +49,7 @@ export async function verifyLogDir(
   let nats: NatsComparison | null = null;
   if (opts.nats) {
     const copy = await readNatsCopy(opts.nats.url, opts.nats.study);
-    const report = verifyStudyLog({ log: copy.log, heads: copy.heads, publicKey, logName: `nats:fl.${opts.nats.study}.audit`, headsName: `nats:fl.${opts.nats.study}.audit.heads` });
+    const report = verifyStudyLog({ log: copy.log, heads: copy.heads, publicKey, logName: `nats:${auditSubject(opts.nats.study)}`, headsName: `nats:${headsSubject(opts.nats.study)}` });
     const cmp = (a: Buffer, b: Buffer) => {
       const la = splitLines(a).lines.map((l) => Buffer.from(l.bytes));
       const lb = splitLines(b).lines.map((l) => Buffer.from(l.bytes));
