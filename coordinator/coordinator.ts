@@ -20,6 +20,9 @@ import { buildReport, canonicalDigest, type StudyReport } from './report.js';
 import { loadStudyState, saveStudyState } from './study-state.js';
 import { createHash } from 'node:crypto';
 import { StudyLog } from '../shared/audit/study-log.js';
+import type { KeyObject } from 'node:crypto';
+import type { CosignResponse } from '../shared/gen/fl/v1/federation.js';
+import { Cosigning } from './cosigning.js';
 import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
 import { EvaluationCollector } from './evaluation.js';
 
@@ -73,6 +76,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   // acknowledged. A caller may inject its own recorder (tests); otherwise the coordinator opens
   // its StudyLog, replicated to NATS JetStream when nats_url is set.
   let studyLog: StudyLog | null = null;
+  let auditKey: KeyObject | null = null;
   let recorder = opts.recorder;
   if (!recorder) {
     const keyPath = join(dataDir, 'keys', 'audit-signing.pem');
@@ -85,6 +89,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
       await saveSigningKey(keyPath, key);
     }
+    auditKey = key;
     studyLog = await StudyLog.open(coordinator.audit_dir ?? join(dataDir, 'audit'), {
       signingKey: key, studyId: study.id, logger: log, ...(coordinator.nats_url ? { nats: { url: coordinator.nats_url } } : {}),
     });
@@ -150,15 +155,24 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const startSignal = new Promise<void>((r) => (resolveStart = r));
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
   const evaluation = new EvaluationCollector(study.id, sites, gate, log);
+  const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log) : null;
+  // After every saved round, the participants co-sign the log (mTLS only: the key is the site's certificate key).
+  if (cosigning && !coordinator.insecure) {
+    events.subscribe((e) => {
+      if (e.type === 'round_completed') setImmediate(() => cosigning.request(e.sites.filter((s) => sites.isConnected(s))));
+    });
+  }
   const joined = new Set<string>();
   sites.onChange((site, connected) => {
     const fp = sites.all().find((x) => x.site === site)?.fingerprint;
     if (!connected || !fp || joined.has(`${site}/${fp}`)) return;
     joined.add(`${site}/${fp}`);
-    recorder.append({ type: 'site_joined', site, cert_fingerprint: fp }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
+    const pk = sites.all().find((x) => x.site === site)?.publicKey;
+    recorder.append({ type: 'site_joined', site, cert_fingerprint: fp, ...(pk ? { public_key: pk } : {}) }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
   });
   const server = createGrpcServer({
     studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
+    ...(cosigning ? { onCosignature: (site: string, r: CosignResponse) => void cosigning.receive(site, r) } : {}),
     admin: {
       status: () => ({
         studyId: study.id, state, round: engine.currentRound,

@@ -4,10 +4,23 @@
 import type { Logger } from 'pino';
 import { authorize, assertClaimedSite, type CallWithAuth } from '../shared/security/identity.js';
 import type { DenyList } from '../shared/security/fingerprint.js';
+import { X509Certificate } from 'node:crypto';
 
 export interface Caller {
   readonly name: string;
   readonly fingerprint: string | null;
+  /** Base64 DER SPKI of the certificate's key (mTLS only). */
+  readonly publicKey?: string | null;
+}
+
+function certPublicKey(call: CallWithAuth): string | null {
+  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+  if (!raw) return null;
+  try {
+    return new X509Certificate(raw).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  } catch {
+    return null;
+  }
 }
 
 export interface Gatekeeper {
@@ -23,7 +36,7 @@ export function mtlsGatekeeper(deny: DenyList, log: Logger): Gatekeeper {
     site(call, claimed, method) {
       const id = authorize(call, { roles: ['site'], deny, log, method });
       assertClaimedSite(id, claimed, log);
-      return { name: id.name, fingerprint: id.fingerprint };
+      return { name: id.name, fingerprint: id.fingerprint, publicKey: certPublicKey(call) };
     },
     admin(call, method) {
       const id = authorize(call, { roles: ['admin'], deny, log, method });

@@ -35,6 +35,8 @@ export interface ServiceDeps {
     start(): void;
     stop(): void;
   };
+  /** Co-signatures of the study log arriving on site sessions. */
+  readonly onCosignature?: (site: string, r: import('../shared/gen/fl/v1/federation.js').CosignResponse) => void;
   readonly evaluation?: {
     submit: FederatedLearningServer['submitEvaluation'];
     siteFailed(taskId: string, site: string, message: string): void;
@@ -84,7 +86,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
               throw new RejectError(grpc.status.PERMISSION_DENIED, `site "${caller.name}" is not listed in the study's sites`);
             }
             const s: SiteSession = {
-              site: caller.name, backend: h.backend, fingerprint: caller.fingerprint, cohortCounts: { ...h.cohortCounts },
+              site: caller.name, backend: h.backend, fingerprint: caller.fingerprint, publicKey: caller.publicKey ?? null, cohortCounts: { ...h.cohortCounts },
               send: (out: CoordinatorMessage) => {
                 if (!closed) call.write(out);
               },
@@ -111,6 +113,8 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
               state: st.state, progress: st.progress, message: st.message,
             });
             if (st.state === 'failed') deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
+          } else if (m.$case === 'cosignature') {
+            deps.onCosignature?.(session.site, m.value);
           }
         } catch (err) {
           const status = toStatus(err, log);

@@ -5,6 +5,8 @@ export interface SiteSession {
   readonly site: string;
   readonly backend: string;
   readonly fingerprint: string | null;
+  /** Base64 DER SPKI of the site's certificate key (mTLS only). */
+  readonly publicKey?: string | null;
   readonly cohortCounts: Record<string, number>;
   send(message: CoordinatorMessage): void;
   close(reason: string): void;
@@ -16,6 +18,7 @@ export interface SiteInfo {
   backend: string;
   lastSeen: number;
   fingerprint: string | null;
+  publicKey: string | null;
   cohortCounts: Record<string, number>;
 }
 
@@ -33,7 +36,7 @@ export class SiteRegistry {
     this.sessions.set(session.site, session);
     this.info.set(session.site, {
       site: session.site, connected: true, backend: session.backend, lastSeen: Date.now(),
-      fingerprint: session.fingerprint, cohortCounts: session.cohortCounts,
+      fingerprint: session.fingerprint, publicKey: session.publicKey ?? null, cohortCounts: session.cohortCounts,
     });
     for (const l of this.listeners) l(session.site, true, 'connected');
   }

@@ -5,9 +5,17 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask,
+  FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask, type CosignRequest,
 } from '../shared/gen/fl/v1/federation.js';
 import { FreezeRegistry } from './freeze-registry.js';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SiteCosigner } from '../shared/audit/cosigner.js';
+import { signUpdate } from '../shared/audit/update-signature.js';
+import type { SignedTreeHead } from '../shared/audit/tree-head.js';
+import type { ConsistencyProof } from '../shared/audit/proofs.js';
+import { tensorSetDigest } from '../shared/tensor/tensor-set.js';
 import { privatiseUpdate } from '../shared/privacy/dp-update.js';
 import { GaussianSampler } from '../shared/privacy/gaussian-noise.js';
 import type { PrivacyGuard, OutboundKind, OutboundPayloads } from './privacy-guard.js';
@@ -30,6 +38,10 @@ export interface AgentOptions {
   readonly pseudonymSecret?: string;
   /** Where this site records frozen models (FreezeRegistry); in memory when absent. */
   readonly freezeFile?: string;
+  /** The site's private key (its certificate key): signs updates and co-signs the study log. */
+  readonly siteKey?: KeyObject;
+  /** Folder for the co-signing state and the pinned coordinator log key. */
+  readonly stateDir?: string;
   /** Checks every outbound message against what may leave the site (blocks and logs the rest). */
   readonly guard?: PrivacyGuard;
 }
@@ -119,6 +131,11 @@ export class SiteAgent {
           })));
           this.log.info({ models: f.models.map((x) => `${x.ref!.model}@${x.ref!.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
           this.status(call, `freeze-${f.logSeq}`, 'done', 1, 'freeze recorded');
+        } else if (m?.$case === 'cosign') {
+          const req = m.value;
+          this.queue = this.queue.then(() => this.cosign(req, call)).catch((err) => {
+            this.log.warn({ err: (err as Error).message }, 'co-signing failed');
+          });
         } else if (m?.$case === 'stop') {
           this.stopReason = m.value.reason || 'stopped';
           this.log.info({ reason: this.stopReason }, 'coordinator ended the study');
@@ -149,7 +166,7 @@ export class SiteAgent {
 
   private status(call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>, taskId: string, state: string, progress: number, message: string): void {
     try {
-      const value = { taskId, state: state as 'running' | 'done' | 'failed', progress, message, metrics: {} };
+      const value = { taskId, state: state as 'running' | 'done' | 'failed', progress: Math.max(0, Math.min(1, progress)), message, metrics: {} };
       this.check('status', value);
       call.write({ msg: { $case: 'status', value } });
     } catch {
@@ -205,11 +222,15 @@ export class SiteAgent {
         metrics.dp_norm_before_clip = dp.normBeforeClip;
         metrics.dp_clipped = dp.clipped ? 1 : 0;
       }
-      const digest = this.opts.guard?.approveUpdate(ref.model, update);
+      const digest = this.opts.guard?.approveUpdate(ref.model, update) ?? tensorSetDigest(update);
       const updateId = `${this.opts.siteId}-${ref.model}-r${task.round}-${randomUUID().slice(0, 8)}`;
+      // The site's signature over what it sends, so the log proves which site sent which update.
+      const signature = this.opts.siteKey
+        ? signUpdate(this.opts.siteKey, { study: task.studyId, round: task.round, model: ref.model, site: this.opts.siteId, update_id: updateId, num_examples: result.numExamples, digest })
+        : '';
       await this.upload({
         studyId: task.studyId, siteId: this.opts.siteId, model: ref.model, round: task.round, modelVersion: ref.version,
-        numExamples: result.numExamples, updateId, metrics, taskId: task.taskId, signature: '',
+        numExamples: result.numExamples, updateId, metrics, taskId: task.taskId, signature,
       }, update, digest);
     }
     this.status(call, task.taskId, 'done', 1, 'all models uploaded');
@@ -265,12 +286,46 @@ export class SiteAgent {
     this.status(call, task.taskId, 'done', 1, 'evaluation submitted');
   }
 
-  private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet, digest: string | undefined): Promise<void> {
+  /**
+   * Co-signs a tree head of the study log after checking it is signed by the coordinator's log key
+   * (pinned on first use, or given in the config) and extends the last head this site signed.
+   */
+  private async cosign(req: CosignRequest, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+    const { siteKey, stateDir } = this.opts;
+    if (!siteKey || !stateDir) return; // no key (insecure mode): nothing to sign with
+    const pinPath = join(stateDir, 'coordinator-log.pub');
+    let pinned: string;
+    try {
+      pinned = await readFile(pinPath, 'utf8');
+    } catch {
+      await mkdir(stateDir, { recursive: true });
+      await writeFile(pinPath, req.coordinatorPublicKey, { mode: 0o644 });
+      pinned = req.coordinatorPublicKey;
+      this.log.info({ pinPath }, 'pinned the coordinator study-log key (trust on first use)');
+    }
+    const cosigner = await SiteCosigner.open(join(stateDir, 'cosign-state.json'), {
+      site: this.opts.siteId, study: this.opts.studyId, siteKey, coordinatorKey: createPublicKey(pinned),
+    });
+    let response;
+    try {
+      if (pinned.trim() !== req.coordinatorPublicKey.trim()) throw new Error('the study log is signed with a different key than the one this site pinned');
+      const head = JSON.parse(req.headJson) as SignedTreeHead;
+      const proof = req.proofJson ? (JSON.parse(req.proofJson) as ConsistencyProof) : null;
+      const { signature } = await cosigner.cosign(head, proof);
+      response = { headJson: req.headJson, signature, error: '', lastSize: head.tree_size };
+    } catch (err) {
+      response = { headJson: req.headJson, signature: '', error: (err as Error).message.slice(0, 200), lastSize: cosigner.lastSigned()?.tree_size ?? 0 };
+      this.log.warn({ reason: response.error }, 'refused to co-sign the study log');
+    }
+    call.write({ msg: { $case: 'cosignature', value: response } });
+  }
+
+  private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet, digest: string): Promise<void> {
     const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
     for (let attempt = 0; ; attempt++) {
       try {
         const receipt = await uploadUpdate(this.client, header, set, {
-          ...(digest ? { digest } : {}), ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
+          digest, ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
         });
         this.stats.uploads++;
         this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');

@@ -62,7 +62,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       const res = await trainLocal(model, data.forTraining(), {
         epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, seed: req.seed % 2 ** 31, augment: true,
         ...(mu > 0 ? { proximalMu: mu, globalWeights: req.global } : {}),
-        onEpoch: (e, loss) => req.onProgress?.((e + 1) / req.epochs, `epoch ${e + 1}/${req.epochs} loss ${loss.toFixed(4)}`),
+        onEpoch: (e, loss) => req.onProgress?.(Math.min(1, e / req.epochs), `epoch ${e}/${req.epochs} loss ${loss.toFixed(4)}`),
       });
       const val = data.cohortCounts().validation > 0 ? evaluateCohort(model, data, 'validation') : null;
       const metrics: Record<string, number> = { train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps };

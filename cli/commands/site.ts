@@ -10,6 +10,8 @@ import { SiteAgent } from '../../site-agent/agent.js';
 import { createLocalTrainer } from '../../site-agent/local-trainer.js';
 import { CliError } from '../errors.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { PrivacyGuard } from '../../site-agent/privacy-guard.js';
 
 export function register(program: Command): void {
@@ -54,6 +56,8 @@ export function register(program: Command): void {
         channelOptions: clientOptions(), backoff: cfg.backoff,
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
         freezeFile: join(workDir, 'frozen-models.jsonl'),
+        stateDir: workDir,
+        ...(tls && !cfg.insecure ? { siteKey: createPrivateKey(readFileSync(tls.key)) } : {}),
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
       }, trainer, log);
       process.once('SIGINT', () => agent.shutdown());

@@ -1,0 +1,57 @@
+// End-of-round co-signing of the study log by the sites (the coordinator side). Each participant
+// gets the latest signed tree head and a consistency proof from the last head it co-signed; its
+// co-signature is checked and stored in the log's heads file. A site that has co-signed before
+// but is unknown to this coordinator process (after a restart) answers with its last size, and
+// gets the right proof on the retry.
+import type { Logger } from 'pino';
+import type { StudyLog } from '../shared/audit/study-log.js';
+import { publicKeyPem } from '../shared/audit/keys.js';
+import type { SignedTreeHead } from '../shared/audit/tree-head.js';
+import type { KeyObject } from 'node:crypto';
+import type { CosignResponse } from '../shared/gen/fl/v1/federation.js';
+import type { SiteRegistry } from './site-registry.js';
+
+export class Cosigning {
+  private readonly lastSize = new Map<string, number>();
+  private readonly pem: string;
+
+  constructor(private readonly studyLog: StudyLog, signingKey: KeyObject, private readonly sites: SiteRegistry, private readonly log: Logger) {
+    this.pem = publicKeyPem(signingKey);
+  }
+
+  /** Sends the current head to these sites. */
+  request(siteNames: readonly string[]): void {
+    const head = this.studyLog.treeHead();
+    if (!head) return;
+    for (const site of siteNames) this.send(site, head, this.lastSize.get(site));
+  }
+
+  private send(site: string, head: SignedTreeHead, from: number | undefined): void {
+    const proof = from !== undefined && from > 0 && from < head.tree_size ? this.studyLog.consistencyProof(from, head.tree_size) : null;
+    this.sites.send(site, {
+      msg: { $case: 'cosign', value: { headJson: JSON.stringify(head), proofJson: proof ? JSON.stringify(proof) : '', coordinatorPublicKey: this.pem } },
+    });
+  }
+
+  /** A site's answer on its session stream. */
+  async receive(site: string, r: CosignResponse): Promise<void> {
+    if (r.error) {
+      const head = this.studyLog.treeHead();
+      if (r.lastSize > 0 && head && !this.lastSize.has(site) && r.lastSize <= head.tree_size) {
+        this.lastSize.set(site, r.lastSize); // retry once with the proof from the size the site holds
+        this.send(site, head, r.lastSize);
+        return;
+      }
+      this.log.warn({ site, reason: r.error }, 'site refused to co-sign the study log');
+      return;
+    }
+    try {
+      const head = JSON.parse(r.headJson) as SignedTreeHead;
+      await this.studyLog.addCosignature(site, head, r.signature);
+      this.lastSize.set(site, head.tree_size);
+      this.log.info({ site, treeSize: head.tree_size }, 'study log co-signed');
+    } catch (err) {
+      this.log.warn({ site, err: (err as Error).message }, 'co-signature not accepted');
+    }
+  }
+}
