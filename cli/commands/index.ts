@@ -7,6 +7,8 @@ import { register as coordinator } from './coordinator.js';
 import { register as site } from './site.js';
 import { register as demo } from './demo.js';
 import { register as audit } from './audit.js';
+import { register as status } from './status.js';
+import { register as study } from './study.js';
 
 type Register = (program: Command) => void;
 
@@ -18,6 +20,8 @@ const commands: Register[] = [
   site,
   demo,
   audit,
+  status,
+  study,
 ];
 
 export function registerAll(program: Command): void {

@@ -1,0 +1,88 @@
+// The StudyAdmin client behind `fl status` and `fl study start|stop`: connects with an admin
+// startup kit (admin.yaml + its certificate, mutual TLS) and turns every failure into a CliError
+// that names the kit file, the field, or the coordinator address.
+import * as grpc from '@grpc/grpc-js';
+import { StudyAdminClient } from '../shared/gen/fl/v1/federation.js';
+import { HostPort, KitConfigError, loadKit, type AdminKit } from '../shared/security/kit.js';
+import { clientCredentials, explainConnectionError, TlsConfigError } from '../shared/security/tls.js';
+import { clientOptions } from '../shared/security/limits.js';
+import { CliError } from './errors.js';
+
+export interface AdminConnectOptions {
+  /** admin.yaml of an admin startup kit. */
+  readonly config: string;
+  /** Overrides the kit's `coordinator` (HOST:PORT), e.g. through an SSH tunnel. */
+  readonly coordinator?: string;
+  /** Per-call deadline in seconds (default 30). */
+  readonly timeout?: string;
+}
+
+export interface AdminConnection {
+  readonly client: StudyAdminClient;
+  readonly kit: AdminKit;
+  readonly target: string;
+  readonly deadlineMs: number;
+  close(): void;
+}
+
+/** Commander option definitions shared by the admin commands. */
+export const ADMIN_OPTIONS = {
+  config: ['-c, --config <file>', 'admin.yaml of an admin startup kit (from `fl provision --admins NAME`)'],
+  coordinator: ['--coordinator <host:port>', "override the kit's coordinator address"],
+  timeout: ['--timeout <seconds>', 'deadline of the call', '30'],
+} as const;
+
+export function connectAdmin(o: AdminConnectOptions): AdminConnection {
+  let kit: AdminKit;
+  try {
+    kit = loadKit(o.config, 'admin');
+  } catch (err) {
+    if (err instanceof KitConfigError) throw new CliError(`${err.message}\n(expected the admin.yaml of an admin startup kit)`, 2, { cause: err });
+    throw err;
+  }
+  let target = kit.coordinator;
+  if (o.coordinator !== undefined) {
+    const parsed = HostPort.safeParse(o.coordinator);
+    if (!parsed.success) throw new CliError(`--coordinator "${o.coordinator}": ${parsed.error.issues[0]?.message ?? 'expected HOST:PORT'}`, 2);
+    target = parsed.data;
+  }
+  const seconds = Number(o.timeout ?? '30');
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout "${o.timeout}": expected a positive number of seconds`, 2);
+  let credentials: grpc.ChannelCredentials;
+  try {
+    credentials = clientCredentials(kit.tls);
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new CliError(`${o.config}: field "tls": ${err.message}`, 2, { cause: err });
+    throw err;
+  }
+  const client = new StudyAdminClient(target, credentials, clientOptions());
+  return { client, kit, target, deadlineMs: seconds * 1000, close: () => client.close() };
+}
+
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+
+/** One admin call with a deadline; failures become CliErrors that explain themselves. */
+export function callAdmin<Req, Res>(conn: AdminConnection, method: string, fn: Unary<Req, Res>, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn.call(conn.client, req, new grpc.Metadata(), { deadline: new Date(Date.now() + conn.deadlineMs) }, (err, res) => {
+      if (!err) return resolve(res);
+      reject(new CliError(describeCallError(err, conn, method), 1, { cause: err }));
+    });
+  });
+}
+
+function describeCallError(err: grpc.ServiceError, conn: AdminConnection, method: string): string {
+  const explained = explainConnectionError(err, conn.target);
+  if (explained) return explained;
+  switch (err.code) {
+    case grpc.status.DEADLINE_EXCEEDED:
+      return `${method}: no answer from the coordinator at ${conn.target} within ${conn.deadlineMs / 1000} s`;
+    case grpc.status.PERMISSION_DENIED:
+    case grpc.status.UNAUTHENTICATED:
+      return `${method} refused by the coordinator at ${conn.target}: ${err.details} (admin "${conn.kit.admin_id}", certificate ${conn.kit.tls.cert})`;
+    case grpc.status.UNIMPLEMENTED:
+      return `${method}: the server at ${conn.target} does not offer the study admin service (is it an fl coordinator?)`;
+    default:
+      return `${method} failed at ${conn.target}: ${grpc.status[err.code] ?? err.code}: ${err.details}`;
+  }
+}

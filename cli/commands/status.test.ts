@@ -1,0 +1,143 @@
+// `fl status` and `fl study start|stop` against a real coordinator over mutual TLS with a
+// provisioned admin kit; and the errors an operator meets: a site kit instead of an admin kit,
+// a site certificate behind an admin.yaml, an unreachable coordinator, a bad option.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { provisionStudy, type ProvisionedKit } from '../../shared/security/provision.js';
+import { startCoordinator, type CoordinatorHandle } from '../../coordinator/coordinator.js';
+import { coordinatorFileSchema } from '../../shared/config/study.js';
+import type { TensorSet } from '../../shared/tensor/tensor-set.js';
+import type { StatusResponse } from '../../shared/gen/fl/v1/federation.js';
+import { CliError } from '../errors.js';
+import { register as registerStatus, formatStatus } from './status.js';
+import { register as registerStudy } from './study.js';
+
+let dir: string;
+let handle: CoordinatorHandle;
+let kits: readonly ProvisionedKit[];
+let target: string;
+const kitOf = (role: string, name: string) => kits.find((k) => k.role === role && k.name === name)!;
+
+async function fl(...args: string[]): Promise<string> {
+  const program = new Command().exitOverride();
+  registerStatus(program);
+  registerStudy(program);
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    await program.parseAsync(['node', 'fl', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.join('\n');
+}
+
+async function flError(...args: string[]): Promise<CliError> {
+  const err = await fl(...args).then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(CliError);
+  return err as CliError;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fl-status-'));
+  kits = (await provisionStudy({ study: 'st', sites: ['hosp-a'], admins: ['ops'], coordinatorHost: 'localhost', out: join(dir, 'pki') })).kits;
+  const file = coordinatorFileSchema.parse({
+    study: { id: 'st', rounds: 1, min_sites: 1, sites: ['hosp-a'], round_deadline_s: 30, join_timeout_s: 30, models: [{ name: 'm', architecture: 'fake' }] },
+    coordinator: { listen: '127.0.0.1:0', data_dir: join(dir, 'coord'), tls: { ca: join(kitOf('coordinator', 'localhost').dir, 'ca.pem'), cert: join(kitOf('coordinator', 'localhost').dir, 'cert.pem'), key: join(kitOf('coordinator', 'localhost').dir, 'key.pem') } },
+  });
+  handle = await startCoordinator(file, {
+    log: pino({ level: 'silent' }), autoStart: false,
+    initialModels: async () => new Map([['m', { infos: [{ name: 'w', shape: [4], dtype: 'float32' }], data: new Float32Array(4) } as TensorSet]]),
+  });
+  target = `localhost:${handle.port}`;
+});
+afterAll(async () => {
+  handle?.engine.stop();
+  await handle?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('fl status / fl study with an admin kit', () => {
+  it('shows the waiting study, starts it and stops it', async () => {
+    const admin = kitOf('admin', 'ops').config;
+    const text = await fl('status', '--config', admin, '--coordinator', target);
+    expect(text).toMatch(/^study st: waiting, round 0, 0\/0 sites connected$/m);
+    expect(text).toContain('(no site has connected yet)');
+    const json = JSON.parse(await fl('status', '--config', admin, '--coordinator', target, '--json')) as StatusResponse;
+    expect(json).toMatchObject({ studyId: 'st', state: 'waiting', sites: [], rounds: [] });
+
+    expect(await fl('study', 'start', '--config', admin, '--coordinator', target)).toBe(`${target}: study started`);
+    expect(JSON.parse(await fl('status', '--config', admin, '--coordinator', target, '--json')).state).toBe('training');
+    expect(JSON.parse(await fl('study', 'stop', '--config', admin, '--coordinator', target, '--json'))).toEqual({ action: 'stop', coordinator: target, ok: true, message: 'study stopping' });
+    const outcome = await handle.done;
+    expect(outcome.state).toBe('failed'); // stopped before any site joined
+  });
+
+  it('names the file and field when given a site kit, and explains a site certificate refused', async () => {
+    const siteYaml = kitOf('site', 'hosp-a').config;
+    const wrongKit = await flError('status', '--config', siteYaml, '--coordinator', target);
+    expect(wrongKit.exitCode).toBe(2);
+    expect(wrongKit.message).toContain(`${siteYaml}: field "admin_id"`);
+
+    const siteDir = kitOf('site', 'hosp-a').dir;
+    const disguised = join(dir, 'disguised.yaml');
+    writeFileSync(disguised, stringify({ admin_id: 'ops', coordinator: target, tls: { ca: join(siteDir, 'ca.pem'), cert: join(siteDir, 'cert.pem'), key: join(siteDir, 'key.pem') } }));
+    const refused = await flError('study', 'stop', '--config', disguised);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.message).toMatch(/^StopStudy refused by the coordinator at localhost:\d+: site "hosp-a" may not call this method \(requires an admin certificate\)/);
+
+    const missingKey = join(dir, 'missing-key.yaml');
+    writeFileSync(missingKey, stringify({ admin_id: 'ops', coordinator: target, tls: { ca: join(siteDir, 'ca.pem'), cert: join(siteDir, 'cert.pem'), key: join(dir, 'nope.pem') } }));
+    const noKey = await flError('status', '--config', missingKey);
+    expect(noKey.message).toMatch(new RegExp(`^${missingKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: field "tls": cannot read the private key .*nope\\.pem: ENOENT`));
+  });
+
+  it('explains an unreachable coordinator and refuses bad options', async () => {
+    const admin = kitOf('admin', 'ops').config;
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const down = await flError('status', '--config', admin, '--coordinator', `localhost:${port}`, '--timeout', '5');
+    expect(down.exitCode).toBe(1);
+    expect(down.message).toMatch(new RegExp(`cannot establish a TLS session with localhost:${port}: the coordinator is unreachable`));
+    expect((await flError('status', '--config', admin, '--timeout', 'soon')).message).toBe('--timeout "soon": expected a positive number of seconds');
+    expect((await flError('status', '--config', admin, '--coordinator', 'nohost')).message).toMatch(/^--coordinator "nohost": expected HOST:PORT/);
+  });
+});
+
+describe('formatStatus', () => {
+  it('prints sites and the last rounds as aligned tables', () => {
+    const now = 1_700_000_000_000;
+    const text = formatStatus({
+      studyId: 'sln', state: 'training', round: 3,
+      sites: [
+        { siteId: 'hosp-b', connected: false, backend: '', lastSeenUnixMs: now - 600_000 },
+        { siteId: 'hosp-a', connected: true, backend: 'tensorflow', lastSeenUnixMs: now - 2_000 },
+      ],
+      rounds: [
+        { round: 1, state: 'completed', sites: ['hosp-a', 'hosp-b'], metrics: { 'ddfn.loss': 0.61234, 'ddfn.n': 240 } },
+        { round: 2, state: 'completed_without_some_sites', sites: ['hosp-a'], metrics: {} },
+      ],
+    }, { now, maxRounds: 1 });
+    expect(text).toBe([
+      'study sln: training, round 3, 1/2 sites connected',
+      '',
+      'SITE    CONNECTED  BACKEND     LAST SEEN',
+      'hosp-a  yes        tensorflow  2 s ago',
+      'hosp-b  no         -           10 min ago',
+      '',
+      '(1 earlier rounds not shown; --rounds 0 shows all)',
+      'ROUND  STATE                         SITES   METRICS',
+      '2      completed_without_some_sites  hosp-a  -',
+    ].join('\n'));
+  });
+});

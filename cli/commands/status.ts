@@ -1,0 +1,71 @@
+// `fl status --config admins/NAME/admin.yaml [--json]`: asks the coordinator (StudyAdmin.GetStatus,
+// mutual TLS with the admin certificate) for the study's state, its sites and its rounds.
+import type { Command } from 'commander';
+import type { StatusResponse } from '../../shared/gen/fl/v1/federation.js';
+import { ADMIN_OPTIONS, callAdmin, connectAdmin } from '../admin-client.js';
+import { CliError } from '../errors.js';
+
+/** Left-aligned columns separated by two spaces. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function ago(unixMs: number, now: number): string {
+  if (!unixMs) return 'never';
+  const s = Math.max(0, Math.round((now - unixMs) / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
+  return new Date(unixMs).toISOString();
+}
+
+function metricText(metrics: Record<string, number>): string {
+  const keys = Object.keys(metrics).sort();
+  if (keys.length === 0) return '-';
+  return keys.map((k) => `${k}=${Number.isInteger(metrics[k]) ? metrics[k] : metrics[k]!.toFixed(4)}`).join(' ');
+}
+
+/** The human-readable status: a header line, a table of sites, a table of the last `maxRounds` rounds (0 = all). */
+export function formatStatus(s: StatusResponse, opts: { now?: number; maxRounds?: number } = {}): string {
+  const now = opts.now ?? Date.now();
+  const connected = s.sites.filter((x) => x.connected).length;
+  const out = [`study ${s.studyId}: ${s.state}, round ${s.round}, ${connected}/${s.sites.length} sites connected`, ''];
+  const sites = [...s.sites].sort((a, b) => a.siteId.localeCompare(b.siteId));
+  out.push(sites.length === 0
+    ? '(no site has connected yet)'
+    : formatTable(['SITE', 'CONNECTED', 'BACKEND', 'LAST SEEN'], sites.map((x) => [x.siteId, x.connected ? 'yes' : 'no', x.backend || '-', ago(x.lastSeenUnixMs, now)])));
+  out.push('');
+  const max = opts.maxRounds ?? 20;
+  const rounds = max > 0 ? s.rounds.slice(-max) : s.rounds;
+  if (rounds.length === 0) {
+    out.push('(no round finished yet)');
+  } else {
+    if (rounds.length < s.rounds.length) out.push(`(${s.rounds.length - rounds.length} earlier rounds not shown; --rounds 0 shows all)`);
+    out.push(formatTable(['ROUND', 'STATE', 'SITES', 'METRICS'], rounds.map((r) => [String(r.round), r.state, r.sites.join(',') || '-', metricText(r.metrics)])));
+  }
+  return out.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description("show a running study's state, sites and rounds (asks the coordinator with an admin certificate)")
+    .requiredOption(...ADMIN_OPTIONS.config)
+    .option(...ADMIN_OPTIONS.coordinator)
+    .option(...ADMIN_OPTIONS.timeout)
+    .option('--rounds <n>', 'show only the last N rounds (0 = all)', '20')
+    .option('--json', 'print the status as JSON')
+    .action(async (o: { config: string; coordinator?: string; timeout?: string; rounds: string; json?: boolean }) => {
+      const maxRounds = Number(o.rounds);
+      if (!Number.isInteger(maxRounds) || maxRounds < 0) throw new CliError(`--rounds "${o.rounds}": expected a whole number >= 0`, 2);
+      const conn = connectAdmin(o);
+      try {
+        const status = await callAdmin(conn, 'GetStatus', conn.client.getStatus, {});
+        console.log(o.json ? JSON.stringify(status, null, 2) : formatStatus(status, { maxRounds }));
+      } finally {
+        conn.close();
+      }
+    });
+}

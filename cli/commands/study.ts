@@ -1,0 +1,36 @@
+// `fl study start|stop --config admins/NAME/admin.yaml`: starts a coordinator that waits for an
+// admin (autoStart off), or stops a running study after its current round (StudyAdmin, mutual
+// TLS with the admin certificate).
+import type { Command } from 'commander';
+import type { Ack } from '../../shared/gen/fl/v1/federation.js';
+import { ADMIN_OPTIONS, callAdmin, connectAdmin, type AdminConnectOptions } from '../admin-client.js';
+import { CliError } from '../errors.js';
+
+async function run(action: 'start' | 'stop', o: AdminConnectOptions & { json?: boolean }): Promise<void> {
+  const conn = connectAdmin(o);
+  let ack: Ack;
+  try {
+    ack = action === 'start'
+      ? await callAdmin(conn, 'StartStudy', conn.client.startStudy, { rounds: 0 })
+      : await callAdmin(conn, 'StopStudy', conn.client.stopStudy, {});
+  } finally {
+    conn.close();
+  }
+  if (o.json) console.log(JSON.stringify({ action, coordinator: conn.target, ...ack }));
+  else console.log(`${conn.target}: ${ack.message}`);
+  if (!ack.ok) throw new CliError(`study ${action} refused by ${conn.target}: ${ack.message}`, 1);
+}
+
+export function register(program: Command): void {
+  const study = program.command('study').description('control a running study (admin certificate required)');
+  for (const [action, what] of [['start', 'start the rounds of a coordinator that waits for an admin'], ['stop', 'stop the study (the coordinator settles the current round, writes its report and exits)']] as const) {
+    study
+      .command(action)
+      .description(what)
+      .requiredOption(...ADMIN_OPTIONS.config)
+      .option(...ADMIN_OPTIONS.coordinator)
+      .option(...ADMIN_OPTIONS.timeout)
+      .option('--json', 'print the acknowledgement as JSON')
+      .action((o: AdminConnectOptions & { json?: boolean }) => run(action, o));
+  }
+}
