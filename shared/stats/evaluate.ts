@@ -1,0 +1,290 @@
+// The evaluation of a predictions table: per cohort (and per subgroup), per model AUC with
+// DeLong CI, diagnostic proportions at the threshold with Wilson or exact CIs, calibration,
+// decision curve and ROC points; per pair of models the paired DeLong test and paired bootstrap
+// P-values for the differences in NPV and specificity. The JSON shape is the one `fl evaluate
+// --json` prints and the study report embeds. Undefined figures are null with a reason.
+import { DEFAULT_REPLICATES, DEFAULT_SEED, pairedBootstrapDifference, type PairedBootstrap, type Statistic } from './bootstrap.js';
+import { calibration, type Calibration } from './calibration.js';
+import { confusionAt, diagnosticMetrics, type Confusion } from './confusion.js';
+import { decisionCurve, type DecisionPoint } from './decision-curve.js';
+import { aucFromPlacements, delongPlacements, delongTestFromPlacements, type Placements } from './delong.js';
+import type { ProportionEstimate } from './estimate.js';
+import type { ProportionCiMethod } from './proportions.js';
+import { rocCurve, thinRoc } from './roc.js';
+
+/** One row of a predictions table, as read from CSV: column name -> text. */
+export type PredictionRow = Readonly<Record<string, string>>;
+
+export interface EvaluateOptions {
+  readonly label: string;
+  readonly scores: readonly string[];
+  /** Positive when score >= threshold; one for all models or one per model. Default 0.5. */
+  readonly threshold?: number | Readonly<Record<string, number>>;
+  readonly proportionCi?: ProportionCiMethod;
+  readonly cohortCol?: string;
+  readonly subgroupCol?: string;
+  /** Paired bootstrap of NPV and specificity differences; replicates 0 turns it off. */
+  readonly bootstrap?: { readonly replicates?: number; readonly seed?: number };
+  /** How to name row i in error messages (default "data row i+1"), e.g. the CSV line number. */
+  readonly rowName?: (index: number) => string;
+}
+
+export class EvaluationInputError extends Error {
+  override name = 'EvaluationInputError';
+  constructor(message: string, readonly row?: number, readonly column?: string) {
+    super(message);
+  }
+}
+
+export interface AucEstimate {
+  readonly estimate: number | null;
+  readonly ci: readonly [number, number] | null;
+  readonly se: number | null;
+  readonly method: 'delong';
+  readonly reason?: string;
+}
+
+export interface RocVertex {
+  /** null stands for +Infinity (no case called positive). */
+  readonly threshold: number | null;
+  readonly fpr: number;
+  readonly tpr: number;
+}
+
+export interface ModelReport {
+  readonly auc: AucEstimate;
+  readonly threshold: number;
+  readonly confusion: Confusion;
+  readonly sensitivity: ProportionEstimate;
+  readonly specificity: ProportionEstimate;
+  readonly ppv: ProportionEstimate;
+  readonly npv: ProportionEstimate;
+  readonly accuracy: ProportionEstimate;
+  /** Fraction of patients with score < threshold (e.g. spared a biopsy). */
+  readonly fraction_below_threshold: number | null;
+  readonly calibration: Calibration;
+  readonly decision_curve: DecisionPoint[];
+  /** ROC vertices for plotting (at most 1000), from (0, 0) to (1, 1); empty when undefined. */
+  readonly roc: RocVertex[];
+}
+
+export interface DifferenceTest {
+  readonly estimate: number | null;
+  readonly ci: readonly [number, number] | null;
+  readonly p: number | null;
+  readonly method: string;
+  readonly replicates?: number;
+  readonly seed?: number;
+  readonly reason?: string;
+}
+
+export interface Comparison {
+  readonly a: string;
+  readonly b: string;
+  /** AUC(a) - AUC(b). */
+  readonly auc_difference: number | null;
+  readonly auc_difference_ci: readonly [number, number] | null;
+  readonly delong: { readonly z: number | null; readonly p: number | null; readonly reason?: string };
+  /** NPV(a) - NPV(b) and specificity(a) - specificity(b), paired stratified bootstrap. */
+  readonly npv_difference: DifferenceTest;
+  readonly specificity_difference: DifferenceTest;
+}
+
+export interface GroupReport {
+  readonly n: number;
+  readonly positives: number;
+  readonly negatives: number;
+  readonly prevalence: number | null;
+  readonly models: Record<string, ModelReport>;
+  readonly comparisons: Comparison[];
+}
+
+export interface CohortReport extends GroupReport {
+  readonly subgroups: Record<string, GroupReport>;
+}
+
+export interface EvaluationReport {
+  readonly cohorts: Record<string, CohortReport>;
+  readonly settings: {
+    readonly label: string;
+    readonly scores: string[];
+    readonly thresholds: Record<string, number>;
+    readonly proportion_ci: ProportionCiMethod;
+    readonly cohort_col: string | null;
+    readonly subgroup_col: string | null;
+    readonly bootstrap: { readonly replicates: number; readonly seed: number };
+    readonly positive_when: 'score >= threshold';
+  };
+}
+
+interface Parsed {
+  readonly labels: Uint8Array;
+  readonly scores: Record<string, Float64Array>;
+  readonly cohort: string[] | null;
+  readonly subgroup: string[] | null;
+}
+
+function parseRows(rows: readonly PredictionRow[], o: EvaluateOptions): Parsed {
+  const name = o.rowName ?? ((i: number) => `data row ${i + 1}`);
+  if (rows.length === 0) throw new EvaluationInputError('the predictions table has no data rows');
+  if (o.scores.length === 0) throw new EvaluationInputError('no score column given');
+  const cols = [o.label, ...o.scores, ...(o.cohortCol ? [o.cohortCol] : []), ...(o.subgroupCol ? [o.subgroupCol] : [])];
+  for (const c of cols) {
+    if (!(c in rows[0]!)) throw new EvaluationInputError(`column "${c}" is missing (columns: ${Object.keys(rows[0]!).join(', ')})`, undefined, c);
+  }
+  if (new Set(o.scores).size !== o.scores.length) throw new EvaluationInputError(`a score column is named twice: ${o.scores.join(', ')}`);
+  const labels = new Uint8Array(rows.length);
+  const scores: Record<string, Float64Array> = Object.fromEntries(o.scores.map((s) => [s, new Float64Array(rows.length)]));
+  rows.forEach((r, i) => {
+    const lv = (r[o.label] ?? '').trim();
+    const l = lv === '' ? NaN : Number(lv);
+    if (l !== 0 && l !== 1) throw new EvaluationInputError(`${name(i)}, column "${o.label}": label ${JSON.stringify(r[o.label] ?? '')} is not 0 or 1`, i, o.label);
+    labels[i] = l;
+    for (const s of o.scores) {
+      const v = (r[s] ?? '').trim();
+      const x = v === '' ? NaN : Number(v);
+      if (!Number.isFinite(x)) throw new EvaluationInputError(`${name(i)}, column "${s}": score ${JSON.stringify(r[s] ?? '')} is not a finite number`, i, s);
+      scores[s]![i] = x;
+    }
+  });
+  const col = (c: string | undefined) => (c ? rows.map((r) => r[c] ?? '') : null);
+  return { labels, scores, cohort: col(o.cohortCol), subgroup: col(o.subgroupCol) };
+}
+
+function thresholdsFor(o: EvaluateOptions): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of o.scores) {
+    const t = typeof o.threshold === 'number' ? o.threshold : o.threshold === undefined ? 0.5 : o.threshold[s];
+    if (t === undefined) throw new EvaluationInputError(`no threshold given for score column "${s}"`, undefined, s);
+    if (!Number.isFinite(t)) throw new EvaluationInputError(`threshold for "${s}" is not a finite number: ${t}`, undefined, s);
+    out[s] = t;
+  }
+  return out;
+}
+
+function pick<T extends ArrayLike<number>>(a: T, idx: readonly number[], make: (n: number) => T & { [k: number]: number }): T {
+  const out = make(idx.length);
+  for (let k = 0; k < idx.length; k++) out[k] = a[idx[k]!]!;
+  return out;
+}
+
+function modelReport(labels: Uint8Array, scores: Float64Array, placements: Placements | string, threshold: number, ci: ProportionCiMethod): ModelReport {
+  const auc: AucEstimate = typeof placements === 'string'
+    ? { estimate: null, ci: null, se: null, method: 'delong', reason: `AUC undefined: ${placements}` }
+    : (({ estimate, ci, se, reason }) => ({ estimate, ci, se, method: 'delong' as const, ...(reason ? { reason } : {}) }))(aucFromPlacements(placements));
+  const confusion = confusionAt(labels, scores, threshold);
+  const n = labels.length;
+  const roc = rocCurve(labels, scores);
+  return {
+    auc,
+    threshold,
+    confusion,
+    ...diagnosticMetrics(confusion, ci),
+    fraction_below_threshold: n ? (confusion.tn + confusion.fn) / n : null,
+    calibration: calibration(labels, scores),
+    decision_curve: decisionCurve(labels, scores),
+    roc: roc ? thinRoc(roc).map((p) => ({ threshold: Number.isFinite(p.threshold) ? p.threshold : null, fpr: p.fpr, tpr: p.tpr })) : [],
+  };
+}
+
+/** NPV and specificity over resampled cases from a precomputed "called positive" vector. */
+function npvStat(labels: Uint8Array, pos: Uint8Array): Statistic {
+  return (idx) => {
+    let tn = 0, calledNeg = 0;
+    for (let k = 0; k < idx.length; k++) { const i = idx[k]!; if (!pos[i]) { calledNeg++; if (labels[i] === 0) tn++; } }
+    return calledNeg ? tn / calledNeg : null;
+  };
+}
+function specStat(labels: Uint8Array, pos: Uint8Array): Statistic {
+  return (idx) => {
+    let tn = 0, negs = 0;
+    for (let k = 0; k < idx.length; k++) { const i = idx[k]!; if (labels[i] === 0) { negs++; if (!pos[i]) tn++; } }
+    return negs ? tn / negs : null;
+  };
+}
+
+function difference(b: PairedBootstrap): DifferenceTest {
+  return { estimate: b.estimate, ci: b.ci, p: b.p, method: b.method, replicates: b.replicates, seed: b.seed, ...(b.reason ? { reason: b.reason } : {}) };
+}
+
+function groupReport(labels: Uint8Array, scores: Record<string, Float64Array>, names: readonly string[], th: Record<string, number>, o: EvaluateOptions): GroupReport {
+  const n = labels.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i]!;
+  const placements: Record<string, Placements | string> = {};
+  const models: Record<string, ModelReport> = {};
+  for (const s of names) {
+    placements[s] = delongPlacements(labels, scores[s]!);
+    models[s] = modelReport(labels, scores[s]!, placements[s]!, th[s]!, o.proportionCi ?? 'wilson');
+  }
+  const reps = o.bootstrap?.replicates ?? DEFAULT_REPLICATES;
+  const seed = o.bootstrap?.seed ?? DEFAULT_SEED;
+  const called: Record<string, Uint8Array> = {};
+  for (const s of names) called[s] = Uint8Array.from(scores[s]!, (x) => (x >= th[s]! ? 1 : 0));
+  const comparisons: Comparison[] = [];
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = names[i]!, b = names[j]!;
+      const pa = placements[a]!, pb = placements[b]!;
+      const t = typeof pa === 'string' || typeof pb === 'string'
+        ? { auc_difference: null, ci: null, z: null, p: null, reason: `AUC undefined: ${typeof pa === 'string' ? pa : pb}` }
+        : delongTestFromPlacements(pa, pb);
+      const off: DifferenceTest = { estimate: null, ci: null, p: null, method: 'paired stratified bootstrap', reason: 'bootstrap turned off (0 replicates)' };
+      const boot = (stat: (l: Uint8Array, p: Uint8Array) => Statistic) => (reps > 0
+        ? difference(pairedBootstrapDifference(labels, stat(labels, called[a]!), stat(labels, called[b]!), { replicates: reps, seed }))
+        : off);
+      comparisons.push({
+        a, b,
+        auc_difference: t.auc_difference,
+        auc_difference_ci: t.ci,
+        delong: { z: t.z, p: t.p, ...(t.reason ? { reason: t.reason } : {}) },
+        npv_difference: boot(npvStat),
+        specificity_difference: boot(specStat),
+      });
+    }
+  }
+  return { n, positives, negatives: n - positives, prevalence: n ? positives / n : null, models, comparisons };
+}
+
+function groupsOf(keys: readonly string[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  keys.forEach((k, i) => { const g = m.get(k); if (g) g.push(i); else m.set(k, [i]); });
+  return m;
+}
+
+/** Evaluates every score column against the label, per cohort and subgroup (see the module comment). */
+export function evaluatePredictions(rows: readonly PredictionRow[], o: EvaluateOptions): EvaluationReport {
+  const p = parseRows(rows, o);
+  const th = thresholdsFor(o);
+  const names = [...o.scores];
+  const sub = (idx: readonly number[]) => ({
+    labels: pick(p.labels, idx, (n) => new Uint8Array(n)),
+    scores: Object.fromEntries(names.map((s) => [s, pick(p.scores[s]!, idx, (n) => new Float64Array(n))])),
+  });
+  const cohorts: Record<string, CohortReport> = {};
+  const cohortGroups = p.cohort ? groupsOf(p.cohort) : new Map([['all', Array.from({ length: rows.length }, (_, i) => i)]]);
+  for (const [cohort, idx] of cohortGroups) {
+    const c = sub(idx);
+    const subgroups: Record<string, GroupReport> = {};
+    if (p.subgroup) {
+      for (const [g, gi] of groupsOf(idx.map((i) => p.subgroup![i]!))) {
+        const s = sub(gi.map((k) => idx[k]!));
+        subgroups[g] = groupReport(s.labels, s.scores, names, th, o);
+      }
+    }
+    cohorts[cohort] = { ...groupReport(c.labels, c.scores, names, th, o), subgroups };
+  }
+  return {
+    cohorts,
+    settings: {
+      label: o.label,
+      scores: names,
+      thresholds: th,
+      proportion_ci: o.proportionCi ?? 'wilson',
+      cohort_col: o.cohortCol ?? null,
+      subgroup_col: o.subgroupCol ?? null,
+      bootstrap: { replicates: o.bootstrap?.replicates ?? DEFAULT_REPLICATES, seed: o.bootstrap?.seed ?? DEFAULT_SEED },
+      positive_when: 'score >= threshold',
+    },
+  };
+}
