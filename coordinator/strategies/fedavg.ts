@@ -1,5 +1,9 @@
-// FedAvg (McMahan et al. 2017): the global model moves by the example-weighted mean delta.
-import { applyWeightedSum } from '../../shared/aggregate/weighted-sum.js';
+// FedAvg (McMahan et al. 2017): the global model moves by the example-weighted mean delta,
+//   g' = float32(g + (sum_k n_k * d_k) * (1 / sum_k n_k)),
+// streamed and summed in float64 in the given order (shared/aggregate/weighted-sum.ts); the audit
+// replay (shared/audit/replay.ts) recomputes exactly this.
+import { applyWeightedSum, exampleWeights } from '../../shared/aggregate/weighted-sum.js';
+import { requireFinite, requireUpdates, stepNorm } from './checks.js';
 import type { Strategy } from './types.js';
 
 export function fedAvg(): Strategy {
@@ -8,11 +12,11 @@ export function fedAvg(): Strategy {
     validate() {},
     siteConfig: () => ({}),
     async aggregate(global, updates, state) {
-      const ws = updates.map((u) => u.numExamples);
-      const total = ws.reduce((a, b) => a + b, 0);
-      if (!(total > 0)) throw new Error('fedavg: no examples in the accepted updates');
+      requireUpdates('fedavg', global, updates);
+      const { ws, total } = exampleWeights(updates);
       const next = await applyWeightedSum(global, updates, ws, 1 / total);
-      return { global: next, state, metrics: { total_examples: total, updates: updates.length } };
+      requireFinite('fedavg', next);
+      return { global: next, state, metrics: { total_examples: total, updates: updates.length, step_norm: stepNorm(global, next) } };
     },
   };
 }
