@@ -9,6 +9,7 @@ import { register as demo } from './demo.js';
 import { register as audit } from './audit.js';
 import { register as status } from './status.js';
 import { register as study } from './study.js';
+import { register as evaluate } from './evaluate.js';
 
 type Register = (program: Command) => void;
 
@@ -22,6 +23,7 @@ const commands: Register[] = [
   audit,
   status,
   study,
+  evaluate,
 ];
 
 export function registerAll(program: Command): void {

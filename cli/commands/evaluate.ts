@@ -1,0 +1,166 @@
+// `fl evaluate`: clinical statistics from a predictions CSV (one row per case, a 0/1 label column
+// and one probability column per model).
+//   fl evaluate --predictions FILE.csv --label COL --score COL [--score COL ...] [--threshold T]
+//     [--proportion-ci wilson|exact] [--cohort-col COL] [--subgroup-col COL]
+//     [--bootstrap N] [--seed S] [--json] [--html FILE]
+// --threshold is one number for every model or per model: "ddfn=0.42,gsus=0.5".
+// Exit codes: 0 ok, 2 usage or input errors (the message names the file line and column).
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { parseCsv } from '../../shared/stats/csv.js';
+import { evaluatePredictions } from '../../shared/stats/evaluate.js';
+import { renderHtmlReport, type HtmlComparison, type HtmlEstimate, type HtmlGroup, type HtmlReportInput } from '../../shared/report/html.js';
+
+interface Options {
+  predictions: string;
+  label: string;
+  score: string[];
+  threshold?: string;
+  proportionCi: string;
+  cohortCol?: string;
+  subgroupCol?: string;
+  bootstrap: string;
+  seed: string;
+  json?: boolean;
+  html?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s.length > 0)];
+}
+
+/** "0.5" for every model, or "model=0.4,other=0.6" (models not named keep 0.5). */
+export function parseThreshold(text: string, models: readonly string[]): number | Record<string, number> {
+  const asNumber = (s: string, what: string): number => {
+    const v = s.trim() === '' ? NaN : Number(s);
+    if (!Number.isFinite(v)) throw new CliError(`--threshold: ${what} "${s}" is not a number`, 2);
+    return v;
+  };
+  if (!text.includes('=')) return asNumber(text, 'value');
+  const out: Record<string, number> = Object.fromEntries(models.map((m) => [m, 0.5]));
+  for (const part of text.split(',')) {
+    const [name, value] = part.split('=', 2).map((s) => s.trim());
+    if (!name || value === undefined) throw new CliError(`--threshold: expected MODEL=VALUE, got "${part}"`, 2);
+    if (!models.includes(name)) throw new CliError(`--threshold: "${name}" is not one of the --score columns (${models.join(', ')})`, 2);
+    out[name] = asNumber(value, `value for ${name}`);
+  }
+  return out;
+}
+
+function intOption(text: string, flag: string, min: number): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new CliError(`${flag} must be an integer >= ${min}, got "${text}"`, 2);
+  return v;
+}
+
+function fmt(v: number | null | undefined, digits = 3): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}
+
+function est(e: HtmlEstimate | undefined): string {
+  if (!e || e.estimate === null) return `— (${e?.reason ?? 'undefined'})`;
+  return e.ci ? `${fmt(e.estimate)} (${fmt(e.ci[0])}–${fmt(e.ci[1])})` : fmt(e.estimate);
+}
+
+function pText(p: number | null | undefined): string {
+  if (p === null || p === undefined) return '—';
+  return p < 0.001 ? '<0.001' : p.toFixed(3);
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd();
+  const rule = widths.map((w) => '─'.repeat(w)).join('──');
+  return [rule, line(head), rule, ...rows.map(line), rule].join('\n');
+}
+
+function groupText(name: string, g: HtmlGroup): string {
+  const out: string[] = [];
+  out.push(`${name}: n = ${g.n}, positives = ${g.positives}${g.n ? ` (${((100 * g.positives) / g.n).toFixed(1)}%)` : ''}`);
+  out.push(table(
+    ['Model', 'n', 'Threshold', 'AUC (95% CI)', 'Sensitivity', 'Specificity', 'PPV', 'NPV', 'Accuracy'],
+    Object.entries(g.models).map(([m, r]) => [m, String(r.n ?? g.n), fmt(r.threshold), est(r.auc), est(r.sensitivity), est(r.specificity), est(r.ppv), est(r.npv), est(r.accuracy)]),
+  ));
+  const cal = Object.entries(g.models).map(([m, r]) => [m, fmt(r.calibration?.intercept), fmt(r.calibration?.slope), fmt(r.calibration?.brier), r.calibration?.reason ?? '']);
+  out.push(table(['Model', 'Cal. intercept', 'Cal. slope', 'Brier', 'Note'], cal));
+  const cs: readonly HtmlComparison[] = g.comparisons ?? [];
+  if (cs.length) {
+    out.push(table(
+      ['Comparison', 'ΔAUC', 'Z', 'P (DeLong)', 'ΔNPV (95% CI)', 'P', 'ΔSpecificity (95% CI)', 'P'],
+      cs.map((c) => {
+        const npv = c.npv_difference ?? c.bootstrap?.npv_difference;
+        const spec = c.specificity_difference ?? c.bootstrap?.specificity_difference;
+        return [`${c.a} vs ${c.b}`, fmt(c.auc_difference), fmt(c.delong.z, 2), pText(c.delong.p), npv ? est(npv) : '—', pText(npv?.p), spec ? est(spec) : '—', pText(spec?.p)];
+      }),
+    ));
+  }
+  return out.join('\n');
+}
+
+export function paperTable(report: HtmlReportInput): string {
+  const parts: string[] = [];
+  for (const [name, c] of Object.entries(report.cohorts)) {
+    parts.push(groupText(name, c));
+    for (const [g, s] of Object.entries(c.subgroups ?? {})) parts.push(groupText(`${name} / ${g}`, s));
+  }
+  return parts.join('\n\n') + '\n\nCIs: AUC DeLong; proportions at score >= threshold; P-values two-sided (DeLong; NPV/specificity: paired stratified bootstrap).';
+}
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .description('clinical statistics from a predictions CSV: AUC (DeLong), sensitivity/specificity/PPV/NPV/accuracy with 95% CIs, paired tests, calibration, decision curves')
+    .requiredOption('--predictions <file>', 'predictions CSV with a header row')
+    .requiredOption('--label <col>', 'label column (0 or 1)')
+    .requiredOption('--score <col>', 'score column (probability of label 1); repeat or comma-separate for several models', collect)
+    .option('--threshold <t>', 'positive when score >= t; one number or MODEL=T,MODEL=T (default 0.5)')
+    .option('--proportion-ci <method>', 'wilson or exact (Clopper-Pearson)', 'wilson')
+    .option('--cohort-col <col>', 'report each cohort separately (default: one cohort "all")')
+    .option('--subgroup-col <col>', 'also report each subgroup within each cohort')
+    .option('--bootstrap <n>', 'paired stratified bootstrap replicates for NPV/specificity differences (0: off)', '2000')
+    .option('--seed <s>', 'bootstrap seed', '1')
+    .option('--json', 'print the full report as JSON')
+    .option('--html <file>', 'write a self-contained HTML report with SVG figures')
+    .action((o: Options) => {
+      if (o.proportionCi !== 'wilson' && o.proportionCi !== 'exact') throw new CliError(`--proportion-ci must be wilson or exact, got "${o.proportionCi}"`, 2);
+      const replicates = intOption(o.bootstrap, '--bootstrap', 0);
+      const seed = intOption(o.seed, '--seed', 0);
+      let text: string;
+      try {
+        text = readFileSync(o.predictions, 'utf8');
+      } catch (err) {
+        throw new CliError(`cannot read ${o.predictions}: ${(err as Error).message}`, 2, { cause: err });
+      }
+      let rows: Record<string, string>[];
+      try {
+        rows = parseCsv(text, o.predictions);
+      } catch (err) {
+        throw new CliError((err as Error).message, 2, { cause: err });
+      }
+      if (rows.length === 0) throw new CliError(`${o.predictions}: empty file (no data rows)`, 2);
+      let report: ReturnType<typeof evaluatePredictions>;
+      try {
+        report = evaluatePredictions(rows, {
+          label: o.label,
+          scores: o.score,
+          ...(o.threshold !== undefined ? { threshold: parseThreshold(o.threshold, o.score) } : {}),
+          proportionCi: o.proportionCi,
+          ...(o.cohortCol ? { cohortCol: o.cohortCol } : {}),
+          ...(o.subgroupCol ? { subgroupCol: o.subgroupCol } : {}),
+          bootstrap: { replicates, seed },
+          rowName: (i: number) => `${o.predictions} line ${i + 2}`,
+        });
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        throw new CliError(`${o.predictions}: ${(err as Error).message}`, 2, { cause: err });
+      }
+      const view: HtmlReportInput = report;
+      if (o.html) {
+        const html = renderHtmlReport(view, { title: 'Diagnostic performance', subtitle: `${o.predictions}: label ${o.label}; models ${o.score.join(', ')}` });
+        writeFileSync(o.html, html);
+      }
+      if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else process.stdout.write(paperTable(view) + (o.html ? `\n\nHTML report: ${o.html}` : '') + '\n');
+    });
+}
