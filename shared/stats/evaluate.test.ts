@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { evaluatePredictions, EvaluationInputError, type PredictionRow } from './evaluate.js';
+import { aucDelong, delongPaired } from './delong.js';
+import { StatsRng } from './rng.js';
+
+function rows(n: number, seed: number): PredictionRow[] {
+  const r = new StatsRng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const y = r.below(4) === 0 ? 1 : 0;
+    const a = Math.min(0.99, (r.below(1000) / 1000) * 0.7 + y * 0.3);
+    const b = Math.min(0.99, (r.below(1000) / 1000) * 0.8 + y * 0.15);
+    return { label: String(y), ddfn: String(a), gsus: String(b), cohort: i % 3 === 0 ? 'prospective' : 'test', sex: i % 2 ? 'F' : 'M' };
+  });
+}
+
+/** Every number in the report is finite (JSON.stringify would silently turn NaN into null). */
+function allFinite(x: unknown, path = '$'): string[] {
+  if (typeof x === 'number') return Number.isFinite(x) ? [] : [path];
+  if (Array.isArray(x)) return x.flatMap((v, i) => allFinite(v, `${path}[${i}]`));
+  if (x && typeof x === 'object') return Object.entries(x).flatMap(([k, v]) => allFinite(v, `${path}.${k}`));
+  return [];
+}
+
+describe('evaluatePredictions', () => {
+  const data = rows(300, 9);
+
+  it('reports per cohort the issue shape, consistent with the underlying functions', () => {
+    const rep = evaluatePredictions(data, { label: 'label', scores: ['ddfn', 'gsus'], threshold: { ddfn: 0.5, gsus: 0.4 }, cohortCol: 'cohort', subgroupCol: 'sex', bootstrap: { replicates: 200, seed: 1 } });
+    expect(Object.keys(rep.cohorts)).toEqual(['prospective', 'test']);
+    const test = rep.cohorts.test!;
+    const sel = data.filter((r) => r.cohort === 'test');
+    expect(test.n).toBe(sel.length);
+    expect(test.positives).toBe(sel.filter((r) => r.label === '1').length);
+    const y = sel.map((r) => Number(r.label));
+    const a = sel.map((r) => Number(r.ddfn));
+    const b = sel.map((r) => Number(r.gsus));
+    const m = test.models.ddfn!;
+    expect(m.auc.estimate).toBe(aucDelong(y, a).estimate);
+    expect(m.auc.ci).toEqual(aucDelong(y, a).ci);
+    expect(m.auc.method).toBe('delong');
+    expect(m.threshold).toBe(0.5);
+    expect(test.models.gsus!.threshold).toBe(0.4);
+    const c = m.confusion;
+    expect(c.tp + c.fp + c.tn + c.fn).toBe(sel.length);
+    expect(m.npv).toMatchObject({ estimate: c.tn / (c.tn + c.fn), method: 'wilson' });
+    expect(m.calibration.intercept).not.toBeNull();
+    expect(m.decision_curve).toHaveLength(99);
+    expect(m.roc[0]).toEqual({ threshold: null, fpr: 0, tpr: 0 });
+    expect(test.comparisons).toHaveLength(1);
+    const cmp = test.comparisons[0]!;
+    const t = delongPaired(y, a, b);
+    expect(cmp).toMatchObject({ a: 'ddfn', b: 'gsus', auc_difference: t.auc_difference, delong: { z: t.z, p: t.p } });
+    expect(cmp.npv_difference.replicates).toBe(200);
+    expect(cmp.npv_difference.p).toBeGreaterThan(0);
+    expect(Object.keys(test.subgroups).sort()).toEqual(['F', 'M']);
+    expect(test.subgroups.F!.n + test.subgroups.M!.n).toBe(test.n);
+    expect(allFinite(JSON.parse(JSON.stringify(rep)))).toEqual([]);
+    expect(allFinite(rep)).toEqual([]);
+  });
+
+  it('is deterministic for a seed', () => {
+    const o = { label: 'label', scores: ['ddfn', 'gsus'], bootstrap: { replicates: 100, seed: 5 } };
+    expect(JSON.stringify(evaluatePredictions(data, o))).toBe(JSON.stringify(evaluatePredictions(data, o)));
+  });
+
+  it('one-class cohorts give nulls with reasons, never NaN', () => {
+    const neg = data.filter((r) => r.label === '0').slice(0, 20);
+    const rep = evaluatePredictions(neg, { label: 'label', scores: ['ddfn', 'gsus'], proportionCi: 'exact', bootstrap: { replicates: 50 } });
+    const m = rep.cohorts.all!.models.ddfn!;
+    expect(m.auc).toMatchObject({ estimate: null, reason: expect.stringMatching(/no positive/) });
+    expect(m.sensitivity).toMatchObject({ estimate: null, reason: expect.any(String) });
+    expect(m.calibration.slope).toBeNull();
+    expect(m.roc).toEqual([]);
+    expect(rep.cohorts.all!.comparisons[0]!.delong).toMatchObject({ z: null, p: null, reason: expect.any(String) });
+    expect(allFinite(rep)).toEqual([]);
+  });
+
+  it('bad input names the row and the column', () => {
+    const base = { label: 'label', scores: ['ddfn'], bootstrap: { replicates: 0 } };
+    const bad = (rs: PredictionRow[], o: Partial<typeof base> & { rowName?: (i: number) => string } = {}) => () => evaluatePredictions(rs, { ...base, ...o });
+    expect(bad([])).toThrow(/no data rows/);
+    expect(bad(data, { scores: ['nope'] })).toThrow(/column "nope" is missing/);
+    expect(bad([data[0]!, { ...data[1]!, label: '2' }])).toThrow(/data row 2, column "label": label "2" is not 0 or 1/);
+    expect(bad([data[0]!, { ...data[1]!, ddfn: 'abc' }], { rowName: (i) => `line ${i + 2}` })).toThrow(/line 3, column "ddfn": score "abc"/);
+    try { bad([{ ...data[0]!, ddfn: '' }])(); } catch (e) { expect(e).toBeInstanceOf(EvaluationInputError); expect((e as EvaluationInputError).column).toBe('ddfn'); }
+  });
+});
