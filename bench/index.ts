@@ -3,9 +3,11 @@ import type { Bench } from './types.js';
 import { transportBench } from './transport.js';
 import { trainingBench } from './training.js';
 import { aggregationBench } from './aggregation.js';
+import { statsBench } from './stats.js';
 
 export const benches: Bench[] = [
   aggregationBench,
   transportBench,
   trainingBench,
+  statsBench,
 ];

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseCsv } from '../../shared/stats/csv.js';
 import { evaluatePredictions } from '../../shared/stats/evaluate.js';
-import { renderHtmlReport, type HtmlComparison, type HtmlEstimate, type HtmlGroup, type HtmlReportInput } from '../../shared/report/html.js';
+import { ciText, renderHtmlReport, type HtmlComparison, type HtmlEstimate, type HtmlGroup, type HtmlReportInput } from '../../shared/report/html.js';
 
 interface Options {
   predictions: string;
@@ -60,7 +60,7 @@ function fmt(v: number | null | undefined, digits = 3): string {
 
 function est(e: HtmlEstimate | undefined): string {
   if (!e || e.estimate === null) return `— (${e?.reason ?? 'undefined'})`;
-  return e.ci ? `${fmt(e.estimate)} (${fmt(e.ci[0])}–${fmt(e.ci[1])})` : fmt(e.estimate);
+  return e.ci ? `${fmt(e.estimate)} (${ciText(e.ci)})` : fmt(e.estimate);
 }
 
 function pText(p: number | null | undefined): string {

@@ -99,8 +99,13 @@ export function formatP(p: number | null | undefined): string {
 function withCi(e: HtmlEstimate | HtmlDifference | undefined, digits = 3): string {
   if (!e) return '—';
   if (e.estimate === null || e.estimate === undefined) return `<span class="na" title="${escapeHtml(e.reason ?? 'undefined')}">—<sup>†</sup></span>`;
-  const ci = e.ci ? ` <span class="ci">(${num(e.ci[0], digits)}–${num(e.ci[1], digits)})</span>` : '';
+  const ci = e.ci ? ` <span class="ci">(${ciText(e.ci, digits)})</span>` : '';
   return `${num(e.estimate, digits)}${ci}`;
+}
+
+/** "0.81–0.93", or "-0.04 to 0.07" when a bound is negative (a dash would read as a minus). */
+export function ciText(ci: readonly [number, number], digits = 3): string {
+  return `${num(ci[0], digits)}${ci[0] < 0 || ci[1] < 0 ? ' to ' : '–'}${num(ci[1], digits)}`;
 }
 
 function proportionCell(e: HtmlEstimate): string {
@@ -124,7 +129,7 @@ interface Axes {
 }
 
 const W = 380;
-const H = 360;
+const H = 350;
 const M = { left: 54, right: 14, top: 30, bottom: 46 };
 const PW = W - M.left - M.right;
 const PH = H - M.top - M.bottom;
@@ -159,20 +164,21 @@ function frame(a: Axes, body: string, legend: { color: string; label: string; da
   ].join('');
   const xt = a.xTicks.map((t) => `<line x1="${sx(a, t)}" x2="${sx(a, t)}" y1="${M.top + PH}" y2="${M.top + PH + 4}" class="axis"/><text x="${sx(a, t)}" y="${M.top + PH + 16}" text-anchor="middle">${fmtTick(t)}</text>`).join('');
   const yt = a.yTicks.map((t) => `<line x1="${M.left - 4}" x2="${M.left}" y1="${sy(a, t)}" y2="${sy(a, t)}" class="axis"/><text x="${M.left - 7}" y="${sy(a, t) + 4}" text-anchor="end">${fmtTick(t)}</text>`).join('');
+  // Legend below the axes (never over the curves), one entry per line.
+  const height = H + legend.length * 15 + 10;
   const lg = legend.map((l, i) => {
-    const y = M.top + 12 + i * 15;
-    const x = M.left + PW - 8;
-    return `<line x1="${x - 150}" x2="${x - 130}" y1="${y - 4}" y2="${y - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/><text x="${x - 126}" y="${y}" class="legend">${escapeHtml(l.label)}</text>`;
+    const y = H + 12 + i * 15;
+    const x = M.left;
+    return `<line x1="${x}" x2="${x + 22}" y1="${y - 4}" y2="${y - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/><text x="${x + 28}" y="${y}" class="legend">${escapeHtml(l.label)}</text>`;
   }).join('');
-  const lgBox = legend.length ? `<rect x="${M.left + PW - 162}" y="${M.top + 1}" width="158" height="${legend.length * 15 + 6}" class="legendbox"/>` : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" class="plot">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" class="plot">
 <defs><clipPath id="${clip}"><rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}"/></clipPath></defs>
 <text x="8" y="18" class="letter">${a.letter}</text><text x="${M.left + PW / 2}" y="18" text-anchor="middle" class="ptitle">${escapeHtml(a.title)}</text>
 ${grid}<g clip-path="url(#${clip})">${body}</g>
 <rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" class="frame"/>${xt}${yt}
 <text x="${M.left + PW / 2}" y="${H - 8}" text-anchor="middle" class="alabel">${escapeHtml(a.xLabel)}</text>
 <text transform="translate(14,${M.top + PH / 2}) rotate(-90)" text-anchor="middle" class="alabel">${escapeHtml(a.yLabel)}</text>
-${lgBox}${lg}</svg>`;
+${lg}</svg>`;
 }
 
 function fmtTick(t: number): string {
@@ -186,7 +192,7 @@ function rocPlot(models: [string, HtmlModel, string][], override: Readonly<Recor
   for (const [name, m, color] of models) {
     const pts = rocPairs(override?.[name] ?? m.roc);
     if (pts.length) body += `<path d="${path(a, pts)}" fill="none" stroke="${color}" stroke-width="1.8"/>`;
-    legend.push({ color, label: `${name}: ${m.auc.estimate === null ? 'AUC —' : `AUC ${num(m.auc.estimate)}`}` });
+    legend.push({ color, label: `${name}: AUC ${m.auc.estimate === null ? '— (undefined)' : `${num(m.auc.estimate)}${m.auc.ci ? ` (95% CI ${ciText(m.auc.ci)})` : ''}`}` });
   }
   legend.push({ color: '#999', label: 'chance', dash: '4 3' });
   return frame(a, body, legend);
@@ -277,7 +283,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 4px;border-bott
 svg.plot{background:#fff;border:1px solid #ddd}
 svg text{font-family:"Helvetica Neue",Arial,sans-serif;font-size:11px;fill:#222}
 svg .letter{font-weight:bold;font-size:15px}svg .ptitle{font-size:12px;font-weight:bold}svg .alabel{font-size:12px}
-svg .legend{font-size:10.5px}svg .legendbox{fill:#fff;fill-opacity:.85;stroke:#ccc}
+svg .legend{font-size:11px}
 svg .grid{stroke:#eee;stroke-width:1}svg .axis{stroke:#333}svg .frame{fill:none;stroke:#333;stroke-width:1}
 table{border-collapse:collapse;margin:12px 0;font-size:12.5px;width:100%}
 caption{text-align:left;font-weight:bold;padding:4px 0;font-size:13px}
