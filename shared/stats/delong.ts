@@ -5,7 +5,7 @@
 // versa. Higher score means positive, always (pROC's direction = "<"; never auto-detected).
 import { pnorm, qnorm } from './distributions.js';
 import { checkInputs } from './roc.js';
-import { countAtOrBelow, countBelow, splitSorted } from './sorted.js';
+import { countBelow, splitSorted } from './sorted.js';
 
 export interface Placements {
   readonly auc: number;
@@ -15,30 +15,60 @@ export interface Placements {
   readonly controls: Float64Array;
 }
 
-/** DeLong placements; a string reason when a class is empty. */
-export function delongPlacements(labels: ArrayLike<number>, scores: ArrayLike<number>): Placements | string {
+/** Placements of the sorted cases and sorted controls by one merge walk, O(m + n). */
+function sortedPlacements(cases: Float64Array, controls: Float64Array): { v10: Float64Array; v01: Float64Array } {
+  const m = cases.length;
+  const n = controls.length;
+  const v10 = new Float64Array(m);
+  const v01 = new Float64Array(n);
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < m; i++) {
+    const x = cases[i]!;
+    while (lo < n && controls[lo]! < x) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < n && controls[hi]! <= x) hi++;
+    v10[i] = (lo + hi) / (2 * n);
+  }
+  lo = 0;
+  hi = 0;
+  for (let j = 0; j < n; j++) {
+    const y = controls[j]!;
+    while (lo < m && cases[lo]! < y) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < m && cases[hi]! <= y) hi++;
+    v01[j] = (2 * m - lo - hi) / (2 * m);
+  }
+  return { v10, v01 };
+}
+
+/**
+ * DeLong placements; a string reason when a class is empty. With ordered = false the placements
+ * come in score order rather than input order (enough for one AUC's variance, and faster); the
+ * paired test needs input order so that the two scores' placements of a case line up.
+ */
+export function delongPlacements(labels: ArrayLike<number>, scores: ArrayLike<number>, ordered = true): Placements | string {
   checkInputs(labels, scores);
   const sorted = splitSorted(labels, scores);
   const m = sorted.cases.length;
   const n = sorted.controls.length;
   if (m === 0) return 'no positive cases';
   if (n === 0) return 'no negative cases';
-  const v10 = new Float64Array(m);
-  const v01 = new Float64Array(n);
+  const { v10, v01 } = sortedPlacements(sorted.cases, sorted.controls);
+  let sum = 0;
+  for (let i = 0; i < m; i++) sum += v10[i]!;
+  if (!ordered) return { auc: sum / m, cases: v10, controls: v01 };
+  // Input order: the first tie of each value in its own sorted class carries the placement.
+  const c10 = new Float64Array(m);
+  const c01 = new Float64Array(n);
   let a = 0;
   let b = 0;
-  let sum = 0;
   for (let i = 0; i < labels.length; i++) {
     const x = scores[i]!;
-    if (labels[i] === 1) {
-      const p = (countBelow(sorted.controls, x) + countAtOrBelow(sorted.controls, x)) / (2 * n);
-      v10[a++] = p;
-      sum += p;
-    } else {
-      v01[b++] = (2 * m - countBelow(sorted.cases, x) - countAtOrBelow(sorted.cases, x)) / (2 * m);
-    }
+    if (labels[i] === 1) c10[a++] = v10[countBelow(sorted.cases, x)]!;
+    else c01[b++] = v01[countBelow(sorted.controls, x)]!;
   }
-  return { auc: sum / m, cases: v10, controls: v01 };
+  return { auc: sum / m, cases: c10, controls: c01 };
 }
 
 function centredCross(x: Float64Array, tx: number, y: Float64Array, ty: number): number {
@@ -68,7 +98,7 @@ export interface AucResult {
 
 /** AUC with its DeLong variance and 95% CI, as pROC::ci.auc(roc(y, s, direction = "<"), method = "delong"). */
 export function aucDelong(labels: ArrayLike<number>, scores: ArrayLike<number>, conf = 0.95): AucResult {
-  const p = delongPlacements(labels, scores);
+  const p = delongPlacements(labels, scores, false);
   if (typeof p === 'string') return { estimate: null, ci: null, variance: null, se: null, method: 'delong', reason: `AUC undefined: ${p}` };
   return aucFromPlacements(p, conf);
 }
