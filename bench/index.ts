@@ -4,10 +4,12 @@ import { transportBench } from './transport.js';
 import { trainingBench } from './training.js';
 import { aggregationBench } from './aggregation.js';
 import { statsBench } from './stats.js';
+import { studyScaleBench } from './study-scale.js';
 
 export const benches: Bench[] = [
   aggregationBench,
   transportBench,
+  studyScaleBench,
   trainingBench,
   statsBench,
 ];

@@ -23,6 +23,7 @@ import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
 import type { CosignResponse } from '../shared/gen/fl/v1/federation.js';
 import { Cosigning } from './cosigning.js';
+import { startNatsEventPublisher } from './nats-events.js';
 import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
 import { EvaluationCollector } from './evaluation.js';
 
@@ -71,6 +72,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const store = new ModelStore(join(dataDir, 'checkpoints'));
   const sites = new SiteRegistry();
   const events = opts.events ?? new EventBus();
+  // Study events to NATS JetStream when configured (the in-process bus always works).
+  const natsEvents = coordinator.nats_url ? startNatsEventPublisher({ url: coordinator.nats_url, studyId: study.id, events, log }) : null;
 
   // The tamper-evident study log: every action below is recorded (fsync'ed) before it is
   // acknowledged. A caller may inject its own recorder (tests); otherwise the coordinator opens
@@ -236,6 +239,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       // Let the study loop record how it ended before the log is closed.
       if (started) await done.catch(() => undefined);
       await studyLog?.close();
+      await natsEvents?.close(5000);
     },
   };
   if (opts.autoStart ?? true) handle.start();

@@ -19,6 +19,7 @@ import type { EventBus } from './events.js';
 import { receiveUpload } from './update-receiver.js';
 import { RejectError } from './errors.js';
 import { toWireInfos } from './wire.js';
+import { TransferSlots } from './transfer-slots.js';
 
 export interface ServiceDeps {
   readonly studyId: string;
@@ -30,6 +31,8 @@ export interface ServiceDeps {
   readonly events: EventBus;
   readonly log: Logger;
   readonly heartbeatIntervalMs: number;
+  /** Model downloads (and, separately, uploads) served at the same time; the rest queue. */
+  readonly maxConcurrentTransfers?: number;
   readonly admin: {
     status(): StatusResponse;
     start(): void;
@@ -58,6 +61,8 @@ function fail(call: { emit(event: 'error', err: unknown): boolean }, status: Sta
 
 export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServer {
   const { log } = deps;
+  const downloads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
+  const uploads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
   return {
     session(call) {
       let session: SiteSession | null = null;
@@ -155,13 +160,18 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
             },
           },
         };
-        call.write(header);
-        const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
-        for (const c of chunkBytes(bytes, size, Number(req.offset))) {
-          if (call.cancelled) return;
-          if (!call.write({ part: { $case: 'chunk', value: c } })) await once(call, 'drain');
+        const release = await downloads.acquire();
+        try {
+          call.write(header);
+          const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
+          for (const c of chunkBytes(bytes, size, Number(req.offset))) {
+            if (call.cancelled) return;
+            if (!call.write({ part: { $case: 'chunk', value: c } })) await once(call, 'drain');
+          }
+          call.end();
+        } finally {
+          release();
         }
-        call.end();
       } catch (err) {
         fail(call, toStatus(err, log));
       }
@@ -171,14 +181,20 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
       let header: UpdateHeader | undefined;
       let site = peerName(call) || '?';
       (async () => {
-        const { admission, update } = await receiveUpload(call, (h) => {
-          header = h;
-          site = deps.gate.site(call, h.siteId, 'UploadUpdate').name;
-          const a = deps.engine.admit(site, h);
-          if ('already' in a) throw new AlreadyAccepted(a.already.updateId, a.already.digest);
-          return a;
-        });
-        const accepted = await deps.engine.accept(admission, update);
+        const release = await uploads.acquire();
+        let accepted;
+        try {
+          const { admission, update } = await receiveUpload(call, (h) => {
+            header = h;
+            site = deps.gate.site(call, h.siteId, 'UploadUpdate').name;
+            const a = deps.engine.admit(site, h);
+            if ('already' in a) throw new AlreadyAccepted(a.already.updateId, a.already.digest);
+            return a;
+          });
+          accepted = await deps.engine.accept(admission, update);
+        } finally {
+          release();
+        }
         return { accepted: true, updateId: accepted.updateId, digest: accepted.digest, message: `accepted for round ${accepted.round}` };
       })().then(
         (receipt) => callback(null, receipt),

@@ -10,7 +10,7 @@ import type { Server } from '@grpc/grpc-js';
 import type { Http2Session, Http2Server, Http2SecureServer } from 'node:http2';
 
 /** Per-stream window; the connection window is twice that so two streams can run at full speed. */
-export const DEFAULT_WINDOW_BYTES = 32 << 20;
+export const DEFAULT_WINDOW_BYTES = 2 << 20;
 /** Larger DATA frames (HTTP/2 allows up to 16 MiB - 1): fewer frames per 1 MiB chunk. */
 export const MAX_FRAME_BYTES = (1 << 20) - 1;
 

@@ -1,0 +1,21 @@
+// A counting semaphore bounding concurrent model transfers, so the coordinator's transfer
+// buffers stay bounded however many sites download or upload at the same moment (the others
+// wait in line, held back by HTTP/2 flow control).
+export class TransferSlots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`transfer slots: limit must be a positive integer, got ${limit}`);
+  }
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+}
