@@ -149,7 +149,7 @@ export function register(program: Command): void {
           ...(o.cohortCol ? { cohortCol: o.cohortCol } : {}),
           ...(o.subgroupCol ? { subgroupCol: o.subgroupCol } : {}),
           bootstrap: { replicates, seed },
-          rowName: (i: number) => `${o.predictions} line ${i + 2}`,
+          rowName: (i: number) => `line ${i + 2}`,
         });
       } catch (err) {
         if (err instanceof CliError) throw err;

@@ -6,6 +6,7 @@ import { aucDelong, delongPaired } from './delong.js';
 import { confusionAt } from './confusion.js';
 import { wilsonCi, exactCi } from './proportions.js';
 import { calibration } from './calibration.js';
+import { evaluatePredictions } from './evaluate.js';
 
 interface Ci { x: number; n: number; wilson: [number, number] | null; exact: [number, number] | null }
 interface Ref {
@@ -83,6 +84,40 @@ describe('agreement with R', () => {
         expect(cal.slope).toBeNull();
         expect(cal.reason).toMatch(/separation/);
       } else close(cal.slope, ref.calibration_a.slope, 1e-4);
+    });
+  }
+});
+
+describe('evaluatePredictions end to end agrees with R', () => {
+  for (const [name, ref] of Object.entries(fixture.reference)) {
+    it(name, () => {
+      const raw = fixture.data[name]!;
+      const d = 'formula' in raw ? formula20000() : raw;
+      const rows = d.y.map((y, i) => ({ label: String(y), a: String(d.a[i]), b: String(d.b[i]) }));
+      const r = evaluatePredictions(rows, { label: 'label', scores: ['a', 'b'], bootstrap: { replicates: 0, seed: 1 } });
+      const c = r.cohorts.all!;
+      expect(c.n).toBe(ref.n);
+      expect(c.positives).toBe(ref.positives);
+      const a = c.models.a!;
+      close(a.auc.estimate, ref.auc_a.estimate, 1e-6);
+      close(a.auc.ci![0], ref.auc_a.ci[0], 1e-6);
+      close(a.auc.ci![1], ref.auc_a.ci[1], 1e-6);
+      close(c.models.b!.auc.estimate, ref.auc_b.estimate, 1e-6);
+      expect(a.confusion).toEqual(ref.confusion_a_05);
+      for (const what of ['sensitivity', 'specificity', 'ppv', 'npv', 'accuracy'] as const) {
+        const pc = ref.proportions_a_05[what]!;
+        if (pc.n === 0) { expect(a[what].estimate).toBeNull(); expect(a[what].reason).toBeTruthy(); continue; }
+        expect(a[what].method).toBe('wilson');
+        for (const k of [0, 1]) {
+          if (pc.wilson![k] === 0) expect(a[what].ci![k]).toBe(0); else close(a[what].ci![k], pc.wilson![k]!, 1e-6);
+        }
+      }
+      const cmp = c.comparisons[0]!;
+      close(cmp.delong.z, ref.delong.z, 1e-6);
+      closeP(cmp.delong.p, ref.delong.p);
+      close(a.calibration.intercept, ref.calibration_a.intercept, 1e-4);
+      if (ref.calibration_a.slope === null) expect(a.calibration.slope).toBeNull(); else close(a.calibration.slope, ref.calibration_a.slope, 1e-4);
+      expect(JSON.stringify(r)).not.toMatch(/NaN|Infinity/);
     });
   }
 });
