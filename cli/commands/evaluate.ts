@@ -24,6 +24,7 @@ interface Options {
   seed: string;
   json?: boolean;
   html?: string;
+  title: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -122,6 +123,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'bootstrap seed', '1')
     .option('--json', 'print the full report as JSON')
     .option('--html <file>', 'write a self-contained HTML report with SVG figures')
+    .option('--title <text>', 'title of the HTML report', 'Diagnostic performance')
     .action((o: Options) => {
       if (o.proportionCi !== 'wilson' && o.proportionCi !== 'exact') throw new CliError(`--proportion-ci must be wilson or exact, got "${o.proportionCi}"`, 2);
       const replicates = intOption(o.bootstrap, '--bootstrap', 0);
@@ -157,7 +159,7 @@ export function register(program: Command): void {
       }
       const view: HtmlReportInput = report;
       if (o.html) {
-        const html = renderHtmlReport(view, { title: 'Diagnostic performance', subtitle: `${o.predictions}: label ${o.label}; models ${o.score.join(', ')}` });
+        const html = renderHtmlReport(view, { title: o.title, subtitle: `${o.predictions}: label ${o.label}; models ${o.score.join(', ')}` });
         writeFileSync(o.html, html);
       }
       if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
