@@ -33,10 +33,12 @@ export function forEachResample(labels: ArrayLike<number>, o: BootstrapOptions, 
   const rng = new StatsRng(o.seed ?? DEFAULT_SEED);
   const idx = new Int32Array(labels.length);
   const reps = o.replicates ?? DEFAULT_REPLICATES;
+  const drawPos = pos.length ? rng.sampler(pos.length) : () => 0;
+  const drawNeg = neg.length ? rng.sampler(neg.length) : () => 0;
   for (let r = 0; r < reps; r++) {
     let k = 0;
-    for (let i = 0; i < pos.length; i++) idx[k++] = pos[rng.below(pos.length)]!;
-    for (let i = 0; i < neg.length; i++) idx[k++] = neg[rng.below(neg.length)]!;
+    for (let i = 0; i < pos.length; i++) idx[k++] = pos[drawPos()]!;
+    for (let i = 0; i < neg.length; i++) idx[k++] = neg[drawNeg()]!;
     visit(idx);
   }
 }
@@ -90,23 +92,23 @@ export interface PairedBootstrap {
   readonly reason?: string;
 }
 
-/** Paired bootstrap of the difference of one statistic between two models on the same cases. */
-export function pairedBootstrapDifference(labels: ArrayLike<number>, statA: Statistic, statB: Statistic, o: BootstrapOptions = {}): PairedBootstrap {
-  const all = Int32Array.from({ length: labels.length }, (_, i) => i);
-  const a0 = statA(all);
-  const b0 = statB(all);
+/**
+ * Summarises paired replicates: a0, b0 on the full sample; ra[r], rb[r] on replicate r (NaN where
+ * the statistic is undefined; such replicates are left out).
+ */
+export function summarisePaired(a0: number | null, b0: number | null, ra: Float64Array, rb: Float64Array, o: BootstrapOptions = {}): PairedBootstrap {
   const diffs: number[] = [];
   let le = 0;
   let ge = 0;
-  forEachResample(labels, o, (idx) => {
-    const a = statA(idx);
-    const b = statB(idx);
-    if (a === null || b === null) return;
+  for (let r = 0; r < ra.length; r++) {
+    const a = ra[r]!;
+    const b = rb[r]!;
+    if (Number.isNaN(a) || Number.isNaN(b)) continue;
     const d = a - b;
     diffs.push(d);
     if (d <= 0) le++;
     if (d >= 0) ge++;
-  });
+  }
   const replicates = o.replicates ?? DEFAULT_REPLICATES;
   const seed = o.seed ?? DEFAULT_SEED;
   const base = { method: 'paired stratified bootstrap' as const, replicates, valid: diffs.length, seed };
@@ -114,4 +116,19 @@ export function pairedBootstrapDifference(labels: ArrayLike<number>, statA: Stat
   if (diffs.length < 2) return { ...base, estimate: a0 - b0, ci: null, p: null, reason: 'fewer than 2 bootstrap replicates where the statistic is defined for both models' };
   const B = diffs.length;
   return { ...base, estimate: a0 - b0, ci: percentileCi(diffs, o.conf ?? 0.95), p: Math.min(1, (2 * Math.min(1 + le, 1 + ge)) / (1 + B)) };
+}
+
+/** Paired bootstrap of the difference of one statistic between two models on the same cases. */
+export function pairedBootstrapDifference(labels: ArrayLike<number>, statA: Statistic, statB: Statistic, o: BootstrapOptions = {}): PairedBootstrap {
+  const all = Int32Array.from({ length: labels.length }, (_, i) => i);
+  const reps = o.replicates ?? DEFAULT_REPLICATES;
+  const ra = new Float64Array(reps);
+  const rb = new Float64Array(reps);
+  let r = 0;
+  forEachResample(labels, o, (idx) => {
+    ra[r] = statA(idx) ?? NaN;
+    rb[r] = statB(idx) ?? NaN;
+    r++;
+  });
+  return summarisePaired(statA(all), statB(all), ra, rb, o);
 }

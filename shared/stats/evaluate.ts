@@ -3,7 +3,8 @@
 // decision curve and ROC points; per pair of models the paired DeLong test and paired bootstrap
 // P-values for the differences in NPV and specificity. The JSON shape is the one `fl evaluate
 // --json` prints and the study report embeds. Undefined figures are null with a reason.
-import { DEFAULT_REPLICATES, DEFAULT_SEED, pairedBootstrapDifference, type PairedBootstrap, type Statistic } from './bootstrap.js';
+import { DEFAULT_REPLICATES, DEFAULT_SEED, type PairedBootstrap } from './bootstrap.js';
+import { diagnosticReplicates, pairedDiagnosticDifferences } from './diagnostic-bootstrap.js';
 import { calibration, type Calibration } from './calibration.js';
 import { confusionAt, diagnosticMetrics, type Confusion } from './confusion.js';
 import { decisionCurve, type DecisionPoint } from './decision-curve.js';
@@ -187,22 +188,6 @@ function modelReport(labels: Uint8Array, scores: Float64Array, placements: Place
   };
 }
 
-/** NPV and specificity over resampled cases from a precomputed "called positive" vector. */
-function npvStat(labels: Uint8Array, pos: Uint8Array): Statistic {
-  return (idx) => {
-    let tn = 0, calledNeg = 0;
-    for (let k = 0; k < idx.length; k++) { const i = idx[k]!; if (!pos[i]) { calledNeg++; if (labels[i] === 0) tn++; } }
-    return calledNeg ? tn / calledNeg : null;
-  };
-}
-function specStat(labels: Uint8Array, pos: Uint8Array): Statistic {
-  return (idx) => {
-    let tn = 0, negs = 0;
-    for (let k = 0; k < idx.length; k++) { const i = idx[k]!; if (labels[i] === 0) { negs++; if (!pos[i]) tn++; } }
-    return negs ? tn / negs : null;
-  };
-}
-
 function difference(b: PairedBootstrap): DifferenceTest {
   return { estimate: b.estimate, ci: b.ci, p: b.p, method: b.method, replicates: b.replicates, seed: b.seed, ...(b.reason ? { reason: b.reason } : {}) };
 }
@@ -219,8 +204,9 @@ function groupReport(labels: Uint8Array, scores: Record<string, Float64Array>, n
   }
   const reps = o.bootstrap?.replicates ?? DEFAULT_REPLICATES;
   const seed = o.bootstrap?.seed ?? DEFAULT_SEED;
-  const called: Record<string, Uint8Array> = {};
-  for (const s of names) called[s] = Uint8Array.from(scores[s]!, (x) => (x >= th[s]! ? 1 : 0));
+  const called = names.map((s) => Uint8Array.from(scores[s]!, (x) => (x >= th[s]! ? 1 : 0)));
+  const boot = { replicates: reps, seed };
+  const replicates = reps > 0 && names.length > 1 ? diagnosticReplicates(labels, called, boot) : null;
   const comparisons: Comparison[] = [];
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
@@ -230,16 +216,14 @@ function groupReport(labels: Uint8Array, scores: Record<string, Float64Array>, n
         ? { auc_difference: null, ci: null, z: null, p: null, reason: `AUC undefined: ${typeof pa === 'string' ? pa : pb}` }
         : delongTestFromPlacements(pa, pb);
       const off: DifferenceTest = { estimate: null, ci: null, p: null, method: 'paired stratified bootstrap', reason: 'bootstrap turned off (0 replicates)' };
-      const boot = (stat: (l: Uint8Array, p: Uint8Array) => Statistic) => (reps > 0
-        ? difference(pairedBootstrapDifference(labels, stat(labels, called[a]!), stat(labels, called[b]!), { replicates: reps, seed }))
-        : off);
+      const diffs = replicates ? pairedDiagnosticDifferences(replicates, i, j, boot) : null;
       comparisons.push({
         a, b,
         auc_difference: t.auc_difference,
         auc_difference_ci: t.ci,
         delong: { z: t.z, p: t.p, ...(t.reason ? { reason: t.reason } : {}) },
-        npv_difference: boot(npvStat),
-        specificity_difference: boot(specStat),
+        npv_difference: diffs ? difference(diffs.npv) : off,
+        specificity_difference: diffs ? difference(diffs.specificity) : off,
       });
     }
   }

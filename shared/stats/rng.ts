@@ -36,12 +36,19 @@ export class StatsRng {
     return result;
   }
 
-  /** Uniform integer in [0, n), n <= 2^32, without modulo bias (rejection of the incomplete top block). */
+  /** Uniform integer in [0, n), 1 <= n <= 2^31, without modulo bias (rejection of the incomplete top block). */
   below(n: number): number {
-    const limit = 4294967296 - (4294967296 % n);
-    for (;;) {
-      const x = this.nextU32();
-      if (x < limit) return x % n;
-    }
+    return this.sampler(n)();
+  }
+
+  /** A drawer of uniform integers in [0, n) with the rejection limit computed once (31-bit integer arithmetic). */
+  sampler(n: number): () => number {
+    if (!(Number.isInteger(n) && n >= 1 && n <= 2147483648)) throw new RangeError(`sampler: n = ${n} is not an integer in [1, 2^31]`);
+    const limit = 2147483648 - (2147483648 % n);
+    return () => {
+      let x = this.nextU32() >>> 1;
+      while (x >= limit) x = this.nextU32() >>> 1;
+      return x % n;
+    };
   }
 }
