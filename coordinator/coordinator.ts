@@ -23,6 +23,7 @@ import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
 import type { CosignResponse } from '../shared/gen/fl/v1/federation.js';
 import { Cosigning } from './cosigning.js';
+import { renderStudyHtml } from './report-html.js';
 import { startNatsEventPublisher } from './nats-events.js';
 import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
 import { EvaluationCollector } from './evaluation.js';
@@ -217,6 +218,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     const report = buildReport({ file, outcome, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
     const reportText = JSON.stringify(report, null, 2) + '\n';
     await writeFile(join(dataDir, 'report.json'), reportText);
+    if (report.cohorts) await writeFile(join(dataDir, 'report.html'), renderStudyHtml(report));
     await recorder.append({ type: 'report', digest: createHash('sha256').update(reportText).digest('hex'), state: report.state });
     for (const s of sites.connectedSites()) {
       sites.send(s, { msg: { $case: 'stop', value: { reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` } } });

@@ -3,7 +3,7 @@
 // process and one site-agent process per hospital on loopback.
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { mkdir, writeFile, rm, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,9 +138,20 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
   }
   const reportPath = join(out, 'report.json');
   await writeFile(reportPath, JSON.stringify(outcome.report, null, 2) + '\n');
+  // The study's outputs side by side: report, predictions, the frozen models.
+  for (const f of ['report.html', 'predictions.csv']) {
+    if (existsSync(join(out, 'coordinator', f))) await copyFile(join(out, 'coordinator', f), join(out, f));
+  }
+  const frozen = ((outcome.report as unknown as { frozen_models?: { model: string; version: number }[] }).frozen_models) ?? [];
+  await mkdir(join(out, 'models'), { recursive: true });
+  for (const f of frozen) {
+    await copyFile(handle.store.checkpointPath(f.model, f.version), join(out, 'models', `${f.model}.flt`));
+  }
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   say('');
   say(summaryTable(outcome.report as unknown as Record<string, unknown>));
+  const paper = paperTable(outcome.report as unknown as Record<string, unknown>);
+  if (paper) say('\n' + paper);
   say(`demo: ${outcome.state} in ${secs}s; report ${reportPath}${existsSync(join(out, 'report.html')) ? `, ${join(out, 'report.html')}` : ''}`);
   if (outcome.state !== 'completed') throw new CliError(`demo study failed: ${outcome.reason}`, 1);
   return outcome.report as unknown as Record<string, unknown>;
@@ -164,6 +175,26 @@ function summaryTable(report: Record<string, unknown>): string {
     for (const [m, v] of Object.entries(r.models)) {
       const f = (x: number | undefined) => (x === undefined ? '      -' : x.toFixed(4).padStart(7));
       lines.push(`${String(r.round).padEnd(6)} ${r.state.padEnd(29)} ${m.padEnd(12)} ${String(v.sites.length).padStart(5)}  ${f(v.metrics.train_loss)}     ${f(v.metrics.val_loss)}   ${f(v.metrics.val_auc)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+interface Est { estimate: number | null; ci: [number, number] | null }
+/** The lead study's table: per held-out cohort and model, AUC (95% CI), NPV, specificity, accuracy, P vs the reference. */
+function paperTable(report: Record<string, unknown>): string | null {
+  const cohorts = report.cohorts as Record<string, { n: number; positives: number; models: Record<string, Record<string, Est>>; comparisons: { a: string; b: string; delong: { p: number | null } }[] }> | undefined;
+  if (!cohorts) return null;
+  const ref = report.reference_model as string;
+  const f = (e: Est | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)} (${e.ci ? `${e.ci[0].toFixed(3)}-${e.ci[1].toFixed(3)}` : '-'})` : '-').padEnd(22);
+  const lines = ['cohort                 model       n    AUC (95% CI)           NPV (95% CI)           Specificity (95% CI)   Accuracy (95% CI)      P (DeLong vs ' + ref + ')'];
+  const order = Object.keys(cohorts).sort((a, b) => (a === 'internal_test' ? -1 : b === 'internal_test' ? 1 : a.localeCompare(b)));
+  for (const c of order) {
+    const co = cohorts[c]!;
+    for (const [m, r] of Object.entries(co.models)) {
+      const cmp = co.comparisons.find((x) => (x.a === ref && x.b === m) || (x.b === ref && x.a === m));
+      const p = m === ref ? '' : cmp?.delong.p === null || cmp?.delong.p === undefined ? '-' : cmp.delong.p < 0.001 ? '<0.001' : cmp.delong.p.toFixed(3);
+      lines.push(`${c.padEnd(22)} ${m.padEnd(11)} ${String(co.n).padStart(4)} ${f(r.auc)} ${f(r.npv)} ${f(r.specificity)} ${f(r.accuracy)} ${p}`);
     }
   }
   return lines.join('\n');
