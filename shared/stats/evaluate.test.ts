@@ -45,13 +45,18 @@ describe('evaluatePredictions', () => {
     expect(m.npv).toMatchObject({ estimate: c.tn / (c.tn + c.fn), method: 'wilson' });
     expect(m.calibration.intercept).not.toBeNull();
     expect(m.decision_curve).toHaveLength(99);
-    expect(m.roc[0]).toEqual({ threshold: null, fpr: 0, tpr: 0 });
+    expect(m.roc[0]).toEqual([0, 0]);
+    expect(m.roc[m.roc.length - 1]).toEqual([1, 1]);
+    expect(m.roc.length).toBeLessThanOrEqual(200);
+    expect(m.n).toBe(sel.length);
     expect(test.comparisons).toHaveLength(1);
     const cmp = test.comparisons[0]!;
     const t = delongPaired(y, a, b);
     expect(cmp).toMatchObject({ a: 'ddfn', b: 'gsus', auc_difference: t.auc_difference, delong: { z: t.z, p: t.p } });
-    expect(cmp.npv_difference.replicates).toBe(200);
-    expect(cmp.npv_difference.p).toBeGreaterThan(0);
+    expect(cmp.n).toBe(sel.length);
+    expect(cmp.bootstrap).toMatchObject({ replicates: 200, seed: 1 });
+    expect(cmp.bootstrap!.npv_difference.p).toBeGreaterThan(0);
+    expect(cmp.bootstrap!.specificity_difference.valid).toBe(200);
     expect(Object.keys(test.subgroups).sort()).toEqual(['F', 'M']);
     expect(test.subgroups.F!.n + test.subgroups.M!.n).toBe(test.n);
     expect(allFinite(JSON.parse(JSON.stringify(rep)))).toEqual([]);
@@ -61,6 +66,23 @@ describe('evaluatePredictions', () => {
   it('is deterministic for a seed', () => {
     const o = { label: 'label', scores: ['ddfn', 'gsus'], bootstrap: { replicates: 100, seed: 5 } };
     expect(JSON.stringify(evaluatePredictions(data, o))).toBe(JSON.stringify(evaluatePredictions(data, o)));
+  });
+
+  it('an empty score cell leaves the case out for that model only; comparisons use the common cases', () => {
+    const holes = data.map((r, i) => (i % 10 === 0 ? { ...r, gsus: '' } : i % 10 === 1 ? { ...r, ddfn: ' ' } : r));
+    const rep = evaluatePredictions(holes, { label: 'label', scores: ['ddfn', 'gsus'], bootstrap: { replicates: 50, seed: 2 } });
+    const all = rep.cohorts.all!;
+    expect(all.n).toBe(300);
+    expect(all.models.ddfn!.n).toBe(270);
+    expect(all.models.gsus!.n).toBe(270);
+    const keep = holes.filter((r) => r.ddfn!.trim() !== '');
+    expect(all.models.ddfn!.auc.estimate).toBe(aucDelong(keep.map((r) => Number(r.label)), keep.map((r) => Number(r.ddfn))).estimate);
+    const both = holes.filter((r) => r.ddfn!.trim() !== '' && r.gsus !== '');
+    expect(all.comparisons[0]!.n).toBe(240);
+    expect(all.comparisons[0]!.delong.z).toBe(delongPaired(both.map((r) => Number(r.label)), both.map((r) => Number(r.ddfn)), both.map((r) => Number(r.gsus))).z);
+    expect(all.comparisons[0]!.bootstrap!.replicates).toBe(50);
+    expect(allFinite(rep)).toEqual([]);
+    expect(evaluatePredictions(data, { label: 'label', scores: ['ddfn', 'gsus'], bootstrap: { replicates: 0 } }).cohorts.all!.comparisons[0]!.bootstrap).toBeUndefined();
   });
 
   it('one-class cohorts give nulls with reasons, never NaN', () => {
@@ -82,6 +104,10 @@ describe('evaluatePredictions', () => {
     expect(bad(data, { scores: ['nope'] })).toThrow(/column "nope" is missing/);
     expect(bad([data[0]!, { ...data[1]!, label: '2' }])).toThrow(/data row 2, column "label": label "2" is not 0 or 1/);
     expect(bad([data[0]!, { ...data[1]!, ddfn: 'abc' }], { rowName: (i) => `line ${i + 2}` })).toThrow(/line 3, column "ddfn": score "abc"/);
-    try { bad([{ ...data[0]!, ddfn: '' }])(); } catch (e) { expect(e).toBeInstanceOf(EvaluationInputError); expect((e as EvaluationInputError).column).toBe('ddfn'); }
+    let err: unknown;
+    try { bad([{ ...data[0]!, ddfn: 'n/a' }])(); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(EvaluationInputError);
+    expect((err as EvaluationInputError).column).toBe('ddfn');
+    expect((err as EvaluationInputError).row).toBe(0);
   });
 });

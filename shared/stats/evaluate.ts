@@ -3,6 +3,8 @@
 // decision curve and ROC points; per pair of models the paired DeLong test and paired bootstrap
 // P-values for the differences in NPV and specificity. The JSON shape is the one `fl evaluate
 // --json` prints and the study report embeds. Undefined figures are null with a reason.
+// An empty score cell leaves that case out for that model only (the model's n says how many it
+// scored); a comparison uses the cases both models scored.
 import { DEFAULT_REPLICATES, DEFAULT_SEED, type PairedBootstrap } from './bootstrap.js';
 import { diagnosticReplicates, pairedDiagnosticDifferences } from './diagnostic-bootstrap.js';
 import { calibration, type Calibration } from './calibration.js';
@@ -45,14 +47,16 @@ export interface AucEstimate {
   readonly reason?: string;
 }
 
-export interface RocVertex {
-  /** null stands for +Infinity (no case called positive). */
-  readonly threshold: number | null;
-  readonly fpr: number;
-  readonly tpr: number;
-}
+/** [fpr, tpr]. */
+export type RocVertex = readonly [number, number];
+
+/** Vertices of the ROC curve kept in the report (enough to draw it from the JSON alone). */
+export const ROC_REPORT_POINTS = 200;
 
 export interface ModelReport {
+  /** Cases with a score from this model (rows with an empty score cell are left out). */
+  readonly n: number;
+  readonly positives: number;
   readonly auc: AucEstimate;
   readonly threshold: number;
   readonly confusion: Confusion;
@@ -65,30 +69,40 @@ export interface ModelReport {
   readonly fraction_below_threshold: number | null;
   readonly calibration: Calibration;
   readonly decision_curve: DecisionPoint[];
-  /** ROC vertices for plotting (at most 1000), from (0, 0) to (1, 1); empty when undefined. */
+  /** ROC vertices [fpr, tpr] for plotting (at most ROC_REPORT_POINTS), from (0, 0) to (1, 1); empty when undefined. */
   readonly roc: RocVertex[];
 }
 
 export interface DifferenceTest {
   readonly estimate: number | null;
   readonly ci: readonly [number, number] | null;
+  /** Two-sided: min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (1 + B)). */
   readonly p: number | null;
-  readonly method: string;
-  readonly replicates?: number;
-  readonly seed?: number;
+  /** Replicates in which both figures were defined. */
+  readonly valid: number;
   readonly reason?: string;
 }
 
 export interface Comparison {
   readonly a: string;
   readonly b: string;
+  /** Cases both models scored. */
+  readonly n: number;
   /** AUC(a) - AUC(b). */
   readonly auc_difference: number | null;
   readonly auc_difference_ci: readonly [number, number] | null;
   readonly delong: { readonly z: number | null; readonly p: number | null; readonly reason?: string };
-  /** NPV(a) - NPV(b) and specificity(a) - specificity(b), paired stratified bootstrap. */
-  readonly npv_difference: DifferenceTest;
-  readonly specificity_difference: DifferenceTest;
+  /**
+   * NPV(a) - NPV(b) and specificity(a) - specificity(b) at the models' thresholds, paired
+   * stratified bootstrap; absent when the bootstrap is turned off (0 replicates).
+   */
+  readonly bootstrap?: {
+    readonly method: 'paired stratified bootstrap';
+    readonly replicates: number;
+    readonly seed: number;
+    readonly npv_difference: DifferenceTest;
+    readonly specificity_difference: DifferenceTest;
+  };
 }
 
 export interface GroupReport {
@@ -143,7 +157,8 @@ function parseRows(rows: readonly PredictionRow[], o: EvaluateOptions): Parsed {
     labels[i] = l;
     for (const s of o.scores) {
       const v = (r[s] ?? '').trim();
-      const x = v === '' ? NaN : Number(v);
+      if (v === '') { scores[s]![i] = NaN; continue; } // no score from this model: left out for it
+      const x = Number(v);
       if (!Number.isFinite(x)) throw new EvaluationInputError(`${name(i)}, column "${s}": score ${JSON.stringify(r[s] ?? '')} is not a finite number`, i, s);
       scores[s]![i] = x;
     }
@@ -175,8 +190,12 @@ function modelReport(labels: Uint8Array, scores: Float64Array, placements: Place
     : (({ estimate, ci, se, reason }) => ({ estimate, ci, se, method: 'delong' as const, ...(reason ? { reason } : {}) }))(aucFromPlacements(placements));
   const confusion = confusionAt(labels, scores, threshold);
   const n = labels.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i]!;
   const roc = rocCurve(labels, scores);
   return {
+    n,
+    positives,
     auc,
     threshold,
     confusion,
@@ -184,46 +203,79 @@ function modelReport(labels: Uint8Array, scores: Float64Array, placements: Place
     fraction_below_threshold: n ? (confusion.tn + confusion.fn) / n : null,
     calibration: calibration(labels, scores),
     decision_curve: decisionCurve(labels, scores),
-    roc: roc ? thinRoc(roc).map((p) => ({ threshold: Number.isFinite(p.threshold) ? p.threshold : null, fpr: p.fpr, tpr: p.tpr })) : [],
+    roc: roc ? thinRoc(roc, ROC_REPORT_POINTS).map((p) => [p.fpr, p.tpr] as const) : [],
   };
 }
 
 function difference(b: PairedBootstrap): DifferenceTest {
-  return { estimate: b.estimate, ci: b.ci, p: b.p, method: b.method, replicates: b.replicates, seed: b.seed, ...(b.reason ? { reason: b.reason } : {}) };
+  return { estimate: b.estimate, ci: b.ci, p: b.p, valid: b.valid, ...(b.reason ? { reason: b.reason } : {}) };
+}
+
+/** Indices of the cases where every given score is present. */
+function scored(n: number, cols: readonly Float64Array[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (cols.every((c) => !Number.isNaN(c[i]!))) out.push(i);
+  return out;
+}
+
+function take<T extends Uint8Array | Float64Array>(a: T, idx: readonly number[] | null): T {
+  if (idx === null) return a;
+  const out = new (a.constructor as new (n: number) => T)(idx.length);
+  for (let k = 0; k < idx.length; k++) out[k] = a[idx[k]!]!;
+  return out;
 }
 
 function groupReport(labels: Uint8Array, scores: Record<string, Float64Array>, names: readonly string[], th: Record<string, number>, o: EvaluateOptions): GroupReport {
   const n = labels.length;
   let positives = 0;
   for (let i = 0; i < n; i++) positives += labels[i]!;
+  const ci = o.proportionCi ?? 'wilson';
+  // Per model: the cases it scored (null = all of them).
+  const own: Record<string, number[] | null> = {};
   const placements: Record<string, Placements | string> = {};
   const models: Record<string, ModelReport> = {};
   for (const s of names) {
-    placements[s] = delongPlacements(labels, scores[s]!);
-    models[s] = modelReport(labels, scores[s]!, placements[s]!, th[s]!, o.proportionCi ?? 'wilson');
+    const idx = scored(n, [scores[s]!]);
+    own[s] = idx.length === n ? null : idx;
+    const y = take(labels, own[s]!), x = take(scores[s]!, own[s]!);
+    placements[s] = delongPlacements(y, x);
+    models[s] = modelReport(y, x, placements[s]!, th[s]!, ci);
   }
   const reps = o.bootstrap?.replicates ?? DEFAULT_REPLICATES;
   const seed = o.bootstrap?.seed ?? DEFAULT_SEED;
-  const called = names.map((s) => Uint8Array.from(scores[s]!, (x) => (x >= th[s]! ? 1 : 0)));
   const boot = { replicates: reps, seed };
-  const replicates = reps > 0 && names.length > 1 ? diagnosticReplicates(labels, called, boot) : null;
+  const calls = (s: string, idx: number[] | null) => Uint8Array.from(take(scores[s]!, idx), (x) => (x >= th[s]! ? 1 : 0));
+  const complete = names.every((s) => own[s] === null);
+  // With every score present one pass of replicates serves all pairs; otherwise each pair resamples its common cases.
+  const shared = reps > 0 && names.length > 1 && complete ? diagnosticReplicates(labels, names.map((s) => calls(s, null)), boot) : null;
   const comparisons: Comparison[] = [];
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
       const a = names[i]!, b = names[j]!;
-      const pa = placements[a]!, pb = placements[b]!;
+      let common: number[] | null = null;
+      let pa = placements[a]!, pb = placements[b]!;
+      if (!complete) {
+        const idx = scored(n, [scores[a]!, scores[b]!]);
+        common = idx.length === n ? null : idx;
+        if (common !== null) {
+          const y = take(labels, common);
+          pa = delongPlacements(y, take(scores[a]!, common));
+          pb = delongPlacements(y, take(scores[b]!, common));
+        }
+      }
       const t = typeof pa === 'string' || typeof pb === 'string'
-        ? { auc_difference: null, ci: null, z: null, p: null, reason: `AUC undefined: ${typeof pa === 'string' ? pa : pb}` }
+        ? { auc_difference: null, ci: null, z: null, p: null, reason: `AUC undefined on the cases both models scored: ${typeof pa === 'string' ? pa : pb}` }
         : delongTestFromPlacements(pa, pb);
-      const off: DifferenceTest = { estimate: null, ci: null, p: null, method: 'paired stratified bootstrap', reason: 'bootstrap turned off (0 replicates)' };
-      const diffs = replicates ? pairedDiagnosticDifferences(replicates, i, j, boot) : null;
+      let diffs: ReturnType<typeof pairedDiagnosticDifferences> | null = null;
+      if (shared) diffs = pairedDiagnosticDifferences(shared, i, j, boot);
+      else if (reps > 0) diffs = pairedDiagnosticDifferences(diagnosticReplicates(take(labels, common), [calls(a, common), calls(b, common)], boot), 0, 1, boot);
       comparisons.push({
         a, b,
+        n: common === null ? n : common.length,
         auc_difference: t.auc_difference,
         auc_difference_ci: t.ci,
         delong: { z: t.z, p: t.p, ...(t.reason ? { reason: t.reason } : {}) },
-        npv_difference: diffs ? difference(diffs.npv) : off,
-        specificity_difference: diffs ? difference(diffs.specificity) : off,
+        ...(diffs ? { bootstrap: { method: 'paired stratified bootstrap' as const, replicates: reps, seed, npv_difference: difference(diffs.npv), specificity_difference: difference(diffs.specificity) } } : {}),
       });
     }
   }
