@@ -38,10 +38,13 @@ function checkParams(name: string, p: ServerOptimizerParams): void {
   if (!(Number.isFinite(p.tau) && p.tau > 0)) throw bad('tau', `${p.tau} must be a finite number > 0`);
 }
 
-/** Reads and checks the optimiser state for a model of `length` values; fresh state when empty. */
-export function optimizerState(name: string, state: StrategyState, length: number, tau: number): ServerOptimizerState {
+/**
+ * Reads and checks the optimiser state for a model of `length` values. Fresh state (no moments
+ * yet) has m and v null: m_{-1} = 0 and v_{-1} = τ² are used without allocating them.
+ */
+export function optimizerState(name: string, state: StrategyState, length: number): { step: number; m: Float32Array | null; v: Float32Array | null } {
   if (state.m === undefined && state.v === undefined && (state.step === undefined || state.step === 0)) {
-    return { step: 0, m: new Float32Array(length), v: new Float32Array(length).fill(tau * tau) };
+    return { step: 0, m: null, v: null };
   }
   const { step, m, v } = state;
   if (!(typeof step === 'number' && Number.isInteger(step) && step >= 0)) throw new AggregationError(`${name}: state.step ${String(step)} is not a round count`);
@@ -62,7 +65,8 @@ export function serverOptimizer(name: string, kind: ServerOptimizerKind, params:
     initialState: () => ({ step: 0 }),
     async aggregate(global, updates, state) {
       requireUpdates(name, global, updates);
-      const prev = optimizerState(name, state, global.length, tau);
+      const prev = optimizerState(name, state, global.length);
+      const v0 = tau * tau;
       const { ws, total } = exampleWeights(updates);
       const scale = 1 / total;
       const next = new Float32Array(global.length);
@@ -77,8 +81,8 @@ export function serverOptimizer(name: string, kind: ServerOptimizerKind, params:
           const d = acc[j]! * scale;
           const d2 = d * d;
           gradSq += d2;
-          const mi = beta1 * pm[i]! + (1 - beta1) * d;
-          const vp = pv[i]!;
+          const mi = beta1 * (pm ? pm[i]! : 0) + (1 - beta1) * d;
+          const vp = pv ? pv[i]! : v0;
           const vi = kind === 'adam' ? beta2 * vp + (1 - beta2) * d2 : vp - (1 - beta2) * d2 * Math.sign(vp - d2);
           m[i] = mi;
           v[i] = vi;
