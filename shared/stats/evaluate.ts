@@ -178,12 +178,6 @@ function thresholdsFor(o: EvaluateOptions): Record<string, number> {
   return out;
 }
 
-function pick<T extends ArrayLike<number>>(a: T, idx: readonly number[], make: (n: number) => T & { [k: number]: number }): T {
-  const out = make(idx.length);
-  for (let k = 0; k < idx.length; k++) out[k] = a[idx[k]!]!;
-  return out;
-}
-
 function modelReport(labels: Uint8Array, scores: Float64Array, placements: Placements | string, threshold: number, ci: ProportionCiMethod): ModelReport {
   const auc: AucEstimate = typeof placements === 'string'
     ? { estimate: null, ci: null, se: null, method: 'delong', reason: `AUC undefined: ${placements}` }
@@ -294,8 +288,8 @@ export function evaluatePredictions(rows: readonly PredictionRow[], o: EvaluateO
   const th = thresholdsFor(o);
   const names = [...o.scores];
   const sub = (idx: readonly number[]) => ({
-    labels: pick(p.labels, idx, (n) => new Uint8Array(n)),
-    scores: Object.fromEntries(names.map((s) => [s, pick(p.scores[s]!, idx, (n) => new Float64Array(n))])),
+    labels: take(p.labels, idx),
+    scores: Object.fromEntries(names.map((s) => [s, take(p.scores[s]!, idx)])),
   });
   const cohorts: Record<string, CohortReport> = {};
   const cohortGroups = p.cohort ? groupsOf(p.cohort) : new Map([['all', Array.from({ length: rows.length }, (_, i) => i)]]);
