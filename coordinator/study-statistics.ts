@@ -49,8 +49,10 @@ export function buildStudyStatistics(
   for (const [site, c] of Object.entries(bySite.cohorts)) {
     crossSite[site] = Object.fromEntries(models.map((m) => [m, c.models[m]?.auc ?? null]));
   }
+  // The paper's order: the pooled internal test cohort first, then the prospective cohorts.
+  const order = Object.keys(main.cohorts).sort((a, b) => (a === 'internal_test' ? -1 : b === 'internal_test' ? 1 : a.localeCompare(b)));
   return {
-    cohorts: main.cohorts,
+    cohorts: Object.fromEntries(order.map((k) => [k, main.cohorts[k]!])),
     per_site: perSite.cohorts,
     cross_site_auc: crossSite,
     reference_model: o.reference,
