@@ -105,6 +105,19 @@ describe('fl evaluate', () => {
     expect((await failure(...base, csv, '--proportion-ci', 'agresti')).message).toMatch(/wilson or exact/);
   });
 
+  it('an empty score cell leaves the case out for that model only', async () => {
+    const p = write('missing.csv', 'label,a,b\n1,0.9,0.8\n0,0.2,\n1,0.7,0.6\n0,0.4,0.7\n0,,0.1\n1,0.6,0.9\n');
+    const r = JSON.parse(await run('evaluate', '--predictions', p, '--label', 'label', '--score', 'a,b', '--bootstrap', '0', '--json'));
+    const c = r.cohorts.all;
+    expect(c.n).toBe(6);
+    expect(c.models.a.n).toBe(5);
+    expect(c.models.b.n).toBe(5);
+    expect(c.models.a.auc.estimate).toBe(1);
+    expect(c.models.b.auc.estimate).toBeCloseTo(5 / 6, 12);
+    expect(c.comparisons[0].n).toBe(4);
+    expect(c.comparisons[0].bootstrap).toBeUndefined();
+  });
+
   it('parses thresholds', () => {
     expect(parseThreshold('0.3', ['a'])).toBe(0.3);
     expect(parseThreshold('b=0.2', ['a', 'b'])).toEqual({ a: 0.5, b: 0.2 });

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseCsv } from '../../shared/stats/csv.js';
 import { evaluatePredictions } from '../../shared/stats/evaluate.js';
+import { DEFAULT_REPLICATES, DEFAULT_SEED } from '../../shared/stats/bootstrap.js';
 import { ciText, renderHtmlReport, type HtmlComparison, type HtmlEstimate, type HtmlGroup, type HtmlReportInput } from '../../shared/report/html.js';
 
 interface Options {
@@ -119,8 +120,8 @@ export function register(program: Command): void {
     .option('--proportion-ci <method>', 'wilson or exact (Clopper-Pearson)', 'wilson')
     .option('--cohort-col <col>', 'report each cohort separately (default: one cohort "all")')
     .option('--subgroup-col <col>', 'also report each subgroup within each cohort')
-    .option('--bootstrap <n>', 'paired stratified bootstrap replicates for NPV/specificity differences (0: off)', '2000')
-    .option('--seed <s>', 'bootstrap seed', '1')
+    .option('--bootstrap <n>', 'paired stratified bootstrap replicates for NPV/specificity differences (0: off)', String(DEFAULT_REPLICATES))
+    .option('--seed <s>', 'bootstrap seed', String(DEFAULT_SEED))
     .option('--json', 'print the full report as JSON')
     .option('--html <file>', 'write a self-contained HTML report with SVG figures')
     .option('--title <text>', 'title of the HTML report', 'Diagnostic performance')
