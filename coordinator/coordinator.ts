@@ -15,7 +15,10 @@ import { RoundEngine, StudyFailedError, type RoundResult, type StudyRecorder } f
 import { createGrpcServer, bindServer } from './server.js';
 import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
 import { createStrategy } from './strategies/registry.js';
-import type { Strategy } from './strategies/types.js';
+import type { Strategy, StrategyState } from './strategies/types.js';
+import { encodeStrategyState, decodeStrategyState } from './strategies/state.js';
+import { writeTensorSetFile, readTensorSetFile } from '../shared/tensor/file.js';
+import { existsSync } from 'node:fs';
 import { buildReport, canonicalDigest, type StudyReport } from './report.js';
 import { loadStudyState, saveStudyState } from './study-state.js';
 import { createHash } from 'node:crypto';
@@ -143,11 +146,26 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const modelConfigJson = JSON.stringify(Object.fromEntries(study.models.map((m) => [m.name, { architecture: m.architecture ?? m.name, config: m.config }])));
   const engine = new RoundEngine({
     study, store, strategies, sites, events, dataDir, log, modelConfigJson,
-    persist: (results, strategyState) => saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: strategyState }),
+    persist: async (results, strategyState) => {
+      // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files.
+      const encoded: Record<string, Record<string, unknown>> = {};
+      for (const [model, st] of Object.entries(strategyState)) {
+        const e = encodeStrategyState(st);
+        if (e.tensors.infos.length > 0) await writeTensorSetFile(join(dataDir, 'strategy', `${model}.flt`), e.tensors, { model });
+        encoded[model] = e.json;
+      }
+      await saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: encoded });
+    },
     recorder,
   });
   if (saved) {
-    engine.restore(saved.rounds, saved.strategy_state);
+    const decoded: Record<string, StrategyState> = {};
+    for (const [model, json] of Object.entries(saved.strategy_state)) {
+      const tensorsPath = join(dataDir, 'strategy', `${model}.flt`);
+      const tensors = existsSync(tensorsPath) ? (await readTensorSetFile(tensorsPath)).set : { infos: [], data: new Float32Array(0) };
+      decoded[model] = decodeStrategyState(json, tensors);
+    }
+    engine.restore(saved.rounds, decoded);
     log.info({ round: resumeFrom }, 'resuming the study after the last completed round');
   }
 

@@ -18,6 +18,8 @@ import type { Strategy, StrategyState } from './strategies/types.js';
 import { fileUpdateReader } from '../shared/aggregate/reader.js';
 import { readTensorFileLayout } from '../shared/tensor/file.js';
 import { RdpAccountant } from '../shared/privacy/rdp.js';
+import { updateNorms } from '../shared/aggregate/norms.js';
+import { flagNormOutliers } from './strategies/reject.js';
 
 export interface AcceptedUpdate {
   readonly round: number;
@@ -266,7 +268,28 @@ export class RoundEngine {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
     }
 
-    // Quorum per model, then aggregation in arrival order.
+    // Hostile or broken updates that passed the per-update checks: an L2 norm far above the
+    // round's median (a scaled or sign-flipped update) is left out and recorded with the reason.
+    if (study.outlier_norm_factor > 0) {
+      for (const m of study.models) {
+        const accepted = [...run.accepted.get(m.name)!.values()];
+        if (accepted.length < 3) continue;
+        const readers = await this.openReaders(accepted);
+        let norms: number[];
+        try {
+          norms = await updateNorms(readers, store.get(m.name).set.data.length);
+        } finally {
+          await Promise.all(readers.map((r) => r.close?.()));
+        }
+        const flags = flagNormOutliers(accepted.map((u, i) => ({ id: u.updateId, site: u.site, norm: norms[i]! })), { factor: study.outlier_norm_factor });
+        for (const f of flags) {
+          run.accepted.get(m.name)!.delete(f.site);
+          await this.reject(f.site, { round, model: m.name } as UpdateHeader, `update ${f.id} left out of the aggregate: ${f.reason}`);
+        }
+      }
+    }
+
+    // Quorum per model, then aggregation.
     const models: RoundResult['models'] = {};
     let failure: string | undefined;
     for (const m of study.models) {
@@ -284,10 +307,7 @@ export class RoundEngine {
         const received = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
         const accepted = [...received].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
         const g = store.get(m.name);
-        const readers = await Promise.all(accepted.map(async (u) => {
-          const layout = await readTensorFileLayout(u.path);
-          return fileUpdateReader(u.path, layout.dataOffset, layout.length, { id: u.updateId, site: u.site, numExamples: u.numExamples });
-        }));
+        const readers = await this.openReaders(accepted);
         const strategy = this.deps.strategies.get(m.name)!;
         const before = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
         let out;
@@ -342,6 +362,13 @@ export class RoundEngine {
       log.info({ round, state, digests: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.global_digest.slice(0, 12)])) }, 'round completed');
     }
     return result;
+  }
+
+  private openReaders(updates: readonly AcceptedUpdate[]) {
+    return Promise.all(updates.map(async (u) => {
+      const layout = await readTensorFileLayout(u.path);
+      return fileUpdateReader(u.path, layout.dataOffset, layout.length, { id: u.updateId, site: u.site, numExamples: u.numExamples });
+    }));
   }
 
   private siteDone(run: RoundRun, site: string): boolean {

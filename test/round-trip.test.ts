@@ -180,3 +180,37 @@ describe('differential privacy', () => {
     expect(rms).toBeLessThan(3 * Math.sqrt(3) * 0.5 * 1.2); // 3 rounds, generous bound on noise
   });
 });
+
+describe('hostile updates', () => {
+  const five = ['site-1', 'site-2', 'site-3', 'site-4', 'site-5'];
+  const run = async (extra: Record<string, unknown>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
+    handle = await startCoordinator(config(dir, { rounds: 1, min_sites: 3, sites: five, ...extra }), { log, initialModels: async () => new Map([['m', initial]]) });
+    const rejected: string[] = [];
+    handle.events.subscribe((e) => e.type === 'update_rejected' && rejected.push(`${e.site}: ${e.reason}`));
+    // Four honest sites move every weight by about +0.1; the attacker sends -20x that.
+    const trainers = [0.1, 0.11, 0.09, 0.1, -2].map((o) => new OffsetTrainer(o, 20));
+    five.forEach((s, i) => void agent(handle!.port, s, trainers[i]!).run());
+    const outcome = await handle.done;
+    const moved = handle.store.get('m').set.data.map((v, i) => v - initial.data[i]!);
+    for (const a of agents.splice(0)) a.shutdown();
+    await handle.close();
+    handle = null;
+    return { outcome, moved, rejected };
+  };
+
+  it('leaves out an update whose norm is far above the others (recorded with the reason)', async () => {
+    const { outcome, moved, rejected } = await run({});
+    expect(outcome.state).toBe('completed');
+    expect(outcome.rounds[0]!.models.m!.sites).toEqual(['site-1', 'site-2', 'site-3', 'site-4']);
+    expect(rejected.join('\n')).toMatch(/site-5: update .* left out of the aggregate: .*median/);
+    for (const v of moved) expect(v).toBeCloseTo(0.1, 5);
+  });
+
+  it('with coordinate-wise median the attacker moves the model only slightly; FedAvg would not resist', async () => {
+    const robust = await run({ strategy: { name: 'median' }, outlier_norm_factor: 0 });
+    for (const v of robust.moved) expect(Math.abs(v - 0.1)).toBeLessThan(0.011);
+    const naive = await run({ strategy: { name: 'fedavg' }, outlier_norm_factor: 0 });
+    for (const v of naive.moved) expect(v).toBeLessThan(-0.3); // (0.4 - 2) / 5 = -0.32
+  });
+});

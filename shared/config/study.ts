@@ -73,8 +73,10 @@ export const studySchema = z.strictObject({
   }).optional(),
   /** Held-out evaluation after training; omit `evaluation` to train only. */
   evaluation: evaluationSchema.optional(),
-  /** Aggregation strategy; see coordinator/strategies. */
+  /** Aggregation strategy; validated by the coordinator's strategy registry (coordinator/strategies). */
   strategy: z.looseObject({ name: z.string().min(1) }).default({ name: 'fedavg' }),
+  /** Reject an update whose L2 norm exceeds `factor` x the round's median norm (0 = off). */
+  outlier_norm_factor: z.number().min(0).default(10),
 }).superRefine((s, ctx) => {
   if (s.sites && s.min_sites > s.sites.length) {
     ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
