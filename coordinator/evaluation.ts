@@ -6,6 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { EvaluationReport, FederatedLearningServer, FrozenModel } from '../shared/gen/fl/v1/federation.js';
 import { predictionsDigest, type PredictionRecord } from '../shared/evaluation/predictions.js';
+import { aggregateSchema, type AggregateEvaluation } from '../shared/evaluation/aggregate.js';
+import { createHash } from 'node:crypto';
 import type { Gatekeeper } from './gatekeeper.js';
 import type { SiteRegistry } from './site-registry.js';
 import { RejectError } from './errors.js';
@@ -14,6 +16,8 @@ export interface SiteEvaluation {
   readonly site: string;
   readonly digest: string;
   readonly predictions: PredictionRecord[];
+  /** privacy: aggregate — counts only (then `predictions` is empty). */
+  readonly aggregate?: AggregateEvaluation;
 }
 
 interface Pending {
@@ -71,6 +75,7 @@ export class EvaluationCollector {
     modelConfigJson: string;
     round: number;
     deadlineMs: number;
+    privacy?: 'predictions' | 'aggregate';
   }): Promise<{ taskId: string; results: Map<string, SiteEvaluation>; failures: Map<string, string> }> {
     const taskId = `eval-${randomUUID()}`;
     let done!: () => void;
@@ -87,7 +92,7 @@ export class EvaluationCollector {
           $case: 'task',
           value: {
             taskId, studyId: this.studyId, round: a.round, deadlineUnixMs: deadline,
-            kind: { $case: 'evaluate', value: { models: [...a.models], cohorts: [...a.cohorts], privacy: 'predictions', modelConfigJson: a.modelConfigJson, heldOut: a.heldOut } },
+            kind: { $case: 'evaluate', value: { models: [...a.models], cohorts: [...a.cohorts], privacy: a.privacy ?? 'predictions', modelConfigJson: a.modelConfigJson, heldOut: a.heldOut } },
           },
         },
       });
@@ -108,6 +113,7 @@ export class EvaluationCollector {
   readonly submit: FederatedLearningServer['submitEvaluation'] = (call, callback) => {
     const rows: PredictionRecord[] = [];
     let head: EvaluationReport | null = null;
+    let aggregateJson = '';
     let site = '';
     let failed = false;
     const fail = (err: unknown) => {
@@ -133,6 +139,11 @@ export class EvaluationCollector {
           throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": batches of one submission must share task, site and digest`);
         }
         const p = this.pending.get(head.taskId)!;
+        if (msg.aggregateJson) {
+          if (aggregateJson) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results sent twice`);
+          if (msg.aggregateJson.length > 4 << 20) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": aggregate results too large`);
+          aggregateJson = msg.aggregateJson;
+        }
         for (const r of msg.predictions) {
           if (!/^[0-9a-f]{64}$/.test(r.caseKey)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": case_key must be a 64-hex pseudonym`);
           if (!p.cohorts.has(r.cohort)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": prediction for cohort "${r.cohort}" that was not requested`);
@@ -152,11 +163,28 @@ export class EvaluationCollector {
       if (failed) return;
       try {
         if (!head) throw new RejectError(grpc.status.INVALID_ARGUMENT, 'empty evaluation submission');
-        const digest = predictionsDigest(rows);
+        const digest = aggregateJson ? createHash('sha256').update(aggregateJson).digest('hex') : predictionsDigest(rows);
         if (digest !== head.digest) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": evaluation digest mismatch`);
         const p = this.pending.get(head.taskId);
         if (!p) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": evaluation task "${head.taskId}" closed`);
-        p.results.set(site, { site, digest, predictions: rows });
+        let aggregate: AggregateEvaluation | undefined;
+        if (aggregateJson) {
+          if (rows.length > 0) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results must come without per-case predictions`);
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(aggregateJson);
+          } catch {
+            throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results are not JSON`);
+          }
+          const r = aggregateSchema.safeParse(parsed);
+          if (!r.success) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
+          for (const [cohort, models] of Object.entries(r.data.cohorts)) {
+            if (!p.cohorts.has(cohort)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for cohort "${cohort}" that was not requested`);
+            for (const m of Object.keys(models)) if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for model "${m}" that was not requested`);
+          }
+          aggregate = r.data;
+        }
+        p.results.set(site, { site, digest, predictions: rows, ...(aggregate ? { aggregate } : {}) });
         this.check(p);
         callback(null, { ok: true, message: `received ${rows.length} predictions` });
       } catch (err) {

@@ -10,6 +10,8 @@ import type { CoordinatorHandle } from './coordinator.js';
 import type { RoundResult } from './round-engine.js';
 import { StudyFailedError } from './round-engine.js';
 import { chooseThreshold } from './threshold.js';
+import { gridThreshold, pool, type ModelSummary } from '../shared/evaluation/aggregate.js';
+import { aggregateStatistics } from './aggregate-statistics.js';
 import { buildStudyStatistics, predictionsCsv, type StudyPredictionRow } from './study-statistics.js';
 
 export interface FrozenChoice {
@@ -56,15 +58,27 @@ export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResu
   h.events.publish({ type: 'log', level: 'info', message: `selection (${ev.selection}): ${refs.map((r) => `${r.model}@round ${r.version}`).join(', ')}; scoring validation cohorts` });
 
   // 1. Federated validation predictions (not held out) → thresholds.
+  const aggregateOnly = ev.privacy === 'aggregate';
   const val = await h.evaluation.request({
     sites, models: refs.map((ref) => ({ ref, threshold: 0 })), cohorts: study.cohorts.validation, heldOut: false,
-    modelConfigJson: h.modelConfigJson, round, deadlineMs,
+    modelConfigJson: h.modelConfigJson, round, deadlineMs, privacy: ev.privacy,
   });
   if (val.results.size < study.min_sites) {
     throw new StudyFailedError(`validation scoring: ${val.results.size} site(s) answered, min_sites is ${study.min_sites} (${[...val.failures].map(([s, r]) => `${s}: ${r}`).join('; ')})`);
   }
   const pooledVal = [...val.results.values()].flatMap((r) => r.predictions);
   const frozen: FrozenChoice[] = refs.map((ref) => {
+    if (aggregateOnly) {
+      // Threshold from pooled validation counts on the 0.01 grid.
+      const pooledSummary = pool([...val.results.values()].flatMap((r) => Object.values(r.aggregate?.cohorts ?? {}).map((c) => c[ref.model]).filter((x): x is ModelSummary => !!x)));
+      const rule = ev.threshold.rule;
+      const t = rule === 'fixed' ? { threshold: ev.threshold.value, fractionBelow: null } : gridThreshold(pooledSummary, rule, ev.threshold.value);
+      if (t.threshold === null) throw new StudyFailedError(`model "${ref.model}": threshold rule ${rule} cannot be met on the validation counts`);
+      return {
+        model: ref.model, version: ref.version, digest: ref.digest, threshold: t.threshold, thresholdRule: `${rule} ${ev.threshold.value} (0.01 grid)`,
+        selection: ev.selection, validation: { n: pooledSummary.n, positives: pooledSummary.positives, fraction_below_threshold: t.fractionBelow },
+      };
+    }
     const labels = pooledVal.filter((p) => ref.model in p.scores).map((p) => p.label);
     const scores = pooledVal.filter((p) => ref.model in p.scores).map((p) => p.scores[ref.model]!);
     const t = chooseThreshold(labels, scores, ev.threshold.rule, ev.threshold.value);
@@ -90,12 +104,35 @@ export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResu
   // 3. Held-out cohorts, scored by the frozen models only.
   await h.recorder?.append({ type: 'evaluation_requested', cohorts: study.cohorts.held_out, models: frozen.map((f) => ({ model: f.model, digest: f.digest })), sites });
   const held = await h.evaluation.request({
-    sites, models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigJson: h.modelConfigJson, round, deadlineMs,
+    sites, models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigJson: h.modelConfigJson, round, deadlineMs, privacy: ev.privacy,
   });
   for (const [site, r] of held.results) {
     await h.recorder?.append({ type: 'evaluation_result', site, cohorts: study.cohorts.held_out, results_digest: r.digest, cases: r.predictions.length });
   }
   for (const [site, reason] of held.failures) log.warn({ site, reason }, 'held-out evaluation missing from a site');
+
+  const thresholdsByModel = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
+  const common = {
+    frozen_models: frozen,
+    evaluation: {
+      privacy: ev.privacy,
+      held_out_cohorts: study.cohorts.held_out,
+      sites_answered: [...held.results.keys()].sort(),
+      sites_missing: Object.fromEntries(held.failures),
+      validation_sites: [...val.results.keys()].sort(),
+    },
+  };
+  if (aggregateOnly) {
+    const parts: Record<string, Record<string, ModelSummary[]>> = {};
+    for (const [site, r] of held.results) {
+      for (const [cohort, byModel] of Object.entries(r.aggregate?.cohorts ?? {})) {
+        for (const [m, summary] of Object.entries(byModel)) {
+          ((parts[reportCohort(site, cohort)] ??= {})[m] ??= []).push(summary);
+        }
+      }
+    }
+    return { ...common, ...aggregateStatistics(parts, models, thresholdsByModel), thresholds: thresholdsByModel, reference_model: ev.reference_model ?? models[0]! };
+  }
 
   // 4. Predictions file and statistics.
   const rows: StudyPredictionRow[] = [];
@@ -109,16 +146,7 @@ export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResu
   const statistics = buildStudyStatistics(rows, models, thresholds, {
     bootstrap: ev.bootstrap, seed: study.training.seed, reference: ev.reference_model ?? models[0]!,
   });
-  return {
-    frozen_models: frozen,
-    evaluation: {
-      held_out_cohorts: study.cohorts.held_out,
-      sites_answered: [...held.results.keys()].sort(),
-      sites_missing: Object.fromEntries(held.failures),
-      validation_sites: [...val.results.keys()].sort(),
-    },
-    ...statistics,
-  };
+  return { ...common, ...statistics };
 }
 
 /** Report cohort naming: the pooled internal test cohort, and one prospective cohort per site. */

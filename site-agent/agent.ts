@@ -8,7 +8,8 @@ import {
   FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask, type CosignRequest,
 } from '../shared/gen/fl/v1/federation.js';
 import { FreezeRegistry } from './freeze-registry.js';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
+import { summarise, type AggregateEvaluation } from '../shared/evaluation/aggregate.js';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiteCosigner } from '../shared/audit/cosigner.js';
@@ -241,6 +242,8 @@ export class SiteAgent {
     const heldOut = t.cohorts.filter((c) => !NON_HELD_OUT.has(c));
     if (heldOut.length > 0 && !t.heldOut) throw new Error(`refusing to score held-out cohort(s) ${heldOut.join(', ')} outside a held-out evaluation`);
     const configs = JSON.parse(t.modelConfigJson || '{}') as Record<string, { architecture: string; config: Record<string, unknown> }>;
+    const aggregate = t.privacy === 'aggregate';
+    const summaries: AggregateEvaluation = { v: 1, cohorts: {} };
     const byCase = new Map<string, { cohort: string; label: 0 | 1; scores: Record<string, number> }>();
     for (const fm of t.models) {
       const ref = fm.ref!;
@@ -256,6 +259,14 @@ export class SiteAgent {
       this.opts.guard?.setModelSpec(ref.model, g.set.infos);
       this.status(call, task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
       const scored = await this.trainer.evaluate({ model: ref.model, architecture: spec.architecture, config: spec.config, weights: g.set, cohorts: t.cohorts });
+      if (aggregate) {
+        // Only counts on a threshold grid leave the site: no score, no pseudonym.
+        for (const cohort of t.cohorts) {
+          const cases = scored.filter((c) => c.cohort === cohort);
+          (summaries.cohorts[cohort] ??= {})[ref.model] = summarise(cases.map((c) => c.label), cases.map((c) => c.score), heldOut.length > 0 ? fm.threshold : undefined);
+        }
+        continue;
+      }
       for (const c of scored) {
         const key = pseudonymise(c.caseId, this.opts.pseudonymSecret);
         const row = byCase.get(key) ?? { cohort: c.cohort, label: c.label, scores: {} };
@@ -263,17 +274,18 @@ export class SiteAgent {
         byCase.set(key, row);
       }
     }
+    const aggregateJson = aggregate ? JSON.stringify(summaries) : '';
     const predictions = [...byCase.entries()]
       .map(([caseKey, r]) => ({ caseKey, cohort: r.cohort, label: r.label, scores: r.scores }))
       .sort((a, b) => (a.cohort === b.cohort ? a.caseKey.localeCompare(b.caseKey) : a.cohort.localeCompare(b.cohort)));
-    const digest = predictionsDigest(predictions);
+    const digest = aggregate ? createHash('sha256').update(aggregateJson).digest('hex') : predictionsDigest(predictions);
     await new Promise<void>((resolve, reject) => {
       const BATCH = 500;
       const batches = [];
       for (let i = 0; i < Math.max(1, predictions.length); i += BATCH) {
         const batch = {
           studyId: task.studyId, siteId: this.opts.siteId, taskId: task.taskId,
-          predictions: predictions.slice(i, i + BATCH), aggregateJson: '', digest,
+          predictions: predictions.slice(i, i + BATCH), aggregateJson: i === 0 ? aggregateJson : '', digest,
         };
         this.check('evaluation', batch); // before anything is sent
         batches.push(batch);

@@ -67,4 +67,25 @@ describe('lead study end to end', () => {
     expect(replay.code, replay.stdout + replay.stderr).toBe(0);
     expect(replay.stdout.match(/OK/g)?.length).toBe(6); // 2 rounds x 3 models
   }, 600_000);
+
+  it('with privacy: aggregate only counts leave the sites and the report says which figures are unavailable', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'e2e-agg-')), 'demo');
+    const demo = await flRun(['demo', '--out', out, '--cases-per-site', '48', '--rounds', '1', '--image-size', '32', '--epochs', '1', '--seed', '6', '--privacy', 'aggregate']);
+    expect(demo.code, demo.stderr.slice(-3000)).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(existsSync(join(out, 'predictions.csv'))).toBe(false);
+    expect(report.unavailable.privacy).toBe('aggregate');
+    expect(report.unavailable.figures).toEqual(expect.arrayContaining(['AUC 95% CI (DeLong)', 'paired bootstrap P-values', 'predictions.csv']));
+    const m = report.cohorts.internal_test.models.ddfn;
+    expect(m.auc.ci).toBeNull();
+    expect(m.auc.reason).toMatch(/privacy: aggregate/);
+    expect(m.accuracy.ci).toHaveLength(2);
+    expect(m.npv).toHaveProperty("method", "wilson");
+    const { tp, fp, tn, fn } = m.confusion;
+    expect(tp + fp + tn + fn).toBe(m.n);
+    expect(m.decision_curve[14].threshold).toBe(0.15);
+    const log = readFileSync(join(out, 'audit', 'log.jsonl'), 'utf8');
+    expect(log).toMatch(/"type":"evaluation_result"/);
+    expect((await flRun(['audit', 'verify', join(out, 'audit')])).code).toBe(0);
+  }, 600_000);
 });

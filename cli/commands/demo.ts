@@ -29,6 +29,7 @@ export interface DemoOptions {
   seed: number;
   backend: string;
   models: string[];
+  privacy?: string;
 }
 
 export function register(program: Command): void {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for data and training', (v) => Number(v), 7)
     .option('--backend <name>', 'tfjs backend for the sites', 'auto')
     .option('--models <list>', 'models to train', 'ddfn,gsus_only,ceus_only')
+    .option('--privacy <mode>', 'held-out results leave sites as pseudonymised "predictions" or only "aggregate" counts', 'predictions')
     .option('--json', 'print report.json on stdout at the end')
     .action(async (o: Omit<DemoOptions, 'models'> & { models: string; json?: boolean }) => {
       for (const k of ['sites', 'casesPerSite', 'rounds', 'imageSize', 'epochs', 'seed'] as const) {
@@ -80,7 +82,7 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
       models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() })),
       training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
       strategy: { name: 'fedavg' },
-      evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0] },
+      evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0], privacy: o.privacy ?? 'predictions' },
     },
     coordinator: {
       listen: '127.0.0.1:0', data_dir: join(out, 'coordinator'), audit_dir: join(out, 'audit'),
