@@ -17,6 +17,7 @@ import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
 import { PrivacyGuard } from '../site-agent/privacy-guard.js';
 import { RdpAccountant } from '../shared/privacy/rdp.js';
+import { startCapturingProxy } from './helpers/tcp-proxy.js';
 
 const log = pino({ level: 'silent' });
 const infos = [
@@ -212,5 +213,28 @@ describe('hostile updates', () => {
     for (const v of robust.moved) expect(Math.abs(v - 0.1)).toBeLessThan(0.011);
     const naive = await run({ strategy: { name: 'fedavg' }, outlier_norm_factor: 0 });
     for (const v of naive.moved) expect(v).toBeLessThan(-0.3); // (0.4 - 2) / 5 = -0.32
+  });
+});
+
+describe('slow links', () => {
+  it('a site whose connection stalls for a while, then goes through, still takes part in the round', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stall-'));
+    handle = await startCoordinator(config(dir, { rounds: 2, round_deadline_s: 30 }), { log, initialModels: async () => new Map([['m', initial]]) });
+    const proxy = await startCapturingProxy(handle.port);
+    const trainers = [new OffsetTrainer(1, 10), new OffsetTrainer(2, 30), new OffsetTrainer(-1, 60, 200)];
+    void agent(handle.port, 'site-1', trainers[0]!).run();
+    void agent(handle.port, 'site-2', trainers[1]!).run();
+    void agent(proxy.port, 'site-3', trainers[2]!).run();
+    // Stall site-3's link while it trains in round 1, for 3 s, then let it through.
+    await new Promise<void>((r) => handle!.events.subscribe((e) => e.type === 'round_started' && e.round === 1 && r()));
+    proxy.stall();
+    await new Promise((r) => setTimeout(r, 3000));
+    proxy.resume();
+    const outcome = await handle.done;
+    await proxy.close();
+    expect(outcome.state).toBe('completed');
+    expect(outcome.rounds.map((r) => r.state)).toEqual(['completed', 'completed']);
+    expect(outcome.rounds[0]!.models.m!.sites).toEqual(['site-1', 'site-2', 'site-3']);
+    expect(outcome.rounds[0]!.ended - outcome.rounds[0]!.started).toBeGreaterThanOrEqual(2900);
   });
 });

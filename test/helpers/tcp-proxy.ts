@@ -7,6 +7,9 @@ export interface CapturingProxy {
   upstream(): Buffer;
   /** Bytes sent by the server (coordinator → agent). */
   downstream(): Buffer;
+  /** Stops forwarding in both directions (connections stay open) until resume(). */
+  stall(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -14,17 +17,20 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
   const up: Buffer[] = [];
   const down: Buffer[] = [];
   const sockets = new Set<Socket>();
+  let stalled = false;
+  const held: (() => void)[] = [];
+  const forward = (fn: () => void) => (stalled ? held.push(fn) : fn());
   const server: Server = createServer((client) => {
     const upstreamSock = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstreamSock);
     client.on('data', (d: Buffer) => {
       up.push(Buffer.from(d));
-      upstreamSock.write(d);
+      forward(() => upstreamSock.write(d));
     });
     upstreamSock.on('data', (d: Buffer) => {
       down.push(Buffer.from(d));
-      client.write(d);
+      forward(() => client.write(d));
     });
     const end = () => {
       client.destroy();
@@ -40,6 +46,13 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
     port: (server.address() as AddressInfo).port,
     upstream: () => Buffer.concat(up),
     downstream: () => Buffer.concat(down),
+    stall: () => {
+      stalled = true;
+    },
+    resume: () => {
+      stalled = false;
+      for (const fn of held.splice(0)) fn();
+    },
     close: () => new Promise<void>((r) => {
       for (const s of sockets) s.destroy();
       server.close(() => r());
