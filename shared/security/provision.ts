@@ -29,7 +29,7 @@ import { certFingerprint } from './fingerprint.js';
 export const DEFAULT_COORDINATOR_PORT = 7443;
 const DAY_MS = 86_400_000;
 /** Tolerate modest clock skew between the machines of a study. */
-const BACKDATE_MS = 5 * 60_000;
+const BACKDATE_MS = 2 * 3600_000; // sites with a clock hours behind can still connect
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export interface ProvisionOptions {

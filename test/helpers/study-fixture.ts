@@ -12,7 +12,7 @@ export interface StudyFixture {
   readonly pki: (p: string) => string;
   coordinatorConfig(extra?: Record<string, unknown>, dataDir?: string, listen?: string): string;
   startCoordinator(cfgPath: string): Promise<{ proc: Proc; port: number }>;
-  startSite(site: string, port: number): Proc;
+  startSite(site: string, port: number, env?: Record<string, string>): Proc;
   readonly procs: Proc[];
   killAll(): void;
 }
@@ -53,7 +53,7 @@ export async function createStudyFixture(o: { sites: string[]; extraParties?: st
       if (!m) throw new Error(`coordinator did not start: ${proc.stderr.slice(-2000)}`);
       return { proc, port: Number(m[1]) };
     },
-    startSite(site, port) {
+    startSite(site, port, env = {}) {
       const kit = pki(`sites/${site}`);
       const cfg = join(kit, `site-${port}.yaml`);
       writeFileSync(cfg, stringify({
@@ -62,7 +62,7 @@ export async function createStudyFixture(o: { sites: string[]; extraParties?: st
         backoff: { initial_ms: 100, max_ms: 1000 }, pseudonym_secret: `secret-for-${site}-0123456789`,
         work_dir: join(dir, 'work', site),
       }));
-      const p = fl(['site', '--config', cfg], { FL_LOG_LEVEL: 'info' });
+      const p = fl(['site', '--config', cfg], { FL_LOG_LEVEL: 'info', ...env });
       procs.push(p);
       return p;
     },
