@@ -1,39 +1,10 @@
 // Seeded PRNG for the bootstrap: xoshiro128** seeded through splitmix32, platform independent.
 
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
+import { Xoshiro128 } from '../util/xoshiro128.js';
 
-const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
-
-export class StatsRng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
+export class StatsRng extends Xoshiro128 {
   constructor(seed: number) {
-    const st = { s: seed | 0 };
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
-  }
-
-  nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return result;
+    super(seed | 0);
   }
 
   /** Uniform integer in [0, n), 1 <= n <= 2^31, without modulo bias (rejection of the incomplete top block). */

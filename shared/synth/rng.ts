@@ -1,5 +1,6 @@
 // Small, fast, seedable PRNG (xoshiro128**) with the draws the generators and augmentation need.
 // Platform-independent: the same seed gives the same stream on every machine.
+import { Xoshiro128 } from '../util/xoshiro128.js';
 
 /** 32-bit FNV-1a hash of a string, for deriving sub-seeds from names ("site-2/case-17/gsus"). */
 export function hash32(s: string): number {
@@ -11,41 +12,12 @@ export function hash32(s: string): number {
   return h >>> 0;
 }
 
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+export class Rng extends Xoshiro128 {
   private spare: number | null = null;
 
   /** Seeded by a number and optional name parts, e.g. `new Rng(seed, 'site-1', 'case-3')`. */
   constructor(seed: number, ...parts: (string | number)[]) {
-    const st = { s: (hash32(`${seed >>> 0}/${parts.join('/')}`) ^ (seed >>> 0)) | 0 };
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
-  }
-
-  /** Uniform 32-bit unsigned integer. */
-  nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return result;
+    super(hash32(`${seed >>> 0}/${parts.join('/')}`) ^ (seed >>> 0));
   }
 
   /** Uniform in [0, 1). */
@@ -91,6 +63,3 @@ export class Rng {
   }
 }
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
