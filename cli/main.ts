@@ -4,6 +4,11 @@ import { Command, CommanderError } from 'commander';
 import { registerAll } from './commands/index.js';
 import { CliError } from './errors.js';
 
+const USER_ERRORS = new Set([
+  'ConfigError', 'ManifestError', 'TlsConfigError', 'KitConfigError', 'ProvisionError', 'BackendUnavailableError',
+  'AuditLogError', 'StudyStateError', 'CohortGuardError', 'EvaluationInputError', 'StrategyStateError', 'AuditKeyError',
+]);
+
 const program = new Command();
 program
   .name('fl')
@@ -21,6 +26,11 @@ try {
   } else if (err instanceof CliError) {
     console.error(`fl: ${err.message}`);
     process.exitCode = err.exitCode;
+  } else if (err instanceof Error && USER_ERRORS.has(err.name)) {
+    // Expected failures caused by the input (a config field, a manifest row, a certificate):
+    // their message names the problem; a stack trace would only hide it.
+    console.error(`fl: ${err.message}`);
+    process.exitCode = 2;
   } else {
     console.error(`fl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = 1;
