@@ -284,7 +284,7 @@ export class RoundEngine {
         const flags = flagNormOutliers(accepted.map((u, i) => ({ id: u.updateId, site: u.site, norm: norms[i]! })), { factor: study.outlier_norm_factor });
         for (const f of flags) {
           run.accepted.get(m.name)!.delete(f.site);
-          await this.reject(f.site, { round, model: m.name } as UpdateHeader, `update ${f.id} left out of the aggregate: ${f.reason}`);
+          await this.reject(f.site, { round, model: m.name }, `update ${f.id} left out of the aggregate: ${f.reason}`);
         }
       }
     }
@@ -456,7 +456,7 @@ export class RoundEngine {
   }
 
   /** Records a refused update; the round and the global model are unaffected. */
-  async reject(site: string, header: UpdateHeader | undefined, reason: string): Promise<void> {
+  async reject(site: string, header: { readonly round?: number; readonly model?: string } | undefined, reason: string): Promise<void> {
     const round = header?.round ?? this.run?.round ?? 0;
     const model = header?.model || '(unknown)';
     // Listed under the round that was open when it arrived (a stale update says so in its reason).
