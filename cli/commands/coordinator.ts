@@ -16,8 +16,9 @@ export function register(program: Command): void {
     .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
     .option('--listen <host:port>', 'override coordinator.listen')
     .option('--data-dir <dir>', 'override coordinator.data_dir')
+    .option('--wait-for-admin', 'do not start the study until an admin runs `fl study start`')
     .option('--json', 'print the final report as JSON on stdout')
-    .action(async (o: { config: string; insecure?: boolean; listen?: string; dataDir?: string; json?: boolean }) => {
+    .action(async (o: { config: string; insecure?: boolean; listen?: string; dataDir?: string; json?: boolean; waitForAdmin?: boolean }) => {
       let file;
       try {
         file = loadConfigFile(coordinatorFileSchema, o.config);
@@ -33,7 +34,7 @@ export function register(program: Command): void {
       if (file.coordinator.insecure) file.coordinator.tls = undefined;
       const log = createLogger('coordinator');
       const handle = await startCoordinator(file, {
-        log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints,
+        log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints, autoStart: !o.waitForAdmin,
         ...(file.study.evaluation ? {
           afterTraining: async ({ handle: h, rounds }) => {
             // Loaded on demand: a training-only study needs none of the statistics code.

@@ -22,7 +22,8 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto|tensorflow-gpu|tensorflow|wasm|cpu (overrides the config)')
     .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
     .option('--coordinator <host:port>', 'override the coordinator address')
-    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string }) => {
+    .option('--work-dir <dir>', 'override work_dir (frozen-model records, co-signing state), e.g. when the kit is read-only')
+    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string; workDir?: string }) => {
       let cfg;
       try {
         cfg = loadConfigFile(siteSchema, o.config);
@@ -50,7 +51,7 @@ export function register(program: Command): void {
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
       });
       log.info({ backend: trainer.backend, coordinator: cfg.coordinator }, 'site agent starting');
-      const workDir = resolveFrom(o.config, cfg.work_dir);
+      const workDir = o.workDir ?? resolveFrom(o.config, cfg.work_dir);
       const agent = new SiteAgent({
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
