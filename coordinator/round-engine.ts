@@ -101,18 +101,33 @@ export class RoundEngine {
   readonly results: RoundResult[] = [];
   private stopped = false;
   private wakeJoin: (() => void) | null = null;
+  /** Sites that disconnected mid-round and may still come back before they are dropped. */
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: RoundEngineDeps) {
     deps.sites.onChange((site, connected, reason) => {
       if (connected) {
+        // Back within the grace period: the site stays in the round (its transfers resume).
+        const t = this.graceTimers.get(site);
+        if (t) {
+          clearTimeout(t);
+          this.graceTimers.delete(site);
+        }
         this.wakeJoin?.();
         return;
       }
       const run = this.run;
       if (run && !run.settled && run.participants.has(site) && !this.siteDone(run, site)) {
-        run.dropped.set(site, `disconnected (${reason})`);
-        this.deps.events.publish({ type: 'site_dropped', round: run.round, site, reason: `disconnected (${reason})` });
-        this.maybeSettle(run);
+        const drop = () => {
+          this.graceTimers.delete(site);
+          if (run.settled || this.siteDone(run, site) || run.dropped.has(site) || this.deps.sites.isConnected(site)) return;
+          run.dropped.set(site, `disconnected (${reason})`);
+          this.deps.events.publish({ type: 'site_dropped', round: run.round, site, reason: `disconnected (${reason})` });
+          this.maybeSettle(run);
+        };
+        const graceMs = this.deps.study.reconnect_grace_s * 1000;
+        if (graceMs <= 0) drop();
+        else if (!this.graceTimers.has(site)) this.graceTimers.set(site, setTimeout(drop, graceMs));
       }
     });
   }
@@ -263,6 +278,8 @@ export class RoundEngine {
     this.maybeSettle(run); // e.g. every participant disconnected before the first await
     await settledPromise;
     clearTimeout(timer);
+    for (const t of this.graceTimers.values()) clearTimeout(t);
+    this.graceTimers.clear();
 
     for (const [site, reason] of run.dropped) {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
@@ -467,6 +484,11 @@ export class RoundEngine {
 
   private findAccepted(header: UpdateHeader): AcceptedUpdate | undefined {
     return this.acceptedIds.get(header.updateId);
+  }
+
+  /** The accepted update with this id, if any. */
+  acceptedUpdate(updateId: string): AcceptedUpdate | undefined {
+    return this.acceptedIds.get(updateId);
   }
 
   /** Every accepted update id, so a resubmission after a lost receipt is counted once. */

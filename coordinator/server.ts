@@ -16,7 +16,8 @@ import type { SiteRegistry, SiteSession } from './site-registry.js';
 import type { ModelStore } from './model-store.js';
 import type { RoundEngine } from './round-engine.js';
 import type { EventBus } from './events.js';
-import { receiveUpload } from './update-receiver.js';
+import { receiveUpload, partialState } from './update-receiver.js';
+import { join } from 'node:path';
 import { RejectError } from './errors.js';
 import { toWireInfos } from './wire.js';
 import { TransferSlots } from './transfer-slots.js';
@@ -209,6 +210,22 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
           callback(Object.assign(new Error(status.details), status), null);
         },
       );
+    },
+
+    uploadStatus(call, callback) {
+      (async () => {
+        const req = call.request;
+        const site = deps.gate.site(call, req.siteId, 'UploadStatus').name;
+        if (req.studyId !== deps.studyId) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": study "${req.studyId}", this is "${deps.studyId}"`);
+        if (!/^[A-Za-z0-9._-]{8,80}$/.test(req.updateId)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": malformed update_id`);
+        if (!deps.store.has(req.model)) throw new RejectError(grpc.status.NOT_FOUND, `site "${site}": unknown model "${req.model}"`);
+        if (deps.engine.acceptedUpdate(req.updateId)) return { receivedBytes: 0, accepted: true };
+        const st = await partialState(join(deps.engine.updatesDir(req.model, req.round), `${req.updateId}.flt`));
+        return { receivedBytes: st && st.site === site ? st.bytes : 0, accepted: false };
+      })().then((r) => callback(null, r), (err) => {
+        const s = toStatus(err, log);
+        callback(Object.assign(new Error(s.details), s), null);
+      });
     },
 
     submitEvaluation(call, callback) {

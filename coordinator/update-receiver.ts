@@ -1,14 +1,14 @@
 // Receiving one update upload: header first, then chunks streamed straight to a spool file
 // while the digest and finiteness are checked incrementally. Memory is O(chunk), never
 // O(model); nothing reaches the round until the whole update has been verified.
-import { open, rename, rm, mkdir } from 'node:fs/promises';
+import { open, rename, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UploadMessage, UpdateHeader } from '../shared/gen/fl/v1/federation.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { fsyncDir } from '../shared/tensor/file.js';
 import { fromWireInfos } from './wire.js';
-import { invalid } from './errors.js';
+import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
 export interface Admission {
@@ -78,18 +78,41 @@ export async function receiveUpload(
   if (!/^[0-9a-f]{64}$/.test(header.digest)) throw invalid(`${who}: digest must be 64 hex characters`);
 
   await mkdir(dirname(admission.spoolPath), { recursive: true });
-  const tmp = `${admission.spoolPath}.part-${process.pid}-${Date.now()}`;
-  const fh = await open(tmp, 'w');
+  // The upload is spooled to `<spool>.partial` with the verified chunk hashes in `<spool>.blocks`,
+  // both kept when the connection drops, so a retry with the same update_id resumes from the last
+  // verified 1 MiB block (UploadStatus tells the site where). A refused update leaves nothing.
+  const partial = `${admission.spoolPath}.partial`;
+  const blocksPath = `${admission.spoolPath}.blocks`;
+  const head = fileHeader(infos, header.digest, {
+    site: admission.site, model: admission.model, round: admission.round,
+    num_examples: header.numExamples, update_id: header.updateId, model_version: header.modelVersion,
+  });
+  const hasher = new TensorSetHasher(infos);
+  let received = 0;
+  let blockAligned = true;
+  let blocks: string[] = [];
+  const resumeFrom = header.resumeOffset;
+  if (resumeFrom > 0) {
+    const have = await partialState(admission.spoolPath, head);
+    if (resumeFrom % DIGEST_BLOCK_BYTES !== 0 || have === null || resumeFrom > have.bytes) {
+      throw precondition(`${who}: cannot resume update ${header.updateId} at byte ${resumeFrom} (the coordinator holds ${have?.bytes ?? 0}); start again at 0`);
+    }
+    blocks = have.hashes.slice(0, resumeFrom / DIGEST_BLOCK_BYTES);
+    for (const h of blocks) hasher.addBlockHash(h, DIGEST_BLOCK_BYTES);
+    received = resumeFrom;
+    await truncate(partial, head.length + resumeFrom);
+    await writeFile(blocksPath, blocks.map((h) => `${h}\n`).join(''));
+  } else {
+    await writeFile(partial, head);
+    await writeFile(blocksPath, '');
+  }
+  const fh = await open(partial, 'r+');
+  const blockLog = await open(blocksPath, 'a');
   let ok = false;
+  let refused = false;
   try {
-    await fh.write(fileHeader(infos, header.digest, {
-      site: admission.site, model: admission.model, round: admission.round,
-      num_examples: header.numExamples, update_id: header.updateId, model_version: header.modelVersion,
-    }));
-    const hasher = new TensorSetHasher(infos);
     const scratch = new Float32Array(MAX_CHUNK_BYTES / 4);
-    let received = 0;
-    let blockAligned = true;
+    let pos = head.length + received;
     for (;;) {
       const next = await it.next();
       if (next.done) break;
@@ -107,13 +130,16 @@ export async function receiveUpload(
         throw invalid(`${who}: non-finite value at element ${(received >> 2) + bad}`);
       }
       // A verified 1 MiB block-aligned chunk's SHA-256 is its digest block hash: no second pass.
-      if (blockAligned && (c.data.length === DIGEST_BLOCK_BYTES || received + c.data.length === total)) hasher.addBlockHash(c.sha256, c.data.length);
+      const isBlock = blockAligned && (c.data.length === DIGEST_BLOCK_BYTES || received + c.data.length === total);
+      if (isBlock) hasher.addBlockHash(c.sha256, c.data.length);
       else {
         blockAligned = false;
         hasher.update(c.data);
       }
-      await fh.write(c.data);
+      await fh.write(c.data, 0, c.data.length, pos);
+      pos += c.data.length;
       received += c.data.length;
+      if (isBlock && c.data.length === DIGEST_BLOCK_BYTES) await blockLog.write(`${c.sha256}\n`);
     }
     if (received !== total) throw invalid(`${who}: upload ended after ${received} of ${total} bytes`);
     const digest = hasher.digest();
@@ -121,13 +147,44 @@ export async function receiveUpload(
     await fh.sync();
     ok = true;
     return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
+  } catch (err) {
+    refused = err instanceof RejectError;
+    throw err;
   } finally {
     await fh.close();
+    await blockLog.close();
     if (ok) {
-      await rename(tmp, admission.spoolPath);
+      await rename(partial, admission.spoolPath);
       await fsyncDir(dirname(admission.spoolPath));
-    } else {
-      await rm(tmp, { force: true });
+      await rm(blocksPath, { force: true });
+    } else if (refused) {
+      await rm(partial, { force: true });
+      await rm(blocksPath, { force: true });
     }
   }
+}
+
+/** What an interrupted upload left: verified bytes (whole blocks) and their hashes; null when none. */
+export async function partialState(spoolPath: string, expectedHead?: Buffer): Promise<{ bytes: number; hashes: string[]; site: string | null } | null> {
+  const partial = `${spoolPath}.partial`;
+  let data: Buffer;
+  let hashesText: string;
+  try {
+    [data, hashesText] = await Promise.all([readFile(partial), readFile(`${spoolPath}.blocks`, 'utf8')]);
+  } catch {
+    return null;
+  }
+  if (data.length < 12 || data.toString('latin1', 0, 8) !== MAGIC) return null;
+  const headLen = 12 + data.readUInt32LE(8);
+  const aligned = headLen + ((4 - (headLen % 4)) % 4);
+  if (expectedHead && (aligned !== expectedHead.length || !data.subarray(0, aligned).equals(expectedHead))) return null;
+  const hashes = hashesText.split('\n').filter((h) => /^[0-9a-f]{64}$/.test(h));
+  const bytes = Math.min(hashes.length, Math.floor((data.length - aligned) / DIGEST_BLOCK_BYTES)) * DIGEST_BLOCK_BYTES;
+  let site: string | null = null;
+  try {
+    site = (JSON.parse(data.toString('utf8', 12, headLen)) as { meta?: { site?: string } }).meta?.site ?? null;
+  } catch {
+    return null;
+  }
+  return { bytes, hashes: hashes.slice(0, bytes / DIGEST_BLOCK_BYTES), site };
 }

@@ -334,10 +334,11 @@ export class SiteAgent {
 
   private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet, digest: string): Promise<void> {
     const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
+    let resumeOffset = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         const receipt = await uploadUpdate(this.client, header, set, {
-          digest, ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
+          digest, resumeOffset, ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
         });
         this.stats.uploads++;
         this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');
@@ -350,6 +351,20 @@ export class SiteAgent {
           return;
         }
         await sleep(backoff.next(), this.abort.signal);
+        // Resume from the last block the coordinator verified (or learn it was accepted after all).
+        const status = await new Promise<{ receivedBytes: number; accepted: boolean } | null>((resolve) => {
+          this.client.uploadStatus(
+            { studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round },
+            (err, r) => resolve(err ? null : r!),
+          );
+        });
+        if (status?.accepted) {
+          this.stats.uploads++;
+          this.log.info({ model: header.model, round: header.round }, 'update accepted (receipt was lost)');
+          return;
+        }
+        resumeOffset = status?.receivedBytes ?? 0;
+        if (resumeOffset > 0) this.log.info({ model: header.model, round: header.round, resumeOffset }, 'resuming the upload');
       }
     }
   }

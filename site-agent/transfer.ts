@@ -115,9 +115,9 @@ function consume(stream: ClientReadableStream<ModelChunk>, idleMs: number, onMes
 /** Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt. */
 export function uploadUpdate(
   client: FederatedLearningClient,
-  header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest'>,
+  header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest' | 'resumeOffset'>,
   set: TensorSet,
-  opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard } = {},
+  opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard; resumeOffset?: number } = {},
 ): Promise<UploadReceipt> {
   const bytes = bytesOf(set.data);
   // One hashing pass: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
@@ -134,11 +134,12 @@ export function uploadUpdate(
   }
   return new Promise((resolve, reject) => {
     const call = client.uploadUpdate((err, receipt) => (err ? reject(err) : resolve(receipt!)));
+    const resumeOffset = opts.resumeOffset ?? 0;
     const full: UpdateHeader = {
-      ...header, digest, totalBytes: bytes.length,
+      ...header, digest, totalBytes: bytes.length, resumeOffset,
       tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
     };
-    const chunks = chunkList[Symbol.iterator]();
+    const chunks = chunkList.filter((c) => c.offset >= resumeOffset)[Symbol.iterator]();
     const guard = opts.guard;
     try {
       guard?.guardOutbound('update-header', full);

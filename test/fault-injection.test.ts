@@ -50,7 +50,7 @@ describe('fault injection (real processes)', () => {
     const f = await createStudyFixture({ sites: ['site-1', 'site-2', 'site-3'], casesPerSite: 40, study: 'dropout' });
     fixtures.push(f);
     const dataDir = join(f.dir, 'coord');
-    const { proc, port } = await f.startCoordinator(f.coordinatorConfig({ rounds: 2, min_sites: 2, round_deadline_s: 120 }, dataDir));
+    const { proc, port } = await f.startCoordinator(f.coordinatorConfig({ rounds: 2, min_sites: 2, round_deadline_s: 120, reconnect_grace_s: 2 }, dataDir));
     // site-2's clock is 10 minutes behind (libfaketime when installed): nothing depends on site clocks.
     const skew = existsSync(FAKETIME_LIB) ? { LD_PRELOAD: FAKETIME_LIB, FAKETIME: '-10m' } : undefined;
     if (!skew) console.warn('NOTICE: libfaketime is not installed (apt-get install faketime); the clock-skew part of this test is skipped');

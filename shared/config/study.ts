@@ -59,6 +59,9 @@ export const studySchema = z.strictObject({
   sites: z.array(id).optional(),
   /** How long the coordinator waits for updates in a round, in seconds. */
   round_deadline_s: z.number().positive().default(600),
+  /** A site that disconnects mid-round stays in it if it reconnects within this many seconds
+   *  (its transfers resume); after that it is left out of the round. 0 = drop at once. */
+  reconnect_grace_s: z.number().min(0).default(15),
   /** How long to wait for min_sites to connect before the first round, in seconds. */
   join_timeout_s: z.number().positive().default(600),
   models: z.array(studyModelSchema).min(1),

@@ -10,6 +10,8 @@ export interface CapturingProxy {
   /** Stops forwarding in both directions (connections stay open) until resume(). */
   stall(): void;
   resume(): void;
+  /** Drops every connection once, when agent-to-coordinator traffic passes `bytes` more bytes. */
+  cutAfter(bytes: number): void;
   close(): Promise<void>;
 }
 
@@ -18,6 +20,8 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
   const down: Buffer[] = [];
   const sockets = new Set<Socket>();
   let stalled = false;
+  let upBytes = 0;
+  let cutAt = Infinity;
   const held: (() => void)[] = [];
   const forward = (fn: () => void) => (stalled ? held.push(fn) : fn());
   const server: Server = createServer((client) => {
@@ -26,6 +30,12 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
     sockets.add(upstreamSock);
     client.on('data', (d: Buffer) => {
       up.push(Buffer.from(d));
+      upBytes += d.length;
+      if (upBytes >= cutAt) {
+        cutAt = Infinity;
+        for (const sock of sockets) sock.destroy();
+        return;
+      }
       forward(() => upstreamSock.write(d));
     });
     upstreamSock.on('data', (d: Buffer) => {
@@ -46,6 +56,9 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
     port: (server.address() as AddressInfo).port,
     upstream: () => Buffer.concat(up),
     downstream: () => Buffer.concat(down),
+    cutAfter: (bytes: number) => {
+      cutAt = upBytes + bytes;
+    },
     stall: () => {
       stalled = true;
     },
