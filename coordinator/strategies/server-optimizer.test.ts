@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fedAdam } from './fedadam.js';
 import { fedYogi } from './fedyogi.js';
-import { readersOf } from '../../shared/aggregate/testing.js';
+import { serverOptimizer } from './server-optimizer.js';
+import { randomArray, readersOf } from '../../shared/aggregate/testing.js';
+import { tensorSetDigest } from '../../shared/tensor/tensor-set.js';
 import type { StrategyState } from './types.js';
 
 const params = { eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 };
@@ -52,5 +54,28 @@ describe('FedAdam / FedYogi (Reddi et al. 2021)', () => {
     const bad: StrategyState = { step: 1, m: new Float32Array(3), v: new Float32Array(3) };
     await expect(fedAdam(params).aggregate(global, readersOf(deltas, n), bad)).rejects.toThrow(/state\.m has 3 values, the model has 2/);
     await expect(fedAdam(params).aggregate(global, readersOf(deltas, n), { step: 1, m: {}, v: [] })).rejects.toThrow(/state\.m is not a Float32Array/);
+  });
+});
+
+describe('server optimiser streaming', () => {
+  it('small blocks give bit-identical models and moments to one block, over two rounds', async () => {
+    const digest = (a: Float32Array) => tensorSetDigest({ infos: [], data: a });
+    const len = 2501;
+    const g0 = randomArray(len, 9);
+    const ups = (r: number) => readersOf([0, 1, 2].map((k) => Float32Array.from(randomArray(len, 100 * r + k), (v) => 0.01 * v)), [3, 5, 8]);
+    for (const kind of ['adam', 'yogi'] as const) {
+      const run = async (blockElems: number) => {
+        const s = serverOptimizer(`fed${kind}`, kind, params, blockElems);
+        const r1 = await s.aggregate(g0, ups(1), s.initialState!());
+        return s.aggregate(r1.global, ups(2), r1.state);
+      };
+      const [a, b] = await Promise.all([run(19), run(len)]);
+      expect(digest(a.global)).toBe(digest(b.global));
+      const sa = a.state as { m: Float32Array; v: Float32Array; step: number };
+      const sb = b.state as { m: Float32Array; v: Float32Array; step: number };
+      expect(digest(sa.m)).toBe(digest(sb.m));
+      expect(digest(sa.v)).toBe(digest(sb.v));
+      expect(sa.step).toBe(2);
+    }
   });
 });
