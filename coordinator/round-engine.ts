@@ -19,7 +19,7 @@ import { fileUpdateReader } from '../shared/aggregate/reader.js';
 import { readTensorFileLayout } from '../shared/tensor/file.js';
 import { RdpAccountant } from '../shared/privacy/rdp.js';
 import { updateNorms } from '../shared/aggregate/norms.js';
-import { flagNormOutliers } from './strategies/reject.js';
+import { flagNormOutliers } from '../shared/aggregate/outliers.js';
 
 export interface AcceptedUpdate {
   readonly round: number;

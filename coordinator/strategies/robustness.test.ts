@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createStrategy } from './registry.js';
 import { readersOf, randomArray } from '../../shared/aggregate/testing.js';
 import { l2Norm } from '../../shared/aggregate/norms.js';
-import { flagNormOutliers } from './reject.js';
+import { flagNormOutliers } from '../../shared/aggregate/outliers.js';
 
 const N = 20_000;
 const global = randomArray(N, 1);

@@ -1,7 +1,7 @@
 // Flags updates whose L2 norm is far above the round's others (a scaled or broken update):
 // norm > factor x the median norm of the round. Pure: the coordinator records the reason and
 // leaves flagged updates out of the aggregate.
-import { median } from '../../shared/aggregate/order-statistics.js';
+import { median } from './order-statistics.js';
 
 export interface NormOutlierOptions {
   /** Flag norms above factor x the round's median norm (default 10). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flagNormOutliers } from './reject.js';
+import { flagNormOutliers } from './outliers.js';
 
 const u = (norms: number[]) => norms.map((norm, k) => ({ id: `u${k}`, site: `site-${k}`, norm }));
 
