@@ -147,12 +147,19 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const engine = new RoundEngine({
     study, store, strategies, sites, events, dataDir, log, modelConfigJson,
     persist: async (results, strategyState) => {
-      // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files.
+      // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
+      // round, so a crash between the two writes never pairs a state with another round's moments.
+      const round = results.at(-1)?.round ?? 0;
       const encoded: Record<string, Record<string, unknown>> = {};
       for (const [model, st] of Object.entries(strategyState)) {
         const e = encodeStrategyState(st);
-        if (e.tensors.infos.length > 0) await writeTensorSetFile(join(dataDir, 'strategy', `${model}.flt`), e.tensors, { model });
-        encoded[model] = e.json;
+        if (e.tensors.infos.length > 0) {
+          const file = `${model}-round-${round}.flt`;
+          await writeTensorSetFile(join(dataDir, 'strategy', file), e.tensors, { model, round });
+          encoded[model] = { ...e.json, $file: file };
+        } else {
+          encoded[model] = e.json;
+        }
       }
       await saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: encoded });
     },
@@ -161,9 +168,10 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   if (saved) {
     const decoded: Record<string, StrategyState> = {};
     for (const [model, json] of Object.entries(saved.strategy_state)) {
-      const tensorsPath = join(dataDir, 'strategy', `${model}.flt`);
-      const tensors = existsSync(tensorsPath) ? (await readTensorSetFile(tensorsPath)).set : { infos: [], data: new Float32Array(0) };
-      decoded[model] = decodeStrategyState(json, tensors);
+      const { $file, ...rest } = json as { $file?: string } & Record<string, unknown>;
+      const tensorsPath = typeof $file === 'string' ? join(dataDir, 'strategy', $file) : null;
+      const tensors = tensorsPath && existsSync(tensorsPath) ? (await readTensorSetFile(tensorsPath)).set : { infos: [], data: new Float32Array(0) };
+      decoded[model] = decodeStrategyState(rest, tensors);
     }
     engine.restore(saved.rounds, decoded);
     log.info({ round: resumeFrom }, 'resuming the study after the last completed round');

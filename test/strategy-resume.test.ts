@@ -70,7 +70,7 @@ describe('server optimiser state across a coordinator restart', () => {
 
       const dir = mkdtempSync(join(tmpdir(), 'sr-'));
       await stopAfterRound1(dir, strategy);
-      expect(existsSync(join(dir, 'strategy', 'm.flt'))).toBe(true);
+      expect(existsSync(join(dir, 'strategy', 'm-round-1.flt'))).toBe(true); // moments are files named by round
       const resumed = await (await start(dir, strategy)).done;
       await stopAll();
       expect(resumed.state).toBe('completed');
@@ -83,9 +83,10 @@ describe('server optimiser state across a coordinator restart', () => {
     const strategy = { name: 'fedadam', eta: 0.05 };
     const dir = mkdtempSync(join(tmpdir(), 'sr-'));
     await stopAfterRound1(dir, strategy);
-    const path = join(dir, 'strategy', 'm.flt');
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { state: { strategy_state: { m: { $file: string } } } };
+    const path = join(dir, 'strategy', state.state.strategy_state.m.$file);
     const saved = (await readTensorSetFile(path)).set;
-    // As if a later round had written its moments and the coordinator died before state.json.
+    // The moments file of the saved round altered on disk (corruption or tampering).
     await writeTensorSetFile(path, { infos: saved.infos, data: Float32Array.from(saved.data, (v) => v * 0.5) }, { model: 'm' });
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toMatch(/\$tensors_digest/);
     await expect(start(dir, strategy)).rejects.toThrow(/not the ones this state was saved with/);
