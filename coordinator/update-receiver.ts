@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { UploadMessage, UpdateHeader } from '../shared/gen/fl/v1/federation.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { fsyncDir } from '../shared/tensor/file.js';
+import { fsyncDir, encodeTensorFileHeader, TENSOR_FILE_MAGIC } from '../shared/tensor/file.js';
 import { fromWireInfos } from './wire.js';
 import { invalid, precondition, RejectError } from './errors.js';
 
@@ -25,18 +25,6 @@ export interface ReceivedUpdate {
   readonly digest: string;
   readonly path: string;
   readonly bytes: number;
-}
-
-const MAGIC = 'FLTSET01';
-
-function fileHeader(infos: readonly TensorInfo[], digest: string, meta: Record<string, unknown>): Buffer {
-  const json = Buffer.from(JSON.stringify({ infos, digest, meta }), 'utf8');
-  const pre = 12 + json.length;
-  const out = Buffer.alloc(pre + ((4 - (pre % 4)) % 4));
-  out.write(MAGIC, 0, 'latin1');
-  out.writeUInt32LE(json.length, 8);
-  json.copy(out, 12);
-  return out;
 }
 
 /** Finite check over raw little-endian float32 bytes (copied into an aligned scratch view). */
@@ -83,10 +71,10 @@ export async function receiveUpload(
   // verified 1 MiB block (UploadStatus tells the site where). A refused update leaves nothing.
   const partial = `${admission.spoolPath}.partial`;
   const blocksPath = `${admission.spoolPath}.blocks`;
-  const head = fileHeader(infos, header.digest, {
+  const head = encodeTensorFileHeader({ infos, digest: header.digest, meta: {
     site: admission.site, model: admission.model, round: admission.round,
     num_examples: header.numExamples, update_id: header.updateId, model_version: header.modelVersion,
-  });
+  } });
   const hasher = new TensorSetHasher(infos);
   let received = 0;
   let blockAligned = true;
@@ -174,7 +162,7 @@ export async function partialState(spoolPath: string, expectedHead?: Buffer): Pr
   } catch {
     return null;
   }
-  if (data.length < 12 || data.toString('latin1', 0, 8) !== MAGIC) return null;
+  if (data.length < 12 || data.toString('latin1', 0, 8) !== TENSOR_FILE_MAGIC) return null;
   const headLen = 12 + data.readUInt32LE(8);
   const aligned = headLen + ((4 - (headLen % 4)) % 4);
   if (expectedHead && (aligned !== expectedHead.length || !data.subarray(0, aligned).equals(expectedHead))) return null;

@@ -8,7 +8,8 @@ import { open, rename, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type TensorInfo, type TensorSet, bytesOf, tensorSetDigest, totalElements, TensorSetHasher } from './tensor-set.js';
 
-const MAGIC = 'FLTSET01';
+export const TENSOR_FILE_MAGIC = 'FLTSET01';
+const MAGIC = TENSOR_FILE_MAGIC;
 
 export interface TensorFileHeader {
   readonly infos: TensorInfo[];
@@ -28,7 +29,8 @@ export class TensorFileError extends Error {
   override name = 'TensorFileError';
 }
 
-function encodeHeader(header: TensorFileHeader): Buffer {
+/** Magic, header length, JSON header, zero padding: the bytes before the float32 data. */
+export function encodeTensorFileHeader(header: TensorFileHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const pre = 8 + 4 + json.length;
   const pad = (4 - (pre % 4)) % 4;
@@ -55,7 +57,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeTensorSetFile(path: string, set: TensorSet, meta: Record<string, unknown> = {}): Promise<string> {
   const digest = tensorSetDigest(set);
-  const header = encodeHeader({ infos: set.infos.map((t) => ({ ...t, shape: [...t.shape] })), digest, meta });
+  const header = encodeTensorFileHeader({ infos: set.infos.map((t) => ({ ...t, shape: [...t.shape] })), digest, meta });
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const fh = await open(tmp, 'w', 0o644);
