@@ -61,7 +61,7 @@ export interface StartOptions {
   readonly initialModels: (file: CoordinatorFile) => Promise<Map<string, TensorSet>>;
   readonly autoStart?: boolean;
   readonly recorder?: StudyRecorder;
-  /** Extra work after training (held-out evaluation); its result is merged into the report. */
+  /** Work after training, merged into the report; default: the study's held-out evaluation when configured. */
   readonly afterTraining?: (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => Promise<Record<string, unknown>>;
   readonly events?: EventBus;
   readonly denyFingerprints?: readonly string[];
@@ -228,9 +228,14 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     let extra: Record<string, unknown> = {};
     try {
       const rounds = await engine.runRounds(resumeFrom);
-      if (opts.afterTraining) {
+      // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
+      // (loaded on demand: a training-only study needs none of the statistics code).
+      const afterTraining = opts.afterTraining ?? (study.evaluation
+        ? async (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => (await import('./study-evaluation.js')).runStudyEvaluation(ctx.handle, ctx.rounds, log)
+        : undefined);
+      if (afterTraining) {
         state = 'evaluating';
-        extra = await opts.afterTraining({ handle, rounds });
+        extra = await afterTraining({ handle, rounds });
       }
       outcome = { state: 'completed', rounds };
       events.publish({ type: 'study_completed', rounds: rounds.length });

@@ -35,13 +35,6 @@ export function register(program: Command): void {
       const log = createLogger('coordinator');
       const handle = await startCoordinator(file, {
         log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints, autoStart: !o.waitForAdmin,
-        ...(file.study.evaluation ? {
-          afterTraining: async ({ handle: h, rounds }) => {
-            // Loaded on demand: a training-only study needs none of the statistics code.
-            const { runStudyEvaluation } = await import('../../coordinator/study-evaluation.js');
-            return runStudyEvaluation(h, rounds, log);
-          },
-        } : {}),
       });
       const detach = attachProgress(handle.events, { study: file.study, quiet: Boolean(o.json) });
       const stop = () => {

@@ -1,6 +1,7 @@
 // `fl demo [--out DIR]` (= `npm run demo`): a complete federated study on one machine.
 // Synthetic data for 3 hospitals, a provisioned PKI (mutual TLS), the coordinator in this
 // process and one site-agent process per hospital on loopback.
+import { reportCohortOrder } from '../../coordinator/report-cohorts.js';
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile, rm, copyFile } from 'node:fs/promises';
@@ -92,13 +93,7 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
   await writeFile(join(out, 'study.yaml'), stringifyYaml(file));
   const log = createLogger('coordinator', process.env.FL_LOG_LEVEL ?? 'warn');
   const handle = await startCoordinator(file, {
-    log, initialModels, ...(file.study.evaluation ? {
-          afterTraining: async ({ handle: h, rounds }) => {
-            // Loaded on demand: a training-only study needs none of the statistics code.
-            const { runStudyEvaluation } = await import('../../coordinator/study-evaluation.js');
-            return runStudyEvaluation(h, rounds, log);
-          },
-        } : {}),
+    log, initialModels,
   });
   const detach = attachProgress(handle.events, { study: file.study, write: say });
   say(`demo: coordinator on 127.0.0.1:${handle.port}; starting ${o.sites} site agents`);
@@ -190,7 +185,7 @@ function paperTable(report: Record<string, unknown>): string | null {
   const ref = report.reference_model as string;
   const f = (e: Est | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)} (${e.ci ? `${e.ci[0].toFixed(3)}-${e.ci[1].toFixed(3)}` : '-'})` : '-').padEnd(22);
   const lines = ['cohort                 model       n    AUC (95% CI)           NPV (95% CI)           Specificity (95% CI)   Accuracy (95% CI)      P (DeLong vs ' + ref + ')'];
-  const order = Object.keys(cohorts).sort((a, b) => (a === 'internal_test' ? -1 : b === 'internal_test' ? 1 : a.localeCompare(b)));
+  const order = reportCohortOrder(Object.keys(cohorts));
   for (const c of order) {
     const co = cohorts[c]!;
     for (const [m, r] of Object.entries(co.models)) {
