@@ -1,6 +1,7 @@
 // Report figures under `privacy: aggregate`, from pooled grid counts only (see
 // shared/evaluation/aggregate.ts). Same per-cohort shape as `fl evaluate --json`; the figures that
 // need per-case scores are null with the reason.
+import { reportCohortOrder } from './report-cohorts.js';
 import { proportion } from '../shared/stats/proportions.js';
 import { GRID, gridCounts, gridRoc, pool, type ModelSummary } from '../shared/evaluation/aggregate.js';
 
@@ -36,7 +37,7 @@ function modelFigures(s: ModelSummary, threshold: number) {
  */
 export function aggregateStatistics(parts: Record<string, Record<string, ModelSummary[]>>, models: readonly string[], thresholds: Record<string, number>) {
   const cohorts: Record<string, unknown> = {};
-  const order = Object.keys(parts).sort((a, b) => (a === 'internal_test' ? -1 : b === 'internal_test' ? 1 : a.localeCompare(b)));
+  const order = reportCohortOrder(Object.keys(parts));
   for (const c of order) {
     const pooled = Object.fromEntries(models.filter((m) => parts[c]![m]).map((m) => [m, pool(parts[c]![m]!)]));
     const first = Object.values(pooled)[0];

@@ -12,6 +12,7 @@ import { StudyFailedError } from './round-engine.js';
 import { chooseThreshold } from './threshold.js';
 import { gridThreshold, pool, type ModelSummary } from '../shared/evaluation/aggregate.js';
 import { aggregateStatistics } from './aggregate-statistics.js';
+import { reportCohort } from './report-cohorts.js';
 import { buildStudyStatistics, predictionsCsv, type StudyPredictionRow } from './study-statistics.js';
 
 export interface FrozenChoice {
@@ -149,12 +150,6 @@ export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResu
   return { ...common, ...statistics };
 }
 
-/** Report cohort naming: the pooled internal test cohort, and one prospective cohort per site. */
-export function reportCohort(site: string, cohort: string): string {
-  if (cohort === 'test') return 'internal_test';
-  if (cohort === 'prospective') return `prospective_${site}`;
-  return cohort;
-}
 
 function toRow(site: string, p: PredictionRecord, models: readonly string[]): StudyPredictionRow {
   const scores: Record<string, number> = {};

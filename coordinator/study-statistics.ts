@@ -1,6 +1,7 @@
 // The study report's statistics, computed from the pooled held-out predictions with the same
 // code as `fl evaluate`, so that `fl evaluate --predictions predictions.csv --cohort-col cohort`
 // with the report's thresholds reproduces every figure.
+import { reportCohortOrder } from './report-cohorts.js';
 import { evaluatePredictions } from '../shared/stats/evaluate.js';
 
 export interface StudyPredictionRow {
@@ -50,7 +51,7 @@ export function buildStudyStatistics(
     crossSite[site] = Object.fromEntries(models.map((m) => [m, c.models[m]?.auc ?? null]));
   }
   // The paper's order: the pooled internal test cohort first, then the prospective cohorts.
-  const order = Object.keys(main.cohorts).sort((a, b) => (a === 'internal_test' ? -1 : b === 'internal_test' ? 1 : a.localeCompare(b)));
+  const order = reportCohortOrder(Object.keys(main.cohorts));
   return {
     cohorts: Object.fromEntries(order.map((k) => [k, main.cohorts[k]!])),
     per_site: perSite.cohorts,
