@@ -1,8 +1,8 @@
+import { runCli } from '../../test/helpers/cli.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generateSites } from '../../shared/synth/generate.js';
 import { CliError } from '../errors.js';
 import { register as registerData } from './data.js';
@@ -11,19 +11,7 @@ import { register as registerSynth } from './synth.js';
 const dir = mkdtempSync(join(tmpdir(), 'fl-cli-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerData(program);
-  registerSynth(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'fl', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+const run = (...args: string[]): Promise<string> => runCli([registerData, registerSynth], args);
 
 describe('fl synth / fl data check', () => {
   it('generates sites and checks a valid manifest with a summary', async () => {

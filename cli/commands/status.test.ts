@@ -1,12 +1,12 @@
 // `fl status` and `fl study start|stop` against a real coordinator over mutual TLS with a
 // provisioned admin kit; and the errors an operator meets: a site kit instead of an admin kit,
 // a site certificate behind an admin.yaml, an unreachable coordinator, a bad option.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../test/helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { Command } from 'commander';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { provisionStudy, type ProvisionedKit } from '../../shared/security/provision.js';
@@ -24,19 +24,7 @@ let kits: readonly ProvisionedKit[];
 let target: string;
 const kitOf = (role: string, name: string) => kits.find((k) => k.role === role && k.name === name)!;
 
-async function fl(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerStatus(program);
-  registerStudy(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'fl', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+const fl = (...args: string[]): Promise<string> => runCli([registerStatus, registerStudy], args);
 
 async function flError(...args: string[]): Promise<CliError> {
   const err = await fl(...args).then(() => null, (e: unknown) => e);
