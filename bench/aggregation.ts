@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { weightedSumInto, weightedSumIntoJs, FoldKernel } from '../shared/aggregate/weighted-sum.js';
-import { WeightedSumPool } from '../shared/aggregate/parallel.js';
+import { WeightedSumPool } from './parallel-aggregate/parallel.js';
 import { fileUpdateReader, memoryUpdateReader, type UpdateReader } from '../shared/aggregate/reader.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { writeTensorSetFile, readTensorFileLayout } from '../shared/tensor/file.js';
-import { createStrategy } from '../coordinator/strategies/registry.js';
+import { createStrategy } from '../shared/strategies/registry.js';
 import type { Bench } from './types.js';
 
 const execFileAsync = promisify(execFile);

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { FederatedLearningService, type FederatedLearningServer } from '../shared/gen/fl/v1/federation.js';
+import { FederatedLearningService, type FederatedLearningServer } from '../shared/protocol/index.js';
 import { receiveUpload } from '../coordinator/update-receiver.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
 import { fromWireInfos } from '../coordinator/wire.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { FederatedLearningClient } from '../shared/gen/fl/v1/federation.js';
+import { FederatedLearningClient } from '../shared/protocol/index.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import type { Bench } from './types.js';

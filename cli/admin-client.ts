@@ -2,7 +2,7 @@
 // startup kit (admin.yaml + its certificate, mutual TLS) and turns every failure into a CliError
 // that names the kit file, the field, or the coordinator address.
 import * as grpc from '@grpc/grpc-js';
-import { StudyAdminClient } from '../shared/gen/fl/v1/federation.js';
+import { StudyAdminClient } from '../shared/protocol/index.js';
 import { HostPort, KitConfigError, loadKit, type AdminKit } from '../shared/security/kit.js';
 import { clientCredentials, explainConnectionError, TlsConfigError } from '../shared/security/tls.js';
 import { clientOptions } from '../shared/security/limits.js';

@@ -8,7 +8,7 @@ import type { StudyLog } from '../shared/audit/study-log.js';
 import { publicKeyPem } from '../shared/audit/keys.js';
 import type { SignedTreeHead } from '../shared/audit/tree-head.js';
 import type { KeyObject } from 'node:crypto';
-import type { CosignResponse } from '../shared/gen/fl/v1/federation.js';
+import type { CosignResponse } from '../shared/protocol/index.js';
 import type { SiteRegistry } from './site-registry.js';
 
 export class Cosigning {

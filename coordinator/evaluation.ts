@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { EvaluationReport, FederatedLearningServer, FrozenModel } from '../shared/gen/fl/v1/federation.js';
+import type { EvaluationReport, FederatedLearningServer, FrozenModel } from '../shared/protocol/index.js';
 import { predictionsDigest, type PredictionRecord } from '../shared/evaluation/predictions.js';
 import { aggregateSchema, type AggregateEvaluation } from '../shared/evaluation/aggregate.js';
 import { createHash } from 'node:crypto';

@@ -7,14 +7,14 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { UpdateHeader } from '../shared/gen/fl/v1/federation.js';
+import type { UpdateHeader } from '../shared/protocol/index.js';
 import type { StudyConfig } from '../shared/config/study.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
 import type { EventBus, RoundState } from './events.js';
 import type { Admission, ReceivedUpdate } from './update-receiver.js';
 import { invalid, precondition, duplicate } from './errors.js';
-import type { Strategy, StrategyState } from './strategies/types.js';
+import type { Strategy, StrategyState } from '../shared/strategies/types.js';
 import { fileUpdateReader } from '../shared/aggregate/reader.js';
 import { readTensorFileLayout } from '../shared/tensor/file.js';
 import { RdpAccountant } from '../shared/privacy/rdp.js';

@@ -6,7 +6,7 @@ import {
   FederatedLearningService, StudyAdminService,
   type FederatedLearningServer, type StudyAdminServer,
   type SiteMessage, type CoordinatorMessage, type ModelChunk, type UpdateHeader, type StatusResponse,
-} from '../shared/gen/fl/v1/federation.js';
+} from '../shared/protocol/index.js';
 import { chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { bytesOf } from '../shared/tensor/tensor-set.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
@@ -40,7 +40,7 @@ export interface ServiceDeps {
     stop(): void;
   };
   /** Co-signatures of the study log arriving on site sessions. */
-  readonly onCosignature?: (site: string, r: import('../shared/gen/fl/v1/federation.js').CosignResponse) => void;
+  readonly onCosignature?: (site: string, r: import('../shared/protocol/index.js').CosignResponse) => void;
   readonly evaluation?: {
     submit: FederatedLearningServer['submitEvaluation'];
     siteFailed(taskId: string, site: string, message: string): void;

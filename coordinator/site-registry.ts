@@ -1,5 +1,5 @@
 // Sites known to the coordinator and their live session streams.
-import type { CoordinatorMessage } from '../shared/gen/fl/v1/federation.js';
+import type { CoordinatorMessage } from '../shared/protocol/index.js';
 
 export interface SiteSession {
   readonly site: string;

@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { FrozenModel } from '../shared/gen/fl/v1/federation.js';
+import type { FrozenModel } from '../shared/protocol/index.js';
 import type { PredictionRecord } from '../shared/evaluation/predictions.js';
 import type { CoordinatorHandle } from './coordinator.js';
 import type { RoundResult } from './round-engine.js';

@@ -7,7 +7,7 @@ import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir } from '../shared/tensor/file.js';
 import type { RoundResult } from './round-engine.js';
-import type { StrategyState } from './strategies/types.js';
+import type { StrategyState } from '../shared/strategies/types.js';
 
 export interface StudyState {
   readonly version: 1;

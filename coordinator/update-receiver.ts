@@ -3,7 +3,7 @@
 // O(model); nothing reaches the round until the whole update has been verified.
 import { open, rename, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { UploadMessage, UpdateHeader } from '../shared/gen/fl/v1/federation.js';
+import type { UploadMessage, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { fsyncDir, encodeTensorFileHeader, TENSOR_FILE_MAGIC } from '../shared/tensor/file.js';

@@ -1,6 +1,6 @@
 // Conversion between the generated protobuf types and domain types: the only place in the
 // coordinator that knows protobuf field shapes for tensors.
-import type { TensorInfo as WireTensorInfo } from '../shared/gen/fl/v1/federation.js';
+import type { TensorInfo as WireTensorInfo } from '../shared/protocol/index.js';
 import type { TensorInfo } from '../shared/tensor/tensor-set.js';
 
 export function toWireInfos(infos: readonly TensorInfo[]): WireTensorInfo[] {

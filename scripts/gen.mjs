@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates the TypeScript protocol code (shared/gen/) from proto/ with buf + ts-proto.
+// Generates the TypeScript protocol code (shared/protocol/gen/) from proto/ with buf + ts-proto.
 // buf ships as one npm package per platform; the registry this project installs from carries the
 // Linux builds only, so package.json lists those as optional dependencies (the meta package
 // @bufbuild/buf would pull platform packages the registry does not have and break `npm ci`).

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask, type CosignRequest,
-} from '../shared/gen/fl/v1/federation.js';
+} from '../shared/protocol/index.js';
 import { FreezeRegistry } from './freeze-registry.js';
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
 import { summarise, type AggregateEvaluation } from '../shared/evaluation/aggregate.js';

@@ -2,7 +2,7 @@
 // resumes from the last verified chunk; an upload is retried with the same update id, which
 // the coordinator counts once.
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import type { FederatedLearningClient, ModelChunk, UpdateHeader, UploadReceipt } from '../shared/gen/fl/v1/federation.js';
+import type { FederatedLearningClient, ModelChunk, UpdateHeader, UploadReceipt } from '../shared/protocol/index.js';
 import { ChunkAssembler, chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 

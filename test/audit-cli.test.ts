@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeExampleStudy, sha } from '../shared/audit/testing.js';
+import { writeExampleStudy, sha } from './helpers/audit-testing.js';
 import { StudyLog } from '../shared/audit/study-log.js';
 import { generateSigningKey } from '../shared/audit/keys.js';
 import { checkInclusionProof, type InclusionProof } from '../shared/audit/proofs.js';

@@ -11,7 +11,7 @@ import { generateSigningKey, saveSigningKey } from '../shared/audit/keys.js';
 import { verifyLogDir } from '../shared/audit/verify-dir.js';
 import { flRun } from './helpers/processes.js';
 
-const DIST = fileURLToPath(new URL('../dist/shared/audit/', import.meta.url));
+const DIST = fileURLToPath(new URL('../dist/shared/audit', import.meta.url));
 
 const CHILD = `
 import { StudyLog } from ${JSON.stringify(pathToFileURL(join(DIST, 'study-log.js')).href)};

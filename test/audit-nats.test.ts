@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NATS_BIN, startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { writeExampleStudy, sha } from '../shared/audit/testing.js';
+import { writeExampleStudy, sha } from './helpers/audit-testing.js';
 import { verifyLogDir } from '../shared/audit/verify-dir.js';
 import { StudyLog } from '../shared/audit/study-log.js';
 import { generateSigningKey } from '../shared/audit/keys.js';

@@ -162,8 +162,13 @@ describe('deploy/Dockerfile', () => {
       expect(excluded, `tracked files under ${src} excluded from the build context`).toEqual([]);
     }
     // Every source tree that tsc compiles is copied into the build stage.
-    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
-    for (const inc of tsconfig.include) expect(sources, `tsconfig include ${inc}`).toContain(inc.split('/')[0]);
+    // (the root tsconfig.json is a solution file: its references are the packages; the build
+    // script's own files, scripts/*.mjs, and every tsconfig a package extends must be copied too)
+    const solution = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { references: { path: string }[] };
+    for (const ref of solution.references) expect(sources, `tsconfig reference ${ref.path}`).toContain(ref.path.split('/')[0]);
+    expect(sources).toContain('tsconfig.base.json');
+    const pkg = JSON.parse(read('../package.json')) as { scripts: Record<string, string> };
+    for (const m of pkg.scripts.build!.matchAll(/node (\S+)/g)) expect(sources, `build needs ${m[1]}`).toContain(m[1]!.split('/')[0]);
     // Kits and data stay out of images.
     for (const secret of ['deploy/kits/sites/a/key.pem', 'pki/ca/ca.key', 'deploy/data/site-1/manifest.csv', 'x/cert.pem']) {
       expect(ignore.some((r) => r.test(secret)), secret).toBe(true);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
 import { fl, flRun, waitFor, type Proc } from './helpers/processes.js';
-import { FederatedLearningClient, type CoordinatorMessage, type Task } from '../shared/gen/fl/v1/federation.js';
+import { FederatedLearningClient, type CoordinatorMessage, type Task } from '../shared/protocol/index.js';
 import { clientCredentials } from '../shared/security/tls.js';
 import { downloadModel, uploadUpdate } from '../site-agent/transfer.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';

@@ -11,7 +11,7 @@ import { startCoordinator, type CoordinatorHandle } from '../coordinator/coordin
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import { SiteAgent } from '../site-agent/agent.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
-import { FederatedLearningClient } from '../shared/gen/fl/v1/federation.js';
+import { FederatedLearningClient } from '../shared/protocol/index.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';

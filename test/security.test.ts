@@ -13,7 +13,7 @@ import { createCa, issueCert, loadCa, certPem, privateKeyPem } from '../shared/s
 import { clientCredentials } from '../shared/security/tls.js';
 import { startCoordinator, type CoordinatorHandle } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
-import { FederatedLearningClient, StudyAdminClient, type CoordinatorMessage } from '../shared/gen/fl/v1/federation.js';
+import { FederatedLearningClient, StudyAdminClient, type CoordinatorMessage } from '../shared/protocol/index.js';
 import { SiteAgent } from '../site-agent/agent.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';

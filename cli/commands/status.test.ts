@@ -13,7 +13,7 @@ import { provisionStudy, type ProvisionedKit } from '../../shared/security/provi
 import { startCoordinator, type CoordinatorHandle } from '../../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../../shared/config/study.js';
 import type { TensorSet } from '../../shared/tensor/tensor-set.js';
-import type { StatusResponse } from '../../shared/gen/fl/v1/federation.js';
+import type { StatusResponse } from '../../shared/protocol/index.js';
 import { CliError } from '../errors.js';
 import { register as registerStatus, formatStatus } from './status.js';
 import { register as registerStudy } from './study.js';

@@ -1,7 +1,7 @@
 // `fl status --config admins/NAME/admin.yaml [--json]`: asks the coordinator (StudyAdmin.GetStatus,
 // mutual TLS with the admin certificate) for the study's state, its sites and its rounds.
 import type { Command } from 'commander';
-import type { StatusResponse } from '../../shared/gen/fl/v1/federation.js';
+import type { StatusResponse } from '../../shared/protocol/index.js';
 import { ADMIN_OPTIONS, callAdmin, connectAdmin } from '../admin-client.js';
 import { CliError } from '../errors.js';
 

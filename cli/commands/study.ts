@@ -2,7 +2,7 @@
 // admin (autoStart off), or stops a running study after its current round (StudyAdmin, mutual
 // TLS with the admin certificate).
 import type { Command } from 'commander';
-import type { Ack } from '../../shared/gen/fl/v1/federation.js';
+import type { Ack } from '../../shared/protocol/index.js';
 import { ADMIN_OPTIONS, callAdmin, connectAdmin, type AdminConnectOptions } from '../admin-client.js';
 import { CliError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstNonFinite, firstNonFiniteInUpdate, isAllFinite } from './finite.js';
-import { randomArray, readersOf } from './testing.js';
+import { randomArray, readersOf } from '../../test/helpers/aggregate-testing.js';
 
 describe('finiteness', () => {
   it('finds NaN and infinities anywhere, including the unrolled tail', async () => {

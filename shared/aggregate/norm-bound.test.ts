@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clipFactors } from './norm-bound.js';
 import { l2Norm } from './norms.js';
-import { randomArray } from './testing.js';
+import { randomArray } from '../../test/helpers/aggregate-testing.js';
 
 describe('norm bounding', () => {
   it('clipped updates have norm <= the bound and small ones are untouched', () => {

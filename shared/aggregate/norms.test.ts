@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { L2NormAccumulator, l2Norm, updateNorms } from './norms.js';
-import { randomArray, readersOf } from './testing.js';
+import { randomArray, readersOf } from '../../test/helpers/aggregate-testing.js';
 
 describe('L2 norms', () => {
   it('equals the hand-computed norm and does not depend on chunking or block size', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { median, sortColumn, streamCoordinateMedian, streamTrimmedMean, trimCount } from './order-statistics.js';
-import { randomArray, readersOf } from './testing.js';
+import { randomArray, readersOf } from '../../test/helpers/aggregate-testing.js';
 
 /** Reference: sort every coordinate's values with Array.prototype.sort. */
 function reference(xs: Float32Array[], reduce: (sorted: number[]) => number): Float64Array {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import {
   applyWeightedSum, foldGroups, FoldKernel, weightedMeanStreaming, weightedSumInto, weightedSumIntoJs, streamWeightedSum, effectiveBlockElems,
 } from './weighted-sum.js';
-import { WeightedSumPool } from './parallel.js';
+import { WeightedSumPool } from '../../bench/parallel-aggregate/parallel.js';
 import { fileUpdateReader } from './reader.js';
-import { randomArray, readersOf } from './testing.js';
+import { randomArray, readersOf } from '../../test/helpers/aggregate-testing.js';
 import { writeTensorSetFile, readTensorFileLayout } from '../tensor/file.js';
 
 /** The reference: one pass per update, acc[i] += w * x[i] in float64, in update order. */

@@ -3,7 +3,7 @@ import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { recordProblem, RECORD_TYPES } from './records.js';
 import { canonicalJson, isCanonicalJson } from './canonical-json.js';
 import { signUpdate, verifyUpdateSignature } from './update-signature.js';
-import { sha } from './testing.js';
+import { sha } from '../../test/helpers/audit-testing.js';
 
 const at = { seq: 0, time: '2026-01-01T00:00:00.000Z' };
 

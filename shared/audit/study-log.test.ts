@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { StudyLog, AuditLogError } from './study-log.js';
 import { generateSigningKey, loadSigningKey, saveSigningKey } from './keys.js';
-import { sha, writeExampleStudy } from './testing.js';
+import { sha, writeExampleStudy } from '../../test/helpers/audit-testing.js';
 import { verifyLogDir } from './verify-dir.js';
 import { checkInclusionProof, checkConsistencyProof } from './proofs.js';
 import { SiteCosigner, CosignRefused } from './cosigner.js';

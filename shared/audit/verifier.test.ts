@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { writeExampleStudy, sha } from './testing.js';
+import { writeExampleStudy, sha } from '../../test/helpers/audit-testing.js';
 import { verifyStudyLog, type VerifyReport } from './verifier.js';
 import { canonicalJson } from './canonical-json.js';
 import { generateSigningKey } from './keys.js';

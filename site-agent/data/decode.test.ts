@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImageBytes, ImageDecodeError } from './decode.js';
-import { dicom16, grayPng16, grayPng8, rgbPng } from './test-images.js';
+import { dicom16, grayPng16, grayPng8, rgbPng } from '../../test/helpers/test-images.js';
 
 describe('image decoding', () => {
   it('decodes 8-bit gray, 16-bit gray and RGB PNG to [0, 1] grayscale', () => {

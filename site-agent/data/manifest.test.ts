@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkManifest, formatProblem, loadManifest, ManifestError } from './manifest.js';
-import { dicom16, grayPng16, grayPng8 } from './test-images.js';
+import { dicom16, grayPng16, grayPng8 } from '../../test/helpers/test-images.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-manifest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

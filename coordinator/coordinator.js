@@ -1,0 +1,244 @@
+// Composition of the coordinator: config → model store, strategies, round engine, gRPC server.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serverCredentials, insecureServerCredentials } from '../shared/security/tls.js';
+import { serverOptions } from '../shared/security/limits.js';
+import { DenyList } from '../shared/security/fingerprint.js';
+import { ModelStore } from './model-store.js';
+import { SiteRegistry } from './site-registry.js';
+import { EventBus } from './events.js';
+import { RoundEngine, StudyFailedError } from './round-engine.js';
+import { createGrpcServer, bindServer } from './server.js';
+import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
+import { createStrategy } from '../shared/strategies/registry.js';
+import { encodeStrategyState, decodeStrategyState } from '../shared/strategies/state.js';
+import { writeTensorSetFile, readTensorSetFile } from '../shared/tensor/file.js';
+import { existsSync } from 'node:fs';
+import { buildReport, canonicalDigest } from './report.js';
+import { loadStudyState, saveStudyState } from './study-state.js';
+import { createHash } from 'node:crypto';
+import { StudyLog } from '../shared/audit/study-log.js';
+import { Cosigning } from './cosigning.js';
+import { renderStudyHtml } from './report-html.js';
+import { startNatsEventPublisher } from './nats-events.js';
+import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
+import { EvaluationCollector } from './evaluation.js';
+export async function startCoordinator(file, opts) {
+    const { study, coordinator } = file;
+    const log = opts.log;
+    const dataDir = coordinator.data_dir;
+    await mkdir(dataDir, { recursive: true });
+    const store = new ModelStore(join(dataDir, 'checkpoints'));
+    const sites = new SiteRegistry();
+    const events = opts.events ?? new EventBus();
+    // Study events to NATS JetStream when configured (the in-process bus always works).
+    const natsEvents = coordinator.nats_url ? startNatsEventPublisher({ url: coordinator.nats_url, studyId: study.id, events, log }) : null;
+    // The tamper-evident study log: every action below is recorded (fsync'ed) before it is
+    // acknowledged. A caller may inject its own recorder (tests); otherwise the coordinator opens
+    // its StudyLog, replicated to NATS JetStream when nats_url is set.
+    let studyLog = null;
+    let auditKey = null;
+    let recorder = opts.recorder;
+    if (!recorder) {
+        const keyPath = join(dataDir, 'keys', 'audit-signing.pem');
+        let key;
+        try {
+            key = await loadSigningKey(keyPath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT' && !/ENOENT|no such file/i.test(err.message))
+                throw err;
+            key = generateSigningKey();
+            await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+            await saveSigningKey(keyPath, key);
+        }
+        auditKey = key;
+        studyLog = await StudyLog.open(coordinator.audit_dir ?? join(dataDir, 'audit'), {
+            signingKey: key, studyId: study.id, logger: log, ...(coordinator.nats_url ? { nats: { url: coordinator.nats_url } } : {}),
+        });
+        recorder = studyLog;
+    }
+    const strategies = new Map();
+    for (const m of study.models) {
+        const s = createStrategy(study.strategy);
+        s.validate({ expectedSites: study.sites?.length ?? study.min_sites, minSites: study.min_sites });
+        strategies.set(m.name, s);
+    }
+    // Resume after a crash or restart: finished rounds from the state file, models from checkpoints.
+    const statePath = join(dataDir, 'state.json');
+    const studyDigest = canonicalDigest(study);
+    let resumeFrom = 1;
+    let saved = await loadStudyState(statePath).catch((err) => {
+        log.warn(`${err.message}; starting the study from round 1 (checkpoints are kept)`);
+        return null;
+    });
+    if (saved && saved.study_digest !== studyDigest) {
+        throw new Error(`${dataDir} holds the state of a different study configuration (digest ${saved.study_digest.slice(0, 12)}...); use a new data_dir`);
+    }
+    if (saved) {
+        const last = saved.rounds.filter((r) => r.state !== 'failed').at(-1)?.round ?? 0;
+        for (const m of study.models) {
+            const g = await store.version(m.name, last).catch(() => null);
+            const expected = last === 0 ? null : saved.rounds.find((r) => r.round === last)?.models[m.name]?.global_digest;
+            if (!g || (expected && g.digest !== expected)) {
+                log.warn(`checkpoint of "${m.name}" at round ${last} is missing or does not match the state file; starting from round 1`);
+                saved = null;
+                break;
+            }
+            await store.put(m.name, g.version, g.set, { round: g.version, resumed: true });
+        }
+        if (saved)
+            resumeFrom = last + 1;
+    }
+    if (!saved) {
+        await recorder.append({ type: 'study_config', study: study.id, digest: studyDigest, rounds: study.rounds, models: study.models.map((m) => m.name), strategy: study.strategy.name });
+        const initial = await opts.initialModels(file);
+        for (const m of study.models) {
+            const set = initial.get(m.name);
+            if (!set)
+                throw new Error(`no initial model for "${m.name}"`);
+            await store.put(m.name, 0, set, { round: 0, initial: true });
+        }
+    }
+    const modelConfigJson = JSON.stringify(Object.fromEntries(study.models.map((m) => [m.name, { architecture: m.architecture ?? m.name, config: m.config }])));
+    const engine = new RoundEngine({
+        study, store, strategies, sites, events, dataDir, log, modelConfigJson,
+        persist: async (results, strategyState) => {
+            // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
+            // round, so a crash between the two writes never pairs a state with another round's moments.
+            const round = results.at(-1)?.round ?? 0;
+            const encoded = {};
+            for (const [model, st] of Object.entries(strategyState)) {
+                const e = encodeStrategyState(st);
+                if (e.tensors.infos.length > 0) {
+                    const file = `${model}-round-${round}.flt`;
+                    await writeTensorSetFile(join(dataDir, 'strategy', file), e.tensors, { model, round });
+                    encoded[model] = { ...e.json, $file: file };
+                }
+                else {
+                    encoded[model] = e.json;
+                }
+            }
+            await saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: encoded });
+        },
+        recorder,
+    });
+    if (saved) {
+        const decoded = {};
+        for (const [model, json] of Object.entries(saved.strategy_state)) {
+            const { $file, ...rest } = json;
+            const tensorsPath = typeof $file === 'string' ? join(dataDir, 'strategy', $file) : null;
+            const tensors = tensorsPath && existsSync(tensorsPath) ? (await readTensorSetFile(tensorsPath)).set : { infos: [], data: new Float32Array(0) };
+            decoded[model] = decodeStrategyState(rest, tensors);
+        }
+        engine.restore(saved.rounds, decoded);
+        log.info({ round: resumeFrom }, 'resuming the study after the last completed round');
+    }
+    // eslint-disable-next-line prefer-const -- assigned once below; closures above need the binding
+    let handle;
+    let started = false;
+    let state = 'waiting';
+    let resolveStart;
+    const startSignal = new Promise((r) => (resolveStart = r));
+    const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
+    const evaluation = new EvaluationCollector(study.id, sites, gate, log);
+    const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log) : null;
+    // After every saved round, the participants co-sign the log (mTLS only: the key is the site's certificate key).
+    if (cosigning && !coordinator.insecure) {
+        events.subscribe((e) => {
+            if (e.type === 'round_completed')
+                setImmediate(() => cosigning.request(e.sites.filter((s) => sites.isConnected(s))));
+        });
+    }
+    const joined = new Set();
+    sites.onChange((site, connected) => {
+        const fp = sites.all().find((x) => x.site === site)?.fingerprint;
+        if (!connected || !fp || joined.has(`${site}/${fp}`))
+            return;
+        joined.add(`${site}/${fp}`);
+        const pk = sites.all().find((x) => x.site === site)?.publicKey;
+        recorder.append({ type: 'site_joined', site, cert_fingerprint: fp, ...(pk ? { public_key: pk } : {}) }).catch((err) => log.error({ err }, 'could not record site_joined'));
+    });
+    const server = createGrpcServer({
+        studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
+        ...(cosigning ? { onCosignature: (site, r) => void cosigning.receive(site, r) } : {}),
+        admin: {
+            status: () => ({
+                studyId: study.id, state, round: engine.currentRound,
+                sites: sites.all().map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen })),
+                rounds: engine.results.map((r) => ({
+                    round: r.round, state: r.state, sites: r.participants.filter((p) => !(p in r.dropped)),
+                    metrics: Object.fromEntries(Object.entries(r.models).flatMap(([m, v]) => Object.entries(v.metrics).map(([k, x]) => [`${m}.${k}`, x]))),
+                })),
+            }),
+            start: () => handle.start(),
+            stop: () => engine.stop(),
+        },
+    }, { ...serverOptions(), ...opts.serverOptions });
+    const creds = coordinator.insecure ? insecureServerCredentials(log) : serverCredentials(coordinator.tls, log);
+    const port = await bindServer(server, coordinator.listen, creds, log);
+    log.info({ port, study: study.id, secure: !coordinator.insecure }, 'coordinator listening');
+    const done = (async () => {
+        await startSignal;
+        state = 'training';
+        const t0 = Date.now();
+        let outcome;
+        let extra = {};
+        try {
+            const rounds = await engine.runRounds(resumeFrom);
+            // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
+            // (loaded on demand: a training-only study needs none of the statistics code).
+            const afterTraining = opts.afterTraining ?? (study.evaluation
+                ? async (ctx) => (await import('./study-evaluation.js')).runStudyEvaluation(ctx.handle, ctx.rounds, log)
+                : undefined);
+            if (afterTraining) {
+                state = 'evaluating';
+                extra = await afterTraining({ handle, rounds });
+            }
+            outcome = { state: 'completed', rounds };
+            events.publish({ type: 'study_completed', rounds: rounds.length });
+        }
+        catch (err) {
+            const reason = err instanceof StudyFailedError ? err.message : `internal error: ${err.message}`;
+            if (!(err instanceof StudyFailedError))
+                log.error({ err }, 'study failed');
+            outcome = { state: 'failed', reason, rounds: engine.results };
+            events.publish({ type: 'study_failed', reason });
+        }
+        state = outcome.state;
+        const report = buildReport({ file, outcome, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
+        const reportText = JSON.stringify(report, null, 2) + '\n';
+        await writeFile(join(dataDir, 'report.json'), reportText);
+        if (report.cohorts)
+            await writeFile(join(dataDir, 'report.html'), renderStudyHtml(report));
+        await recorder.append({ type: 'report', digest: createHash('sha256').update(reportText).digest('hex'), state: report.state });
+        for (const s of sites.connectedSites()) {
+            sites.send(s, { msg: { $case: 'stop', value: { reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` } } });
+        }
+        return { ...outcome, report };
+    })();
+    handle = {
+        port, events, engine, store, sites, done, evaluation, modelConfigJson, file, recorder,
+        start() {
+            if (started)
+                return;
+            started = true;
+            resolveStart();
+        },
+        async close() {
+            engine.stop();
+            sites.closeAll('coordinator shutting down');
+            await new Promise((resolve) => server.tryShutdown(() => resolve()));
+            server.forceShutdown();
+            // Let the study loop record how it ended before the log is closed.
+            if (started)
+                await done.catch(() => undefined);
+            await studyLog?.close();
+            await natsEvents?.close(5000);
+        },
+    };
+    if (opts.autoStart ?? true)
+        handle.start();
+    return handle;
+}
+//# sourceMappingURL=coordinator.js.map

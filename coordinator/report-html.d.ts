@@ -1,0 +1,2 @@
+import type { StudyReport } from './report.js';
+export declare function renderStudyHtml(report: StudyReport): string;

@@ -1,0 +1,60 @@
+// report.html for a federated study: the statistics panel of `fl evaluate --html` (shared/report)
+// plus study sections: frozen models and thresholds, learning curves per round, the cross-site
+// table, and where the audit trail is.
+import { renderHtmlReport, escapeHtml } from '../shared/report/html.js';
+const COLORS = ['#1f4e99', '#c0392b', '#27864a', '#8e44ad', '#d68910'];
+function learningCurves(report, metric, label) {
+    const rounds = report.rounds.filter((r) => r.state !== 'failed');
+    const models = Object.keys(report.final_models);
+    const series = models.map((m) => rounds.map((r) => [r.round, r.models[m]?.metrics[metric]]).filter((p) => Number.isFinite(p[1])));
+    const all = series.flat().map((p) => p[1]);
+    if (all.length === 0)
+        return `<p>No ${escapeHtml(label)} was reported.</p>`;
+    const W = 420, H = 240, L = 48, B = 32, T = 12, R = 12;
+    const maxR = Math.max(1, ...rounds.map((r) => r.round));
+    let lo = Math.min(...all), hi = Math.max(...all);
+    if (hi - lo < 1e-9) {
+        lo -= 0.05;
+        hi += 0.05;
+    }
+    const x = (r) => L + ((r - 1) / Math.max(1, maxR - 1)) * (W - L - R);
+    const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+    const ticks = [lo, (lo + hi) / 2, hi];
+    const lines = series.map((pts, i) => {
+        const c = COLORS[i % COLORS.length];
+        return `<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map(([r, v]) => `${x(r).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>` +
+            pts.map(([r, v]) => `<circle cx="${x(r).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${c}"><title>${escapeHtml(models[i])} round ${r}: ${v.toFixed(4)}</title></circle>`).join('');
+    }).join('');
+    const legend = models.map((m, i) => `<tspan fill="${COLORS[i % COLORS.length]}" dx="10">■ ${escapeHtml(m)}</tspan>`).join('');
+    return `<svg viewBox="0 0 ${W} ${H + 18}" width="${W}" height="${H + 18}" role="img" aria-label="${escapeHtml(label)} per round">
+<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#999"/>
+${ticks.map((v) => `<text x="${L - 4}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(3)}</text>`).join('')}
+${rounds.map((r) => `<text x="${x(r.round)}" y="${H - B + 14}" font-size="10" text-anchor="middle">${r.round}</text>`).join('')}
+<text x="${(L + W - R) / 2}" y="${H - 4}" font-size="11" text-anchor="middle">round (${escapeHtml(label)})</text>
+${lines}
+<text x="${L}" y="${H + 14}" font-size="11">${legend}</text>
+</svg>`;
+}
+export function renderStudyHtml(report) {
+    const frozen = (report.frozen_models ?? []);
+    const frozenTable = `<table><thead><tr><th>model</th><th>round</th><th>digest (SHA-256)</th><th>threshold</th><th>rule (pooled validation)</th><th>validation n (positives)</th><th>below threshold</th></tr></thead><tbody>${frozen.map((f) => `<tr><td>${escapeHtml(f.model)}</td><td>${f.version}</td><td><code>${f.digest}</code></td><td>${f.threshold.toFixed(4)}</td><td>${escapeHtml(f.thresholdRule)}</td><td>${f.validation.n} (${f.validation.positives})</td><td>${f.validation.fraction_below_threshold === null ? '—' : (100 * f.validation.fraction_below_threshold).toFixed(1) + '%'}</td></tr>`).join('')}</tbody></table>`;
+    const cross = (report.cross_site_auc ?? {});
+    const models = Object.keys(report.final_models);
+    const crossTable = `<table><thead><tr><th>site (held-out cases)</th>${models.map((m) => `<th>${escapeHtml(m)} AUC (95% CI)</th>`).join('')}</tr></thead><tbody>${Object.entries(cross).map(([site, row]) => `<tr><td>${escapeHtml(site)}</td>${models.map((m) => {
+        const a = row[m];
+        return `<td>${a && a.estimate !== null ? `${a.estimate.toFixed(3)}${a.ci ? ` (${a.ci[0].toFixed(3)}–${a.ci[1].toFixed(3)})` : ''}` : '—'}</td>`;
+    }).join('')}</tr>`).join('')}</tbody></table>`;
+    const rounds = report.rounds.map((r) => `<tr><td>${r.round}</td><td>${escapeHtml(r.state.replaceAll('_', ' '))}</td><td>${r.participants.length - Object.keys(r.dropped).length}/${r.participants.length}</td><td>${r.duration_s.toFixed(1)} s</td>${r.privacy ? `<td>ε = ${r.privacy.epsilon.toFixed(3)}</td>` : ''}</tr>`).join('');
+    return renderHtmlReport(report, {
+        title: report.study.title ?? `Study ${report.study.id}`,
+        subtitle: `Federated study ${report.study.id}: ${report.sites.length} sites, ${report.rounds.length} rounds, strategy ${report.strategy}; held-out cohorts scored only by frozen models. Generated ${report.ended_at}.`,
+        extraSections: [
+            { title: 'Frozen models and operating thresholds', html: frozenTable },
+            { title: 'Learning curves (federated validation, example-weighted over sites)', html: `<div style="display:flex;gap:24px;flex-wrap:wrap">${learningCurves(report, 'val_auc', 'validation AUC')}${learningCurves(report, 'train_loss', 'training loss')}</div>` },
+            { title: 'Cross-site table: each global model on each site\'s held-out data', html: crossTable },
+            { title: 'Rounds', html: `<table><thead><tr><th>round</th><th>state</th><th>sites</th><th>duration</th></tr></thead><tbody>${rounds}</tbody></table>` },
+            { title: 'Audit', html: `<p>Study configuration digest <code>${report.study.config_digest}</code>. Every round, accepted and rejected update, the freeze and every evaluation are in the tamper-evident study log (<code>audit/</code>); check it with <code>fl audit verify DIR/audit</code> and recompute the aggregates with <code>fl audit replay</code>.</p>` },
+        ],
+    });
+}
+//# sourceMappingURL=report-html.js.map

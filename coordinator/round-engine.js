@@ -1,0 +1,446 @@
+// The round engine: waits for sites, runs rounds with a deadline and a quorum, admits and
+// accepts updates, aggregates each model with its strategy, and checkpoints every global model.
+//
+// Every round ends in a definite state: completed, completed without some sites (quorum reached
+// by the deadline), or failed (quorum missed) with the reason. A site that disconnects or misses
+// the deadline is left out of that round's aggregate; it rejoins at the next round.
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { invalid, precondition, duplicate } from './errors.js';
+import { fileUpdateReader } from '../shared/aggregate/reader.js';
+import { readTensorFileLayout } from '../shared/tensor/file.js';
+import { RdpAccountant } from '../shared/privacy/rdp.js';
+import { updateNorms } from '../shared/aggregate/norms.js';
+import { flagNormOutliers } from '../shared/aggregate/outliers.js';
+export class StudyFailedError extends Error {
+    name = 'StudyFailedError';
+}
+export class RoundEngine {
+    deps;
+    run = null;
+    strategyState = new Map();
+    accountant = new RdpAccountant();
+    results = [];
+    stopped = false;
+    wakeJoin = null;
+    /** Sites that disconnected mid-round and may still come back before they are dropped. */
+    graceTimers = new Map();
+    constructor(deps) {
+        this.deps = deps;
+        deps.sites.onChange((site, connected, reason) => {
+            if (connected) {
+                // Back within the grace period: the site stays in the round (its transfers resume).
+                const t = this.graceTimers.get(site);
+                if (t) {
+                    clearTimeout(t);
+                    this.graceTimers.delete(site);
+                }
+                this.wakeJoin?.();
+                return;
+            }
+            const run = this.run;
+            if (run && !run.settled && run.participants.has(site) && !this.siteDone(run, site)) {
+                const drop = () => {
+                    this.graceTimers.delete(site);
+                    if (run.settled || this.siteDone(run, site) || run.dropped.has(site) || this.deps.sites.isConnected(site))
+                        return;
+                    run.dropped.set(site, `disconnected (${reason})`);
+                    this.deps.events.publish({ type: 'site_dropped', round: run.round, site, reason: `disconnected (${reason})` });
+                    this.maybeSettle(run);
+                };
+                const graceMs = this.deps.study.reconnect_grace_s * 1000;
+                if (graceMs <= 0)
+                    drop();
+                else if (!this.graceTimers.has(site))
+                    this.graceTimers.set(site, setTimeout(drop, graceMs));
+            }
+        });
+    }
+    get currentRound() {
+        return this.run?.round ?? this.results.length;
+    }
+    /** Restores finished rounds and strategy state after a restart. */
+    restore(results, strategyState) {
+        this.results.push(...results);
+        const dp = this.deps.study.dp;
+        if (dp) {
+            const releases = results.filter((r) => r.state !== 'failed').length * this.deps.study.models.length;
+            this.accountant = releases > 0 ? new RdpAccountant([{ noiseMultiplier: dp.noise_multiplier, sampleRate: 1, steps: releases }]) : new RdpAccountant();
+        }
+        for (const [k, v] of Object.entries(strategyState))
+            this.strategyState.set(k, v);
+    }
+    stop() {
+        this.stopped = true;
+        this.wakeJoin?.();
+        this.run?.settle();
+    }
+    updatesDir(model, round) {
+        return join(this.deps.dataDir, 'updates', model, `round-${round}`);
+    }
+    /** Runs rounds `fromRound`..`study.rounds`. Resolves with all round results; throws StudyFailedError. */
+    async runRounds(fromRound = 1) {
+        const { study } = this.deps;
+        for (let r = fromRound; r <= study.rounds; r++) {
+            if (this.stopped)
+                throw new StudyFailedError('study stopped by an administrator');
+            await this.waitForQuorum(r, r === fromRound);
+            const result = await this.runRound(r);
+            this.results.push(result);
+            if (result.state !== 'failed' && this.deps.persist) {
+                await this.deps.persist(this.results, Object.fromEntries(this.strategyState));
+                this.deps.log.info({ round: r }, 'round saved');
+            }
+            if (result.state === 'failed') {
+                this.deps.events.publish({ type: 'round_failed', round: r, reason: result.reason ?? 'unknown' });
+                throw new StudyFailedError(`round ${r} failed: ${result.reason}`);
+            }
+        }
+        return this.results;
+    }
+    async waitForQuorum(round, firstOfRun) {
+        const { study, sites, events } = this.deps;
+        const deadline = Date.now() + study.join_timeout_s * 1000;
+        // Before the first round this coordinator runs (a new study, or one resumed after a restart),
+        // give every listed site until join_timeout_s to connect, so the study does not go on with
+        // whoever reconnected first; later rounds need the quorum only.
+        const listed = firstOfRun && study.sites ? study.sites : null;
+        const ready = () => {
+            const n = sites.connectedSites().length;
+            if (listed && Date.now() < deadline)
+                return listed.every((s) => sites.isConnected(s));
+            return n >= study.min_sites;
+        };
+        while (!ready()) {
+            if (this.stopped)
+                throw new StudyFailedError('study stopped by an administrator');
+            const left = deadline - Date.now();
+            if (left <= 0) {
+                const reason = `only ${sites.connectedSites().length} of min_sites ${study.min_sites} sites connected within join_timeout_s ${study.join_timeout_s}`;
+                const failed = {
+                    round, state: 'failed', reason, participants: sites.connectedSites(), dropped: {},
+                    started: Date.now(), ended: Date.now(), models: {},
+                };
+                this.results.push(failed);
+                events.publish({ type: 'round_failed', round, reason });
+                throw new StudyFailedError(`round ${round} failed: ${reason}`);
+            }
+            await new Promise((resolve) => {
+                const t = setTimeout(resolve, Math.min(left, 1000));
+                this.wakeJoin = () => {
+                    clearTimeout(t);
+                    resolve();
+                };
+            });
+            this.wakeJoin = null;
+        }
+    }
+    async runRound(round) {
+        const { study, store, sites, events, log, recorder } = this.deps;
+        const participants = sites.connectedSites();
+        const started = Date.now();
+        const deadline = started + study.round_deadline_s * 1000;
+        let settle;
+        const settledPromise = new Promise((resolve) => (settle = resolve));
+        const run = {
+            round, participants: new Set(participants), deadline, started,
+            accepted: new Map(study.models.map((m) => [m.name, new Map()])),
+            rejected: new Map(study.models.map((m) => [m.name, []])),
+            dropped: new Map(), digestsBefore: new Map(study.models.map((m) => [m.name, store.get(m.name).digest])),
+            arrivals: 0, settle: () => { run.settled = true; settle(); }, settled: false,
+        };
+        this.run = run;
+        await recorder?.append({
+            type: 'round_started', round, participants,
+            models: Object.fromEntries(study.models.map((m) => [m.name, { version: store.get(m.name).version, digest: store.get(m.name).digest }])),
+            deadline_unix_ms: deadline,
+        });
+        events.publish({ type: 'round_started', round, participants, deadline });
+        log.info({ round, participants }, 'round started');
+        const strategyParams = {};
+        for (const m of study.models)
+            Object.assign(strategyParams, this.deps.strategies.get(m.name).siteConfig());
+        if (study.dp)
+            Object.assign(strategyParams, { dp_clip: study.dp.clip, dp_noise_multiplier: study.dp.noise_multiplier });
+        const taskId = `r${round}-${randomUUID()}`;
+        for (const site of participants) {
+            sites.send(site, {
+                msg: {
+                    $case: 'task',
+                    value: {
+                        taskId, studyId: study.id, round, deadlineUnixMs: deadline,
+                        kind: {
+                            $case: 'train',
+                            value: {
+                                models: study.models.map((m) => {
+                                    const g = store.get(m.name);
+                                    return { studyId: study.id, model: m.name, round, version: g.version, digest: g.digest };
+                                }),
+                                epochs: study.training.epochs,
+                                batchSize: study.training.batch_size,
+                                learningRate: study.training.learning_rate,
+                                seed: study.training.seed * 100_003 + round,
+                                strategyParams,
+                                modelConfigJson: this.deps.modelConfigJson,
+                            },
+                        },
+                    },
+                },
+            });
+        }
+        const timer = setTimeout(() => {
+            for (const site of run.participants) {
+                if (!this.siteDone(run, site) && !run.dropped.has(site)) {
+                    run.dropped.set(site, `missed the round deadline (${study.round_deadline_s} s)`);
+                    events.publish({ type: 'site_dropped', round, site, reason: 'missed the round deadline' });
+                }
+            }
+            run.settle();
+        }, Math.max(0, deadline - Date.now()));
+        this.maybeSettle(run); // e.g. every participant disconnected before the first await
+        await settledPromise;
+        clearTimeout(timer);
+        for (const t of this.graceTimers.values())
+            clearTimeout(t);
+        this.graceTimers.clear();
+        for (const [site, reason] of run.dropped) {
+            await recorder?.append({ type: 'site_dropped', round, site, reason });
+        }
+        // Hostile or broken updates that passed the per-update checks: an L2 norm far above the
+        // round's median (a scaled or sign-flipped update) is left out and recorded with the reason.
+        if (study.outlier_norm_factor > 0) {
+            for (const m of study.models) {
+                const accepted = [...run.accepted.get(m.name).values()];
+                if (accepted.length < 3)
+                    continue;
+                const readers = await this.openReaders(accepted);
+                let norms;
+                try {
+                    norms = await updateNorms(readers, store.get(m.name).set.data.length);
+                }
+                finally {
+                    await Promise.all(readers.map((r) => r.close?.()));
+                }
+                const flags = flagNormOutliers(accepted.map((u, i) => ({ id: u.updateId, site: u.site, norm: norms[i] })), { factor: study.outlier_norm_factor });
+                for (const f of flags) {
+                    run.accepted.get(m.name).delete(f.site);
+                    await this.reject(f.site, { round, model: m.name }, `update ${f.id} left out of the aggregate: ${f.reason}`);
+                }
+            }
+        }
+        // Quorum per model, then aggregation.
+        const models = {};
+        let failure;
+        for (const m of study.models) {
+            const accepted = [...run.accepted.get(m.name).values()].sort((a, b) => a.arrival - b.arrival);
+            if (accepted.length < study.min_sites) {
+                failure ??= `model "${m.name}": ${accepted.length} update(s) accepted, min_sites is ${study.min_sites}`;
+            }
+        }
+        if (this.stopped)
+            failure ??= 'study stopped by an administrator';
+        if (failure === undefined) {
+            for (const m of study.models) {
+                // Summation order: by site name, so the aggregate does not depend on network timing (a
+                // float sum is order-sensitive) and a resumed study reproduces an uninterrupted one.
+                // The true arrival order is logged beside it.
+                const received = [...run.accepted.get(m.name).values()].sort((a, b) => a.arrival - b.arrival);
+                const accepted = [...received].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
+                const g = store.get(m.name);
+                const readers = await this.openReaders(accepted);
+                const strategy = this.deps.strategies.get(m.name);
+                const before = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
+                let out;
+                try {
+                    out = await strategy.aggregate(g.set.data, readers, before);
+                }
+                finally {
+                    await Promise.all(readers.map((r) => r.close?.()));
+                }
+                this.strategyState.set(m.name, out.state);
+                const next = await store.put(m.name, round, { infos: g.set.infos, data: out.global }, {
+                    round, strategy: strategy.name, summation_order: accepted.map((u) => u.updateId),
+                });
+                const numExamples = accepted.reduce((s, u) => s + u.numExamples, 0);
+                models[m.name] = {
+                    sites: accepted.map((u) => u.site),
+                    num_examples: numExamples,
+                    metrics: weightedMetrics(accepted),
+                    global_digest_before: g.digest,
+                    global_digest: next.digest,
+                    strategy_metrics: out.metrics,
+                    rejected: run.rejected.get(m.name),
+                };
+                await recorder?.append({
+                    type: 'round_aggregated', round, model: m.name, strategy: strategy.name,
+                    arrival_order: accepted.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
+                    received_order: received.map((u) => u.updateId),
+                    global_digest_before: g.digest, aggregated_digest: next.digest,
+                });
+            }
+        }
+        let privacy;
+        if (failure === undefined && study.dp) {
+            // Every site released one noised update per model this round (sampling rate 1).
+            this.accountant.step(study.dp.noise_multiplier, 1, study.models.length);
+            const spent = this.accountant.spent(study.dp.delta);
+            privacy = { epsilon: spent.epsilon, delta: study.dp.delta, noise_multiplier: study.dp.noise_multiplier, clip: study.dp.clip, releases: this.accountant.totalSteps };
+            await recorder?.append({ type: 'privacy_accounting', round, epsilon: spent.epsilon, delta: study.dp.delta, noise_multiplier: study.dp.noise_multiplier, clip: study.dp.clip, releases: this.accountant.totalSteps });
+        }
+        const ended = Date.now();
+        this.run = null;
+        const state = failure !== undefined ? 'failed' : run.dropped.size > 0 ? 'completed_without_some_sites' : 'completed';
+        const result = {
+            round, state, ...(failure !== undefined ? { reason: failure } : {}), participants, dropped: Object.fromEntries(run.dropped),
+            started, ended, models, ...(privacy ? { privacy } : {}),
+        };
+        if (state !== 'failed') {
+            events.publish({
+                type: 'round_completed', round, state, sites: participants.filter((s) => !run.dropped.has(s)),
+                metrics: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.metrics])),
+                digests: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.global_digest])),
+            });
+            log.info({ round, state, digests: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.global_digest.slice(0, 12)])) }, 'round completed');
+        }
+        return result;
+    }
+    openReaders(updates) {
+        return Promise.all(updates.map(async (u) => {
+            const layout = await readTensorFileLayout(u.path);
+            return fileUpdateReader(u.path, layout.dataOffset, layout.length, { id: u.updateId, site: u.site, numExamples: u.numExamples });
+        }));
+    }
+    siteDone(run, site) {
+        for (const m of run.accepted.values())
+            if (!m.has(site))
+                return false;
+        return true;
+    }
+    maybeSettle(run) {
+        if (run.settled)
+            return;
+        for (const site of run.participants) {
+            if (!run.dropped.has(site) && !this.siteDone(run, site))
+                return;
+        }
+        run.settle();
+    }
+    /**
+     * Checks an announced update against the open round. Returns the admission, or an
+     * `already` marker when this exact update (same update_id) was accepted before: a
+     * resubmission is acknowledged and counted once.
+     */
+    admit(site, header) {
+        const { study, store } = this.deps;
+        const who = `site "${site}"`;
+        if (header.studyId !== study.id)
+            throw invalid(`${who}: update for study "${header.studyId}", this is study "${study.id}"`);
+        if (header.siteId !== site)
+            throw invalid(`${who}: update claims to come from site "${header.siteId}"`);
+        if (!store.has(header.model))
+            throw invalid(`${who}: unknown model "${header.model}"`);
+        const run = this.run;
+        if (!run || run.settled) {
+            const prior = this.findAccepted(header);
+            if (prior)
+                return { already: prior };
+            throw precondition(`${who}: no round is open (update for round ${header.round}, model "${header.model}")`);
+        }
+        if (header.round !== run.round) {
+            const prior = this.findAccepted(header);
+            if (prior)
+                return { already: prior };
+            throw precondition(`${who}: update for round ${header.round} is stale or early; round ${run.round} is open`);
+        }
+        if (!run.participants.has(site))
+            throw precondition(`${who}: not a participant of round ${run.round} (joined after it started; it will take part in the next round)`);
+        if (run.dropped.has(site))
+            throw precondition(`${who}: dropped from round ${run.round}: ${run.dropped.get(site)}`);
+        const g = store.get(header.model);
+        if (header.modelVersion !== g.version) {
+            throw precondition(`${who}: update computed from version ${header.modelVersion} of "${header.model}", current version is ${g.version}`);
+        }
+        const prev = run.accepted.get(header.model).get(site);
+        if (prev) {
+            if (prev.updateId === header.updateId)
+                return { already: prev };
+            throw duplicate(`${who}: already sent an update for model "${header.model}" in round ${run.round} (one update per site per round)`);
+        }
+        if (!/^[A-Za-z0-9._-]{8,80}$/.test(header.updateId))
+            throw invalid(`${who}: update_id must be 8-80 characters [A-Za-z0-9._-]`);
+        return {
+            round: run.round, model: header.model, site, spec: g.set.infos,
+            spoolPath: join(this.updatesDir(header.model, run.round), `${header.updateId}.flt`),
+        };
+    }
+    /** Accepts a verified update into the open round (and the study log before acknowledging it). */
+    async accept(admission, update) {
+        const run = this.run;
+        if (!run || run.round !== admission.round || run.settled) {
+            throw precondition(`site "${admission.site}": round ${admission.round} closed while the update was being received`);
+        }
+        const existing = run.accepted.get(admission.model).get(admission.site);
+        if (existing) {
+            if (existing.updateId === update.header.updateId)
+                return existing;
+            throw duplicate(`site "${admission.site}": already sent an update for model "${admission.model}" in round ${run.round}`);
+        }
+        const accepted = {
+            round: run.round, model: admission.model, site: admission.site, updateId: update.header.updateId,
+            numExamples: update.header.numExamples, digest: update.digest, path: update.path,
+            metrics: { ...update.header.metrics }, arrival: run.arrivals++,
+        };
+        run.accepted.get(admission.model).set(admission.site, accepted);
+        this.acceptedIds.set(accepted.updateId, accepted);
+        await this.deps.recorder?.append({
+            type: 'update_accepted', round: run.round, model: admission.model, site: admission.site,
+            update_id: accepted.updateId, num_examples: accepted.numExamples, digest: accepted.digest,
+            signature: update.header.signature || null,
+        });
+        this.deps.events.publish({
+            type: 'update_accepted', round: run.round, model: admission.model, site: admission.site,
+            numExamples: accepted.numExamples, digest: accepted.digest, metrics: accepted.metrics,
+        });
+        this.maybeSettle(run);
+        return accepted;
+    }
+    /** Records a refused update; the round and the global model are unaffected. */
+    async reject(site, header, reason) {
+        const round = header?.round ?? this.run?.round ?? 0;
+        const model = header?.model || '(unknown)';
+        // Listed under the round that was open when it arrived (a stale update says so in its reason).
+        this.run?.rejected.get(model)?.push({ site, reason });
+        await this.deps.recorder?.append({ type: 'update_rejected', round, model, site, reason });
+        this.deps.events.publish({ type: 'update_rejected', round, model, site, reason });
+    }
+    findAccepted(header) {
+        return this.acceptedIds.get(header.updateId);
+    }
+    /** The accepted update with this id, if any. */
+    acceptedUpdate(updateId) {
+        return this.acceptedIds.get(updateId);
+    }
+    /** Every accepted update id, so a resubmission after a lost receipt is counted once. */
+    acceptedIds = new Map();
+}
+/** Example-weighted means of site metrics; `val_*` metrics are weighted by `val_n` when present. */
+export function weightedMetrics(updates) {
+    const sums = new Map();
+    for (const u of updates) {
+        for (const [k, v] of Object.entries(u.metrics)) {
+            if (!Number.isFinite(v) || k.endsWith('_n'))
+                continue;
+            const w = k.startsWith('val_') ? (u.metrics.val_n ?? u.numExamples) : u.numExamples;
+            const e = sums.get(k) ?? { s: 0, w: 0 };
+            e.s += v * w;
+            e.w += w;
+            sums.set(k, e);
+        }
+    }
+    const out = {};
+    for (const [k, { s, w }] of sums)
+        if (w > 0)
+            out[k] = s / w;
+    return out;
+}
+//# sourceMappingURL=round-engine.js.map

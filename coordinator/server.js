@@ -1,0 +1,266 @@
+// The coordinator's gRPC services. Exported apart from the CLI so tests bind to port 0.
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { FederatedLearningService, StudyAdminService, } from '../shared/protocol/index.js';
+import { chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
+import { bytesOf } from '../shared/tensor/tensor-set.js';
+import { enlargeServerWindows } from '../shared/transport/http2-window.js';
+import { SecurityError } from '../shared/security/grpc-errors.js';
+import { receiveUpload, partialState } from './update-receiver.js';
+import { join } from 'node:path';
+import { RejectError } from './errors.js';
+import { toWireInfos } from './wire.js';
+import { TransferSlots } from './transfer-slots.js';
+/** Maps a thrown error to a gRPC status; unknown errors become INTERNAL without internals. */
+export function toStatus(err, log) {
+    if (err instanceof RejectError || err instanceof SecurityError)
+        return { code: err.code, details: err.message };
+    log.error({ err }, 'internal error in a call');
+    return { code: grpc.status.INTERNAL, details: 'internal error' };
+}
+function fail(call, status) {
+    call.emit('error', Object.assign(new Error(status.details), status));
+}
+export function federatedLearningImpl(deps) {
+    const { log } = deps;
+    const downloads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
+    const uploads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
+    return {
+        session(call) {
+            let session = null;
+            let closed = false;
+            const close = (reason) => {
+                if (closed)
+                    return;
+                closed = true;
+                if (session) {
+                    deps.sites.disconnect(session, reason);
+                    deps.events.publish({ type: 'site_disconnected', site: session.site, reason });
+                    log.info({ site: session.site, reason }, 'site disconnected');
+                }
+            };
+            call.on('data', (msg) => {
+                try {
+                    const m = msg.msg;
+                    if (!m)
+                        throw new RejectError(grpc.status.INVALID_ARGUMENT, 'empty session message');
+                    if (m.$case === 'hello') {
+                        if (session)
+                            throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${session.site}": second Hello on one session`);
+                        const h = m.value;
+                        if (h.studyId !== deps.studyId) {
+                            throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${h.siteId}": Hello for study "${h.studyId}", this coordinator runs "${deps.studyId}"`);
+                        }
+                        const caller = deps.gate.site(call, h.siteId, 'Session');
+                        if (deps.allowedSites && !deps.allowedSites.includes(caller.name)) {
+                            throw new RejectError(grpc.status.PERMISSION_DENIED, `site "${caller.name}" is not listed in the study's sites`);
+                        }
+                        const s = {
+                            site: caller.name, backend: h.backend, fingerprint: caller.fingerprint, publicKey: caller.publicKey ?? null, cohortCounts: { ...h.cohortCounts },
+                            send: (out) => {
+                                if (!closed)
+                                    call.write(out);
+                            },
+                            close: (reason) => {
+                                close(reason);
+                                call.end();
+                            },
+                        };
+                        session = s;
+                        deps.sites.connect(s);
+                        deps.events.publish({ type: 'site_connected', site: s.site, backend: h.backend });
+                        log.info({ site: s.site, backend: h.backend, fingerprint: caller.fingerprint }, 'site connected');
+                        call.write({
+                            msg: { $case: 'welcome', value: { studyId: deps.studyId, siteId: s.site, heartbeatIntervalMs: deps.heartbeatIntervalMs, currentRound: deps.engine.currentRound } },
+                        });
+                        return;
+                    }
+                    if (!session)
+                        throw new RejectError(grpc.status.FAILED_PRECONDITION, 'the first session message must be Hello');
+                    deps.sites.touch(session.site);
+                    if (m.$case === 'status') {
+                        const st = m.value;
+                        deps.events.publish({
+                            type: 'task_progress', round: deps.engine.currentRound, site: session.site,
+                            state: st.state, progress: st.progress, message: st.message,
+                        });
+                        if (st.state === 'failed')
+                            deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
+                    }
+                    else if (m.$case === 'cosignature') {
+                        deps.onCosignature?.(session.site, m.value);
+                    }
+                }
+                catch (err) {
+                    const status = toStatus(err, log);
+                    log.warn({ site: session?.site, reason: status.details }, 'session refused');
+                    close(status.details);
+                    fail(call, status);
+                }
+            });
+            call.on('end', () => {
+                close('session ended by the site');
+                call.end();
+            });
+            call.on('cancelled', () => close('connection lost'));
+            call.on('error', (err) => close(`stream error: ${err.message}`));
+        },
+        async downloadModel(call) {
+            try {
+                const req = call.request;
+                // Only sites (or, with --insecure, anyone) may download; the site id is not in the
+                // request, so identity comes from the certificate alone.
+                if (deps.gate.secure)
+                    deps.gate.site(call, peerName(call), 'DownloadModel');
+                if (req.studyId !== deps.studyId)
+                    throw new RejectError(grpc.status.FAILED_PRECONDITION, `download for study "${req.studyId}", this is "${deps.studyId}"`);
+                if (!deps.store.has(req.model))
+                    throw new RejectError(grpc.status.NOT_FOUND, `unknown model "${req.model}"`);
+                const g = await deps.store.version(req.model, req.version).catch(() => {
+                    throw new RejectError(grpc.status.NOT_FOUND, `model "${req.model}" has no version ${req.version}`);
+                });
+                const bytes = bytesOf(g.set.data);
+                if (req.offset > bytes.length || req.offset % 4 !== 0) {
+                    throw new RejectError(grpc.status.OUT_OF_RANGE, `offset ${req.offset} is invalid for ${bytes.length} bytes`);
+                }
+                const header = {
+                    part: {
+                        $case: 'header',
+                        value: {
+                            ref: { studyId: deps.studyId, model: req.model, round: g.version, version: g.version, digest: g.digest },
+                            tensors: toWireInfos(g.set.infos), totalBytes: bytes.length,
+                        },
+                    },
+                };
+                const release = await downloads.acquire();
+                try {
+                    call.write(header);
+                    const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
+                    for (const c of chunkBytes(bytes, size, Number(req.offset))) {
+                        if (call.cancelled)
+                            return;
+                        if (!call.write({ part: { $case: 'chunk', value: c } }))
+                            await once(call, 'drain');
+                    }
+                    call.end();
+                }
+                finally {
+                    release();
+                }
+            }
+            catch (err) {
+                fail(call, toStatus(err, log));
+            }
+        },
+        uploadUpdate(call, callback) {
+            let header;
+            let site = peerName(call) || '?';
+            (async () => {
+                const release = await uploads.acquire();
+                let accepted;
+                try {
+                    const { admission, update } = await receiveUpload(call, (h) => {
+                        header = h;
+                        site = deps.gate.site(call, h.siteId, 'UploadUpdate').name;
+                        const a = deps.engine.admit(site, h);
+                        if ('already' in a)
+                            throw new AlreadyAccepted(a.already.updateId, a.already.digest);
+                        return a;
+                    });
+                    accepted = await deps.engine.accept(admission, update);
+                }
+                finally {
+                    release();
+                }
+                return { accepted: true, updateId: accepted.updateId, digest: accepted.digest, message: `accepted for round ${accepted.round}` };
+            })().then((receipt) => callback(null, receipt), async (err) => {
+                if (err instanceof AlreadyAccepted) {
+                    callback(null, { accepted: true, updateId: err.updateId, digest: err.digest, message: 'already accepted (counted once)' });
+                    return;
+                }
+                const status = toStatus(err, log);
+                log.warn({ site, model: header?.model, round: header?.round, reason: status.details }, 'update rejected');
+                await deps.engine.reject(site, header, status.details).catch((e) => log.error({ err: e }, 'could not record rejection'));
+                callback(Object.assign(new Error(status.details), status), null);
+            });
+        },
+        uploadStatus(call, callback) {
+            (async () => {
+                const req = call.request;
+                const site = deps.gate.site(call, req.siteId, 'UploadStatus').name;
+                if (req.studyId !== deps.studyId)
+                    throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": study "${req.studyId}", this is "${deps.studyId}"`);
+                if (!/^[A-Za-z0-9._-]{8,80}$/.test(req.updateId))
+                    throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": malformed update_id`);
+                if (!deps.store.has(req.model))
+                    throw new RejectError(grpc.status.NOT_FOUND, `site "${site}": unknown model "${req.model}"`);
+                if (deps.engine.acceptedUpdate(req.updateId))
+                    return { receivedBytes: 0, accepted: true };
+                const st = await partialState(join(deps.engine.updatesDir(req.model, req.round), `${req.updateId}.flt`));
+                return { receivedBytes: st && st.site === site ? st.bytes : 0, accepted: false };
+            })().then((r) => callback(null, r), (err) => {
+                const s = toStatus(err, log);
+                callback(Object.assign(new Error(s.details), s), null);
+            });
+        },
+        submitEvaluation(call, callback) {
+            if (!deps.evaluation) {
+                callback(Object.assign(new Error('this coordinator does not collect evaluations'), { code: grpc.status.UNIMPLEMENTED }), null);
+                return;
+            }
+            deps.evaluation.submit(call, callback);
+        },
+    };
+}
+class AlreadyAccepted extends Error {
+    updateId;
+    digest;
+    constructor(updateId, digest) {
+        super('already accepted');
+        this.updateId = updateId;
+        this.digest = digest;
+    }
+}
+/** Party name from the certificate's CN-bearing identity, '' when not on mTLS. */
+function peerName(call) {
+    const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+    return Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '');
+}
+export function studyAdminImpl(deps) {
+    const guard = (call, method, cb, fn) => {
+        try {
+            deps.gate.admin(call, method);
+            cb(null, fn());
+        }
+        catch (err) {
+            const s = toStatus(err, deps.log);
+            cb(Object.assign(new Error(s.details), s), null);
+        }
+    };
+    return {
+        getStatus: (call, cb) => guard(call, 'GetStatus', cb, () => deps.admin.status()),
+        startStudy: (call, cb) => guard(call, 'StartStudy', cb, () => {
+            deps.admin.start();
+            return { ok: true, message: 'study started' };
+        }),
+        stopStudy: (call, cb) => guard(call, 'StopStudy', cb, () => {
+            deps.admin.stop();
+            return { ok: true, message: 'study stopping' };
+        }),
+    };
+}
+/** Creates (not binds) the gRPC server with both services. */
+export function createGrpcServer(deps, options) {
+    const server = new grpc.Server(options);
+    server.addService(FederatedLearningService, federatedLearningImpl(deps));
+    server.addService(StudyAdminService, studyAdminImpl(deps));
+    return server;
+}
+/** Binds and returns the port; enlarges HTTP/2 receive windows for fast uploads. */
+export async function bindServer(server, address, creds, log) {
+    const port = await new Promise((resolve, reject) => server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))));
+    if (!enlargeServerWindows(server))
+        log.warn('could not enlarge HTTP/2 windows (grpc-js internals changed); uploads will be slower');
+    return port;
+}
+//# sourceMappingURL=server.js.map

@@ -1,0 +1,142 @@
+// After training: choose each model's final version by the configured rule, choose its
+// operating threshold on pooled federated validation predictions, FREEZE (study log first, then
+// a notice to every site), and only then ask the sites to score their held-out cohorts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StudyFailedError } from './round-engine.js';
+import { chooseThreshold } from './threshold.js';
+import { gridThreshold, pool } from '../shared/evaluation/aggregate.js';
+import { aggregateStatistics } from './aggregate-statistics.js';
+import { reportCohort } from './report-cohorts.js';
+import { buildStudyStatistics, predictionsCsv } from './study-statistics.js';
+/** The version each model is frozen at, by the configured rule (`final` or best validation AUC). */
+export function chooseVersions(rounds, models, rule) {
+    const out = new Map();
+    for (const m of models) {
+        const done = rounds.filter((r) => r.state !== 'failed' && r.models[m]);
+        if (done.length === 0)
+            throw new StudyFailedError(`model "${m}" has no completed round to freeze`);
+        let best = done[done.length - 1];
+        if (rule === 'best_validation_auc') {
+            for (const r of done) {
+                const auc = r.models[m].metrics.val_auc ?? -Infinity;
+                if (auc > (best.models[m].metrics.val_auc ?? -Infinity))
+                    best = r; // ties keep the later round
+            }
+        }
+        out.set(m, best.round);
+    }
+    return out;
+}
+export async function runStudyEvaluation(h, rounds, log) {
+    const { study } = h.file;
+    const ev = study.evaluation;
+    if (!ev)
+        return {};
+    const models = study.models.map((m) => m.name);
+    const versions = chooseVersions(rounds, models, ev.selection);
+    const refs = await Promise.all(models.map(async (m) => {
+        const g = await h.store.version(m, versions.get(m));
+        return { studyId: study.id, model: m, round: g.version, version: g.version, digest: g.digest };
+    }));
+    const deadlineMs = ev.deadline_s * 1000;
+    const round = rounds.length;
+    const sites = h.sites.connectedSites();
+    h.events.publish({ type: 'log', level: 'info', message: `selection (${ev.selection}): ${refs.map((r) => `${r.model}@round ${r.version}`).join(', ')}; scoring validation cohorts` });
+    // 1. Federated validation predictions (not held out) → thresholds.
+    const aggregateOnly = ev.privacy === 'aggregate';
+    const val = await h.evaluation.request({
+        sites, models: refs.map((ref) => ({ ref, threshold: 0 })), cohorts: study.cohorts.validation, heldOut: false,
+        modelConfigJson: h.modelConfigJson, round, deadlineMs, privacy: ev.privacy,
+    });
+    if (val.results.size < study.min_sites) {
+        throw new StudyFailedError(`validation scoring: ${val.results.size} site(s) answered, min_sites is ${study.min_sites} (${[...val.failures].map(([s, r]) => `${s}: ${r}`).join('; ')})`);
+    }
+    const pooledVal = [...val.results.values()].flatMap((r) => r.predictions);
+    const frozen = refs.map((ref) => {
+        if (aggregateOnly) {
+            // Threshold from pooled validation counts on the 0.01 grid.
+            const pooledSummary = pool([...val.results.values()].flatMap((r) => Object.values(r.aggregate?.cohorts ?? {}).map((c) => c[ref.model]).filter((x) => !!x)));
+            const rule = ev.threshold.rule;
+            const t = rule === 'fixed' ? { threshold: ev.threshold.value, fractionBelow: null } : gridThreshold(pooledSummary, rule, ev.threshold.value);
+            if (t.threshold === null)
+                throw new StudyFailedError(`model "${ref.model}": threshold rule ${rule} cannot be met on the validation counts`);
+            return {
+                model: ref.model, version: ref.version, digest: ref.digest, threshold: t.threshold, thresholdRule: `${rule} ${ev.threshold.value} (0.01 grid)`,
+                selection: ev.selection, validation: { n: pooledSummary.n, positives: pooledSummary.positives, fraction_below_threshold: t.fractionBelow },
+            };
+        }
+        const labels = pooledVal.filter((p) => ref.model in p.scores).map((p) => p.label);
+        const scores = pooledVal.filter((p) => ref.model in p.scores).map((p) => p.scores[ref.model]);
+        const t = chooseThreshold(labels, scores, ev.threshold.rule, ev.threshold.value);
+        return {
+            model: ref.model, version: ref.version, digest: ref.digest, threshold: t.threshold, thresholdRule: t.rule,
+            selection: ev.selection, validation: { n: labels.length, positives: labels.filter((l) => l === 1).length, fraction_below_threshold: t.fractionBelow },
+        };
+    });
+    // 2. Freeze: durable record first, then the notice; only after that any held-out request.
+    const rec = await h.recorder?.append({
+        type: 'models_frozen',
+        models: frozen.map((f) => ({ model: f.model, version: f.version, digest: f.digest, threshold: f.threshold, threshold_rule: f.thresholdRule, selection: f.selection })),
+    });
+    const frozenModels = frozen.map((f) => ({
+        ref: { studyId: study.id, model: f.model, round: f.version, version: f.version, digest: f.digest }, threshold: f.threshold,
+    }));
+    for (const s of sites) {
+        h.sites.send(s, { msg: { $case: 'freeze', value: { studyId: study.id, models: frozenModels, logSeq: rec?.seq ?? 0, recordHash: rec?.hash ?? '' } } });
+    }
+    h.events.publish({ type: 'log', level: 'info', message: `frozen: ${frozen.map((f) => `${f.model} ${f.digest.slice(0, 12)} threshold ${f.threshold.toFixed(4)}`).join('; ')}` });
+    // 3. Held-out cohorts, scored by the frozen models only.
+    await h.recorder?.append({ type: 'evaluation_requested', cohorts: study.cohorts.held_out, models: frozen.map((f) => ({ model: f.model, digest: f.digest })), sites });
+    const held = await h.evaluation.request({
+        sites, models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigJson: h.modelConfigJson, round, deadlineMs, privacy: ev.privacy,
+    });
+    for (const [site, r] of held.results) {
+        await h.recorder?.append({ type: 'evaluation_result', site, cohorts: study.cohorts.held_out, results_digest: r.digest, cases: r.predictions.length });
+    }
+    for (const [site, reason] of held.failures)
+        log.warn({ site, reason }, 'held-out evaluation missing from a site');
+    const thresholdsByModel = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
+    const common = {
+        frozen_models: frozen,
+        evaluation: {
+            privacy: ev.privacy,
+            held_out_cohorts: study.cohorts.held_out,
+            sites_answered: [...held.results.keys()].sort(),
+            sites_missing: Object.fromEntries(held.failures),
+            validation_sites: [...val.results.keys()].sort(),
+        },
+    };
+    if (aggregateOnly) {
+        const parts = {};
+        for (const [site, r] of held.results) {
+            for (const [cohort, byModel] of Object.entries(r.aggregate?.cohorts ?? {})) {
+                for (const [m, summary] of Object.entries(byModel)) {
+                    ((parts[reportCohort(site, cohort)] ??= {})[m] ??= []).push(summary);
+                }
+            }
+        }
+        return { ...common, ...aggregateStatistics(parts, models, thresholdsByModel), thresholds: thresholdsByModel, reference_model: ev.reference_model ?? models[0] };
+    }
+    // 4. Predictions file and statistics.
+    const rows = [];
+    for (const [site, r] of [...held.results.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        for (const p of r.predictions)
+            rows.push(toRow(site, p, models));
+    }
+    const dir = h.file.coordinator.data_dir;
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'predictions.csv'), predictionsCsv(rows, models));
+    const thresholds = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
+    const statistics = buildStudyStatistics(rows, models, thresholds, {
+        bootstrap: ev.bootstrap, seed: study.training.seed, reference: ev.reference_model ?? models[0],
+    });
+    return { ...common, ...statistics };
+}
+function toRow(site, p, models) {
+    const scores = {};
+    for (const m of models)
+        scores[m] = p.scores[m] ?? Number.NaN;
+    return { site, cohort: reportCohort(site, p.cohort), siteCohort: p.cohort, caseKey: p.caseKey, label: p.label, scores };
+}
+//# sourceMappingURL=study-evaluation.js.map

@@ -1,0 +1,7 @@
+export declare class TransferSlots {
+    readonly limit: number;
+    private active;
+    private readonly waiting;
+    constructor(limit: number);
+    acquire(): Promise<() => void>;
+}

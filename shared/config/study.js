@@ -1,0 +1,113 @@
+// The study configuration (study.yaml), validated by zod; errors name the field.
+import { z } from 'zod';
+import { tlsKitSchema } from './tls.js';
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)');
+export const studyModelSchema = z.strictObject({
+    /** Name of the model within the study (e.g. "ddfn"). */
+    name: id,
+    /** Registered architecture (shared/models/registry.ts); defaults to the name. */
+    architecture: z.string().min(1).optional(),
+    /** Architecture config (modalities, input size, widths...), validated by the architecture. */
+    config: z.record(z.string(), z.unknown()).default({}),
+});
+export const trainingSchema = z.strictObject({
+    epochs: z.int().min(1).max(1000).default(1),
+    batch_size: z.int().min(1).max(4096).default(16),
+    learning_rate: z.number().positive().max(10).default(0.001),
+    seed: z.int().min(0).default(42),
+});
+/** Which cohorts train, which validate (model selection, threshold), which are held out. */
+export const cohortRolesSchema = z.strictObject({
+    train: z.array(z.literal('train')).min(1).default(['train']),
+    validation: z.array(z.literal('validation')).default(['validation']),
+    /** Never seen by training or selection; scored only by frozen models. */
+    held_out: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).default(['test', 'prospective']),
+}).superRefine((c, ctx) => {
+    c.held_out.forEach((h, i) => {
+        if (h === 'train' || h === 'validation')
+            ctx.addIssue({ code: 'custom', path: ['held_out', i], message: `"${h}" cannot be held out` });
+    });
+});
+export const evaluationSchema = z.strictObject({
+    /** Which round's model is final: the last, or the best by federated validation AUC. */
+    selection: z.enum(['final', 'best_validation_auc']).default('final'),
+    /** Operating threshold chosen on pooled validation predictions. */
+    threshold: z.strictObject({
+        rule: z.enum(['youden', 'target_sensitivity', 'target_npv', 'fixed']).default('target_sensitivity'),
+        /** Target for target_* rules, the threshold itself for `fixed`. */
+        value: z.number().min(0).max(1).default(0.9),
+    }).default({ rule: 'target_sensitivity', value: 0.9 }),
+    /** Cases leave sites as pseudonymised predictions, or only as aggregate counts. */
+    privacy: z.enum(['predictions', 'aggregate']).default('predictions'),
+    deadline_s: z.number().positive().default(600),
+    /** Paired bootstrap replicates for P-values of NPV/specificity differences. */
+    bootstrap: z.int().min(0).max(100_000).default(2000),
+    /** Model compared against the others (DeLong, bootstrap). */
+    reference_model: z.string().optional(),
+});
+export const studySchema = z.strictObject({
+    id,
+    title: z.string().optional(),
+    rounds: z.int().min(1).max(10_000),
+    min_sites: z.int().min(1),
+    /** Sites expected to take part; when given, only these may join. */
+    sites: z.array(id).optional(),
+    /** How long the coordinator waits for updates in a round, in seconds. */
+    round_deadline_s: z.number().positive().default(600),
+    /** A site that disconnects mid-round stays in it if it reconnects within this many seconds
+     *  (its transfers resume); after that it is left out of the round. 0 = drop at once. */
+    reconnect_grace_s: z.number().min(0).default(15),
+    /** How long to wait for min_sites to connect before the first round, in seconds. */
+    join_timeout_s: z.number().positive().default(600),
+    models: z.array(studyModelSchema).min(1),
+    training: trainingSchema.default(trainingSchema.parse({})),
+    cohorts: cohortRolesSchema.default(cohortRolesSchema.parse({})),
+    /** Differential privacy (optional): each site clips its update to L2 norm `clip` and adds
+     *  Gaussian noise N(0, (noise_multiplier * clip)^2); the coordinator accounts epsilon (RDP). */
+    dp: z.strictObject({
+        clip: z.number().positive(),
+        noise_multiplier: z.number().positive(),
+        delta: z.number().gt(0).lt(1).default(1e-5),
+    }).optional(),
+    /** Held-out evaluation after training; omit `evaluation` to train only. */
+    evaluation: evaluationSchema.optional(),
+    /** Aggregation strategy; validated by the coordinator's strategy registry (coordinator/strategies). */
+    strategy: z.looseObject({ name: z.string().min(1) }).default({ name: 'fedavg' }),
+    /** Reject an update whose L2 norm exceeds `factor` x the round's median norm (0 = off). */
+    outlier_norm_factor: z.number().min(0).default(10),
+}).superRefine((s, ctx) => {
+    if (s.sites && s.min_sites > s.sites.length) {
+        ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
+    }
+    const seen = new Set();
+    s.models.forEach((m, i) => {
+        if (seen.has(m.name))
+            ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
+        seen.add(m.name);
+    });
+});
+export const coordinatorSchema = z.strictObject({
+    /** host:port to listen on. */
+    listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:7443').default('0.0.0.0:7443'),
+    /** Where checkpoints, spooled updates, the study log and reports go. */
+    data_dir: z.string().min(1),
+    tls: tlsKitSchema.optional(),
+    /** Plain-text gRPC; only for experiments on one machine. */
+    insecure: z.boolean().default(false),
+    /** The tamper-evident study log (default DATA_DIR/audit); its Ed25519 key in DATA_DIR/keys/. */
+    audit_dir: z.string().min(1).optional(),
+    /** SHA-256 fingerprints of revoked party certificates (refused at every call). */
+    revoked_fingerprints: z.array(z.string().regex(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons optional)')).default([]),
+    /** NATS server URL for events and the replicated log; in-process bus when absent. */
+    nats_url: z.string().optional(),
+}).superRefine((c, ctx) => {
+    if (!c.tls && !c.insecure) {
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required unless insecure: true (run `fl provision` to make certificates)' });
+    }
+});
+/** The coordinator's config file: the study and where/how to serve it. */
+export const coordinatorFileSchema = z.strictObject({
+    study: studySchema,
+    coordinator: coordinatorSchema,
+});
+//# sourceMappingURL=study.js.map

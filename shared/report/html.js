@@ -1,0 +1,227 @@
+// Self-contained HTML report of an evaluation (the JSON of `fl evaluate --json`): per cohort a
+// figure panel with inline SVG (A: ROC curves with the chance diagonal, B: calibration curves,
+// C: decision curves against treat-all and treat-none), a table of estimates with 95% CIs, a
+// table of model comparisons with P-values, and subgroup AUCs. No scripts, no external assets.
+//
+// The input is typed structurally (only the fields drawn are required), so any report with the
+// documented JSON shape renders; ROC points may be [fpr, tpr] pairs or { fpr, tpr } objects.
+const PALETTE = ['#1f4e99', '#c0392b', '#27864a', '#8e44ad', '#d68910', '#17808a', '#7f4f24', '#555555'];
+export function escapeHtml(s) {
+    return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+function num(v, digits = 3) {
+    return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}
+export function formatP(p) {
+    if (p === null || p === undefined || !Number.isFinite(p))
+        return '—';
+    if (p < 0.001)
+        return '&lt;0.001';
+    return p.toFixed(3);
+}
+function withCi(e, digits = 3) {
+    if (!e)
+        return '—';
+    if (e.estimate === null || e.estimate === undefined)
+        return `<span class="na" title="${escapeHtml(e.reason ?? 'undefined')}">—<sup>†</sup></span>`;
+    const ci = e.ci ? ` <span class="ci">(${ciText(e.ci, digits)})</span>` : '';
+    return `${num(e.estimate, digits)}${ci}`;
+}
+/** "0.81–0.93", or "-0.04 to 0.07" when a bound is negative (a dash would read as a minus). */
+export function ciText(ci, digits = 3) {
+    return `${num(ci[0], digits)}${ci[0] < 0 || ci[1] < 0 ? ' to ' : '–'}${num(ci[1], digits)}`;
+}
+function proportionCell(e) {
+    const x = e.numerator ?? e.x;
+    const n = e.denominator ?? e.n;
+    const counts = x !== undefined && n !== undefined ? `<br><span class="counts">${x}/${n}</span>` : '';
+    return `${withCi(e)}${counts}`;
+}
+function rocPairs(pts) {
+    if (!pts)
+        return [];
+    return pts.map((p) => (Array.isArray(p) ? [p[0], p[1]] : [p.fpr, p.tpr]));
+}
+const W = 380;
+const H = 350;
+const M = { left: 54, right: 14, top: 30, bottom: 46 };
+const PW = W - M.left - M.right;
+const PH = H - M.top - M.bottom;
+function sx(a, x) {
+    return M.left + ((x - a.x0) / (a.x1 - a.x0)) * PW;
+}
+function sy(a, y) {
+    return M.top + PH - ((y - a.y0) / (a.y1 - a.y0)) * PH;
+}
+function path(a, pts) {
+    return pts.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(a, x).toFixed(2)},${sy(a, y).toFixed(2)}`).join('');
+}
+function ticks(lo, hi, step) {
+    const out = [];
+    const k0 = Math.ceil(lo / step - 1e-9);
+    const k1 = Math.floor(hi / step + 1e-9);
+    for (let k = k0; k <= k1; k++)
+        out.push(Number((k * step).toFixed(10)));
+    return out;
+}
+let clipCounter = 0;
+function frame(a, body, legend) {
+    const clip = `clip${++clipCounter}`;
+    const grid = [
+        ...a.xTicks.map((t) => `<line x1="${sx(a, t)}" x2="${sx(a, t)}" y1="${M.top}" y2="${M.top + PH}" class="grid"/>`),
+        ...a.yTicks.map((t) => `<line x1="${M.left}" x2="${M.left + PW}" y1="${sy(a, t)}" y2="${sy(a, t)}" class="grid"/>`),
+    ].join('');
+    const xt = a.xTicks.map((t) => `<line x1="${sx(a, t)}" x2="${sx(a, t)}" y1="${M.top + PH}" y2="${M.top + PH + 4}" class="axis"/><text x="${sx(a, t)}" y="${M.top + PH + 16}" text-anchor="middle">${fmtTick(t)}</text>`).join('');
+    const yt = a.yTicks.map((t) => `<line x1="${M.left - 4}" x2="${M.left}" y1="${sy(a, t)}" y2="${sy(a, t)}" class="axis"/><text x="${M.left - 7}" y="${sy(a, t) + 4}" text-anchor="end">${fmtTick(t)}</text>`).join('');
+    // Legend below the axes (never over the curves), one entry per line.
+    const height = H + legend.length * 15 + 10;
+    const lg = legend.map((l, i) => {
+        const y = H + 12 + i * 15;
+        const x = M.left;
+        return `<line x1="${x}" x2="${x + 22}" y1="${y - 4}" y2="${y - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/><text x="${x + 28}" y="${y}" class="legend">${escapeHtml(l.label)}</text>`;
+    }).join('');
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" class="plot">
+<defs><clipPath id="${clip}"><rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}"/></clipPath></defs>
+<text x="8" y="18" class="letter">${a.letter}</text><text x="${M.left + PW / 2}" y="18" text-anchor="middle" class="ptitle">${escapeHtml(a.title)}</text>
+${grid}<g clip-path="url(#${clip})">${body}</g>
+<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" class="frame"/>${xt}${yt}
+<text x="${M.left + PW / 2}" y="${H - 8}" text-anchor="middle" class="alabel">${escapeHtml(a.xLabel)}</text>
+<text transform="translate(14,${M.top + PH / 2}) rotate(-90)" text-anchor="middle" class="alabel">${escapeHtml(a.yLabel)}</text>
+${lg}</svg>`;
+}
+function fmtTick(t) {
+    return Math.abs(t) < 1e-12 ? '0' : String(Number(t.toFixed(2)));
+}
+function rocPlot(models, override) {
+    const a = { x0: 0, x1: 1, y0: 0, y1: 1, xLabel: '1 − Specificity', yLabel: 'Sensitivity', letter: 'A', title: 'ROC curves', xTicks: ticks(0, 1, 0.2), yTicks: ticks(0, 1, 0.2) };
+    let body = `<line x1="${sx(a, 0)}" y1="${sy(a, 0)}" x2="${sx(a, 1)}" y2="${sy(a, 1)}" stroke="#999" stroke-dasharray="4 3" stroke-width="1"/>`;
+    const legend = [];
+    for (const [name, m, color] of models) {
+        const pts = rocPairs(override?.[name] ?? m.roc);
+        if (pts.length)
+            body += `<path d="${path(a, pts)}" fill="none" stroke="${color}" stroke-width="1.8"/>`;
+        legend.push({ color, label: `${name}: AUC ${m.auc.estimate === null ? '— (undefined)' : `${num(m.auc.estimate)}${m.auc.ci ? ` (95% CI ${ciText(m.auc.ci)})` : ''}`}` });
+    }
+    legend.push({ color: '#999', label: 'chance', dash: '4 3' });
+    return frame(a, body, legend);
+}
+function calibrationPlot(models) {
+    const a = { x0: 0, x1: 1, y0: 0, y1: 1, xLabel: 'Predicted probability', yLabel: 'Observed proportion', letter: 'B', title: 'Calibration (deciles of risk)', xTicks: ticks(0, 1, 0.2), yTicks: ticks(0, 1, 0.2) };
+    let body = `<line x1="${sx(a, 0)}" y1="${sy(a, 0)}" x2="${sx(a, 1)}" y2="${sy(a, 1)}" stroke="#999" stroke-dasharray="4 3" stroke-width="1"/>`;
+    const legend = [];
+    for (const [name, m, color] of models) {
+        const curve = m.calibration?.curve ?? [];
+        const pts = curve.map((b) => [b.mean_predicted, b.observed]);
+        if (pts.length) {
+            body += `<path d="${path(a, pts)}" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+            body += pts.map(([x, y]) => `<circle cx="${sx(a, x).toFixed(2)}" cy="${sy(a, y).toFixed(2)}" r="3" fill="${color}"/>`).join('');
+        }
+        const c = m.calibration;
+        legend.push({ color, label: `${name}: slope ${num(c?.slope ?? null, 2)}, int. ${num(c?.intercept ?? null, 2)}` });
+    }
+    legend.push({ color: '#999', label: 'ideal', dash: '4 3' });
+    return frame(a, body, legend);
+}
+function decisionPlot(models, prevalence) {
+    const all = models.flatMap(([, m]) => (m.decision_curve ?? []).map((d) => d.net_benefit));
+    const top = Math.max(0.05, prevalence ?? 0, ...all);
+    const yMax = Math.ceil((top * 1.1) / 0.05) * 0.05;
+    const yMin = -Math.max(0.05, Math.ceil((yMax * 0.25) / 0.05) * 0.05);
+    const step = yMax - yMin > 0.6 ? 0.2 : yMax - yMin > 0.3 ? 0.1 : 0.05;
+    const a = { x0: 0, x1: 1, y0: yMin, y1: yMax, xLabel: 'Threshold probability', yLabel: 'Net benefit', letter: 'C', title: 'Decision curves', xTicks: ticks(0, 1, 0.2), yTicks: ticks(yMin, yMax, step) };
+    let body = `<line x1="${sx(a, 0)}" y1="${sy(a, 0)}" x2="${sx(a, 1)}" y2="${sy(a, 0)}" stroke="#222" stroke-width="1.2"/>`;
+    const first = models.find(([, m]) => (m.decision_curve ?? []).length);
+    if (first) {
+        body += `<path d="${path(a, first[1].decision_curve.map((d) => [d.threshold, d.treat_all]))}" fill="none" stroke="#888" stroke-width="1.3" stroke-dasharray="6 3"/>`;
+    }
+    const legend = [];
+    for (const [name, m, color] of models) {
+        const dc = m.decision_curve ?? [];
+        if (dc.length)
+            body += `<path d="${path(a, dc.map((d) => [d.threshold, d.net_benefit]))}" fill="none" stroke="${color}" stroke-width="1.8"/>`;
+        legend.push({ color, label: dc.length ? name : `${name} (undefined)` });
+    }
+    legend.push({ color: '#888', label: 'treat all', dash: '6 3' }, { color: '#222', label: 'treat none' });
+    return frame(a, body, legend);
+}
+// ---- tables ---------------------------------------------------------------------------------
+function estimatesTable(g, caption) {
+    const rows = Object.entries(g.models).map(([name, m]) => `<tr><th scope="row">${escapeHtml(name)}</th><td>${m.n ?? g.n}</td>
+<td>${withCi(m.auc)}</td><td>${num(m.threshold, 3)}</td><td>${proportionCell(m.sensitivity)}</td><td>${proportionCell(m.specificity)}</td>
+<td>${proportionCell(m.ppv)}</td><td>${proportionCell(m.npv)}</td><td>${proportionCell(m.accuracy)}</td>
+<td>${naCell(m.calibration?.brier, m.calibration?.reason)}</td><td>${naCell(m.calibration?.intercept, m.calibration?.reason)}</td><td>${naCell(m.calibration?.slope, m.calibration?.reason)}</td></tr>`).join('\n');
+    return `<table><caption>${caption}</caption><thead><tr><th>Model</th><th>n</th><th>AUC (95% CI)</th><th>Threshold</th><th>Sensitivity</th><th>Specificity</th><th>PPV</th><th>NPV</th><th>Accuracy</th><th>Brier</th><th>Cal. intercept</th><th>Cal. slope</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+function naCell(v, reason) {
+    return v === null || v === undefined ? `<span class="na" title="${escapeHtml(reason ?? 'undefined')}">—<sup>†</sup></span>` : num(v);
+}
+function comparisonsTable(cs, caption) {
+    if (!cs.length)
+        return '';
+    const rows = cs.map((c) => {
+        const npv = c.npv_difference ?? c.bootstrap?.npv_difference;
+        const spec = c.specificity_difference ?? c.bootstrap?.specificity_difference;
+        return `<tr><th scope="row">${escapeHtml(c.a)} vs ${escapeHtml(c.b)}</th><td>${num(c.auc_difference)}</td><td>${num(c.delong.z, 2)}</td><td>${c.delong.p === null ? naCell(null, c.delong.reason) : formatP(c.delong.p)}</td>
+<td>${withCi(npv)}</td><td>${npv ? (npv.p === null || npv.p === undefined ? naCell(null, npv.reason ?? 'not computed') : formatP(npv.p)) : '—'}</td>
+<td>${withCi(spec)}</td><td>${spec ? (spec.p === null || spec.p === undefined ? naCell(null, spec.reason ?? 'not computed') : formatP(spec.p)) : '—'}</td></tr>`;
+    }).join('\n');
+    return `<table><caption>${caption}</caption><thead><tr><th>Comparison</th><th>ΔAUC</th><th>Z (DeLong)</th><th>P (DeLong)</th><th>ΔNPV (95% CI)</th><th>P</th><th>ΔSpecificity (95% CI)</th><th>P</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+function subgroupTable(subs, models, caption) {
+    const entries = Object.entries(subs);
+    if (!entries.length)
+        return '';
+    const head = models.map((m) => `<th>${escapeHtml(m)} AUC (95% CI)</th><th>${escapeHtml(m)} NPV</th>`).join('');
+    const rows = entries.map(([g, s]) => `<tr><th scope="row">${escapeHtml(g)}</th><td>${s.n}</td><td>${s.positives}</td>${models.map((m) => {
+        const mr = s.models[m];
+        return mr ? `<td>${withCi(mr.auc)}</td><td>${withCi(mr.npv)}</td>` : '<td>—</td><td>—</td>';
+    }).join('')}</tr>`).join('\n');
+    return `<table><caption>${caption}</caption><thead><tr><th>Subgroup</th><th>n</th><th>Positives</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+const CSS = `
+body{font-family:"Helvetica Neue",Arial,sans-serif;color:#111;margin:24px auto;max-width:1240px;padding:0 16px;line-height:1.35}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 4px;border-bottom:1px solid #333;padding-bottom:3px}
+.sub{color:#555;margin:0 0 10px}.meta{color:#444;font-size:13px;margin:2px 0 8px}
+.panel{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0}
+svg.plot{background:#fff;border:1px solid #ddd}
+svg text{font-family:"Helvetica Neue",Arial,sans-serif;font-size:11px;fill:#222}
+svg .letter{font-weight:bold;font-size:15px}svg .ptitle{font-size:12px;font-weight:bold}svg .alabel{font-size:12px}
+svg .legend{font-size:11px}
+svg .grid{stroke:#eee;stroke-width:1}svg .axis{stroke:#333}svg .frame{fill:none;stroke:#333;stroke-width:1}
+table{border-collapse:collapse;margin:12px 0;font-size:12.5px;width:100%}
+caption{text-align:left;font-weight:bold;padding:4px 0;font-size:13px}
+thead th{border-top:2px solid #111;border-bottom:1px solid #111;padding:4px 6px;text-align:left;font-weight:600}
+td,tbody th{padding:4px 6px;vertical-align:top;text-align:left;font-weight:normal}
+tbody tr:last-child td,tbody tr:last-child th{border-bottom:2px solid #111}
+.ci{color:#444}.counts{color:#777;font-size:11px}.na{color:#999}
+.note{font-size:11.5px;color:#555}`;
+export function renderHtmlReport(report, opts) {
+    const sections = [];
+    let figure = 0;
+    let table = 0;
+    for (const [cohort, c] of Object.entries(report.cohorts)) {
+        const names = Object.keys(c.models);
+        const models = names.map((n, i) => [n, c.models[n], PALETTE[i % PALETTE.length]]);
+        const prevalence = c.n > 0 ? c.positives / c.n : null;
+        figure++;
+        const hasBoot = (c.comparisons ?? []).some((x) => (x.npv_difference ?? x.bootstrap?.npv_difference)?.estimate !== undefined);
+        sections.push(`<section><h2>${escapeHtml(cohort)}</h2>
+<p class="meta">n = ${c.n}; positives = ${c.positives}${prevalence === null ? '' : ` (prevalence ${(prevalence * 100).toFixed(1)}%)`}</p>
+<div class="panel">${rocPlot(models, opts.rocData?.[cohort])}${calibrationPlot(models)}${decisionPlot(models, prevalence)}</div>
+<p class="note"><b>Figure ${figure}.</b> ${escapeHtml(cohort)}: (A) ROC curves, dashed line = chance; (B) calibration by deciles of predicted risk, dashed line = ideal; (C) decision curves: net benefit of each model against treating all and treating none.</p>
+${estimatesTable(c, `Table ${++table}. ${escapeHtml(cohort)}: estimates with 95% confidence intervals (AUC: DeLong; proportions at the threshold, positive when score ≥ threshold).`)}
+${comparisonsTable(c.comparisons ?? [], `Table ${++table}. ${escapeHtml(cohort)}: paired comparisons (AUC: DeLong test${hasBoot ? '; NPV and specificity: paired stratified bootstrap' : ''}).`)}
+${c.subgroups && Object.keys(c.subgroups).length ? subgroupTable(c.subgroups, names, `Table ${++table}. ${escapeHtml(cohort)}: subgroups.`) : ''}
+</section>`);
+    }
+    for (const s of opts.extraSections ?? [])
+        sections.push(`<section><h2>${escapeHtml(s.title)}</h2>${s.html}</section>`);
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(opts.title)}</title><style>${CSS}</style></head>
+<body><h1>${escapeHtml(opts.title)}</h1>${opts.subtitle ? `<p class="sub">${escapeHtml(opts.subtitle)}</p>` : ''}
+${sections.join('\n')}
+<p class="note">— <sup>†</sup> undefined (hover for the reason). P-values are two-sided.</p>
+</body></html>
+`;
+}
+//# sourceMappingURL=html.js.map

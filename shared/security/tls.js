@@ -1,0 +1,100 @@
+// gRPC transport credentials from a startup kit: mutual TLS by default, plain text only through
+// the explicitly named `insecure…` helpers, which log a warning every time they are used.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { createLogger } from '../util/log.js';
+export class TlsConfigError extends Error {
+    name = 'TlsConfigError';
+}
+const EXPIRY_WARNING_DAYS = 30;
+function readPem(file, what) {
+    try {
+        return readFileSync(file);
+    }
+    catch (err) {
+        throw new TlsConfigError(`cannot read the ${what} ${file}: ${err.code ?? err.message}`, {
+            cause: err,
+        });
+    }
+}
+/** Read the kit and fail early, naming the file, on problems the handshake would report obscurely. */
+export function loadTlsKit(kit, log, now = new Date()) {
+    const ca = readPem(kit.ca, 'CA certificate');
+    const cert = readPem(kit.cert, 'certificate');
+    const key = readPem(kit.key, 'private key');
+    let caCert;
+    let own;
+    try {
+        caCert = new X509Certificate(ca);
+    }
+    catch (err) {
+        throw new TlsConfigError(`${kit.ca}: not a PEM certificate`, { cause: err });
+    }
+    try {
+        own = new X509Certificate(cert);
+    }
+    catch (err) {
+        throw new TlsConfigError(`${kit.cert}: not a PEM certificate`, { cause: err });
+    }
+    let privateKey;
+    try {
+        privateKey = createPrivateKey(key);
+    }
+    catch (err) {
+        throw new TlsConfigError(`${kit.key}: not a PEM private key`, { cause: err });
+    }
+    if (!own.checkPrivateKey(privateKey))
+        throw new TlsConfigError(`${kit.key} does not belong to the certificate ${kit.cert}`);
+    if (!own.verify(caCert.publicKey))
+        throw new TlsConfigError(`${kit.cert} was not issued by the study CA ${kit.ca}`);
+    const notAfter = new Date(own.validTo);
+    if (notAfter <= now)
+        throw new TlsConfigError(`${kit.cert} expired on ${notAfter.toISOString()}; re-provision this party`);
+    if (new Date(own.validFrom) > now)
+        throw new TlsConfigError(`${kit.cert} is not valid before ${own.validFrom}`);
+    const daysLeft = (notAfter.getTime() - now.getTime()) / 86_400_000;
+    if (daysLeft < EXPIRY_WARNING_DAYS) {
+        log?.warn({ cert: kit.cert, notAfter: notAfter.toISOString() }, `certificate expires in ${Math.floor(daysLeft)} days`);
+    }
+    return { ca, cert, key };
+}
+/** Coordinator side: TLS with a mandatory client certificate signed by the study CA. */
+export function serverCredentials(kit, log) {
+    const { ca, cert, key } = loadTlsKit(kit, log);
+    return ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
+}
+/** Site/admin side: TLS that verifies the coordinator against the study CA and presents the kit's certificate. */
+export function clientCredentials(kit, log) {
+    const { ca, cert, key } = loadTlsKit(kit, log);
+    return ChannelCredentials.createSsl(ca, key, cert);
+}
+const INSECURE_WARNING = 'INSECURE TRANSPORT: gRPC runs in plain text without mutual TLS; peers are not authenticated and traffic is readable. Use only for local debugging (--insecure).';
+/** Plain-text server (only behind an explicit --insecure flag). */
+export function insecureServerCredentials(log = createLogger('security')) {
+    log.warn(INSECURE_WARNING);
+    return ServerCredentials.createInsecure();
+}
+/** Plain-text client (only behind an explicit --insecure flag). */
+export function insecureClientCredentials(log = createLogger('security')) {
+    log.warn(INSECURE_WARNING);
+    return ChannelCredentials.createInsecure();
+}
+/**
+ * A sentence for the operator when a call fails before reaching the coordinator. With TLS 1.3
+ * the server's refusal of a client certificate reaches grpc-js only as a dropped connection,
+ * so the explanation lists the causes. Returns null for errors that are not connection failures.
+ */
+export function explainConnectionError(err, target) {
+    if (err.code !== 14 /* UNAVAILABLE */)
+        return null;
+    const d = err.details ?? '';
+    if (/certificate required/i.test(d)) {
+        return `${target} requires a client certificate (mutual TLS): start with the cert.pem/key.pem of this party's startup kit`;
+    }
+    if (/self[- ]signed|unable to verify|unknown ca|Hostname\/IP does not match|altnames/i.test(d)) {
+        return `the server at ${target} did not present a certificate of this study (check ca.pem and the coordinator address): ${d}`;
+    }
+    return `cannot establish a TLS session with ${target}: the coordinator is unreachable, or it refused this party's certificate (expired, issued by another study's CA, or revoked); check the kit with "openssl verify -CAfile ca.pem cert.pem". Detail: ${d}`;
+}
+//# sourceMappingURL=tls.js.map

@@ -1,0 +1,21 @@
+// FedAvg (McMahan et al. 2017): the global model moves by the example-weighted mean delta,
+//   g' = float32(g + (sum_k n_k * d_k) * (1 / sum_k n_k)),
+// streamed and summed in float64 in the given order (shared/aggregate/weighted-sum.ts); the audit
+// replay (shared/audit/replay.ts) recomputes exactly this.
+import { applyWeightedSum, exampleWeights } from '../aggregate/weighted-sum.js';
+import { requireFinite, requireUpdates, stepNorm } from './checks.js';
+export function fedAvg() {
+    return {
+        name: 'fedavg',
+        validate() { },
+        siteConfig: () => ({}),
+        async aggregate(global, updates, state) {
+            requireUpdates('fedavg', global, updates);
+            const { ws, total } = exampleWeights(updates);
+            const next = await applyWeightedSum(global, updates, ws, 1 / total);
+            requireFinite('fedavg', next);
+            return { global: next, state, metrics: { total_examples: total, updates: updates.length, step_norm: stepNorm(global, next) } };
+        },
+    };
+}
+//# sourceMappingURL=fedavg.js.map

@@ -1,0 +1,221 @@
+// Gradients of 2-D convolution (NHWC) for the wasm backend, built on its fast XNNPACK kernels:
+//  - filter gradient: im2col of x laid out [K, M] (K = fh*fw*inC, M = batch*outH*outW) written
+//    straight into wasm memory, then one non-transposed BatchMatMul with dy viewed as [M, outC];
+//    the result [K, outC] is the filter layout [fh, fw, inC, outC] as is.
+//  - input gradient: a forward Conv2D of dy (zero-dilated when strided) with the spatially flipped,
+//    in/out-transposed filter and explicit padding; a direct loop covers the rare geometry where
+//    that padding would be negative.
+import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput, } from '@tensorflow/tfjs-core';
+import { callKernel, empty, f32, release, zeros } from './wasm-memory.js';
+function channelsLastInfo(xShape, filterShape, attrs, kernel) {
+    if (attrs.dataFormat !== 'NHWC')
+        throw new Error(`${kernel} on wasm supports dataFormat NHWC only, got ${attrs.dataFormat}`);
+    return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+}
+/** Writes im2col(x) transposed, [K, M], into `col` (K = fh*fw*inC rows, M = batch*outH*outW columns). */
+export function im2colTransposed(x, col, info) {
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+    const PT = info.padInfo.top;
+    const PL = info.padInfo.left;
+    const M = B * OH * OW;
+    for (let fy = 0; fy < FH; fy++) {
+        for (let fx = 0; fx < FW; fx++) {
+            const xOff = fx * DW - PL;
+            // output columns whose input column is inside the image: lo <= ox < hi
+            const lo = Math.min(OW, Math.max(0, Math.ceil(-xOff / SW)));
+            const hi = Math.max(lo, Math.min(OW, Math.ceil((W - xOff) / SW)));
+            for (let c = 0; c < C; c++) {
+                let p = ((fy * FW + fx) * C + c) * M;
+                for (let b = 0; b < B; b++) {
+                    for (let oy = 0; oy < OH; oy++) {
+                        const iy = oy * SH + fy * DH - PT;
+                        if (iy < 0 || iy >= H) {
+                            col.fill(0, p, p + OW);
+                            p += OW;
+                            continue;
+                        }
+                        const rowBase = (b * H + iy) * W;
+                        for (let ox = 0; ox < lo; ox++)
+                            col[p + ox] = 0;
+                        let src = (rowBase + lo * SW + xOff) * C + c;
+                        const step = SW * C;
+                        for (let ox = lo; ox < hi; ox++) {
+                            col[p + ox] = x[src];
+                            src += step;
+                        }
+                        for (let ox = hi; ox < OW; ox++)
+                            col[p + ox] = 0;
+                        p += OW;
+                    }
+                }
+            }
+        }
+    }
+}
+/**
+ * im2colTransposed for unit horizontal stride and dilation, from x in planar layout [C, B, H, W]
+ * held in `heap` at element offset `xAt`, into `heap` at element offset `colAt`: every run of the
+ * matrix is then a contiguous copy (memmove within the wasm heap).
+ */
+function im2colTransposedPlanar(heap, xAt, colAt, info) {
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const { filterHeight: FH, filterWidth: FW, strideHeight: SH, dilationHeight: DH } = info;
+    const PT = info.padInfo.top;
+    const PL = info.padInfo.left;
+    const M = B * OH * OW;
+    for (let fy = 0; fy < FH; fy++) {
+        for (let fx = 0; fx < FW; fx++) {
+            const xOff = fx - PL;
+            const lo = Math.min(OW, Math.max(0, -xOff));
+            const hi = Math.max(lo, Math.min(OW, W - xOff));
+            for (let c = 0; c < C; c++) {
+                let p = colAt + ((fy * FW + fx) * C + c) * M;
+                for (let b = 0; b < B; b++) {
+                    const plane = xAt + (c * B + b) * H * W;
+                    for (let oy = 0; oy < OH; oy++, p += OW) {
+                        const iy = oy * SH + fy * DH - PT;
+                        if (iy < 0 || iy >= H) {
+                            heap.fill(0, p, p + OW);
+                            continue;
+                        }
+                        for (let ox = 0; ox < lo; ox++)
+                            heap[p + ox] = 0;
+                        const src = plane + iy * W + lo + xOff;
+                        heap.copyWithin(p + lo, src, src + (hi - lo));
+                        for (let ox = hi; ox < OW; ox++)
+                            heap[p + ox] = 0;
+                    }
+                }
+            }
+        }
+    }
+}
+function conv2DBackpropFilter(args) {
+    const { inputs, backend, attrs } = args;
+    const { x, dy } = inputs;
+    const filterShape = attrs.filterShape;
+    const info = channelsLastInfo(x.shape, filterShape, attrs, Conv2DBackpropFilter);
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const M = info.batchSize * info.outHeight * info.outWidth;
+    const col = empty(backend, [1, K, M]);
+    if (info.strideWidth === 1 && info.dilationWidth === 1) {
+        const planar = info.inChannels === 1 ? x : callKernel(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
+        const heap = f32(backend, col);
+        const whole = new Float32Array(heap.buffer);
+        const at = (t) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+        im2colTransposedPlanar(whole, at(planar), at(col), info);
+        if (planar !== x)
+            release(backend, planar);
+    }
+    else {
+        im2colTransposed(f32(backend, x), f32(backend, col), info);
+    }
+    const dy3 = { dataId: dy.dataId, shape: [1, M, info.outChannels], dtype: 'float32' };
+    const out = callKernel(backend, 'BatchMatMul', { a: col, b: dy3 }, { transposeA: false, transposeB: false });
+    release(backend, col);
+    out.shape = filterShape.slice();
+    return out;
+}
+/** Filter [fh, fw, inC, outC] -> spatially flipped, channel-swapped [fh, fw, outC, inC]. */
+function flipTranspose(w, out, FH, FW, C, O) {
+    for (let fy = 0; fy < FH; fy++) {
+        for (let fx = 0; fx < FW; fx++) {
+            const src = ((FH - 1 - fy) * FW + (FW - 1 - fx)) * C * O;
+            const dst = (fy * FW + fx) * O * C;
+            for (let c = 0; c < C; c++) {
+                for (let o = 0; o < O; o++)
+                    out[dst + o * C + c] = w[src + c * O + o];
+            }
+        }
+    }
+}
+/** Direct input gradient, for geometries the flipped-filter convolution cannot express. */
+function backpropInputDirect(dy, w, dx, info) {
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
+    const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
+    const PT = info.padInfo.top;
+    const PL = info.padInfo.left;
+    dx.fill(0);
+    for (let b = 0; b < B; b++) {
+        for (let oy = 0; oy < OH; oy++) {
+            for (let ox = 0; ox < OW; ox++) {
+                const g = ((b * OH + oy) * OW + ox) * O;
+                for (let fy = 0; fy < FH; fy++) {
+                    const iy = oy * SH + fy - PT;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    for (let fx = 0; fx < FW; fx++) {
+                        const ix = ox * SW + fx - PL;
+                        if (ix < 0 || ix >= W)
+                            continue;
+                        const d = ((b * H + iy) * W + ix) * C;
+                        const wb = (fy * FW + fx) * C * O;
+                        for (let c = 0; c < C; c++) {
+                            let acc = 0;
+                            const wc = wb + c * O;
+                            for (let o = 0; o < O; o++)
+                                acc += dy[g + o] * w[wc + o];
+                            dx[d + c] += acc;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+function conv2DBackpropInput(args) {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs;
+    const inputShape = attrs.inputShape;
+    const info = channelsLastInfo(inputShape, filter.shape, attrs, Conv2DBackpropInput);
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: O } = info;
+    const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
+    const LH = (OH - 1) * SH + 1;
+    const LW = (OW - 1) * SW + 1;
+    const pt = FH - 1 - info.padInfo.top;
+    const pl = FW - 1 - info.padInfo.left;
+    const pb = H - LH - pt + FH - 1;
+    const pr = W - LW - pl + FW - 1;
+    if (pt < 0 || pl < 0 || pb < 0 || pr < 0 || OH === 0 || OW === 0) {
+        const dx = empty(backend, inputShape);
+        backpropInputDirect(f32(backend, dy), f32(backend, filter), f32(backend, dx), info);
+        return dx;
+    }
+    const wt = empty(backend, [FH, FW, O, C]);
+    let src = dy;
+    if (SH > 1 || SW > 1) {
+        src = zeros(backend, [B, LH, LW, O]);
+        const d = f32(backend, dy);
+        const s = f32(backend, src);
+        for (let b = 0; b < B; b++) {
+            for (let oy = 0; oy < OH; oy++) {
+                for (let ox = 0; ox < OW; ox++) {
+                    s.set(d.subarray(((b * OH + oy) * OW + ox) * O, ((b * OH + oy) * OW + ox + 1) * O), ((b * LH + oy * SH) * LW + ox * SW) * O);
+                }
+            }
+        }
+    }
+    flipTranspose(f32(backend, filter), f32(backend, wt), FH, FW, C, O);
+    const dx = callKernel(backend, 'Conv2D', { x: src, filter: wt }, {
+        strides: [1, 1],
+        pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+    });
+    release(backend, wt);
+    if (src !== dy)
+        release(backend, src);
+    return dx;
+}
+export const conv2DBackpropFilterConfig = {
+    kernelName: Conv2DBackpropFilter,
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropFilter,
+};
+export const conv2DBackpropInputConfig = {
+    kernelName: Conv2DBackpropInput,
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropInput,
+};
+//# sourceMappingURL=conv2d-grad.js.map
