@@ -23,7 +23,9 @@ function compileAs(pkg: string, source: string): string {
     writeFileSync(join(dir, 'probe.ts'), source.replaceAll('@ROOT@', ROOT));
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       extends: join(ROOT, 'tsconfig.base.json'),
-      compilerOptions: { rootDir: dir, outDir: join(dir, 'out'), tsBuildInfoFile: join(dir, 'out', 'b.tsbuildinfo') },
+      // rootDir is the repository, so whatever the probe pulls in is emitted under the scratch
+      // outDir, never beside the sources.
+      compilerOptions: { rootDir: ROOT, outDir: join(dir, 'out'), tsBuildInfoFile: join(dir, 'out', 'b.tsbuildinfo') },
       files: ['probe.ts'],
       references: (cfg.references ?? []).map((r) => ({ path: resolve(ROOT, pkg, r.path) })),
     }));

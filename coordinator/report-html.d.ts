@@ -1,2 +1,0 @@
-import type { StudyReport } from './report.js';
-export declare function renderStudyHtml(report: StudyReport): string;

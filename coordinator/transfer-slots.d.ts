@@ -1,7 +1,0 @@
-export declare class TransferSlots {
-    readonly limit: number;
-    private active;
-    private readonly waiting;
-    constructor(limit: number);
-    acquire(): Promise<() => void>;
-}

@@ -1,2 +1,0 @@
-import type { Strategy } from './types.js';
-export declare function fedAvg(): Strategy;

@@ -1,2 +1,0 @@
-import type { Strategy } from './types.js';
-export declare function normBounding(maxNorm: number, blockElems?: number): Strategy;

@@ -1,3 +1,0 @@
-import { type KernelConfig } from '@tensorflow/tfjs-core';
-export declare const depthwiseBackpropFilterConfig: KernelConfig;
-export declare const depthwiseBackpropInputConfig: KernelConfig;
