@@ -65,7 +65,7 @@ async function memoryChild(encoded: string): Promise<void> {
   const readers = job.paths.map((p, k) => fileUpdateReader(p.path, p.offset, N, { id: `u${k}`, site: `s${k}`, numExamples: job.ws[k]! }));
   const global = new Float32Array(N).fill(0.5);
   // Warm the JIT on a small model so compiled code does not count as aggregation memory.
-  await createStrategy(job.config).aggregate(new Float32Array(4096), readers.map((r) => memoryUpdateReader(new Float32Array(4096).fill(1e-3), r)), {});
+  await createStrategy(job.config).aggregateFit(new Float32Array(4096), readers.map((r) => memoryUpdateReader(new Float32Array(4096).fill(1e-3), r)), {});
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const base = process.memoryUsage();
@@ -77,7 +77,7 @@ async function memoryChild(encoded: string): Promise<void> {
     peakAb = Math.max(peakAb, m.arrayBuffers);
   };
   const timer = setInterval(sample, 1);
-  const out = await s.aggregate(global, readers, s.initialState?.() ?? {});
+  const out = await s.aggregateFit(global, readers, s.initialState?.() ?? {});
   clearInterval(timer);
   sample();
   for (const r of readers) await r.close?.();
@@ -143,7 +143,7 @@ export const aggregationBench: Bench = {
         for (let r = 0; r < 3; r++) {
           const rs = readers();
           const t0 = performance.now();
-          const out = await s.aggregate(global, rs, s.initialState?.() ?? {});
+          const out = await s.aggregateFit(global, rs, s.initialState?.() ?? {});
           sec = Math.min(sec, (performance.now() - t0) / 1000);
           for (const u of rs) await u.close?.();
           if (out.global.length !== N) throw new Error('aggregate has the wrong length');

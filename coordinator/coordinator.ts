@@ -14,8 +14,8 @@ import { EventBus } from './events.js';
 import { RoundEngine, StudyFailedError, type RoundResult, type StudyRecorder } from './round-engine.js';
 import { createGrpcServer, bindServer } from './server.js';
 import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
-import { createStrategy } from '../shared/strategies/registry.js';
-import type { Strategy, StrategyState } from '../shared/strategies/types.js';
+import { createStudyStrategies } from '../shared/strategies/study.js';
+import type { StrategyState } from '../shared/strategies/types.js';
 import { encodeStrategyState, decodeStrategyState } from '../shared/strategies/state.js';
 import { writeTensorSetFile, readTensorSetFile } from '../shared/tensor/file.js';
 import { existsSync } from 'node:fs';
@@ -103,12 +103,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     recorder = studyLog;
   }
 
-  const strategies = new Map<string, Strategy>();
-  for (const m of study.models) {
-    const s = createStrategy(study.strategy);
-    s.validate({ expectedSites: study.sites?.length ?? study.min_sites, minSites: study.min_sites });
-    strategies.set(m.name, s);
-  }
+  const { byModel: strategies, accounting } = createStudyStrategies(study);
   // Resume after a crash or restart: finished rounds from the state file, models from checkpoints.
   const statePath = join(dataDir, 'state.json');
   const studyDigest = canonicalDigest(study);
@@ -135,7 +130,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     if (saved) resumeFrom = last + 1;
   }
   if (!saved) {
-    await recorder.append({ type: 'study_config', study: study.id, digest: studyDigest, rounds: study.rounds, models: study.models.map((m) => m.name), strategy: study.strategy.name });
+    await recorder.append({ type: 'study_config', study: study.id, digest: studyDigest, rounds: study.rounds, models: study.models.map((m) => m.name), strategy: study.strategy.name, strategy_config: study.strategy });
     const initial = await opts.initialModels(file);
     for (const m of study.models) {
       const set = initial.get(m.name);
@@ -174,6 +169,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       decoded[model] = decodeStrategyState(rest, tensors);
     }
     engine.restore(saved.rounds, decoded);
+    accounting?.restore(saved.rounds.filter((r) => r.state !== 'failed').length * study.models.length);
     log.info({ round: resumeFrom }, 'resuming the study after the last completed round');
   }
 

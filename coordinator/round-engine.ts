@@ -14,12 +14,10 @@ import type { SiteRegistry } from './site-registry.js';
 import type { EventBus, RoundState } from './events.js';
 import type { Admission, ReceivedUpdate } from './update-receiver.js';
 import { invalid, precondition, duplicate } from './errors.js';
-import type { Strategy, StrategyState } from '../shared/strategies/types.js';
+import type { AggregateResult, Failure, Strategy, StrategyState } from '../shared/strategies/types.js';
+import { QuorumError } from '../shared/strategies/wrappers.js';
 import { fileUpdateReader } from '../shared/aggregate/reader.js';
 import { readTensorFileLayout } from '../shared/tensor/file.js';
-import { RdpAccountant } from '../shared/privacy/rdp.js';
-import { updateNorms } from '../shared/aggregate/norms.js';
-import { flagNormOutliers } from '../shared/aggregate/outliers.js';
 
 export interface AcceptedUpdate {
   readonly round: number;
@@ -97,7 +95,6 @@ export class StudyFailedError extends Error {
 export class RoundEngine {
   private run: RoundRun | null = null;
   private readonly strategyState = new Map<string, StrategyState>();
-  private accountant = new RdpAccountant();
   readonly results: RoundResult[] = [];
   private stopped = false;
   private wakeJoin: (() => void) | null = null;
@@ -139,11 +136,6 @@ export class RoundEngine {
   /** Restores finished rounds and strategy state after a restart. */
   restore(results: readonly RoundResult[], strategyState: Record<string, StrategyState>): void {
     this.results.push(...results);
-    const dp = this.deps.study.dp;
-    if (dp) {
-      const releases = results.filter((r) => r.state !== 'failed').length * this.deps.study.models.length;
-      this.accountant = releases > 0 ? new RdpAccountant([{ noiseMultiplier: dp.noise_multiplier, sampleRate: 1, steps: releases }]) : new RdpAccountant();
-    }
     for (const [k, v] of Object.entries(strategyState)) this.strategyState.set(k, v);
   }
 
@@ -237,8 +229,7 @@ export class RoundEngine {
     log.info({ round, participants }, 'round started');
 
     const strategyParams: Record<string, number> = {};
-    for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.siteConfig());
-    if (study.dp) Object.assign(strategyParams, { dp_clip: study.dp.clip, dp_noise_multiplier: study.dp.noise_multiplier });
+    for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.configureFit({ round, model: m.name }).params);
     const taskId = `r${round}-${randomUUID()}`;
     for (const site of participants) {
       sites.send(site, {
@@ -285,83 +276,80 @@ export class RoundEngine {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
     }
 
-    // Hostile or broken updates that passed the per-update checks: an L2 norm far above the
-    // round's median (a scaled or sign-flipped update) is left out and recorded with the reason.
-    if (study.outlier_norm_factor > 0) {
-      for (const m of study.models) {
-        const accepted = [...run.accepted.get(m.name)!.values()];
-        if (accepted.length < 3) continue;
-        const readers = await this.openReaders(accepted);
-        let norms: number[];
-        try {
-          norms = await updateNorms(readers, store.get(m.name).set.data.length);
-        } finally {
-          await Promise.all(readers.map((r) => r.close?.()));
-        }
-        const flags = flagNormOutliers(accepted.map((u, i) => ({ id: u.updateId, site: u.site, norm: norms[i]! })), { factor: study.outlier_norm_factor });
-        for (const f of flags) {
-          run.accepted.get(m.name)!.delete(f.site);
-          await this.reject(f.site, { round, model: m.name }, `update ${f.id} left out of the aggregate: ${f.reason}`);
-        }
-      }
-    }
-
-    // Quorum per model, then aggregation.
+    // Quorum per model, then aggregation through each model's strategy hooks (wrappers such as
+    // the norm-outlier filter and DP accounting act inside aggregateFit). Every model is
+    // aggregated before any is stored, so a round fails or completes as a whole.
     const models: RoundResult['models'] = {};
     let failure: string | undefined;
     for (const m of study.models) {
-      const accepted = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
-      if (accepted.length < study.min_sites) {
-        failure ??= `model "${m.name}": ${accepted.length} update(s) accepted, min_sites is ${study.min_sites}`;
+      const accepted = run.accepted.get(m.name)!.size;
+      if (accepted < study.min_sites) {
+        failure ??= `model "${m.name}": ${accepted} update(s) accepted, min_sites is ${study.min_sites}`;
       }
     }
     if (this.stopped) failure ??= 'study stopped by an administrator';
+    const outcomes: { model: string; received: AcceptedUpdate[]; summed: AcceptedUpdate[]; out: AggregateResult; strategy: Strategy }[] = [];
     if (failure === undefined) {
       for (const m of study.models) {
         // Summation order: by site name, so the aggregate does not depend on network timing (a
         // float sum is order-sensitive) and a resumed study reproduces an uninterrupted one.
         // The true arrival order is logged beside it.
         const received = [...run.accepted.get(m.name)!.values()].sort((a, b) => a.arrival - b.arrival);
-        const accepted = [...received].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
+        const ordered = [...received].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
         const g = store.get(m.name);
-        const readers = await this.openReaders(accepted);
         const strategy = this.deps.strategies.get(m.name)!;
         const before = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
-        let out;
+        const failures: Failure[] = [
+          ...[...run.dropped].map(([site, reason]) => ({ site, reason })),
+          ...run.rejected.get(m.name)!.map((r) => ({ site: r.site, reason: r.reason })),
+        ];
+        const readers = await this.openReaders(ordered);
+        let out: AggregateResult;
         try {
-          out = await strategy.aggregate(g.set.data, readers, before);
+          out = await strategy.aggregateFit(g.set.data, readers, before, { round, model: m.name, failures, minSites: study.min_sites });
+        } catch (err) {
+          if (!(err instanceof QuorumError)) throw err;
+          failure = err.message;
+          break;
         } finally {
           await Promise.all(readers.map((r) => r.close?.()));
         }
-        this.strategyState.set(m.name, out.state);
-        const next = await store.put(m.name, round, { infos: g.set.infos, data: out.global }, {
-          round, strategy: strategy.name, summation_order: accepted.map((u) => u.updateId),
-        });
-        const numExamples = accepted.reduce((s, u) => s + u.numExamples, 0);
-        models[m.name] = {
-          sites: accepted.map((u) => u.site),
-          num_examples: numExamples,
-          metrics: weightedMetrics(accepted),
-          global_digest_before: g.digest,
-          global_digest: next.digest,
-          strategy_metrics: out.metrics,
-          rejected: run.rejected.get(m.name)!,
-        };
-        await recorder?.append({
-          type: 'round_aggregated', round, model: m.name, strategy: strategy.name,
-          arrival_order: accepted.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
-          received_order: received.map((u) => u.updateId),
-          global_digest_before: g.digest, aggregated_digest: next.digest,
-        });
+        const excluded = new Set((out.excluded ?? []).map((e) => e.id));
+        for (const e of out.excluded ?? []) {
+          run.accepted.get(m.name)!.delete(e.site);
+          await this.reject(e.site, { round, model: m.name }, `update ${e.id} left out of the aggregate: ${e.reason}`);
+        }
+        outcomes.push({ model: m.name, received, summed: ordered.filter((u) => !excluded.has(u.updateId)), out, strategy });
       }
     }
     let privacy: RoundResult['privacy'];
-    if (failure === undefined && study.dp) {
-      // Every site released one noised update per model this round (sampling rate 1).
-      this.accountant.step(study.dp.noise_multiplier, 1, study.models.length);
-      const spent = this.accountant.spent(study.dp.delta);
-      privacy = { epsilon: spent.epsilon, delta: study.dp.delta, noise_multiplier: study.dp.noise_multiplier, clip: study.dp.clip, releases: this.accountant.totalSteps };
-      await recorder?.append({ type: 'privacy_accounting', round, epsilon: spent.epsilon, delta: study.dp.delta, noise_multiplier: study.dp.noise_multiplier, clip: study.dp.clip, releases: this.accountant.totalSteps });
+    if (failure === undefined) {
+      for (const { model, received, summed, out, strategy } of outcomes) {
+        this.strategyState.set(model, out.state);
+        const g = store.get(model);
+        const next = await store.put(model, round, { infos: g.set.infos, data: out.global }, {
+          round, strategy: strategy.name, summation_order: summed.map((u) => u.updateId),
+        });
+        models[model] = {
+          sites: summed.map((u) => u.site),
+          num_examples: summed.reduce((s, u) => s + u.numExamples, 0),
+          metrics: strategy.aggregateEvaluate(summed.map((u) => ({ site: u.site, numExamples: u.numExamples, metrics: u.metrics })), { round, model }),
+          global_digest_before: g.digest,
+          global_digest: next.digest,
+          strategy_metrics: out.metrics,
+          rejected: run.rejected.get(model)!,
+        };
+        await recorder?.append({
+          type: 'round_aggregated', round, model, strategy: strategy.name, strategy_config: study.strategy,
+          summation_order: summed.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
+          received_order: received.map((u) => u.updateId),
+          global_digest_before: g.digest, aggregated_digest: next.digest,
+        });
+        if (out.privacy) privacy = out.privacy;
+      }
+    }
+    if (privacy) {
+      await recorder?.append({ type: 'privacy_accounting', round, ...privacy });
     }
     const ended = Date.now();
     this.run = null;
@@ -493,22 +481,4 @@ export class RoundEngine {
 
   /** Every accepted update id, so a resubmission after a lost receipt is counted once. */
   private readonly acceptedIds = new Map<string, AcceptedUpdate>();
-}
-
-/** Example-weighted means of site metrics; `val_*` metrics are weighted by `val_n` when present. */
-export function weightedMetrics(updates: readonly AcceptedUpdate[]): Record<string, number> {
-  const sums = new Map<string, { s: number; w: number }>();
-  for (const u of updates) {
-    for (const [k, v] of Object.entries(u.metrics)) {
-      if (!Number.isFinite(v) || k.endsWith('_n')) continue;
-      const w = k.startsWith('val_') ? (u.metrics.val_n ?? u.numExamples) : u.numExamples;
-      const e = sums.get(k) ?? { s: 0, w: 0 };
-      e.s += v * w;
-      e.w += w;
-      sums.set(k, e);
-    }
-  }
-  const out: Record<string, number> = {};
-  for (const [k, { s, w }] of sums) if (w > 0) out[k] = s / w;
-  return out;
 }

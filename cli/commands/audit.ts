@@ -12,7 +12,7 @@ import { verifyLogDir, type DirVerification } from '../../shared/audit/verify-di
 import { loadPublicKey } from '../../shared/audit/keys.js';
 import { checkInclusionProof } from '../../shared/audit/proofs.js';
 import { replayAggregates } from '../../shared/audit/replay.js';
-import type { AuditRecord } from '../../shared/audit/records.js';
+import { summationOrder, type AuditRecord } from '../../shared/audit/records.js';
 import type { VerifyReport } from '../../shared/audit/verifier.js';
 import { auditSubject } from '../../shared/audit/nats-stream.js';
 
@@ -49,7 +49,7 @@ function summary(rec: AuditRecord): string {
     case 'round_started': return `round ${rec.round} started with ${rec.participants.join(', ')}; ${Object.entries(rec.models).map(([m, v]) => `${m}@v${v.version} ${d(v.digest)}`).join(', ')}`;
     case 'update_accepted': return `round ${rec.round} ${rec.model}: update ${rec.update_id} from ${rec.site} (${rec.num_examples} examples, ${d(rec.digest)}${rec.signature ? ', signed' : ', unsigned'})`;
     case 'update_rejected': return `round ${rec.round} ${rec.model}: update from ${rec.site} rejected: ${rec.reason}`;
-    case 'round_aggregated': return `round ${rec.round} ${rec.model}: ${rec.strategy} over ${rec.arrival_order.map((a) => a.site).join(' → ')} = ${d(rec.aggregated_digest)}`;
+    case 'round_aggregated': return `round ${rec.round} ${rec.model}: ${rec.strategy} over ${summationOrder(rec).map((a) => a.site).join(' → ')} = ${d(rec.aggregated_digest)}`;
     case 'site_dropped': return `${rec.site} dropped${rec.round !== undefined ? ` in round ${rec.round}` : ''}: ${rec.reason}`;
     case 'privacy_accounting': return `privacy ε=${rec.epsilon} δ=${rec.delta}${rec.site ? ` (${rec.site})` : ''}${rec.round !== undefined ? ` after round ${rec.round}` : ''}`;
     case 'models_frozen': return `frozen: ${rec.models.map((m) => `${m.model}${m.version !== undefined ? `@v${m.version}` : ''} ${d(m.digest)}${m.threshold !== undefined ? ` threshold ${m.threshold}` : ''}`).join(', ')}`;

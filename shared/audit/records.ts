@@ -67,11 +67,23 @@ export const RoundAggregatedRecord = z.looseObject({
   ...base, type: z.literal('round_aggregated'),
   round, model: name,
   strategy: name,
-  /** Accepted updates in the order they were summed. */
-  arrival_order: z.array(ArrivalEntry),
+  /** Accepted updates in the order they were summed (by site name). */
+  summation_order: z.array(ArrivalEntry).optional(),
+  /** Logs written before `summation_order` existed: the same list under a misleading name (it
+   *  never was the arrival order). Read through `summationOrder()`. */
+  arrival_order: z.array(ArrivalEntry).optional(),
+  /** Update ids in the order they arrived. */
+  received_order: z.array(z.string().min(1)).optional(),
+  /** The strategy's full configuration (name and parameters), so a replay rebuilds the same rule. */
+  strategy_config: z.looseObject({ name }).optional(),
   global_digest_before: hex64,
   aggregated_digest: hex64,
-});
+}).refine((r) => r.summation_order !== undefined || r.arrival_order !== undefined, { message: 'needs summation_order (or, in older logs, arrival_order)', path: ['summation_order'] });
+
+/** The updates of a round_aggregated record in the order they were summed (old logs: arrival_order). */
+export function summationOrder(r: z.output<typeof RoundAggregatedRecord>): z.output<typeof ArrivalEntry>[] {
+  return r.summation_order ?? r.arrival_order ?? [];
+}
 
 export const SiteDroppedRecord = z.looseObject({
   ...base, type: z.literal('site_dropped'),

@@ -1,19 +1,22 @@
-// Recomputes each logged FedAvg aggregate from the stored updates, in the logged arrival order,
-// and compares the digest with the one the coordinator logged.
+// Recomputes each logged aggregate from the stored updates with the same strategy registry the
+// coordinator uses (shared/strategies), in the logged summation order, and compares the digest
+// with the one the coordinator logged. Every strategy replays: FedAvg, FedProx, FedAdam/FedYogi
+// (their server moments are carried from round to round, starting from the strategy's initial
+// state, exactly as the coordinator does), median, trimmed mean and norm bounding.
 //
 // Storage (coordinator data dir): updates at UPDATES/<model>/round-<r>/<update_id>.flt, global
 // models at CHECKPOINTS/<model>/round-<v>.flt (v = version after v rounds). The base of round r
 // is the version named in that round's round_started record (else r-1) and must have the logged
-// global_digest_before. The arithmetic is the coordinator's own (shared/aggregate: float64
-// accumulation of n_i * delta_i in arrival order, scaled by 1/sum n, added to the base, rounded
-// to float32), so an honest log replays bit for bit.
+// global_digest_before. The strategy's configuration comes from the record (`strategy_config`),
+// else from the study_config record, else the strategy's defaults.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTensorFileLayout, readTensorSetFile } from '../tensor/file.js';
 import { specMismatch, tensorSetDigest } from '../tensor/tensor-set.js';
 import { fileUpdateReader, type UpdateReader } from '../aggregate/reader.js';
-import { applyWeightedSum } from '../aggregate/weighted-sum.js';
-import type { AuditRecord } from './records.js';
+import { createStrategy } from '../strategies/registry.js';
+import type { StrategyState } from '../strategies/types.js';
+import { summationOrder, type AuditRecord } from './records.js';
 
 export interface ReplayOptions {
   readonly updatesDir: string;
@@ -31,8 +34,6 @@ export interface RoundReplay {
   readonly logged: string;
   readonly recomputed: string | null;
 }
-
-const REPLAYABLE = new Set(['fedavg']);
 
 async function findCheckpoint(dir: string, model: string, version: number | undefined, digest: string): Promise<string | null> {
   const mdir = join(dir, model);
@@ -55,22 +56,27 @@ async function findCheckpoint(dir: string, model: string, version: number | unde
 
 export async function replayAggregates(records: readonly AuditRecord[], opts: ReplayOptions): Promise<RoundReplay[]> {
   const out: RoundReplay[] = [];
+  const studyConfig = records.find((r) => r.type === 'study_config');
+  const studyStrategy = studyConfig && typeof studyConfig.strategy_config === 'object' ? studyConfig.strategy_config : null;
+  /** Strategy state after the last replayed round of each model (null: a round could not be replayed). */
+  const states = new Map<string, StrategyState | null>();
   for (const rec of records) {
     if (rec.type !== 'round_aggregated') continue;
-    const base = { seq: rec.seq, round: rec.round, model: rec.model, strategy: rec.strategy, updates: rec.arrival_order.length, logged: rec.aggregated_digest };
-    if (!REPLAYABLE.has(rec.strategy)) {
-      out.push({ ...base, status: 'skipped', message: `strategy "${rec.strategy}" cannot be replayed (replayable: ${[...REPLAYABLE].join(', ')})`, recomputed: null });
-      continue;
-    }
+    const order = summationOrder(rec);
+    const base = { seq: rec.seq, round: rec.round, model: rec.model, strategy: rec.strategy, updates: order.length, logged: rec.aggregated_digest };
     const readers: UpdateReader[] = [];
     try {
+      const config = rec.strategy_config ?? (studyStrategy && (studyStrategy as { name?: unknown }).name === rec.strategy ? studyStrategy : { name: rec.strategy });
+      const strategy = createStrategy(config);
+      const prior = states.has(rec.model) ? states.get(rec.model)! : (strategy.initialState?.() ?? {});
+      if (prior === null) throw new Error(`an earlier round of "${rec.model}" could not be replayed, so the ${rec.strategy} state for this round is unknown`);
+      states.set(rec.model, null);
       const started = records.find((r) => r.type === 'round_started' && r.round === rec.round);
       const version = started?.type === 'round_started' ? started.models[rec.model]?.version : rec.round - 1;
       const basePath = await findCheckpoint(opts.checkpointsDir, rec.model, version, rec.global_digest_before);
       if (!basePath) throw new Error(`no checkpoint in ${join(opts.checkpointsDir, rec.model)} has the logged starting digest ${rec.global_digest_before}`);
       const g = await readTensorSetFile(basePath);
-      const ws: number[] = [];
-      for (const a of rec.arrival_order) {
+      for (const a of order) {
         const p = join(opts.updatesDir, rec.model, `round-${rec.round}`, `${a.update_id}.flt`);
         const u = await readTensorSetFile(p); // verifies the content digest
         if (u.digest !== a.digest) throw new Error(`${p}: digest ${u.digest}, the log says ${a.digest}`);
@@ -78,17 +84,15 @@ export async function replayAggregates(records: readonly AuditRecord[], opts: Re
         if (mismatch) throw new Error(`${p}: does not fit the model: ${mismatch}`);
         const layout = await readTensorFileLayout(p);
         readers.push(fileUpdateReader(p, layout.dataOffset, layout.length, { id: a.update_id, site: a.site, numExamples: a.num_examples }));
-        ws.push(a.num_examples);
       }
-      const total = ws.reduce((s, w) => s + w, 0);
-      if (!(total > 0)) throw new Error('the arrival order has no examples');
-      const next = await applyWeightedSum(g.set.data, readers, ws, 1 / total);
-      const digest = tensorSetDigest({ infos: g.set.infos, data: next });
+      const result = await strategy.aggregateFit(g.set.data, readers, prior, { round: rec.round, model: rec.model });
+      states.set(rec.model, result.state);
+      const digest = tensorSetDigest({ infos: g.set.infos, data: result.global });
       out.push({
         ...base, recomputed: digest,
         status: digest === rec.aggregated_digest ? 'ok' : 'mismatch',
         message: digest === rec.aggregated_digest
-          ? `recomputed from ${readers.length} update(s) in the logged order`
+          ? `recomputed with ${strategy.name} from ${readers.length} update(s) in the logged order`
           : `recomputed digest ${digest} differs from the logged ${rec.aggregated_digest}`,
       });
     } catch (err) {

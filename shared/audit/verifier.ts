@@ -15,7 +15,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isCanonicalJson } from './canonical-json.js';
 import { MerkleTree, leafHash } from './merkle.js';
-import { AuditRecordSchema, recordProblem, updateSignatureStatement, type AuditRecord } from './records.js';
+import { AuditRecordSchema, recordProblem, updateSignatureStatement, summationOrder, type AuditRecord } from './records.js';
 import { HeadLineSchema, checkCosignature, checkTreeHeadSignature, type HeadLine, type SignedTreeHead } from './tree-head.js';
 import { parsePublicKey, verifyBytes } from './keys.js';
 
@@ -212,13 +212,14 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
       }
       case 'round_aggregated': {
         const seen = new Set<string>();
-        for (const [i, a] of rec.arrival_order.entries()) {
+        const field = rec.summation_order ? 'summation_order' : 'arrival_order';
+        for (const [i, a] of summationOrder(rec).entries()) {
           const u = accepted.get(`${rec.round}/${rec.model}/${a.update_id}`);
-          if (!u) return `arrival_order[${i}]: update ${a.update_id} was never accepted for model "${rec.model}" round ${rec.round}`;
+          if (!u) return `${field}[${i}]: update ${a.update_id} was never accepted for model "${rec.model}" round ${rec.round}`;
           if (u.site !== a.site || u.digest !== a.digest || u.num_examples !== a.num_examples) {
-            return `arrival_order[${i}]: update ${a.update_id} differs from its update_accepted record (seq ${u.seq})`;
+            return `${field}[${i}]: update ${a.update_id} differs from its update_accepted record (seq ${u.seq})`;
           }
-          if (seen.has(a.update_id)) return `arrival_order[${i}]: update ${a.update_id} listed twice`;
+          if (seen.has(a.update_id)) return `${field}[${i}]: update ${a.update_id} listed twice`;
           seen.add(a.update_id);
         }
         return null;

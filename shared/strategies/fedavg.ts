@@ -4,19 +4,18 @@
 // replay (shared/audit/replay.ts) recomputes exactly this.
 import { applyWeightedSum, exampleWeights } from '../aggregate/weighted-sum.js';
 import { requireFinite, requireUpdates, stepNorm } from './checks.js';
+import { defineStrategy } from './base.js';
 import type { Strategy } from './types.js';
 
 export function fedAvg(): Strategy {
-  return {
+  return defineStrategy({
     name: 'fedavg',
-    validate() {},
-    siteConfig: () => ({}),
-    async aggregate(global, updates, state) {
+    async aggregateFit(global, updates, state) {
       requireUpdates('fedavg', global, updates);
       const { ws, total } = exampleWeights(updates);
       const next = await applyWeightedSum(global, updates, ws, 1 / total);
       requireFinite('fedavg', next);
       return { global: next, state, metrics: { total_examples: total, updates: updates.length, step_norm: stepNorm(global, next) } };
     },
-  };
+  });
 }

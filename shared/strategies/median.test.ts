@@ -11,7 +11,7 @@ describe('coordinate-wise median strategy', () => {
 
   it('moves every coordinate by the median delta (odd count), ignoring example weights', async () => {
     // columns: [1,3,0] -> 1, [0,4,-8] -> 0, [-2,2,1] -> 1
-    const out = await coordinateMedian().aggregate(global, readersOf(d.slice(0, 3), [1, 1000, 1]), {});
+    const out = await coordinateMedian().aggregateFit(global, readersOf(d.slice(0, 3), [1, 1000, 1]), {});
     expect(Array.from(out.global)).toEqual([2, 2, 4]);
     expect(out.metrics.total_examples).toBe(1002);
     expect(out.metrics.step_norm).toBeCloseTo(Math.SQRT2, 6);
@@ -20,7 +20,7 @@ describe('coordinate-wise median strategy', () => {
 
   it('uses the mean of the two middle deltas for an even count', async () => {
     // columns sorted: [0,1,3,5] -> 2, [-8,0,1,4] -> 0.5, [-2,-1,1,2] -> 0
-    const out = await coordinateMedian().aggregate(global, readersOf(d, [1, 1, 1, 1]), {});
+    const out = await coordinateMedian().aggregateFit(global, readersOf(d, [1, 1, 1, 1]), {});
     expect(Array.from(out.global)).toEqual([3, 2.5, 3]);
   });
 
@@ -28,8 +28,8 @@ describe('coordinate-wise median strategy', () => {
     const n = 4099;
     const g = randomArray(n, 7);
     const xs = Array.from({ length: 5 }, (_, k) => randomArray(n, 20 + k));
-    const small = await coordinateMedian(13).aggregate(g, readersOf(xs, [1, 2, 3, 4, 5]), {});
-    const one = await coordinateMedian(n).aggregate(g, readersOf(xs, [1, 2, 3, 4, 5]), {});
+    const small = await coordinateMedian(13).aggregateFit(g, readersOf(xs, [1, 2, 3, 4, 5]), {});
+    const one = await coordinateMedian(n).aggregateFit(g, readersOf(xs, [1, 2, 3, 4, 5]), {});
     expect(digest(small.global)).toBe(digest(one.global));
     const ref = Float32Array.from(g, (v, i) => v + xs.map((x) => x[i]!).sort((a, b) => a - b)[2]!);
     expect(digest(small.global)).toBe(digest(ref));
@@ -37,6 +37,6 @@ describe('coordinate-wise median strategy', () => {
 
   it('accepts any site count and refuses a wrong length', async () => {
     coordinateMedian().validate({ minSites: 1, expectedSites: 1 });
-    await expect(coordinateMedian().aggregate(global, readersOf([new Float32Array(2)], [1]), {})).rejects.toThrow(/has 2 values, the model has 3/);
+    await expect(coordinateMedian().aggregateFit(global, readersOf([new Float32Array(2)], [1]), {})).rejects.toThrow(/has 2 values, the model has 3/);
   });
 });

@@ -3,14 +3,14 @@
 // site among three or more cannot drag any coordinate past the honest values.
 import { applyToSink, streamCoordinateMedian } from '../aggregate/order-statistics.js';
 import { requireFinite, requireUpdates, stepNorm } from './checks.js';
+import { defineStrategy } from './base.js';
 import type { Strategy } from './types.js';
 
 export function coordinateMedian(blockElems?: number): Strategy {
-  return {
+  return defineStrategy({
     name: 'median',
-    validate() {},
-    siteConfig: () => ({}),
-    async aggregate(global, updates, state) {
+    needsIndividualUpdates: true,
+    async aggregateFit(global, updates, state) {
       requireUpdates('median', global, updates);
       const next = new Float32Array(global.length);
       await streamCoordinateMedian(updates, global.length, applyToSink(global, next), blockElems);
@@ -18,5 +18,5 @@ export function coordinateMedian(blockElems?: number): Strategy {
       const total = updates.reduce((s, u) => s + u.numExamples, 0);
       return { global: next, state, metrics: { total_examples: total, updates: updates.length, step_norm: stepNorm(global, next) } };
     },
-  };
+  });
 }

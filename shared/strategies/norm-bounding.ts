@@ -7,17 +7,16 @@ import { clipFactors } from '../aggregate/norm-bound.js';
 import { exampleWeights, streamWeightedSum, DEFAULT_BLOCK_ELEMS } from '../aggregate/weighted-sum.js';
 import { ConfigError } from '../config/load.js';
 import { requireFinite, requireUpdates, stepNorm } from './checks.js';
+import { defineStrategy } from './base.js';
 import type { Strategy } from './types.js';
 
 export function normBounding(maxNorm: number, blockElems = DEFAULT_BLOCK_ELEMS): Strategy {
   if (!(Number.isFinite(maxNorm) && maxNorm > 0)) {
     throw new ConfigError(`strategy.max_norm: ${maxNorm} must be a finite number > 0`, [`strategy.max_norm: ${maxNorm} must be a finite number > 0`]);
   }
-  return {
+  return defineStrategy({
     name: 'norm_bounding',
-    validate() {},
-    siteConfig: () => ({}),
-    async aggregate(global, updates, state) {
+    async aggregateFit(global, updates, state) {
       requireUpdates('norm_bounding', global, updates);
       const { ws, total } = exampleWeights(updates);
       const norms = await updateNorms(updates, global.length, blockElems);
@@ -38,5 +37,5 @@ export function normBounding(maxNorm: number, blockElems = DEFAULT_BLOCK_ELEMS):
         },
       };
     },
-  };
+  });
 }

@@ -9,7 +9,7 @@ describe('strategy registry', () => {
       expect(s.name).toBe(name);
     }
     expect(strategyConfigSchema.parse({ name: 'fedadam' })).toEqual({ name: 'fedadam', eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
-    expect(createStrategy({ name: 'fedprox' }).siteConfig()).toEqual({ proximal_mu: 0.01 });
+    expect(createStrategy({ name: 'fedprox' }).configureFit({ round: 1, model: 'm' }).params).toEqual({ proximal_mu: 0.01 });
   });
 
   it('names the field in config errors', () => {

@@ -25,8 +25,8 @@ describe('one hostile site among five', () => {
     const honestNorm = l2Norm(honest[0]!);
     for (const config of [{ name: 'fedavg' }, { name: 'median' }, { name: 'trimmed_mean', trim_count: 1 }, { name: 'norm_bounding', max_norm: honestNorm * 1.1 }]) {
       const s = createStrategy(config);
-      const clean = await s.aggregate(global, readersOf(honest, n), {});
-      const hit = await s.aggregate(global, readersOf(attacked, n), {});
+      const clean = await s.aggregateFit(global, readersOf(honest, n), {});
+      const hit = await s.aggregateFit(global, readersOf(attacked, n), {});
       moved[config.name] = distance(hit.global, clean.global) / honestStep;
     }
     // FedAvg: the attacker's -10x delta with weight ~1/5 moves the model ~2.2 honest steps the wrong way.

@@ -14,7 +14,7 @@ const n = [1, 3];
 
 describe('FedAdam / FedYogi (Reddi et al. 2021)', () => {
   it('FedAdam: one step equals the hand-computed values', async () => {
-    const out = await fedAdam(params).aggregate(global, readersOf(deltas, n), { step: 0 });
+    const out = await fedAdam(params).aggregateFit(global, readersOf(deltas, n), { step: 0 });
     // m = 0.1 Δ = [0.025, 0.01]; v = 0.99 τ² + 0.01 Δ² = [0.00062599, 0.00010099]
     // x += 0.1 m / (√v + τ): [1 + 0.0025 / 0.0260198.., 2 + 0.001 / 0.0110494..]
     expect(out.global[0]).toBeCloseTo(1 + 0.0025 / (Math.sqrt(0.00062599) + 0.001), 6);
@@ -30,8 +30,8 @@ describe('FedAdam / FedYogi (Reddi et al. 2021)', () => {
 
   it('FedAdam: the second step uses the moments of the first', async () => {
     const s = fedAdam(params);
-    const r1 = await s.aggregate(global, readersOf(deltas, n), {});
-    const r2 = await s.aggregate(r1.global, readersOf(deltas, n), r1.state);
+    const r1 = await s.aggregateFit(global, readersOf(deltas, n), {});
+    const r2 = await s.aggregateFit(r1.global, readersOf(deltas, n), r1.state);
     const m1 = 0.9 * 0.025 + 0.1 * 0.25; // 0.0475
     const v1 = 0.99 * 0.00062599 + 0.01 * 0.0625;
     expect(r2.global[0]).toBeCloseTo(r1.global[0]! + (0.1 * m1) / (Math.sqrt(v1) + 1e-3), 6);
@@ -41,7 +41,7 @@ describe('FedAdam / FedYogi (Reddi et al. 2021)', () => {
   });
 
   it('FedYogi: one step equals the hand-computed values', async () => {
-    const out = await fedYogi(params).aggregate(global, readersOf(deltas, n), {});
+    const out = await fedYogi(params).aggregateFit(global, readersOf(deltas, n), {});
     // v = τ² - 0.01 Δ² sign(τ² - Δ²) = τ² + 0.01 Δ² = [0.000626, 0.000101]
     expect(out.global[0]).toBeCloseTo(1 + 0.0025 / (Math.sqrt(0.000626) + 0.001), 6);
     expect(out.global[1]).toBeCloseTo(2 + 0.001 / (Math.sqrt(0.000101) + 0.001), 6);
@@ -52,8 +52,8 @@ describe('FedAdam / FedYogi (Reddi et al. 2021)', () => {
     expect(() => fedAdam({ ...params, beta1: 1 })).toThrow(/strategy\.beta1/);
     expect(() => fedYogi({ ...params, eta: 0 })).toThrow(/strategy\.eta/);
     const bad: StrategyState = { step: 1, m: new Float32Array(3), v: new Float32Array(3) };
-    await expect(fedAdam(params).aggregate(global, readersOf(deltas, n), bad)).rejects.toThrow(/state\.m has 3 values, the model has 2/);
-    await expect(fedAdam(params).aggregate(global, readersOf(deltas, n), { step: 1, m: {}, v: [] })).rejects.toThrow(/state\.m is not a Float32Array/);
+    await expect(fedAdam(params).aggregateFit(global, readersOf(deltas, n), bad)).rejects.toThrow(/state\.m has 3 values, the model has 2/);
+    await expect(fedAdam(params).aggregateFit(global, readersOf(deltas, n), { step: 1, m: {}, v: [] })).rejects.toThrow(/state\.m is not a Float32Array/);
   });
 });
 
@@ -66,8 +66,8 @@ describe('server optimiser streaming', () => {
     for (const kind of ['adam', 'yogi'] as const) {
       const run = async (blockElems: number) => {
         const s = serverOptimizer(`fed${kind}`, kind, params, blockElems);
-        const r1 = await s.aggregate(g0, ups(1), s.initialState!());
-        return s.aggregate(r1.global, ups(2), r1.state);
+        const r1 = await s.aggregateFit(g0, ups(1), s.initialState!());
+        return s.aggregateFit(r1.global, ups(2), r1.state);
       };
       const [a, b] = await Promise.all([run(19), run(len)]);
       expect(digest(a.global)).toBe(digest(b.global));

@@ -10,6 +10,7 @@
 import { exampleWeights, streamWeightedSum, DEFAULT_BLOCK_ELEMS } from '../aggregate/weighted-sum.js';
 import { ConfigError } from '../config/load.js';
 import { AggregationError, requireFinite, requireUpdates, stepNorm } from './checks.js';
+import { defineStrategy } from './base.js';
 import type { Strategy, StrategyState } from './types.js';
 
 export interface ServerOptimizerParams {
@@ -58,12 +59,10 @@ export function optimizerState(name: string, state: StrategyState, length: numbe
 export function serverOptimizer(name: string, kind: ServerOptimizerKind, params: ServerOptimizerParams, blockElems = DEFAULT_BLOCK_ELEMS): Strategy {
   checkParams(name, params);
   const { eta, beta1, beta2, tau } = params;
-  return {
+  return defineStrategy({
     name,
-    validate() {},
-    siteConfig: () => ({}),
     initialState: () => ({ step: 0 }),
-    async aggregate(global, updates, state) {
+    async aggregateFit(global, updates, state) {
       requireUpdates(name, global, updates);
       const prev = optimizerState(name, state, global.length);
       const v0 = tau * tau;
@@ -97,5 +96,5 @@ export function serverOptimizer(name: string, kind: ServerOptimizerKind, params:
         metrics: { total_examples: total, updates: updates.length, pseudo_gradient_norm: Math.sqrt(gradSq), step_norm: stepNorm(global, next), optimizer_step: prev.step + 1 },
       };
     },
-  };
+  });
 }

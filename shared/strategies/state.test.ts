@@ -12,15 +12,15 @@ describe('strategy state checkpoints', () => {
     const s = fedAdam({ eta: 0.05, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
     const g0 = randomArray(1000, 1);
     const ups = () => readersOf([randomArray(1000, 2), randomArray(1000, 3)], [5, 7]);
-    const r1 = await s.aggregate(g0, ups(), s.initialState!());
+    const r1 = await s.aggregateFit(g0, ups(), s.initialState!());
     const enc = encodeStrategyState(r1.state);
     expect(enc.json).toEqual({ step: 1, $tensors: ['m', 'v'], $tensors_digest: tensorSetDigest(enc.tensors) });
     expect(enc.tensors.infos).toEqual([{ name: 'm', shape: [1000], dtype: 'float32' }, { name: 'v', shape: [1000], dtype: 'float32' }]);
     // As the checkpoint store would: JSON text, and a copy of the tensor bytes.
     const dec = decodeStrategyState(JSON.parse(JSON.stringify(enc.json)) as Record<string, unknown>, { infos: enc.tensors.infos, data: Float32Array.from(enc.tensors.data) });
     expect(Object.keys(dec).sort()).toEqual(['m', 'step', 'v']);
-    const a = await s.aggregate(r1.global, ups(), r1.state);
-    const b = await s.aggregate(r1.global, ups(), dec);
+    const a = await s.aggregateFit(r1.global, ups(), r1.state);
+    const b = await s.aggregateFit(r1.global, ups(), dec);
     expect(digest(a.global)).toBe(digest(b.global));
   });
 
@@ -28,8 +28,8 @@ describe('strategy state checkpoints', () => {
     const s = fedAdam({ eta: 0.05, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
     const g0 = randomArray(100, 1);
     const ups = () => readersOf([randomArray(100, 2)], [1]);
-    const r1 = await s.aggregate(g0, ups(), {});
-    const r2 = await s.aggregate(r1.global, ups(), r1.state);
+    const r1 = await s.aggregateFit(g0, ups(), {});
+    const r2 = await s.aggregateFit(r1.global, ups(), r1.state);
     const json1 = encodeStrategyState(r1.state).json;
     const tensors2 = encodeStrategyState(r2.state).tensors;
     expect(() => decodeStrategyState(json1, tensors2)).toThrow(/not the ones this state was saved with/);
@@ -42,14 +42,14 @@ describe('strategy state checkpoints', () => {
     for (const s of [fedAdam({ eta: 0.05, beta1: 0.9, beta2: 0.99, tau: 1e-3 }), fedYogi({ eta: 0.05, beta1: 0.9, beta2: 0.99, tau: 1e-3 })]) {
       const g0 = randomArray(777, 4);
       const ups = (seed: number) => readersOf([randomArray(777, seed), randomArray(777, seed + 1)], [3, 4]);
-      const r1 = await s.aggregate(g0, ups(10), s.initialState!());
+      const r1 = await s.aggregateFit(g0, ups(10), s.initialState!());
       const text = JSON.stringify(strategyStateToJson(r1.state));
       const back = strategyStateFromJson(JSON.parse(text));
       expect(back.step).toBe(1);
       expect(digest(back.m as Float32Array)).toBe(digest((r1.state as { m: Float32Array }).m));
       expect(digest(back.v as Float32Array)).toBe(digest((r1.state as { v: Float32Array }).v));
-      const a = await s.aggregate(r1.global, ups(20), r1.state);
-      const b = await s.aggregate(r1.global, ups(20), back);
+      const a = await s.aggregateFit(r1.global, ups(20), r1.state);
+      const b = await s.aggregateFit(r1.global, ups(20), back);
       expect(digest(a.global)).toBe(digest(b.global));
     }
     // Stateless strategies: the state is plain JSON already.

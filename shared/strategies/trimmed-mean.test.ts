@@ -13,15 +13,15 @@ describe('coordinate-wise trimmed mean strategy', () => {
   const d = [[1, 0], [100, -50], [3, 1], [2, 7], [4, -1]].map((p) => Float32Array.from(p));
 
   it('drops trim_count lowest and highest per coordinate and averages the rest (unweighted)', async () => {
-    const out = await trimmedMean({ count: 1 }).aggregate(global, readersOf(d, [5, 1, 1, 1, 1]), {});
+    const out = await trimmedMean({ count: 1 }).aggregateFit(global, readersOf(d, [5, 1, 1, 1, 1]), {});
     expect(Array.from(out.global)).toEqual([13, 0]);
     expect(out.metrics.trimmed_per_side).toBe(1);
   });
 
   it('with beta trims floor(beta * K) per side', async () => {
     // K = 5, beta 0.2 -> 1 per side, as above; beta 0.4 -> 2 per side = the median
-    expect(Array.from((await trimmedMean({ beta: 0.2 }).aggregate(global, readersOf(d, [1, 1, 1, 1, 1]), {})).global)).toEqual([13, 0]);
-    const med = await trimmedMean({ beta: 0.4 }).aggregate(global, readersOf(d, [1, 1, 1, 1, 1]), {});
+    expect(Array.from((await trimmedMean({ beta: 0.2 }).aggregateFit(global, readersOf(d, [1, 1, 1, 1, 1]), {})).global)).toEqual([13, 0]);
+    const med = await trimmedMean({ beta: 0.4 }).aggregateFit(global, readersOf(d, [1, 1, 1, 1, 1]), {});
     expect(Array.from(med.global)).toEqual([13, 0]);
     expect(med.metrics.trimmed_per_side).toBe(2);
   });
@@ -31,8 +31,8 @@ describe('coordinate-wise trimmed mean strategy', () => {
     const g = randomArray(n, 3);
     const xs = Array.from({ length: 7 }, (_, k) => randomArray(n, 40 + k));
     const w = xs.map(() => 1);
-    const small = await trimmedMean({ count: 2 }, 11).aggregate(g, readersOf(xs, w), {});
-    const one = await trimmedMean({ count: 2 }, n).aggregate(g, readersOf(xs, w), {});
+    const small = await trimmedMean({ count: 2 }, 11).aggregateFit(g, readersOf(xs, w), {});
+    const one = await trimmedMean({ count: 2 }, n).aggregateFit(g, readersOf(xs, w), {});
     expect(digest(small.global)).toBe(digest(one.global));
     const ref = Float32Array.from(g, (v, i) => {
       const s = xs.map((x) => x[i]!).sort((a, b) => a - b).slice(2, 5);
@@ -59,6 +59,6 @@ describe('coordinate-wise trimmed mean strategy', () => {
   });
 
   it('a round with too few updates for the trim fails with the field named', async () => {
-    await expect(trimmedMean({ count: 2 }).aggregate(global, readersOf(d.slice(0, 4), [1, 1, 1, 1]), {})).rejects.toThrow(/strategy\.trim_count = 2: cannot trim 2 update\(s\) from each end of 4/);
+    await expect(trimmedMean({ count: 2 }).aggregateFit(global, readersOf(d.slice(0, 4), [1, 1, 1, 1]), {})).rejects.toThrow(/strategy\.trim_count = 2: cannot trim 2 update\(s\) from each end of 4/);
   });
 });

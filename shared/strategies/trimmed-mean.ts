@@ -4,6 +4,7 @@
 import { applyToSink, streamTrimmedMean, trimCount } from '../aggregate/order-statistics.js';
 import { ConfigError } from '../config/load.js';
 import { requireFinite, requireUpdates, stepNorm } from './checks.js';
+import { defineStrategy } from './base.js';
 import type { Strategy } from './types.js';
 
 export type TrimSpec = { readonly beta: number } | { readonly count: number };
@@ -11,7 +12,7 @@ export type TrimSpec = { readonly beta: number } | { readonly count: number };
 export function trimmedMean(trim: TrimSpec, blockElems?: number): Strategy {
   const field = 'count' in trim ? 'trim_count' : 'beta';
   const value = 'count' in trim ? trim.count : trim.beta;
-  return {
+  return defineStrategy({
     name: 'trimmed_mean',
     validate({ minSites, expectedSites }) {
       const fail = (msg: string) => new ConfigError(`strategy.${field}: ${msg}`, [`strategy.${field}: ${msg}`]);
@@ -28,8 +29,8 @@ export function trimmedMean(trim: TrimSpec, blockElems?: number): Strategy {
         }
       }
     },
-    siteConfig: () => ({}),
-    async aggregate(global, updates, state) {
+    needsIndividualUpdates: true,
+    async aggregateFit(global, updates, state) {
       requireUpdates('trimmed_mean', global, updates);
       let t: number;
       try {
@@ -43,5 +44,5 @@ export function trimmedMean(trim: TrimSpec, blockElems?: number): Strategy {
       const total = updates.reduce((s, u) => s + u.numExamples, 0);
       return { global: next, state, metrics: { total_examples: total, updates: updates.length, trimmed_per_side: t, step_norm: stepNorm(global, next) } };
     },
-  };
+  });
 }
