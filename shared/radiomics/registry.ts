@@ -175,7 +175,7 @@ const ROWS: Record<Family, Row[]> = { stat: STAT, ih: IH, morph2d: MORPH, cm: CM
 /** Features of one family in the order its compute function returns them. */
 export const FEATURES: Record<Family, readonly FeatureInfo[]> = Object.fromEntries(
   FAMILIES.map((f) => [f, ROWS[f].map(([short, ibsi, definition]) => ({ name: `${f}_${short}${ibsi ? `_${ibsi}` : ''}`, family: f, ibsi, definition }))]),
-) as Record<Family, readonly FeatureInfo[]>;
+) as unknown as Record<Family, readonly FeatureInfo[]>;
 
 export const ALL_FEATURES: readonly FeatureInfo[] = FAMILIES.flatMap((f) => FEATURES[f]);
 
