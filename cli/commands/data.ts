@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary and problems as JSON')
     .action(async (path: string, o: { modalities?: string[]; json?: boolean }) => {
       const check = await checkManifest(path, o.modalities ? { modalities: o.modalities } : {});
-      const { manifest, problems, images } = check;
+      const { manifest, problems, images, maskAreas } = check;
       const cohorts = Object.fromEntries(
         COHORTS.map((c) => {
           const cases = manifest.cases.filter((x) => x.cohort === c);
@@ -35,12 +35,28 @@ export function register(program: Command): void {
           sizes[m][key] = (sizes[m][key] ?? 0) + 1;
         }
       }
+      // Mask areas per mask column: count, and pixel / mm^2 range.
+      const masks: Record<string, { masks: number; minPixels: number; maxPixels: number; minMm2?: number; maxMm2?: number }> = {};
+      for (const rec of maskAreas.values()) {
+        for (const [col, a] of Object.entries(rec)) {
+          const m = (masks[col] ??= { masks: 0, minPixels: Infinity, maxPixels: 0 });
+          m.masks++;
+          m.minPixels = Math.min(m.minPixels, a.pixels);
+          m.maxPixels = Math.max(m.maxPixels, a.pixels);
+          if (a.mm2 !== undefined) {
+            m.minMm2 = Math.min(m.minMm2 ?? Infinity, a.mm2);
+            m.maxMm2 = Math.max(m.maxMm2 ?? 0, a.mm2);
+          }
+        }
+      }
       const summary = {
         manifest: manifest.path,
         modalities: manifest.modalities,
         cases: manifest.cases.length,
         cohorts,
         imageSizes: sizes,
+        masks,
+        maskAreas: Object.fromEntries(maskAreas),
         problems: problems.map((p) => ({ ...p, text: formatProblem(p) })),
       };
       if (o.json) console.log(JSON.stringify(summary, null, 2));
@@ -50,6 +66,10 @@ export function register(program: Command): void {
         for (const c of COHORTS) console.log(`  ${c.padEnd(12)} ${String(cohorts[c]!.cases).padStart(6)} cases, ${cohorts[c]!.positives} positive`);
         for (const [m, s] of Object.entries(sizes)) {
           console.log(`  ${m} images: ${Object.entries(s).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+        }
+        for (const [col, m] of Object.entries(masks)) {
+          const mm = m.minMm2 !== undefined ? `, ${m.minMm2.toFixed(1)}-${m.maxMm2!.toFixed(1)} mm²` : '';
+          console.log(`  ${col}: ${m.masks} masks, area ${m.minPixels}-${m.maxPixels} px${mm}`);
         }
       }
       if (problems.length > 0) {

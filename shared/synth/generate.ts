@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { toUint8, type Gray } from './image-ops.js';
-import { boundingBox, ceusAppearance, gsusAppearance, suspicion } from './lymph-node.js';
+import { boundingBox, ceusAppearance, ellipseRadius, gsusAppearance, suspicion, type Ellipse } from './lymph-node.js';
 import { renderCeus, renderGsus } from './render.js';
 import { Rng } from './rng.js';
 import { drawSiteProfile, prospectiveShift, type SiteProfile } from './scanner.js';
@@ -43,7 +43,30 @@ export interface GenerateSitesResult {
 
 export const MANIFEST_COLUMNS = [
   'case_id', 'cohort', 'label', 'gsus', 'ceus', 'gsus_roi', 'ceus_roi', 'age', 'tumor_size_mm', 'ki67', 'n_positive_nodes',
+  'gsus_mask', 'gsus_mask_2', 'gsus_spacing_mm', 'ceus_mask', 'ceus_mask_2', 'ceus_spacing_mm',
 ] as const;
+
+/** Binary lesion mask (0 / 255) of an ellipse, on the renderer's pixel grid. */
+export function ellipseMask(e: Ellipse, size: number): Gray {
+  const data = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) data[y * size + x] = ellipseRadius(e, x, y) < 1 ? 1 : 0;
+  return { width: size, height: size, data };
+}
+
+/**
+ * A second reader's outline of the same node: the ellipse shifted by ~0.6 px, each semi-axis scaled
+ * by ~3% and turned by ~2 degrees (a Dice of about 0.93-0.97, typical of repeated ultrasound
+ * delineations). Drawn from its own stream so the images' stream is unchanged.
+ */
+export function secondDelineation(e: Ellipse, rng: Rng): Ellipse {
+  return {
+    cx: e.cx + rng.normal(0, 0.6),
+    cy: e.cy + rng.normal(0, 0.6),
+    a: e.a * (1 + rng.normal(0, 0.03)),
+    b: e.b * (1 + rng.normal(0, 0.03)),
+    angle: e.angle + rng.normal(0, 0.035),
+  };
+}
 
 function writeGrayPng(path: string, img: Gray): void {
   const png = new PNG({ width: img.width, height: img.height, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
@@ -102,6 +125,8 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
     const dir = join(o.out, site);
     mkdirSync(join(dir, 'images'), { recursive: true });
     const siteRng = new Rng(o.seed, site, 'profile');
+    // Pixel spacing of the site's scanner preset (its own stream: the images' streams are untouched).
+    const spacing = Math.round(new Rng(o.seed, site, 'spacing').uniform(0.06, 0.12) * 1e4) / 1e4;
     const profile = drawSiteProfile(siteRng);
     const prospective = prospectiveShift(profile, siteRng);
     const sizes = cohortSizes(o.casesPerSite, fractions);
@@ -125,6 +150,15 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         const ceusPath = `images/${caseId}_ceus.png`;
         writeGrayPng(join(dir, gsusPath), renderGsus(gApp, p.scanner, size, rng));
         writeGrayPng(join(dir, ceusPath), renderCeus(cApp, p.scanner, size, rng));
+        const maskRng = new Rng(o.seed, site, caseId, 'masks');
+        const maskPaths: string[] = [];
+        for (const [m, node] of [['gsus', gApp.node], ['ceus', cApp.node]] as const) {
+          const first = `images/${caseId}_${m}_mask.png`;
+          const second = `images/${caseId}_${m}_mask_2.png`;
+          writeGrayPng(join(dir, first), ellipseMask(node, size));
+          writeGrayPng(join(dir, second), ellipseMask(secondDelineation(node, maskRng), size));
+          maskPaths.push(first, second, String(spacing));
+        }
         // Clinical covariates, weakly associated with nodal status.
         const age = Math.round(Math.min(85, Math.max(25, rng.normal(54 - 2 * label, 10))));
         const tumour = Math.round(Math.exp(rng.normal(Math.log(18) + 0.25 * label, 0.35)) * 10) / 10;
@@ -132,7 +166,7 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         const nodes = label ? 1 + Math.floor(-Math.log(1 - rng.next()) * 1.2) : 0;
         const roi = (box: [number, number, number, number]): string => box.join(' ');
         rows.push(
-          [caseId, cohort, label, gsusPath, ceusPath, roi(boundingBox(gApp.node, 0.25, size)), roi(boundingBox(cApp.node, 0.25, size)), age, tumour, ki67, nodes]
+          [caseId, cohort, label, gsusPath, ceusPath, roi(boundingBox(gApp.node, 0.25, size)), roi(boundingBox(cApp.node, 0.25, size)), age, tumour, ki67, nodes, ...maskPaths]
             .map(csvField)
             .join(','),
         );

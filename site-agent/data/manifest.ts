@@ -20,6 +20,21 @@ export interface ManifestImage {
   /** As written in the manifest. */
   readonly relPath: string;
   readonly roi?: Roi;
+  /** Lesion mask (absolute path; non-zero = region, same size as the image), from `<modality>_mask`. */
+  readonly mask?: string;
+  /** Second delineation (another reader or session), from `<modality>_mask_2`. */
+  readonly mask2?: string;
+  /** Pixel spacing in mm (x, y), from `<modality>_spacing_mm` ("0.1" or "0.1 0.12"). */
+  readonly spacingMm?: readonly [x: number, y: number];
+}
+
+/** Per-modality columns beside the image path (not modalities themselves). */
+export const MODALITY_SUFFIXES = ['_roi', '_mask', '_mask_2', '_spacing_mm'] as const;
+
+/** Area of one mask: pixels, and mm^2 when the spacing is known. */
+export interface MaskArea {
+  readonly pixels: number;
+  readonly mm2?: number;
 }
 
 export interface ManifestCase {
@@ -68,6 +83,15 @@ const roiSchema = z
   .refine((r) => r[2] > 0 && r[3] > 0, 'ROI width and height must be positive');
 const clinicalSchema = z.string().trim().regex(/^-?\d+(\.\d+)?$/, 'expected a number').transform(Number).pipe(z.number().min(0, 'must not be negative'));
 const pathSchema = z.string().trim().min(1, 'image path is empty');
+const spacingSchema = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?(\s+\d+(\.\d+)?)?$/, 'pixel spacing must be "s" or "sx sy" in mm (positive numbers)')
+  .transform((t) => {
+    const v = t.split(/\s+/).map(Number);
+    return [v[0]!, v[1] ?? v[0]!] as const;
+  })
+  .refine((v) => v[0] > 0 && v[1] > 0, 'pixel spacing must be positive');
 
 function firstMessage(err: z.ZodError): string {
   return err.issues[0]?.message ?? 'invalid';
@@ -85,6 +109,8 @@ export interface ManifestCheck {
   readonly problems: ManifestProblem[];
   /** Decoded images by case id and modality (when decodeImages). */
   readonly images: Map<string, Record<string, DecodedImage>>;
+  /** Mask areas by case id and mask column (`<modality>_mask`, `<modality>_mask_2`), when decodeImages. */
+  readonly maskAreas: Map<string, Record<string, MaskArea>>;
 }
 
 /** Reads and validates a manifest; never throws for content problems (they are listed). */
@@ -92,12 +118,13 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   const absPath = resolve(path);
   const problems: ManifestProblem[] = [];
   const images = new Map<string, Record<string, DecodedImage>>();
+  const maskAreas = new Map<string, Record<string, MaskArea>>();
   let text: string;
   try {
     text = await readFile(absPath, 'utf8');
   } catch (err) {
     problems.push({ line: 0, message: `cannot read manifest: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
-    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images };
+    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images, maskAreas };
   }
   let records;
   try {
@@ -105,11 +132,11 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   } catch (err) {
     if (err instanceof CsvSyntaxError) problems.push({ line: 0, message: err.message });
     else throw err;
-    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images };
+    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images, maskAreas };
   }
   if (records.length === 0) {
     problems.push({ line: 0, message: 'manifest is empty (expected a header row)' });
-    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images };
+    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images, maskAreas };
   }
   const header = records[0]!.fields.map((h) => h.trim());
   const col = new Map<string, number>();
@@ -118,7 +145,7 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
     else col.set(h, i);
   });
   const known = new Set<string>([...REQUIRED, ...CLINICAL_COLUMNS]);
-  const modalities = opts.modalities ?? header.filter((h) => h !== '' && !known.has(h) && !h.endsWith('_roi'));
+  const modalities = opts.modalities ?? header.filter((h) => h !== '' && !known.has(h) && !MODALITY_SUFFIXES.some((x) => h.endsWith(x)));
   for (const c of [...REQUIRED, ...modalities]) {
     if (!col.has(c)) problems.push({ line: 1, column: c, message: `missing column "${c}"` });
   }
@@ -128,6 +155,11 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   const cases: ManifestCase[] = [];
   const seen = new Map<string, number>();
   const decodeJobs: { line: number; caseId: string | undefined; modality: string; image: ManifestImage }[] = [];
+  const optionalPath = (m: string, c: string, get: (c: string) => string | undefined): string | undefined => {
+    const v = get(c)?.trim();
+    if (!v) return undefined;
+    return isAbsolute(v) ? v : resolve(baseDir, v);
+  };
 
   for (const rec of records.slice(1)) {
     const { line, fields } = rec;
@@ -162,9 +194,20 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       const rel = parse(m, pathSchema, get(m));
       const roiText = get(`${m}_roi`);
       const roi = roiText !== undefined && roiText.trim() !== '' ? parse(`${m}_roi`, roiSchema, roiText) : undefined;
+      const spacingText = get(`${m}_spacing_mm`);
+      const spacingMm = spacingText !== undefined && spacingText.trim() !== '' ? parse(`${m}_spacing_mm`, spacingSchema, spacingText) : undefined;
+      const mask = optionalPath(m, `${m}_mask`, get);
+      const mask2 = optionalPath(m, `${m}_mask_2`, get);
       if (rel !== undefined) {
         const abs = isAbsolute(rel) ? rel : resolve(baseDir, rel);
-        imgs[m] = roi ? { path: abs, relPath: rel, roi } : { path: abs, relPath: rel };
+        imgs[m] = {
+          path: abs,
+          relPath: rel,
+          ...(roi ? { roi } : {}),
+          ...(mask ? { mask } : {}),
+          ...(mask2 ? { mask2 } : {}),
+          ...(spacingMm ? { spacingMm } : {}),
+        };
       }
     }
     const clinical: Partial<Record<(typeof CLINICAL_COLUMNS)[number], number>> = {};
@@ -209,6 +252,15 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
           rec[modality] = img;
           images.set(caseId, rec);
         }
+        for (const [column, maskPath] of [[`${modality}_mask`, image.mask], [`${modality}_mask_2`, image.mask2]] as const) {
+          if (!maskPath) continue;
+          const area = await checkMask(maskPath, img, image.spacingMm, (message) => problems.push({ line, column, message }));
+          if (area && caseId !== undefined) {
+            const rec = maskAreas.get(caseId) ?? {};
+            rec[column] = area;
+            maskAreas.set(caseId, rec);
+          }
+        }
       } catch (err) {
         problems.push({ line, column: modality, message: `cannot decode image ${image.relPath}: ${err instanceof Error ? err.message : String(err)}` });
       }
@@ -216,7 +268,51 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   problems.sort((a, b) => a.line - b.line || (a.column ?? '').localeCompare(b.column ?? ''));
-  return { manifest: { path: absPath, modalities, cases }, problems, images };
+  return { manifest: { path: absPath, modalities, cases }, problems, images, maskAreas };
+}
+
+/** A mask must decode, have the image's size, be binary (0 and one other value) and not be empty. */
+async function checkMask(
+  path: string,
+  img: DecodedImage,
+  spacing: readonly [number, number] | undefined,
+  problem: (message: string) => void,
+): Promise<MaskArea | undefined> {
+  let mask: DecodedImage;
+  try {
+    await access(path);
+  } catch {
+    problem(`mask not found: ${path}`);
+    return undefined;
+  }
+  try {
+    mask = await decodeImageFile(path);
+  } catch (err) {
+    problem(`cannot decode mask ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+  if (mask.width !== img.width || mask.height !== img.height) {
+    problem(`mask is ${mask.width}x${mask.height} but the image is ${img.width}x${img.height}; export the mask on the image's grid`);
+    return undefined;
+  }
+  let pixels = 0;
+  let other: number | undefined;
+  let binary = true;
+  for (const v of mask.data) {
+    if (v === 0) continue;
+    pixels++;
+    if (other === undefined) other = v;
+    else if (v !== other) binary = false;
+  }
+  if (!binary) {
+    problem('mask is not binary (more than one non-zero value); save it with 0 outside and one value inside the region');
+    return undefined;
+  }
+  if (pixels === 0) {
+    problem('mask is empty (no non-zero pixel)');
+    return undefined;
+  }
+  return spacing ? { pixels, mm2: pixels * spacing[0] * spacing[1] } : { pixels };
 }
 
 /** Like checkManifest, but throws a ManifestError listing every problem. */
