@@ -10,6 +10,7 @@ import { register as audit } from './audit.js';
 import { register as status } from './status.js';
 import { register as study } from './study.js';
 import { register as evaluate } from './evaluate.js';
+import { register as fit } from './fit.js';
 
 type Register = (program: Command) => void;
 
@@ -24,6 +25,7 @@ const commands: Register[] = [
   status,
   study,
   evaluate,
+  fit,
 ];
 
 export function registerAll(program: Command): void {

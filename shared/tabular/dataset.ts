@@ -66,14 +66,15 @@ export interface Design {
 const designCache = new WeakMap<SiteDataset, Map<string, Design>>();
 
 /** Complete cases of `columns` and `outcome`; the outcome must be 0/1. Memoised per dataset. */
-export function design(ds: SiteDataset, outcome: string, columns: readonly string[]): Design {
-  const key = JSON.stringify([outcome, columns]);
+export function design(ds: SiteDataset, outcome: string, columns: readonly string[], completeOn: readonly string[] = []): Design {
+  const key = JSON.stringify([outcome, columns, completeOn]);
   let cache = designCache.get(ds);
   if (!cache) { cache = new Map(); designCache.set(ds, cache); }
   const hit = cache.get(key);
   if (hit) return hit;
   const ycol = column(ds, outcome);
   const cols = columns.map((c) => column(ds, c));
+  const extra = completeOn.filter((c) => !columns.includes(c)).map((c) => column(ds, c));
   const x: Float64Array[] = [];
   const y: number[] = [];
   const ids: string[] = [];
@@ -87,6 +88,7 @@ export function design(ds: SiteDataset, outcome: string, columns: readonly strin
       if (Number.isNaN(v)) ok = false;
       row[j] = v;
     }
+    for (let j = 0; ok && j < extra.length; j++) if (Number.isNaN(extra[j]![i]!)) ok = false;
     if (!ok) { dropped++; continue; }
     if (yi !== 0 && yi !== 1) throw new FlError('tabular.outcome', `site ${ds.site}: outcome "${outcome}" row ${i + 1} is ${yi}; it must be 0 or 1`);
     x.push(row); y.push(yi); ids.push(ds.caseIds[i]!);

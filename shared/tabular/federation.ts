@@ -15,11 +15,15 @@ export class Federation {
   /** Rows dropped for a missing value, per site, as reported by the sites for the model's columns. */
   readonly droppedMissing: Record<string, number> = {};
 
+  /** Columns every row must be complete on, for every request of this fit (set before the screening round). */
+  completeOn: string[] | undefined;
+
   constructor(private readonly transport: Transport, readonly onRefusal: 'fail' | 'exclude' = 'fail') {}
 
   async ask<R extends SiteRequest>(request: R, options: { screening?: boolean } = {}): Promise<OkReply<R['kind']>[]> {
     this.roundTrips++;
-    const replies: SiteReply[] = await this.transport(request);
+    const sent = this.completeOn && !request.completeOn ? { ...request, completeOn: this.completeOn } : request;
+    const replies: SiteReply[] = await this.transport(sent);
     const out: OkReply<R['kind']>[] = [];
     const refused: RefusedSite[] = [];
     for (const r of replies) {

@@ -16,6 +16,8 @@ interface Base {
   outcome: string;
   /** Predictor columns; a row with a missing value in any of them (or the outcome) is dropped. */
   columns: string[];
+  /** Further columns a row must have a value in to be used (so every request of a fit sees the same cases). */
+  completeOn?: string[];
 }
 
 /** Counts, sums and centred cross-products of the columns (for means, sds, Pearson r, covariance/PCA). */

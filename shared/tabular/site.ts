@@ -60,7 +60,7 @@ export function expit(eta: number): number {
 }
 
 function moments(ds: SiteDataset, req: MomentsRequest, minCell: number) {
-  const d = design(ds, req.outcome, req.columns);
+  const d = design(ds, req.outcome, req.columns, req.completeOn);
   const p = req.columns.length;
   const subsets = req.subsets.map((s, si) => {
     const shift = req.shifts?.[si] ?? new Array<number>(p).fill(0);
@@ -86,7 +86,7 @@ function moments(ds: SiteDataset, req: MomentsRequest, minCell: number) {
 
 function icc(ds: SiteDataset, req: IccRequest, minCell: number) {
   const cols = req.pairs.flat();
-  const d = design(ds, req.outcome, cols);
+  const d = design(ds, req.outcome, cols, req.completeOn);
   const rows = subsetRows(d, { kind: 'all' });
   checkCells(ds.site, d, rows, { kind: 'all' }, minCell, false);
   const pairs = req.pairs.map((_, k) => {
@@ -111,7 +111,7 @@ function standardizer(st: { mean: number[]; sd: number[] } | undefined): (x: Flo
 }
 
 function glm(ds: SiteDataset, req: GlmRequest, minCell: number) {
-  const d = design(ds, req.outcome, req.columns);
+  const d = design(ds, req.outcome, req.columns, req.completeOn);
   const p = req.columns.length + 1;
   const tasks = req.tasks.map(({ subset, beta, standardization }): GlmSums => {
     const scale = standardizer(standardization);
@@ -149,7 +149,7 @@ function glm(ds: SiteDataset, req: GlmRequest, minCell: number) {
 }
 
 function deviance(ds: SiteDataset, req: DevianceRequest, minCell: number) {
-  const d = design(ds, req.outcome, req.columns);
+  const d = design(ds, req.outcome, req.columns, req.completeOn);
   const tasks = req.tasks.map(({ subset, betas }) => {
     const rows = subsetRows(d, subset);
     checkCells(ds.site, d, rows, subset, minCell, false);
@@ -169,7 +169,7 @@ function deviance(ds: SiteDataset, req: DevianceRequest, minCell: number) {
 }
 
 function sketch(ds: SiteDataset, req: SketchRequest, minCell: number) {
-  const d = design(ds, req.outcome, req.columns);
+  const d = design(ds, req.outcome, req.columns, req.completeOn);
   const rows = subsetRows(d, { kind: 'all' });
   checkCells(ds.site, d, rows, { kind: 'all' }, minCell, true);
   const counts = req.grid.map((g) => new Array<number>(g.cells).fill(0));
@@ -216,7 +216,7 @@ export function predictTrees(trees: readonly Tree[], baseScore: number, x: Array
 }
 
 function histograms(ds: SiteDataset, req: HistogramRequest, minCell: number): Omit<HistogramSums, never> & { droppedMissing: number } {
-  const d = design(ds, req.outcome, req.columns);
+  const d = design(ds, req.outcome, req.columns, req.completeOn);
   const rows = subsetRows(d, { kind: 'all' });
   checkCells(ds.site, d, rows, { kind: 'all' }, minCell, false);
   const frontier = new Set(req.growing.frontier);
