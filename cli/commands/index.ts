@@ -11,6 +11,7 @@ import { register as status } from './status.js';
 import { register as study } from './study.js';
 import { register as evaluate } from './evaluate.js';
 import { register as radiomics } from './radiomics.js';
+import { register as fit } from './fit.js';
 
 type Register = (program: Command) => void;
 
@@ -26,6 +27,7 @@ const commands: Register[] = [
   study,
   evaluate,
   radiomics,
+  fit,
 ];
 
 export function registerAll(program: Command): void {
