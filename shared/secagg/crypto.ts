@@ -51,7 +51,13 @@ function x25519PublicKey(pub: Uint8Array): KeyObject {
  * (RFC 7748 section 6.1): such a key would make the pairwise mask known to everyone.
  */
 export function x25519Agree(secret: Uint8Array, peerPublic: Uint8Array): Buffer {
-  const shared = diffieHellman({ privateKey: x25519PrivateKey(secret), publicKey: x25519PublicKey(peerPublic) });
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey: x25519PrivateKey(secret), publicKey: x25519PublicKey(peerPublic) });
+  } catch (err) {
+    // OpenSSL itself refuses a result of all zeros.
+    throw new FlError('secagg.key', 'X25519 peer key is of low order or invalid; refusing it', { cause: err });
+  }
   if (shared.every((b) => b === 0)) throw new FlError('secagg.key', 'X25519 peer key is of low order (all-zero shared secret); refusing it');
   return shared;
 }
