@@ -10,7 +10,7 @@
 //   receiveUnmaskRequest(...)      -> UnmaskResponse       (phase 4; answered once per round)
 import { createHash, randomBytes, type Hash, type KeyObject } from 'node:crypto';
 import { FlError } from '../errors/index.js';
-import { addPrgInto, openShare, sealShare, signBytes, verifyBytes, x25519FromSecret, x25519Generate, type X25519Pair } from './crypto.js';
+import { PrgStream, openShare, sealShare, signBytes, verifyBytes, x25519FromSecret, x25519Generate, type X25519Pair } from './crypto.js';
 import {
   consistencyRequestSchema, parseMessage, relaySchema, rosterSchema, unmaskRequestSchema,
   type Advertise, type Consistency, type MaskedInputDone, type Shares, type UnmaskResponse,
@@ -46,12 +46,12 @@ export class SecAggClient {
   private u2: string[] = [];
   /** Shares received: of site -> [share of its self seed, share of its mask key] at this site's point. */
   private readonly held = new Map<string, { seed: Buffer; key: Buffer }>();
-  private pairs: { seed: Buffer; sign: 1 | -1 }[] = [];
-  private selfKey: Buffer | null = null;
+  private streams: PrgStream[] = [];
   private hash: Hash | null = null;
   private next = 0;
   private weight = 1;
   private survivorsSigned: string[] | null = null;
+  private zeros = Buffer.alloc(0);
 
   constructor(session: SessionInput | Session, site: string, options: ClientOptions = {}) {
     this.session = session instanceof Session ? session : new Session(session);
@@ -162,11 +162,11 @@ export class SecAggClient {
     from.add(this.site);
     if (from.size < s.threshold) refuse('secagg.too-few', `only ${from.size} sites shared their keys, fewer than the threshold ${s.threshold}`);
     this.u2 = s.ordered(from);
-    this.pairs = this.u2.filter((v) => v !== this.site).map((v) => ({
-      seed: s.pairSeed(this.mask.secret, Buffer.from(this.roster.get(v)!.maskKey, 'base64'), this.site, v),
-      sign: s.pairSign(this.site, v),
-    }));
-    this.selfKey = s.selfMaskKey(this.selfSeed);
+    this.streams = [
+      new PrgStream(s.selfMaskKey(this.selfSeed), 1),
+      ...this.u2.filter((v) => v !== this.site).map((v) =>
+        new PrgStream(s.pairSeed(this.mask.secret, Buffer.from(this.roster.get(v)!.maskKey, 'base64'), this.site, v), s.pairSign(this.site, v))),
+    ];
     this.phase = 'masking';
   }
 
@@ -179,9 +179,8 @@ export class SecAggClient {
     if (this.phase !== 'masking' && this.phase !== 'masked') refuse('secagg.phase', `site ${this.site} cannot mask before the shares are exchanged (phase "${this.phase}")`);
     if (start < 0 || start + plain.length > this.session.elements) refuse('secagg.chunk', `chunk [${start}, ${start + plain.length}) is outside the ${this.session.elements}-element vector`);
     const y = new Uint32Array(plain);
-    const zeros = Buffer.alloc(plain.length * 4);
-    addPrgInto(y, this.selfKey!, start, 1, zeros);
-    for (const p of this.pairs) addPrgInto(y, p.seed, start, p.sign, zeros);
+    if (this.zeros.length < plain.length * 4) this.zeros = Buffer.alloc(plain.length * 4);
+    for (const p of this.streams) p.addInto(y, start, this.zeros);
     return new Uint8Array(y.buffer);
   }
 

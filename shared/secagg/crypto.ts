@@ -72,6 +72,21 @@ export function roundSalt(study: string, round: number): Buffer {
   return createHash('sha256').update(JSON.stringify(['fedsln-secagg-v1', study, round])).digest();
 }
 
+function counterIv(start: number): Buffer {
+  if (start % 4 !== 0) throw new FlError('secagg.chunk', `mask chunk must start at a multiple of 4 elements, got ${start}`, { user: false });
+  const iv = Buffer.alloc(16);
+  const block = start / 4;
+  iv.writeUInt32BE(Math.floor(block / 2 ** 32), 8);
+  iv.writeUInt32BE(block >>> 0, 12);
+  return iv;
+}
+
+function addKeystream(out: Uint32Array, bytes: Buffer, sign: 1 | -1): void {
+  const ks = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, out.length) : new Uint32Array(new Uint8Array(bytes).buffer);
+  if (sign === 1) for (let i = 0; i < out.length; i++) out[i] = out[i]! + ks[i]!;
+  else for (let i = 0; i < out.length; i++) out[i] = out[i]! - ks[i]!;
+}
+
 /**
  * Adds (sign +1) or subtracts (sign -1) the PRG stream of `seed`, elements [start, start+out.length),
  * into `out` modulo 2^32. The stream is AES-256-CTR(key = seed, IV = 0) read as little-endian
@@ -79,16 +94,24 @@ export function roundSalt(study: string, round: number): Buffer {
  * block start/4. `zeros` is a scratch buffer of at least 4*out.length zero bytes.
  */
 export function addPrgInto(out: Uint32Array, seed: Uint8Array, start: number, sign: 1 | -1, zeros: Buffer): void {
-  if (start % 4 !== 0) throw new FlError('secagg.chunk', `mask chunk must start at a multiple of 4 elements, got ${start}`, { user: false });
-  const iv = Buffer.alloc(16);
-  const block = start / 4;
-  iv.writeUInt32BE(Math.floor(block / 2 ** 32), 8);
-  iv.writeUInt32BE(block >>> 0, 12);
-  const cipher = createCipheriv('aes-256-ctr', seed, iv);
-  const bytes = cipher.update(zeros.subarray(0, out.length * 4));
-  const ks = new Uint32Array(bytes.buffer, bytes.byteOffset, out.length);
-  if (sign === 1) for (let i = 0; i < out.length; i++) out[i] = out[i]! + ks[i]!;
-  else for (let i = 0; i < out.length; i++) out[i] = out[i]! - ks[i]!;
+  const cipher = createCipheriv('aes-256-ctr', seed, counterIv(start));
+  addKeystream(out, cipher.update(zeros.subarray(0, out.length * 4)), sign);
+}
+
+/**
+ * The same stream read in order: one cipher kept across consecutive chunks (saves the key schedule
+ * per chunk); a chunk that does not follow the previous one starts a new cipher at its offset.
+ */
+export class PrgStream {
+  private cipher: ReturnType<typeof createCipheriv> | null = null;
+  private next = -1;
+  constructor(private readonly seed: Uint8Array, readonly sign: 1 | -1) {}
+  addInto(out: Uint32Array, start: number, zeros: Buffer): void {
+    if (this.cipher === null || start !== this.next) this.cipher = createCipheriv('aes-256-ctr', this.seed, counterIv(start));
+    addKeystream(out, this.cipher.update(zeros.subarray(0, out.length * 4)), this.sign);
+    // A chunk whose length is not a multiple of 4 leaves the cipher mid-block: restart next time.
+    this.next = out.length % 4 === 0 ? start + out.length : -1;
+  }
 }
 
 /** AES-256-GCM with a fresh 12-byte nonce: nonce || ciphertext || 16-byte tag. */

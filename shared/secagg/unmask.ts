@@ -6,7 +6,7 @@
 // and the spooled masked uploads, by an audit replay.
 import { createHash, type Hash } from 'node:crypto';
 import { FlError } from '../errors/index.js';
-import { addPrgInto } from './crypto.js';
+import { PrgStream } from './crypto.js';
 import type { Session } from './session.js';
 
 /** Reads `count` ring elements (4*count bytes, little-endian) of a site's masked upload from element `start`. */
@@ -41,20 +41,19 @@ export async function* unmaskChunks(inp: UnmaskInputs, read: MaskedReader): Asyn
   const s = inp.session;
   const survivors = s.ordered(inp.survivors);
   const survivorSet = new Set(survivors);
-  const selfKeys: Buffer[] = [];
+  const streams: PrgStream[] = [];
   for (const u of survivors) {
     const seed = inp.selfSeeds.get(u);
     if (!seed) throw new FlError('secagg.unmask', `no self-mask seed for surviving site ${u}`, { user: false });
-    selfKeys.push(s.selfMaskKey(seed));
+    streams.push(new PrgStream(s.selfMaskKey(seed), -1));
   }
-  const pair: { seed: Buffer; sign: 1 | -1 }[] = [];
   for (const [v, secret] of inp.droppedKeys) {
     if (survivorSet.has(v)) throw new FlError('secagg.unmask', `site ${v} is both a survivor and dropped; refusing to unmask`, { user: false });
     for (const u of survivors) {
       const pub = inp.maskKeys.get(u);
       if (!pub) throw new FlError('secagg.unmask', `no advertised mask key for site ${u}`, { user: false });
       // u added sign(u,v) * PRG(s_uv); remove it.
-      pair.push({ seed: s.pairSeed(secret, pub, v, u), sign: s.pairSign(u, v) === 1 ? -1 : 1 });
+      streams.push(new PrgStream(s.pairSeed(secret, pub, v, u), s.pairSign(u, v) === 1 ? -1 : 1));
     }
   }
   const hashes = new Map<string, Hash>(survivors.map((u) => [u, createHash('sha256')]));
@@ -68,8 +67,7 @@ export async function* unmaskChunks(inp: UnmaskInputs, read: MaskedReader): Asyn
       hashes.get(u)!.update(bytes);
       for (let i = 0; i < count; i++) acc[i] = acc[i]! + y[i]!;
     }
-    for (const k of selfKeys) addPrgInto(acc, k, start, -1, zeros);
-    for (const p of pair) addPrgInto(acc, p.seed, start, p.sign, zeros);
+    for (const p of streams) p.addInto(acc, start, zeros);
     yield { start, sum: acc };
   }
   if (inp.digests) {
