@@ -334,6 +334,33 @@ describe('tampered, replayed and malformed messages are refused', () => {
     expectFlError(() => clients.get(sites[0]!)!.receiveRoster(forged), 'secagg.signature', /hospital-c are not signed/);
   });
 
+  it('signed mode: an unmask request whose survivor list differs from the signed one, or lacks T signatures, is refused', () => {
+    const { sites, clients, server } = setup({ n: 5, signed: true });
+    for (const s of sites) server.receiveAdvertise(clients.get(s)!.advertise());
+    const roster = server.closeAdvertise();
+    for (const s of sites) server.receiveShares(clients.get(s)!.receiveRoster(roster));
+    for (const r of server.closeShares()) clients.get(r.to)!.receiveRelay(r);
+    for (const s of sites) {
+      const c = clients.get(s)!;
+      [...c.maskedChunks(fillFromRing(new Uint32Array(1003)))];
+      server.receiveMaskedDone(c.maskedDone());
+    }
+    const creq = server.closeMasked();
+    expect(creq.type).toBe('secagg.consistency-request');
+    for (const s of sites) server.receiveConsistency(clients.get(s)!.receiveConsistencyRequest(creq));
+    const req = server.closeConsistency();
+    // Site a is told that e dropped although it signed a list with e surviving.
+    const lie: UnmaskRequest = { ...req, survivors: sites.slice(0, 4), dropped: [sites[4]!] };
+    expectFlError(() => clients.get(sites[0]!)!.receiveUnmaskRequest(lie), 'secagg.consistency', /differs from the one site hospital-a signed/);
+    // Site b gets the right list with only 3 of the 4 needed signatures.
+    const few: UnmaskRequest = { ...req, signatures: req.signatures!.slice(0, 3) };
+    expectFlError(() => clients.get(sites[1]!)!.receiveUnmaskRequest(few), 'secagg.consistency', /only 3 survivors signed/);
+    // Site c gets one signature forged by the coordinator.
+    const forged: UnmaskRequest = { ...req, signatures: req.signatures!.map((x, i) => (i === 0 ? { ...x, signature: req.signatures![1]!.signature } : x)).slice(0, 4) };
+    expectFlError(() => clients.get(sites[2]!)!.receiveUnmaskRequest(forged), 'secagg.consistency', /only 3 survivors signed/);
+    expect(clients.get(sites[3]!)!.receiveUnmaskRequest(req).seedShares).toHaveLength(5);
+  });
+
   it('server: duplicate, foreign-round, unknown-site, late and malformed messages', () => {
     const { sites, clients, server } = setup({ n: 3 });
     const ad = clients.get(sites[0]!)!.advertise();
