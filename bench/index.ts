@@ -6,6 +6,7 @@ import { aggregationBench } from './aggregation.js';
 import { statsBench } from './stats.js';
 import { studyScaleBench } from './study-scale.js';
 import { radiomicsBench } from './radiomics.js';
+import { secaggBench } from './secagg.js';
 
 export const benches: Bench[] = [
   aggregationBench,
@@ -14,4 +15,5 @@ export const benches: Bench[] = [
   trainingBench,
   statsBench,
   radiomicsBench,
+  secaggBench,
 ];
