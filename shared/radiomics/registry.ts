@@ -1,4 +1,4 @@
-// Every feature: its name (<family>_<short>_<IBSI identifier>), family, IBSI identifier and a
+// Every feature: its name (<family>_<short>, the column name part, e.g. cm_contrast), family, IBSI identifier and a
 // one-line definition. 2D morphology has no IBSI identifiers (IBSI defines 3D morphology only);
 // its names end in the short name, and the definitions follow PyRadiomics' shape2D where IBSI is silent.
 
@@ -6,7 +6,7 @@ export const FAMILIES = ['stat', 'ih', 'morph2d', 'cm', 'rlm', 'szm', 'dzm', 'ng
 export type Family = (typeof FAMILIES)[number];
 
 export interface FeatureInfo {
-  /** Column name part, e.g. "cm_contrast_ACUI". */
+  /** Column name part, e.g. "cm_contrast" (the IBSI identifier is `ibsi`). */
   readonly name: string;
   readonly family: Family;
   /** IBSI permanent identifier ("" for 2D morphology). */
@@ -174,7 +174,7 @@ const ROWS: Record<Family, Row[]> = { stat: STAT, ih: IH, morph2d: MORPH, cm: CM
 
 /** Features of one family in the order its compute function returns them. */
 export const FEATURES: Record<Family, readonly FeatureInfo[]> = Object.fromEntries(
-  FAMILIES.map((f) => [f, ROWS[f].map(([short, ibsi, definition]) => ({ name: `${f}_${short}${ibsi ? `_${ibsi}` : ''}`, family: f, ibsi, definition }))]),
+  FAMILIES.map((f) => [f, ROWS[f].map(([short, ibsi, definition]) => ({ name: `${f}_${short}`, family: f, ibsi, definition }))]),
 ) as unknown as Record<Family, readonly FeatureInfo[]>;
 
 export const ALL_FEATURES: readonly FeatureInfo[] = FAMILIES.flatMap((f) => FEATURES[f]);
