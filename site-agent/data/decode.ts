@@ -54,7 +54,8 @@ export interface ImageSource {
 export interface DecodedImage {
   readonly width: number;
   readonly height: number;
-  readonly channels: number;
+  /** 1 (grey), 3 (RGB) or K (cine frames sampled as channels); absent means 1. */
+  readonly channels?: number;
   readonly data: Float32Array;
   readonly format: 'png' | 'dicom';
   readonly bitDepth: number;
@@ -495,8 +496,28 @@ export async function openImageFile(path: string, o: OpenOptions = {}): Promise<
   return openImage(await readFile(path), { name: o.name ?? basename(path) });
 }
 
-/** A frame's values mapped to [0, 1] (channels interleaved); see the header comment. */
-export function toUnit(src: ImageSource, f: RawFrame): Float32Array {
+/** The [lo, hi] of rescaled grey values mapped to [0, 1]: the VOI window, else the frame's own range. */
+export function unitRange(src: ImageSource, f: Pick<RawFrame, 'data'>): [number, number] {
+  if (src.window && src.window.width > 1) {
+    // PS3.3 C.11.2.1.2 linear VOI function.
+    return [src.window.center - 0.5 - (src.window.width - 1) / 2, src.window.center - 0.5 + (src.window.width - 1) / 2];
+  }
+  const { slope, intercept } = src.rescale;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < f.data.length; i++) {
+    const v = f.data[i]! * slope + intercept;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/**
+ * A frame's values mapped to [0, 1] (channels interleaved); see the header comment. `range`
+ * overrides the grey mapping (used to give the frames of one cine a common range).
+ */
+export function toUnit(src: ImageSource, f: Pick<RawFrame, 'rows' | 'columns' | 'channels' | 'data'>, range?: [number, number]): Float32Array {
   const n = f.rows * f.columns * f.channels;
   const out = new Float32Array(n);
   const d = f.data;
@@ -506,26 +527,11 @@ export function toUnit(src: ImageSource, f: RawFrame): Float32Array {
     return out;
   }
   const { slope, intercept } = src.rescale;
-  for (let i = 0; i < n; i++) out[i] = d[i]! * slope + intercept;
-  let lo: number;
-  let hi: number;
-  if (src.window && src.window.width > 1) {
-    // PS3.3 C.11.2.1.2 linear VOI function.
-    lo = src.window.center - 0.5 - (src.window.width - 1) / 2;
-    hi = src.window.center - 0.5 + (src.window.width - 1) / 2;
-  } else {
-    lo = Infinity;
-    hi = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = out[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-  }
-  const range = hi > lo ? hi - lo : 1;
+  const [lo, hi] = range ?? unitRange(src, f);
+  const scale = hi > lo ? hi - lo : 1;
   const invert = src.photometric === 'MONOCHROME1';
   for (let i = 0; i < n; i++) {
-    const t = Math.min(1, Math.max(0, (out[i]! - lo) / range));
+    const t = Math.min(1, Math.max(0, (d[i]! * slope + intercept - lo) / scale));
     out[i] = invert ? 1 - t : t;
   }
   return out;
