@@ -314,7 +314,7 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   const hashed: HashedImage[] = [];
   for (const job of jobs) {
     const { line, modality, image } = job;
-    const where = `row ${line}, column ${modality} (${image.relPath})`;
+    const where = image.relPath;
     const r = await resolveInside(root, baseDir, image.relPath);
     if (r.outside) {
       problems.push({ line, column: modality, message: `image path ${image.relPath} leads outside the site folder ${root}; keep images under it (or configure the data root)` });
@@ -371,8 +371,9 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       hashed.push({ line, modality, pixelHash: facts.pixelHash, ...(job.caseId !== undefined ? { caseId: job.caseId } : {}), ...(job.cohort ? { cohort: job.cohort } : {}) });
     } catch (err) {
       const m = err instanceof Error ? err.message : String(err);
-      // Decoder messages start with the relative path already.
-      problems.push({ line, column: modality, message: m.startsWith(image.relPath) ? `cannot decode image ${m}` : `cannot decode image ${image.relPath}: ${m}` });
+      // Decoder and policy messages start with the relative path already.
+      if (err instanceof ModalityImageError) problems.push({ line, column: modality, message: m });
+      else problems.push({ line, column: modality, message: m.startsWith(image.relPath) ? `cannot decode image ${m}` : `cannot decode image ${image.relPath}: ${m}` });
     }
   }
   const leaks = findLeaks(hashed);
