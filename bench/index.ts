@@ -5,6 +5,7 @@ import { trainingBench } from './training.js';
 import { aggregationBench } from './aggregation.js';
 import { statsBench } from './stats.js';
 import { studyScaleBench } from './study-scale.js';
+import { dataBench } from './data.js';
 
 export const benches: Bench[] = [
   aggregationBench,
@@ -12,4 +13,5 @@ export const benches: Bench[] = [
   studyScaleBench,
   trainingBench,
   statsBench,
+  dataBench,
 ];

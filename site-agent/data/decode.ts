@@ -273,7 +273,7 @@ async function decodeCompressedFrame(ts: TransferSyntax, encoded: Uint8Array, L:
     case 'jpeg': {
       const h = jpegFrameHeader(encoded);
       if (h && h.precision > 8) {
-        throw new Error(`${h.precision}-bit JPEG (extended, 12-bit) is not read by the 8-bit JPEG codec`);
+        throw new Error(`${h.precision}-bit JPEG (extended, process 4) is not read by the 8-bit libjpeg-turbo codec`);
       }
       return decodeJpeg8(encoded);
     }
