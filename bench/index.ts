@@ -7,6 +7,7 @@ import { statsBench } from './stats.js';
 import { studyScaleBench } from './study-scale.js';
 import { radiomicsBench } from './radiomics.js';
 import { secaggBench } from './secagg.js';
+import { dataBench } from './data.js';
 
 export const benches: Bench[] = [
   aggregationBench,
@@ -16,4 +17,5 @@ export const benches: Bench[] = [
   statsBench,
   radiomicsBench,
   secaggBench,
+  dataBench,
 ];

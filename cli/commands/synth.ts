@@ -21,8 +21,10 @@ export function register(program: Command): void {
     .option('--seed <s>', 'random seed (same seed, same files)', integer('--seed', 0), 1)
     .option('--image-size <px>', 'side of the square images', integer('--image-size', 32), 128)
     .option('--separation <d>', 'class separation of each modality’s evidence (default 1.6)', (v: string) => Number(v))
+    .option('--pair <pair>', 'image pair per case: gsus-ceus (grey + contrast, default) or bmus-cdus (grey B-mode + RGB colour Doppler)')
     .option('--json', 'print the result as JSON')
-    .action((o: { out: string; sites: number; casesPerSite: number; seed: number; imageSize: number; separation?: number; json?: boolean }) => {
+    .action((o: { out: string; sites: number; casesPerSite: number; seed: number; imageSize: number; separation?: number; pair?: string; json?: boolean }) => {
+      if (o.pair !== undefined && o.pair !== 'gsus-ceus' && o.pair !== 'bmus-cdus') throw new CliError(`--pair ${o.pair}: expected gsus-ceus or bmus-cdus`, 2);
       const started = performance.now();
       let result;
       try {
@@ -33,6 +35,7 @@ export function register(program: Command): void {
           seed: o.seed,
           imageSize: o.imageSize,
           ...(o.separation !== undefined ? { separation: o.separation } : {}),
+          ...(o.pair !== undefined ? { pair: o.pair as 'gsus-ceus' | 'bmus-cdus' } : {}),
         });
       } catch (err) {
         if (err instanceof Error && /options are invalid/.test(err.message)) throw new CliError(err.message, 2, { cause: err });

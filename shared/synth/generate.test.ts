@@ -29,7 +29,7 @@ describe('synthetic multicenter generator', () => {
       expect(check.manifest.cases.every((x) => x.images['gsus']!.roi !== undefined)).toBe(true);
       const nodes = check.manifest.cases.map((x) => [x.label, x.clinical.n_positive_nodes]);
       expect(nodes.every(([y, n]) => (y === 0 ? n === 0 : n! >= 1))).toBe(true);
-      expect(check.images.get(check.manifest.cases[0]!.caseId)!['gsus']!.width).toBe(48);
+      expect(check.images.find((i) => i.caseId === check.manifest.cases[0]!.caseId && i.modality === 'gsus')!.width).toBe(48);
     }
   });
 

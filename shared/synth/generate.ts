@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { toUint8, type Gray } from './image-ops.js';
 import { boundingBox, ceusAppearance, ellipseRadius, gsusAppearance, suspicion, type Ellipse } from './lymph-node.js';
+import { renderDoppler, type Rgb } from './doppler.js';
 import { renderCeus, renderGsus } from './render.js';
 import { Rng } from './rng.js';
 import { drawSiteProfile, prospectiveShift, type SiteProfile } from './scanner.js';
@@ -25,6 +26,11 @@ export interface GenerateSitesOptions {
   readonly separation?: number;
   /** Fractions of train / validation / test / prospective (default 0.6 / 0.1 / 0.2 / 0.1). */
   readonly cohortFractions?: readonly [number, number, number, number];
+  /**
+   * Image pair per case: 'gsus-ceus' (default; grey B-mode + contrast-enhanced) or 'bmus-cdus'
+   * (grey B-mode + RGB colour Doppler, for dual-stream B-mode/Doppler models).
+   */
+  readonly pair?: 'gsus-ceus' | 'bmus-cdus';
 }
 
 export interface GeneratedSite {
@@ -68,6 +74,17 @@ export function secondDelineation(e: Ellipse, rng: Rng): Ellipse {
   };
 }
 
+export const DOPPLER_MANIFEST_COLUMNS = [
+  'case_id', 'cohort', 'label', 'bmus', 'cdus', 'bmus_roi', 'cdus_roi', 'age', 'tumor_size_mm', 'ki67', 'n_positive_nodes',
+  'bmus_mask', 'bmus_mask_2', 'bmus_spacing_mm', 'cdus_mask', 'cdus_mask_2', 'cdus_spacing_mm',
+] as const;
+
+function writeRgbPng(path: string, img: Rgb): void {
+  const png = new PNG({ width: img.width, height: img.height, colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8 });
+  png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  writeFileSync(path, PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8 }));
+}
+
 function writeGrayPng(path: string, img: Gray): void {
   const png = new PNG({ width: img.width, height: img.height, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
   png.data = Buffer.from(toUint8(img).buffer);
@@ -103,6 +120,7 @@ function validate(o: GenerateSitesOptions): void {
   if (!Number.isInteger(size) || size < 32 || size > 1024) problems.push(`imageSize ${size}: expected an integer in 32..1024`);
   const d = o.separation ?? 1.6;
   if (!(d >= 0 && d <= 10)) problems.push(`separation ${d}: expected a number in 0..10`);
+  if (o.pair !== undefined && o.pair !== 'gsus-ceus' && o.pair !== 'bmus-cdus') problems.push(`pair ${String(o.pair)}: expected gsus-ceus or bmus-cdus`);
   if (o.cohortFractions && (o.cohortFractions.length !== 4 || o.cohortFractions.some((f) => !(f > 0)))) {
     problems.push('cohortFractions: expected four positive numbers (train, validation, test, prospective)');
   }
@@ -131,7 +149,8 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
     const prospective = prospectiveShift(profile, siteRng);
     const sizes = cohortSizes(o.casesPerSite, fractions);
     const cases = {} as Record<Cohort, { n: number; positives: number }>;
-    const rows: string[] = [MANIFEST_COLUMNS.join(',')];
+    const doppler = o.pair === 'bmus-cdus';
+    const rows: string[] = [(doppler ? DOPPLER_MANIFEST_COLUMNS : MANIFEST_COLUMNS).join(',')];
     let index = 0;
     COHORTS.forEach((cohort, ci) => {
       const p = cohort === 'prospective' ? prospective : profile;
@@ -145,14 +164,30 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         const zg = d * label + rng.normal();
         const zc = d * label + rng.normal();
         const gApp = gsusAppearance(suspicion(zg, d), size, rng);
-        const cApp = ceusAppearance(suspicion(zc, d), gApp.node, size, rng);
-        const gsusPath = `images/${caseId}_gsus.png`;
-        const ceusPath = `images/${caseId}_ceus.png`;
-        writeGrayPng(join(dir, gsusPath), renderGsus(gApp, p.scanner, size, rng));
-        writeGrayPng(join(dir, ceusPath), renderCeus(cApp, p.scanner, size, rng));
+        let gsusPath: string;
+        let ceusPath: string;
+        let secondNode = gApp.node;
+        if (doppler) {
+          gsusPath = `images/${caseId}_bmus.png`;
+          ceusPath = `images/${caseId}_cdus.png`;
+          const bmode = renderGsus(gApp, p.scanner, size, rng);
+          writeGrayPng(join(dir, gsusPath), bmode);
+          // The Doppler frame is taken in the same position as the B-mode one, so it overlays it.
+          writeRgbPng(join(dir, ceusPath), renderDoppler(bmode, gApp.node, suspicion(zc, d), rng));
+        } else {
+          const cApp = ceusAppearance(suspicion(zc, d), gApp.node, size, rng);
+          secondNode = cApp.node;
+          gsusPath = `images/${caseId}_gsus.png`;
+          ceusPath = `images/${caseId}_ceus.png`;
+          writeGrayPng(join(dir, gsusPath), renderGsus(gApp, p.scanner, size, rng));
+          writeGrayPng(join(dir, ceusPath), renderCeus(cApp, p.scanner, size, rng));
+        }
+        // Lesion masks (a first and a second delineation) and the pixel spacing, per modality,
+        // from their own stream so the images' stream is unchanged.
         const maskRng = new Rng(o.seed, site, caseId, 'masks');
         const maskPaths: string[] = [];
-        for (const [m, node] of [['gsus', gApp.node], ['ceus', cApp.node]] as const) {
+        const mods = doppler ? [['bmus', gApp.node], ['cdus', gApp.node]] as const : [['gsus', gApp.node], ['ceus', secondNode]] as const;
+        for (const [m, node] of mods) {
           const first = `images/${caseId}_${m}_mask.png`;
           const second = `images/${caseId}_${m}_mask_2.png`;
           writeGrayPng(join(dir, first), ellipseMask(node, size));
@@ -166,7 +201,7 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         const nodes = label ? 1 + Math.floor(-Math.log(1 - rng.next()) * 1.2) : 0;
         const roi = (box: [number, number, number, number]): string => box.join(' ');
         rows.push(
-          [caseId, cohort, label, gsusPath, ceusPath, roi(boundingBox(gApp.node, 0.25, size)), roi(boundingBox(cApp.node, 0.25, size)), age, tumour, ki67, nodes, ...maskPaths]
+          [caseId, cohort, label, gsusPath, ceusPath, roi(boundingBox(gApp.node, 0.25, size)), roi(boundingBox(secondNode, 0.25, size)), age, tumour, ki67, nodes, ...maskPaths]
             .map(csvField)
             .join(','),
         );

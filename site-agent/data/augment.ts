@@ -38,8 +38,26 @@ function warp(src: Float32Array, size: number, m: [number, number, number, numbe
   return out;
 }
 
-/** Augments the images of one case (one per modality); `rng` is seeded per (seed, epoch, case). */
-export function augmentCase(images: readonly Float32Array[], size: number, rng: Rng, o: AugmentOptions = {}): Float32Array[] {
+/** warp() on each channel of an interleaved size x size x C image. */
+function warpChannels(src: Float32Array, size: number, C: number, m: [number, number, number, number], tx: number, ty: number, flipX: boolean, flipY: boolean): Float32Array {
+  if (C === 1) return warp(src, size, m, tx, ty, flipX, flipY);
+  const px = size * size;
+  const out = new Float32Array(px * C);
+  const plane = new Float32Array(px);
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < px; i++) plane[i] = src[i * C + c]!;
+    const w = warp(plane, size, m, tx, ty, flipX, flipY);
+    for (let i = 0; i < px; i++) out[i * C + c] = w[i]!;
+  }
+  return out;
+}
+
+/**
+ * Augments the images of one case (one per modality); `rng` is seeded per (seed, epoch, case).
+ * `channels[m]` is modality m's channel count (default 1); colour channels share one geometric
+ * transform and one intensity jitter, so hue is kept.
+ */
+export function augmentCase(images: readonly Float32Array[], size: number, rng: Rng, o: AugmentOptions = {}, channels?: readonly number[]): Float32Array[] {
   const flipX = rng.bernoulli(o.flipProbability ?? 0.5);
   const flipY = (o.verticalFlip ?? false) && rng.bernoulli(0.5);
   const rot = (((o.maxRotationDeg ?? 10) * Math.PI) / 180) * rng.uniform(-1, 1);
@@ -50,8 +68,8 @@ export function augmentCase(images: readonly Float32Array[], size: number, rng: 
   const cos = Math.cos(rot) / scale;
   const sin = Math.sin(rot) / scale;
   const inv: [number, number, number, number] = [cos, sin, -sin, cos];
-  return images.map((img) => {
-    const out = warp(img, size, inv, tx, ty, flipX, flipY);
+  return images.map((img, m) => {
+    const out = warpChannels(img, size, channels?.[m] ?? 1, inv, tx, ty, flipX, flipY);
     const gain = 1 + (o.contrast ?? 0.15) * rng.uniform(-1, 1);
     const offset = (o.brightness ?? 0.15) * rng.uniform(-1, 1);
     for (let i = 0; i < out.length; i++) out[i] = out[i]! * gain + offset;

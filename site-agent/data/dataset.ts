@@ -1,8 +1,14 @@
 // A site's dataset with a cohort guard: training code gets the `train` cohort only, through
 // `forTraining()`; evaluation of any cohort is a separate, explicit API (`forEvaluation`).
+// Images are decoded and preprocessed once into an on-disk cache of model-sized tensors
+// (image-cache.ts, keyed by file content and settings) and batches are read from it: memory is
+// O(batch), not O(archive), and a restart or a new round reuses the cache.
+import { join, dirname } from 'node:path';
 import { augmentCase, type AugmentOptions } from './augment.js';
 import { Rng } from '../../shared/synth/rng.js';
+import { ImageCache, tensorKey } from './image-cache.js';
 import { COHORTS, loadManifest, type Cohort, type ManifestCase } from './manifest.js';
+import { DEFAULT_SETTINGS, inputChannels, type ModalitySettings } from './modality.js';
 import { preprocess, type Normalization } from './preprocess.js';
 
 export interface OpenSiteDatasetOptions {
@@ -11,12 +17,18 @@ export interface OpenSiteDatasetOptions {
   readonly inputSize: number;
   /** Per-modality normalisation (default 'zscore' per image). */
   readonly normalization?: Readonly<Record<string, Normalization>>;
+  /** Per-modality colour / frame policy (default grey, single-frame). */
+  readonly modalitySettings?: Readonly<Record<string, ModalitySettings>>;
+  /** Tensor cache folder; default `.fl-cache` beside the manifest. */
+  readonly cacheDir?: string;
+  /** Images must stay inside this folder (default: the manifest's folder). */
+  readonly dataRoot?: string;
 }
 
 export interface Batch {
   readonly size: number;
   readonly caseIds: readonly string[];
-  /** One array per modality (in the dataset's modality order), each size x inputSize x inputSize. */
+  /** One array per modality (in the dataset's modality order), each size x inputSize x inputSize x channels[m] (channels last). */
   readonly inputs: readonly Float32Array[];
   readonly labels: Float32Array;
 }
@@ -34,6 +46,8 @@ export interface TrainingBatchOptions {
 export interface CohortData {
   readonly cohort: Cohort;
   readonly modalities: readonly string[];
+  /** Channels per modality (1 grey, 3 RGB, K sampled cine frames). */
+  readonly channels: readonly number[];
   readonly inputSize: number;
   readonly size: number;
   readonly positives: number;
@@ -59,6 +73,7 @@ export class CohortGuardError extends Error {
 export interface SiteDataset {
   readonly manifestPath: string;
   readonly modalities: readonly string[];
+  readonly channels: readonly number[];
   readonly inputSize: number;
   cohortCounts(): Record<Cohort, number>;
   /** Training access: the `train` cohort only. Asking for another cohort throws. */
@@ -71,7 +86,8 @@ export interface SiteDataset {
 
 interface Prepared {
   readonly c: ManifestCase;
-  readonly images: Float32Array[];
+  /** Cache keys, one per modality. */
+  readonly keys: readonly string[];
 }
 
 function guard(cohort: string | undefined): void {
@@ -82,17 +98,25 @@ function guard(cohort: string | undefined): void {
   );
 }
 
-function* batchesOf(items: readonly Prepared[], batchSize: number, inputSize: number, transform?: (p: Prepared) => Float32Array[]): Iterable<Batch> {
+function* batchesOf(
+  items: readonly Prepared[],
+  batchSize: number,
+  inputSize: number,
+  channels: readonly number[],
+  cache: ImageCache,
+  transform?: (p: Prepared, images: Float32Array[]) => Float32Array[],
+): Iterable<Batch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize ${batchSize}: expected a positive integer`);
-  const px = inputSize * inputSize;
+  const px = channels.map((c) => inputSize * inputSize * c);
   for (let start = 0; start < items.length; start += batchSize) {
     const chunk = items.slice(start, start + batchSize);
-    const nMod = chunk[0]!.images.length;
-    const inputs = Array.from({ length: nMod }, () => new Float32Array(chunk.length * px));
+    const inputs = channels.map((_, m) => new Float32Array(chunk.length * px[m]!));
     const labels = new Float32Array(chunk.length);
     chunk.forEach((p, i) => {
-      const imgs = transform ? transform(p) : p.images;
-      imgs.forEach((img, m) => inputs[m]!.set(img, i * px));
+      if (transform) {
+        const imgs = transform(p, p.keys.map((k, m) => cache.readTensor(k, px[m]!)));
+        imgs.forEach((img, m) => inputs[m]!.set(img, i * px[m]!));
+      } else p.keys.forEach((k, m) => cache.readTensor(k, px[m]!, inputs[m]!, i * px[m]!));
       labels[i] = p.c.label;
     });
     yield { size: chunk.length, caseIds: chunk.map((p) => p.c.caseId), inputs, labels };
@@ -104,20 +128,47 @@ function describe(items: readonly Prepared[]) {
   return { size: items.length, positives: labels.reduce((a, b) => a + b, 0), caseIds: items.map((p) => p.c.caseId), labels };
 }
 
-/** Validates the manifest (every problem at once, ManifestError), decodes and preprocesses every image. */
+/**
+ * Validates the manifest (every problem at once, ManifestError: leakage and containment included),
+ * then decodes and preprocesses each image not yet in the cache, one at a time.
+ */
 export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOptions): Promise<SiteDataset> {
   if (o.modalities.length === 0) throw new Error('openSiteDataset: at least one modality is required');
   if (!Number.isInteger(o.inputSize) || o.inputSize < 8) throw new Error(`openSiteDataset: inputSize ${o.inputSize} must be an integer >= 8`);
-  const { manifest, images } = await loadManifest(manifestPath, { modalities: o.modalities, decodeImages: true });
+  const cache = new ImageCache(o.cacheDir ?? join(dirname(manifestPath), '.fl-cache'));
+  const settingsOf = (m: string): ModalitySettings => o.modalitySettings?.[m] ?? DEFAULT_SETTINGS;
+  const channels = o.modalities.map((m) => inputChannels(settingsOf(m)));
+  const keys = new Map<string, Record<string, string>>();
+  const { manifest } = await loadManifest(manifestPath, {
+    modalities: o.modalities,
+    decodeImages: true,
+    cache,
+    ...(o.modalitySettings ? { modalitySettings: o.modalitySettings } : {}),
+    ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
+    onImage: (job, _facts, hash, image) => {
+      const roi = job.image.roi;
+      const normalization = o.normalization?.[job.modality] ?? 'zscore';
+      const key = tensorKey({ contentHash: hash, inputSize: o.inputSize, ...(roi ? { roi } : {}), settings: settingsOf(job.modality), normalization });
+      if (!cache.hasTensor(key)) {
+        if (!image) throw new Error(`image cache: facts cached without the tensor for ${job.image.relPath}; delete ${cache.dir}`);
+        cache.writeTensor(key, preprocess(image.image, { inputSize: o.inputSize, ...(roi ? { roi } : {}), normalization }));
+      }
+      const rec = keys.get(job.caseId!) ?? {};
+      rec[job.modality] = key;
+      keys.set(job.caseId!, rec);
+    },
+    needsImage: (job, hash) => {
+      const roi = job.image.roi;
+      const normalization = o.normalization?.[job.modality] ?? 'zscore';
+      return !cache.hasTensor(tensorKey({ contentHash: hash, inputSize: o.inputSize, ...(roi ? { roi } : {}), settings: settingsOf(job.modality), normalization }));
+    },
+  });
   const byCohort = new Map<Cohort, Prepared[]>(COHORTS.map((c) => [c, []]));
   for (const c of manifest.cases) {
-    const decoded = images.get(c.caseId)!;
-    const prepared = o.modalities.map((m) =>
-      preprocess(decoded[m]!, { inputSize: o.inputSize, ...(c.images[m]!.roi ? { roi: c.images[m]!.roi } : {}), normalization: o.normalization?.[m] ?? 'zscore' }),
-    );
-    byCohort.get(c.cohort)!.push({ c, images: prepared });
+    const rec = keys.get(c.caseId)!;
+    byCohort.get(c.cohort)!.push({ c, keys: o.modalities.map((m) => rec[m]!) });
   }
-  const base = { modalities: [...o.modalities], inputSize: o.inputSize };
+  const base = { modalities: [...o.modalities], channels, inputSize: o.inputSize };
   const train = byCohort.get('train')!;
   const trainingData: TrainingData = {
     ...base,
@@ -128,14 +179,15 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
       const order = new Rng(b.seed, 'shuffle', b.epoch).shuffle([...train]);
       const aug = b.augment === true ? {} : b.augment || undefined;
       const transform = aug
-        ? (p: Prepared) => augmentCase(p.images, o.inputSize, new Rng(b.seed, 'augment', b.epoch, p.c.caseId), aug)
+        ? (p: Prepared, images: Float32Array[]) => augmentCase(images, o.inputSize, new Rng(b.seed, 'augment', b.epoch, p.c.caseId), aug, channels)
         : undefined;
-      return batchesOf(order, b.batchSize, o.inputSize, transform);
+      return batchesOf(order, b.batchSize, o.inputSize, channels, cache, transform);
     },
   };
   return {
     manifestPath: manifest.path,
     modalities: base.modalities,
+    channels,
     inputSize: o.inputSize,
     cohortCounts: () => Object.fromEntries(COHORTS.map((c) => [c, byCohort.get(c)!.length])) as Record<Cohort, number>,
     forTraining(cohort?: string) {
@@ -149,7 +201,7 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
     forEvaluation(cohort: Cohort): EvaluationData {
       if (!COHORTS.includes(cohort)) throw new Error(`unknown cohort "${String(cohort)}" (expected one of ${COHORTS.join(', ')})`);
       const items = byCohort.get(cohort)!;
-      return { ...base, cohort, ...describe(items), batches: (bs: number) => batchesOf(items, bs, o.inputSize) };
+      return { ...base, cohort, ...describe(items), batches: (bs: number) => batchesOf(items, bs, o.inputSize, channels, cache) };
     },
   };
 }

@@ -1,11 +1,16 @@
 // Site manifest: one CSV row per case with cohort, label, one image path per modality (relative to
 // the manifest), optional ROI boxes and clinical columns. Validation reports every problem at once,
 // each naming the row (file line) and column.
-import { access, readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { FlError } from '../../shared/errors/index.js';
 import { CsvSyntaxError, parseCsv } from './csv.js';
-import { decodeImageFile, type DecodedImage } from './decode.js';
+import { decodeImageFile, openImage, type DecodedImage, type ImageSource } from './decode.js';
+import { modalityImage, ModalityImageError, type ModalityImage } from './frames.js';
+import { contentHash, type ImageCache, type ImageFacts } from './image-cache.js';
+import { findLeaks, pixelHash, type HashedImage } from './leakage.js';
+import { DEFAULT_SETTINGS, type ModalitySettings } from './modality.js';
 
 export const COHORTS = ['train', 'validation', 'test', 'prospective'] as const;
 export type Cohort = (typeof COHORTS)[number];
@@ -27,9 +32,6 @@ export interface ManifestImage {
   /** Pixel spacing in mm (x, y), from `<modality>_spacing_mm` ("0.1" or "0.1 0.12"). */
   readonly spacingMm?: readonly [x: number, y: number];
 }
-
-/** Per-modality columns beside the image path (not modalities themselves). */
-export const MODALITY_SUFFIXES = ['_roi', '_mask', '_mask_2', '_spacing_mm'] as const;
 
 /** Area of one mask: pixels, and mm^2 when the spacing is known. */
 export interface MaskArea {
@@ -60,10 +62,9 @@ export interface Manifest {
   readonly cases: readonly ManifestCase[];
 }
 
-export class ManifestError extends Error {
-  override name = 'ManifestError';
+export class ManifestError extends FlError {
   constructor(readonly path: string, readonly problems: readonly ManifestProblem[]) {
-    super(`${path}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    super('manifest.invalid', `${path}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
   }
 }
 
@@ -98,33 +99,132 @@ function firstMessage(err: z.ZodError): string {
 }
 
 export interface LoadManifestOptions {
-  /** Image columns to use; by default every column that is not a known column or an ROI column. */
+  /** Image columns to use; by default the known modality columns present (see KNOWN_MODALITIES) and any column with an `_roi` companion. */
   readonly modalities?: readonly string[];
-  /** Decode every image (catches corrupt files) and check ROIs against image sizes. Default true. */
+  /** Decode every image (catches corrupt files, leakage) and check ROIs against image sizes. Default true. */
   readonly decodeImages?: boolean;
+  /** Other columns the site declares (kept out of messages, never read); undeclared ones are ignored with a warning. */
+  readonly extraColumns?: readonly string[];
+  /** Per-modality colour and frame policy (default grey, no frame policy). */
+  readonly modalitySettings?: Readonly<Record<string, ModalitySettings>>;
+  /** Images must resolve (symlinks followed) inside this folder; default the manifest's folder. */
+  readonly dataRoot?: string;
+  /** Model input size, for the "much smaller than the model input" warning. */
+  readonly inputSize?: number;
+  /** Facts (and tensors) cache: a file whose content hash is known is not decoded again. */
+  readonly cache?: ImageCache;
+  /** Called once per valid image, one at a time; `image` is undefined when facts came from the cache. */
+  readonly onImage?: (job: ImageJob, facts: ImageFacts, contentHash: string, image: ModalityImage | undefined) => void | Promise<void>;
+  /** Whether onImage needs the decoded image for this file (default: yes); false lets cached facts skip decoding. */
+  readonly needsImage?: (job: ImageJob, contentHash: string) => boolean;
+}
+
+export interface ImageJob {
+  readonly line: number;
+  readonly caseId?: string;
+  readonly cohort?: Cohort;
+  readonly modality: string;
+  readonly image: ManifestImage;
+}
+
+/** What `fl data check` learnt about one image (no pixels). */
+export interface ImageSummary extends ImageFacts {
+  readonly line: number;
+  readonly caseId?: string;
+  readonly modality: string;
+  readonly convertedToGrey: boolean;
 }
 
 export interface ManifestCheck {
   readonly manifest: Manifest;
   readonly problems: ManifestProblem[];
-  /** Decoded images by case id and modality (when decodeImages). */
-  readonly images: Map<string, Record<string, DecodedImage>>;
+  /** Not errors: undeclared columns ignored, blank images, small images, non-US modality, duplicates within a cohort. */
+  readonly warnings: ManifestProblem[];
+  /** One summary per decoded image (when decodeImages). */
+  readonly images: ImageSummary[];
   /** Mask areas by case id and mask column (`<modality>_mask`, `<modality>_mask_2`), when decodeImages. */
   readonly maskAreas: Map<string, Record<string, MaskArea>>;
+}
+
+/** Columns read for image modalities when none are named. */
+export const KNOWN_MODALITIES = ['gsus', 'ceus', 'bmus', 'cdus', 'pdus', 'swe', 'us'] as const;
+/** Per-modality companion columns (this module reads _roi; others are read elsewhere). */
+const COMPANION_SUFFIXES = ['_roi', '_mask', '_mask_2', '_spacing_mm'];
+
+function decodeText(buf: Buffer): { text?: string; problem?: string } {
+  if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
+    return { problem: 'the manifest is saved as UTF-16 (Excel\'s "Unicode text"); save it as UTF-8 ("CSV UTF-8 (comma delimited)")' };
+  }
+  let zeros = 0;
+  for (let i = 0; i < Math.min(buf.length, 512); i++) if (buf[i] === 0) zeros++;
+  if (zeros > 8) return { problem: 'the manifest looks UTF-16 encoded (no byte-order mark); save it as UTF-8 ("CSV UTF-8 (comma delimited)")' };
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(buf) };
+  } catch {
+    return { problem: 'the manifest is not valid UTF-8 (probably Windows-1252/Latin-1, as older Excel saves it); save it as UTF-8 ("CSV UTF-8 (comma delimited)")' };
+  }
+}
+
+function separatorProblem(headerLine: string): string | undefined {
+  const counts = { ';': 0, '\t': 0, '|': 0 };
+  for (const ch of headerLine) if (ch in counts) counts[ch as keyof typeof counts]++;
+  if (headerLine.includes(',')) return undefined;
+  if (counts[';'] > 0) return 'this file looks semicolon-separated (as Excel writes in some locales); save it as comma-separated (CSV UTF-8)';
+  if (counts['\t'] > 0) return 'this file looks tab-separated; save it as comma-separated (CSV UTF-8)';
+  if (counts['|'] > 0) return 'this file looks separated by "|"; save it as comma-separated (CSV UTF-8)';
+  return undefined;
+}
+
+/** Resolves an image path inside `root` (symlinks followed); undefined when it escapes or is missing. */
+async function resolveInside(root: string, baseDir: string, rel: string): Promise<{ abs?: string; outside?: boolean; missing?: boolean }> {
+  const candidates = [rel.normalize('NFC'), rel.normalize('NFD')].filter((v, i, a) => a.indexOf(v) === i);
+  let lexicalOutside = false;
+  for (const c of candidates) {
+    const abs = isAbsolute(c) ? resolve(c) : resolve(baseDir, c);
+    const relToRoot = relative(root, abs);
+    if (relToRoot.startsWith('..') || isAbsolute(relToRoot)) {
+      lexicalOutside = true;
+      continue;
+    }
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch {
+      continue;
+    }
+    const r = relative(root, real);
+    if (r.startsWith('..') || isAbsolute(r)) return { outside: true };
+    return { abs: real };
+  }
+  return lexicalOutside ? { outside: true } : { missing: true };
 }
 
 /** Reads and validates a manifest; never throws for content problems (they are listed). */
 export async function checkManifest(path: string, opts: LoadManifestOptions = {}): Promise<ManifestCheck> {
   const absPath = resolve(path);
   const problems: ManifestProblem[] = [];
-  const images = new Map<string, Record<string, DecodedImage>>();
+  const warnings: ManifestProblem[] = [];
+  const images: ImageSummary[] = [];
   const maskAreas = new Map<string, Record<string, MaskArea>>();
-  let text: string;
+  const empty = (): ManifestCheck => ({ manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, warnings, images, maskAreas });
+  let buf: Buffer;
   try {
-    text = await readFile(absPath, 'utf8');
+    buf = await readFile(absPath);
   } catch (err) {
     problems.push({ line: 0, message: `cannot read manifest: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
-    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images, maskAreas };
+    return empty();
+  }
+  const decoded = decodeText(buf);
+  if (decoded.problem !== undefined) {
+    problems.push({ line: 0, message: decoded.problem });
+    return empty();
+  }
+  const text = decoded.text!;
+  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const sep = separatorProblem(firstLine);
+  if (sep) {
+    problems.push({ line: 0, message: sep });
+    return empty();
   }
   let records;
   try {
@@ -132,34 +232,52 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
   } catch (err) {
     if (err instanceof CsvSyntaxError) problems.push({ line: 0, message: err.message });
     else throw err;
-    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images, maskAreas };
+    return empty();
   }
+  // Excel leaves rows of empty fields (",,,,") after the data: skip them.
+  records = records.filter((r) => r.fields.some((f) => f.trim() !== ''));
   if (records.length === 0) {
     problems.push({ line: 0, message: 'manifest is empty (expected a header row)' });
-    return { manifest: { path: absPath, modalities: opts.modalities ?? [], cases: [] }, problems, images, maskAreas };
+    return empty();
   }
-  const header = records[0]!.fields.map((h) => h.trim());
+  // Header names: case-insensitive, surrounding spaces ignored.
+  const header = records[0]!.fields.map((h) => h.trim().toLowerCase());
   const col = new Map<string, number>();
   header.forEach((h, i) => {
+    if (h === '') return;
     if (col.has(h)) problems.push({ line: 1, column: h, message: 'duplicate column' });
     else col.set(h, i);
   });
   const known = new Set<string>([...REQUIRED, ...CLINICAL_COLUMNS]);
-  const modalities = opts.modalities ?? header.filter((h) => h !== '' && !known.has(h) && !MODALITY_SUFFIXES.some((x) => h.endsWith(x)));
+  const declared = new Set((opts.extraColumns ?? []).map((c) => c.trim().toLowerCase()));
+  const isCompanion = (h: string) => COMPANION_SUFFIXES.some((s) => h.endsWith(s));
+  const modalities = (
+    opts.modalities ??
+    header.filter(
+      (h) => h !== '' && !known.has(h) && !isCompanion(h) && !declared.has(h) && ((KNOWN_MODALITIES as readonly string[]).includes(h) || col.has(`${h}_roi`)),
+    )
+  ).map((m) => m.trim().toLowerCase());
+  for (const h of header) {
+    if (h === '' || known.has(h) || declared.has(h) || modalities.includes(h)) continue;
+    if (isCompanion(h) && modalities.some((m) => h.startsWith(`${m}_`))) continue;
+    warnings.push({ line: 1, column: h, message: 'column is not declared and is ignored (declare it as an extra column, or name it as a modality)' });
+  }
   for (const c of [...REQUIRED, ...modalities]) {
     if (!col.has(c)) problems.push({ line: 1, column: c, message: `missing column "${c}"` });
   }
-  if (modalities.length === 0) problems.push({ line: 1, message: 'no image column (one path column per modality, e.g. gsus, ceus)' });
+  if (modalities.length === 0) problems.push({ line: 1, message: `no image column (one path column per modality, e.g. ${KNOWN_MODALITIES.slice(0, 4).join(', ')})` });
   const missingRequired = [...REQUIRED, ...modalities].some((c) => !col.has(c));
   const baseDir = dirname(absPath);
+  let root: string;
+  try {
+    root = await realpath(opts.dataRoot ? resolve(opts.dataRoot) : baseDir);
+  } catch {
+    problems.push({ line: 0, message: `data root ${opts.dataRoot} does not exist` });
+    return empty();
+  }
   const cases: ManifestCase[] = [];
   const seen = new Map<string, number>();
-  const decodeJobs: { line: number; caseId: string | undefined; modality: string; image: ManifestImage }[] = [];
-  const optionalPath = (m: string, c: string, get: (c: string) => string | undefined): string | undefined => {
-    const v = get(c)?.trim();
-    if (!v) return undefined;
-    return isAbsolute(v) ? v : resolve(baseDir, v);
-  };
+  const jobs: ImageJob[] = [];
 
   for (const rec of records.slice(1)) {
     const { line, fields } = rec;
@@ -180,7 +298,7 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       return r.data;
     };
     const caseId = parse('case_id', caseIdSchema, get('case_id'));
-    const cohort = parse('cohort', cohortSchema, get('cohort')?.trim());
+    const cohort = parse('cohort', cohortSchema, get('cohort')?.trim().toLowerCase());
     const label = parse('label', labelSchema, get('label')?.trim());
     if (caseId !== undefined) {
       const prev = seen.get(caseId);
@@ -194,19 +312,20 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       const rel = parse(m, pathSchema, get(m));
       const roiText = get(`${m}_roi`);
       const roi = roiText !== undefined && roiText.trim() !== '' ? parse(`${m}_roi`, roiSchema, roiText) : undefined;
-      const spacingText = get(`${m}_spacing_mm`);
-      const spacingMm = spacingText !== undefined && spacingText.trim() !== '' ? parse(`${m}_spacing_mm`, spacingSchema, spacingText) : undefined;
-      const mask = optionalPath(m, `${m}_mask`, get);
-      const mask2 = optionalPath(m, `${m}_mask_2`, get);
       if (rel !== undefined) {
-        const abs = isAbsolute(rel) ? rel : resolve(baseDir, rel);
+        const nfc = rel.normalize('NFC');
+        const abs = isAbsolute(nfc) ? resolve(nfc) : resolve(baseDir, nfc);
+        const spacingText = get(`${m}_spacing_mm`);
+        const spacingMm = spacingText !== undefined && spacingText.trim() !== '' ? parse(`${m}_spacing_mm`, spacingSchema, spacingText) : undefined;
+        const maskPath = (c: string): string | undefined => {
+          const v = get(c)?.trim().normalize('NFC');
+          return v ? (isAbsolute(v) ? resolve(v) : resolve(baseDir, v)) : undefined;
+        };
+        const mask = maskPath(`${m}_mask`);
+        const mask2 = maskPath(`${m}_mask_2`);
         imgs[m] = {
-          path: abs,
-          relPath: rel,
-          ...(roi ? { roi } : {}),
-          ...(mask ? { mask } : {}),
-          ...(mask2 ? { mask2 } : {}),
-          ...(spacingMm ? { spacingMm } : {}),
+          path: abs, relPath: nfc,
+          ...(roi ? { roi } : {}), ...(mask ? { mask } : {}), ...(mask2 ? { mask2 } : {}), ...(spacingMm ? { spacingMm } : {}),
         };
       }
     }
@@ -217,76 +336,118 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       const parsed = parse(c, clinicalSchema, v);
       if (parsed !== undefined) clinical[c] = parsed;
     }
-    // Images are checked on every row, valid or not, so that all problems surface at once.
     const valid = ok && caseId !== undefined && cohort !== undefined && label !== undefined;
-    for (const m of modalities) if (imgs[m]) decodeJobs.push({ line, caseId: valid ? caseId : undefined, modality: m, image: imgs[m]! });
+    for (const m of modalities) {
+      if (imgs[m]) jobs.push({ line, modality: m, image: imgs[m]!, ...(valid ? { caseId: caseId!, cohort: cohort! } : {}) });
+    }
     if (!valid) continue;
     cases.push({ caseId, cohort, label: label === '1' ? 1 : 0, line, images: imgs, clinical });
   }
 
-  // Images: existence (always) and decodability (by default), a few at a time.
+  // Images, strictly one at a time: containment, existence, decoding, policies, leakage hashes.
   const decode = opts.decodeImages ?? true;
-  const queue = [...decodeJobs];
-  const worker = async (): Promise<void> => {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      const { line, caseId, modality, image } = job;
-      try {
-        await access(image.path);
-      } catch {
-        problems.push({ line, column: modality, message: `image not found: ${image.relPath}` });
-        continue;
-      }
-      if (!decode) continue;
-      try {
-        const img = await decodeImageFile(image.path);
-        const roi = image.roi;
-        if (roi && (roi[0] + roi[2] > img.width || roi[1] + roi[3] > img.height)) {
-          problems.push({
-            line,
-            column: `${modality}_roi`,
-            message: `ROI ${roi.join(' ')} extends beyond the ${img.width}x${img.height} image`,
-          });
-        }
-        if (caseId !== undefined) {
-          const rec = images.get(caseId) ?? {};
-          rec[modality] = img;
-          images.set(caseId, rec);
-        }
-        for (const [column, maskPath] of [[`${modality}_mask`, image.mask], [`${modality}_mask_2`, image.mask2]] as const) {
-          if (!maskPath) continue;
-          const area = await checkMask(maskPath, img, image.spacingMm, (message) => problems.push({ line, column, message }));
-          if (area && caseId !== undefined) {
-            const rec = maskAreas.get(caseId) ?? {};
-            rec[column] = area;
-            maskAreas.set(caseId, rec);
-          }
-        }
-      } catch (err) {
-        problems.push({ line, column: modality, message: `cannot decode image ${image.relPath}: ${err instanceof Error ? err.message : String(err)}` });
-      }
+  const hashed: HashedImage[] = [];
+  for (const job of jobs) {
+    const { line, modality, image } = job;
+    const where = image.relPath;
+    const r = await resolveInside(root, baseDir, image.relPath);
+    if (r.outside) {
+      problems.push({ line, column: modality, message: `image path ${image.relPath} leads outside the site folder ${root}; keep images under it (or configure the data root)` });
+      continue;
     }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+    if (!r.abs) {
+      problems.push({ line, column: modality, message: `image not found: ${image.relPath}` });
+      continue;
+    }
+    (image as { path: string }).path = r.abs;
+    if (!decode) continue;
+    const settings = opts.modalitySettings?.[modality] ?? DEFAULT_SETTINGS;
+    try {
+      const bytes = await readFile(r.abs);
+      const hash = contentHash(bytes);
+      let facts = opts.cache?.readFacts(hash);
+      let mod: ModalityImage | undefined;
+      let src: ImageSource | undefined;
+      const wantImage = job.caseId !== undefined && opts.onImage !== undefined && (opts.needsImage?.(job, hash) ?? true);
+      if (wantImage) src = openImage(bytes, { name: image.relPath });
+      if (!facts) {
+        src ??= openImage(bytes, { name: image.relPath });
+        const f0 = await src.frame(0);
+        let constant = true;
+        for (let i = 1; i < f0.data.length && constant; i++) if (f0.data[i] !== f0.data[0]) constant = false;
+        facts = {
+          width: src.columns,
+          height: src.rows,
+          frames: src.frames,
+          channels: src.channels,
+          format: src.format,
+          bitDepth: src.bitsStored,
+          photometric: src.photometric,
+          ...(src.transferSyntax ? { transferSyntax: src.transferSyntax.name } : {}),
+          ...(src.modality ? { modality: src.modality } : {}),
+          pixelHash: await pixelHash(src),
+          constant,
+        };
+        opts.cache?.writeFacts(hash, facts);
+      }
+      // Policy checks from the facts alone (no decoding when they come from the cache).
+      checkPolicy(facts, settings, where);
+      const roi = image.roi;
+      if (roi && (roi[0] + roi[2] > facts.width || roi[1] + roi[3] > facts.height)) {
+        problems.push({ line, column: `${modality}_roi`, message: `ROI ${roi.join(' ')} extends beyond the ${facts.width}x${facts.height} image` });
+      }
+      sanityWarnings(facts, roi, opts.inputSize, modality).forEach((message) => warnings.push({ line, column: modality, message }));
+      if (job.caseId !== undefined && opts.onImage) {
+        if (src) mod = await modalityImage(src, settings, where, roi);
+        await opts.onImage(job, facts, hash, mod);
+      }
+      for (const [column, maskFile] of [[`${modality}_mask`, image.mask], [`${modality}_mask_2`, image.mask2]] as const) {
+        if (!maskFile) continue;
+        const area = await checkMask(root, baseDir, maskFile, facts, image.spacingMm, (message) => problems.push({ line, column, message }));
+        if (area && job.caseId !== undefined) maskAreas.set(job.caseId, { ...maskAreas.get(job.caseId), [column]: area });
+      }
+      const convertedToGrey = settings.channels !== 'rgb' && facts.channels === 3;
+      images.push({ ...facts, line, ...(job.caseId !== undefined ? { caseId: job.caseId } : {}), modality, convertedToGrey });
+      hashed.push({ line, modality, pixelHash: facts.pixelHash, ...(job.caseId !== undefined ? { caseId: job.caseId } : {}), ...(job.cohort ? { cohort: job.cohort } : {}) });
+    } catch (err) {
+      const m = err instanceof Error ? err.message : String(err);
+      // Decoder and policy messages start with the relative path already.
+      if (err instanceof ModalityImageError) problems.push({ line, column: modality, message: m });
+      else problems.push({ line, column: modality, message: m.startsWith(image.relPath) ? `cannot decode image ${m}` : `cannot decode image ${image.relPath}: ${m}` });
+    }
+  }
+  const leaks = findLeaks(hashed);
+  problems.push(...leaks.errors);
+  warnings.push(...leaks.warnings);
   problems.sort((a, b) => a.line - b.line || (a.column ?? '').localeCompare(b.column ?? ''));
-  return { manifest: { path: absPath, modalities, cases }, problems, images, maskAreas };
+  warnings.sort((a, b) => a.line - b.line || (a.column ?? '').localeCompare(b.column ?? ''));
+  return { manifest: { path: absPath, modalities, cases }, problems, warnings, images, maskAreas };
 }
 
-/** A mask must decode, have the image's size, be binary (0 and one other value) and not be empty. */
+/**
+ * A mask must stay inside the site folder, decode, have the image's size, be binary (0 and one
+ * other value) and not be empty. Decoded one at a time, like the images.
+ */
 async function checkMask(
+  root: string,
+  baseDir: string,
   path: string,
-  img: DecodedImage,
+  img: { readonly width: number; readonly height: number },
   spacing: readonly [number, number] | undefined,
   problem: (message: string) => void,
 ): Promise<MaskArea | undefined> {
-  let mask: DecodedImage;
-  try {
-    await access(path);
-  } catch {
+  const r = await resolveInside(root, baseDir, path);
+  if (r.outside) {
+    problem(`mask path ${path} leads outside the site folder ${root}; keep masks under it (or configure the data root)`);
+    return undefined;
+  }
+  if (!r.abs) {
     problem(`mask not found: ${path}`);
     return undefined;
   }
+  let mask: DecodedImage;
   try {
-    mask = await decodeImageFile(path);
+    mask = await decodeImageFile(r.abs);
   } catch (err) {
     problem(`cannot decode mask ${path}: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
@@ -313,6 +474,33 @@ async function checkMask(
     return undefined;
   }
   return spacing ? { pixels, mm2: pixels * spacing[0] * spacing[1] } : { pixels };
+}
+
+function checkPolicy(facts: ImageFacts, s: ModalitySettings, where: string): void {
+  if (facts.frames > 1 && !s.frames) {
+    throw new ModalityImageError(
+      `${where}: multi-frame image (${facts.frames} frames) but no frame policy for this modality; set one in the study or site config (frames: fixed:N, peak, mean or sample:K) - the first frame is never taken silently`,
+    );
+  }
+  if (s.frames?.kind === 'fixed' && s.frames.frame >= facts.frames) {
+    throw new ModalityImageError(`${where}: frame policy fixed:${s.frames.frame} but the image has ${facts.frames} frame${facts.frames === 1 ? '' : 's'}`);
+  }
+  if (s.channels === 'rgb' && facts.channels === 1) {
+    throw new ModalityImageError(`${where}: grey image (${facts.photometric}) given for a colour modality (channels: rgb); give the colour (Doppler) export, or declare the modality grey`);
+  }
+}
+
+function sanityWarnings(f: ImageFacts, roi: Roi | undefined, inputSize: number | undefined, modality: string): string[] {
+  const out: string[] = [];
+  if (f.constant) out.push('the image is blank (one value throughout)');
+  if (inputSize !== undefined) {
+    const side = roi ? Math.max(roi[2], roi[3]) : Math.min(f.width, f.height);
+    if (side * 2 <= inputSize) out.push(`the ${roi ? 'ROI' : 'image'} (${side} px) is much smaller than the model input (${inputSize} px); it will be upsampled more than 2x`);
+  }
+  if (f.format === 'dicom' && f.modality && f.modality !== 'US') {
+    out.push(`DICOM Modality is ${f.modality}, not US (ultrasound), for image column ${modality}; check that the right series was exported`);
+  }
+  return out;
 }
 
 /** Like checkManifest, but throws a ManifestError listing every problem. */

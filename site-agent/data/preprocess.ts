@@ -1,5 +1,7 @@
 // Preprocessing of one decoded image: crop to the ROI (as a square around its centre, so the
 // node's aspect ratio survives), bilinear resize to the model's input size, per-modality normalisation.
+// Images may have several channels (RGB Doppler, or K cine frames), interleaved (size x size x C);
+// normalisation is over all channels jointly, so colour relations (red vs blue flow) survive.
 import type { DecodedImage } from './decode.js';
 import type { Roi } from './manifest.js';
 
@@ -25,6 +27,19 @@ export function squareBox(width: number, height: number, roi?: Roi): [number, nu
  * (sub-sampled at each output pixel) to avoid aliasing speckle.
  */
 export function cropResize(img: DecodedImage, box: [number, number, number], size: number): Float32Array {
+  const C = img.channels ?? 1;
+  if (C !== 1) {
+    // One channel at a time through the single-channel path (identical maths per channel).
+    const n = img.width * img.height;
+    const out = new Float32Array(size * size * C);
+    for (let c = 0; c < C; c++) {
+      const plane = new Float32Array(n);
+      for (let i = 0; i < n; i++) plane[i] = img.data[i * C + c]!;
+      const r = cropResize({ ...img, channels: 1, data: plane }, box, size);
+      for (let i = 0; i < size * size; i++) out[i * C + c] = r[i]!;
+    }
+    return out;
+  }
   const [x0, y0, side] = box;
   const out = new Float32Array(size * size);
   const scale = side / size;
@@ -83,7 +98,7 @@ export function normalize(values: Float32Array, mode: Normalization): Float32Arr
   return values;
 }
 
-/** Crop to ROI, resize to inputSize x inputSize, normalise: the model-ready single-channel image. */
+/** Crop to ROI, resize to inputSize x inputSize, normalise: the model-ready image (inputSize x inputSize x channels). */
 export function preprocess(img: DecodedImage, opts: PreprocessOptions): Float32Array {
   const box = squareBox(img.width, img.height, opts.roi);
   return normalize(cropResize(img, box, opts.inputSize), opts.normalization ?? 'zscore');

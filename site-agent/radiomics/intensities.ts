@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import dicomParser from 'dicom-parser';
 import { FlError } from '../../shared/errors/index.js';
-import { decodeImageBytes, isDicom } from '../data/decode.js';
+import { isDicom, openImage, type ImageSource, type RawFrame } from '../data/decode.js';
 
 export interface IntensityImage {
   readonly width: number;
@@ -14,42 +14,21 @@ export interface IntensityImage {
   readonly spacing?: { readonly x: number; readonly y: number; readonly source: string };
 }
 
-function rawDicom(bytes: Buffer, width: number, height: number): { values: Float64Array; spacing?: IntensityImage['spacing'] } {
-  const ds = dicomParser.parseDicom(bytes);
-  const bits = ds.uint16('x00280100') ?? 16;
-  const signed = ds.uint16('x00280103') === 1;
-  const samples = ds.uint16('x00280002') ?? 1;
-  const planar = ds.uint16('x00280006') === 1;
-  const pixel = ds.elements['x7fe00010']!;
-  const bigEndian = ds.string('x00020010')?.trim() === '1.2.840.10008.1.2.2';
-  const view = new DataView(ds.byteArray.buffer, ds.byteArray.byteOffset + pixel.dataOffset, pixel.length);
-  const raw = (k: number): number =>
-    bits === 8 ? (signed ? view.getInt8(k) : view.getUint8(k)) : signed ? view.getInt16(k * 2, !bigEndian) : view.getUint16(k * 2, !bigEndian);
-  const num = (tag: string) => {
-    const s = ds.string(tag);
-    const v = s === undefined ? NaN : Number(s.split('\\')[0]);
-    return Number.isFinite(v) ? v : undefined;
-  };
-  const slope = num('x00281053') ?? 1;
-  const intercept = num('x00281052') ?? 0;
-  const n = width * height;
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let v: number;
-    if (samples === 3) {
-      const [r, g, b] = planar ? [raw(i), raw(n + i), raw(2 * n + i)] : [raw(3 * i), raw(3 * i + 1), raw(3 * i + 2)];
-      v = 0.299 * r + 0.587 * g + 0.114 * b;
-    } else v = raw(i);
-    values[i] = v * slope + intercept;
+/** Pixel spacing a DICOM file carries: Pixel Spacing, else the ultrasound region calibration. */
+function dicomSpacing(bytes: Uint8Array): IntensityImage['spacing'] | undefined {
+  let ds: dicomParser.DataSet;
+  try {
+    ds = dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010' });
+  } catch {
+    return undefined;
   }
-  let spacing: IntensityImage['spacing'];
   const ps = ds.string('x00280030');
   if (ps) {
     const [row, col] = ps.split('\\').map(Number);
-    if (row! > 0 && col! > 0) spacing = { x: col!, y: row!, source: 'DICOM Pixel Spacing (0028,0030)' };
+    if (row! > 0 && col! > 0) return { x: col!, y: row!, source: 'DICOM Pixel Spacing (0028,0030)' };
   }
   const regions = ds.elements['x00186011']?.items;
-  if (!spacing && regions && regions.length > 0) {
+  if (regions && regions.length > 0) {
     const r = regions[0]!.dataSet!;
     const ux = r.uint16('x00186024');
     const uy = r.uint16('x00186026');
@@ -57,13 +36,17 @@ function rawDicom(bytes: Buffer, width: number, height: number): { values: Float
     const dy = r.double('x0018602e');
     // Units 3 = cm.
     if (ux === 3 && uy === 3 && dx !== undefined && dy !== undefined && dx > 0 && dy > 0) {
-      spacing = { x: dx * 10, y: dy * 10, source: 'DICOM ultrasound region calibration (Physical Delta X/Y)' };
+      return { x: dx * 10, y: dy * 10, source: 'DICOM ultrasound region calibration (Physical Delta X/Y)' };
     }
   }
-  return spacing ? { values, spacing } : { values };
+  return undefined;
 }
 
-/** Reads an image's own intensities; `what` names it in errors (e.g. "row 7, column gsus"). */
+/**
+ * Reads an image's own intensities; `what` names it in errors (e.g. "row 7, column gsus"). The
+ * stored samples come from the site's decoder (every supported transfer syntax and colour model);
+ * DICOM values get the rescale slope and intercept; colour images become luminance (BT.601).
+ */
 export async function readIntensities(path: string, what: string): Promise<IntensityImage> {
   let bytes: Buffer;
   try {
@@ -71,23 +54,29 @@ export async function readIntensities(path: string, what: string): Promise<Inten
   } catch (err) {
     throw new FlError('radiomics.image', `${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  let decoded;
+  let src: ImageSource;
+  let frame: RawFrame;
   try {
-    decoded = decodeImageBytes(bytes);
+    src = openImage(bytes, { name: path });
+    if (src.frames > 1) {
+      throw new FlError('radiomics.frames', `${path} has ${src.frames} frames; radiomics reads one image: export the frame to analyse (fl data decode --frame N shows them)`);
+    }
+    frame = await src.frame(0);
   } catch (err) {
+    if (err instanceof FlError) throw new FlError(err.code, `${what}: ${err.message}`);
     throw new FlError('radiomics.image', `${what}: cannot decode ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const { width, height } = decoded;
-  if (isDicom(bytes)) return { width, height, ...rawDicom(bytes, width, height) };
-  // PNG: decode.ts scales stored values to [0, 1] by the bit depth; undo it.
-  const max = decoded.bitDepth === 16 ? 65535 : 255;
-  const values = new Float64Array(width * height);
-  for (let i = 0; i < values.length; i++) {
-    const v = decoded.data[i]! * max;
-    const r = Math.round(v);
-    values[i] = Math.abs(v - r) < 1e-3 ? r : v;
+  const { rows: height, columns: width } = frame;
+  const { slope, intercept } = src.rescale;
+  const n = width * height;
+  const values = new Float64Array(n);
+  const d = frame.data;
+  for (let i = 0; i < n; i++) {
+    const v = frame.channels === 3 ? 0.299 * d[3 * i]! + 0.587 * d[3 * i + 1]! + 0.114 * d[3 * i + 2]! : d[i]!;
+    values[i] = v * slope + intercept;
   }
-  return { width, height, values };
+  const spacing = isDicom(bytes) ? dicomSpacing(bytes) : undefined;
+  return spacing ? { width, height, values, spacing } : { width, height, values };
 }
 
 /** A mask file as 0/1 (non-zero = region). */

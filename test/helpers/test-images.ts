@@ -76,6 +76,9 @@ export interface DicomFixture {
   readonly intercept?: number;
   readonly windowCenter?: number;
   readonly windowWidth?: number;
+  /** Number of frames (pixels holds frames x rows x columns values). */
+  readonly frames?: number;
+  readonly modality?: string;
 }
 
 /** A minimal DICOM Part 10 file, explicit VR little endian, 16 bits allocated. */
@@ -91,8 +94,10 @@ export function dicom16(f: DicomFixture): Buffer {
   groupLength.writeUInt32LE(metaBody.length);
   const meta = Buffer.concat([element(0x0002, 0x0000, 'UL', groupLength), metaBody]);
   const parts: Buffer[] = [
+    ...(f.modality ? [element(0x0008, 0x0060, 'CS', str(f.modality))] : []),
     element(0x0028, 0x0002, 'US', us(1)),
     element(0x0028, 0x0004, 'CS', str(f.photometric ?? 'MONOCHROME2')),
+    ...(f.frames !== undefined ? [element(0x0028, 0x0008, 'IS', str(String(f.frames)))] : []),
     element(0x0028, 0x0010, 'US', us(f.rows)),
     element(0x0028, 0x0011, 'US', us(f.columns)),
     element(0x0028, 0x0100, 'US', us(16)),
