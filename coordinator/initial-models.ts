@@ -1,9 +1,8 @@
-// The initial global model of each study model, built deterministically from its config
-// (the same seed gives the same weights on every machine).
+// The initial global model of each study model, built deterministically by its family from its
+// config (the same seed gives the same weights on every machine).
 import type { CoordinatorFile } from '../shared/config/study.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
-import { buildModel } from '../shared/models/registry.js';
-import { modelToTensorSet } from '../shared/models/spec.js';
+import { familyOf } from '../shared/families/registry.js';
 import { selectBackend } from '../shared/tfjs/backend.js';
 
 export async function initialModels(file: CoordinatorFile): Promise<Map<string, TensorSet>> {
@@ -12,12 +11,8 @@ export async function initialModels(file: CoordinatorFile): Promise<Map<string, 
   await selectBackend('cpu');
   const out = new Map<string, TensorSet>();
   for (const m of file.study.models) {
-    const model = buildModel(m.architecture ?? m.name, m.config);
-    try {
-      out.set(m.name, modelToTensorSet(model));
-    } finally {
-      model.dispose();
-    }
+    const entry = { name: m.name, architecture: m.architecture ?? m.name, config: m.config ?? {} };
+    out.set(m.name, await familyOf(entry).initialModel(entry));
   }
   return out;
 }

@@ -1,16 +1,16 @@
-// The tfjs Trainer: builds the registered model a task names, loads the global weights, trains on
-// the site's `train` cohort only (the dataset's cohort guard), and scores validation or held-out
-// cohorts on request. Datasets are opened once per (modalities, input size) and cached.
+// The site's Trainer: for each model a task names, the model's family (shared/families) binds it
+// to this site's data and trains or scores it. Training reaches the `train` cohort only (the
+// dataset's cohort guard); image datasets are opened once per (modalities, input size) and cached,
+// and a model bound to the data is kept across rounds.
 import type { Logger } from 'pino';
-import type * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../shared/tfjs/backend.js';
-import { buildModel, modelModalities } from '../shared/models/registry.js';
-import { parseModelConfig } from '../shared/models/config.js';
-import { applyTensorSet, modelToTensorSet } from '../shared/models/spec.js';
-import { openSiteDataset, type SiteDataset } from './data/dataset.js';
+import { familyOf } from '../shared/families/registry.js';
+import type { ImageDataset, SiteData } from '../shared/families/data.js';
+import type { SiteModel } from '../shared/families/types.js';
+import { openSiteDataset } from './data/dataset.js';
+import { inputChannels, type ModalitySettings } from '../shared/config/modality.js';
+import { FlError } from '../shared/errors/index.js';
 import { loadManifest, type Cohort } from './data/manifest.js';
-import { trainLocal } from './training/train-local.js';
-import { evaluateCohort } from './training/predict.js';
 import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase } from './trainer.js';
 
 export interface LocalTrainerOptions {
@@ -18,6 +18,30 @@ export interface LocalTrainerOptions {
   readonly backend: BackendChoice;
   readonly log: Logger;
   readonly pseudonymSecret?: string;
+  /** Per-modality colour and frame settings (site.yaml `modalities:`). */
+  readonly modalities?: Readonly<Record<string, ModalitySettings>>;
+  readonly dataRoot?: string;
+  readonly cacheDir?: string;
+}
+
+/**
+ * The image settings for a model's inputs: the site's declared settings, checked against the
+ * channels the model reads (a colour stream needs `channels: rgb`, and the reverse).
+ */
+export function settingsForModel(model: string, channels: Readonly<Record<string, number>>, declared: Readonly<Record<string, ModalitySettings>> = {}): Record<string, ModalitySettings> {
+  const out: Record<string, ModalitySettings> = {};
+  for (const [m, c] of Object.entries(channels)) {
+    const site = declared[m];
+    const settings: ModalitySettings = site ?? (c === 3 ? { channels: 'rgb' } : { channels: 'grey' });
+    const provides = inputChannels(settings);
+    if (provides !== c) {
+      throw new FlError('site.modality-channels',
+        `model "${model}" reads ${m} with ${c} channel(s), but this site provides ${provides} (site.yaml modalities.${m}: ${JSON.stringify(site ?? {})}); ` +
+        (c === 3 ? `declare modalities.${m}.channels: rgb` : provides === 3 ? `declare modalities.${m}.channels: grey, or train a colour model` : `set modalities.${m}.frames to give ${c} channel(s), e.g. sample:${c}`));
+    }
+    out[m] = settings;
+  }
+  return out;
 }
 
 export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Trainer> {
@@ -28,23 +52,30 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   const counts: Record<string, number> = {};
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
-  const datasets = new Map<string, Promise<SiteDataset>>();
-  const dataset = (modalities: string[], inputSize: number) => {
-    const key = `${modalities.join(',')}@${inputSize}`;
-    let d = datasets.get(key);
-    if (!d) {
-      d = openSiteDataset(o.manifest, { modalities, inputSize });
-      datasets.set(key, d);
-    }
-    return d;
+  const datasets = new Map<string, Promise<ImageDataset>>();
+  const siteData: SiteData = {
+    images({ model, modalities, inputSize, channels }) {
+      const modalitySettings = settingsForModel(model, channels, o.modalities);
+      const key = `${modalities.join(',')}@${inputSize}:${JSON.stringify(modalitySettings)}`;
+      let d = datasets.get(key);
+      if (!d) {
+        d = openSiteDataset(o.manifest, {
+          modalities, inputSize, modalitySettings,
+          ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+        });
+        datasets.set(key, d);
+      }
+      return d;
+    },
   };
-  const models = new Map<string, tf.LayersModel>();
-  const modelFor = (name: string, architecture: string, config: Record<string, unknown>) => {
-    const key = `${name}:${architecture}:${JSON.stringify(config)}`;
-    let m = models.get(key);
+  const bound = new Map<string, Promise<SiteModel>>();
+  const modelFor = (req: { model: string; family?: string; architecture: string; config: Record<string, unknown> }) => {
+    const key = `${req.model}:${req.family ?? ''}:${req.architecture}:${JSON.stringify(req.config)}`;
+    let m = bound.get(key);
     if (!m) {
-      m = buildModel(architecture, config);
-      models.set(key, m);
+      const entry = { name: req.model, architecture: req.architecture, config: req.config };
+      m = familyOf(req).openSite(entry, siteData);
+      bound.set(key, m);
     }
     return m;
   };
@@ -54,37 +85,14 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     cohortCounts: () => ({ ...counts }),
 
     async train(req: TrainRequest): Promise<TrainResult> {
-      const cfg = parseModelConfig(req.config, `model "${req.model}" config`);
-      const data = await dataset(modelModalities(req.architecture, cfg), cfg.inputSize);
-      const model = modelFor(req.model, req.architecture, req.config);
-      applyTensorSet(model, req.global);
-      const mu = req.strategyParams.proximal_mu ?? 0;
-      const res = await trainLocal(model, data.forTraining(), {
-        epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, seed: req.seed % 2 ** 31, augment: true,
-        ...(mu > 0 ? { proximalMu: mu, globalWeights: req.global } : {}),
-        onEpoch: (e, loss) => req.onProgress?.(Math.min(1, e / req.epochs), `epoch ${e}/${req.epochs} loss ${loss.toFixed(4)}`),
-      });
-      const val = data.cohortCounts().validation > 0 ? evaluateCohort(model, data, 'validation') : null;
-      const metrics: Record<string, number> = { train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps };
-      if (val) {
-        metrics.val_loss = val.loss;
-        metrics.val_n = val.n;
-        if (Number.isFinite(val.auc)) metrics.val_auc = val.auc;
-      }
-      return { weights: modelToTensorSet(model), numExamples: res.numExamples, metrics };
+      const m = await modelFor(req);
+      if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
+      return m.train(req);
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {
-      const cfg = parseModelConfig(req.config, `model "${req.model}" config`);
-      const data = await dataset(modelModalities(req.architecture, cfg), cfg.inputSize);
-      const model = modelFor(req.model, req.architecture, req.config);
-      applyTensorSet(model, req.weights);
-      const out: ScoredCase[] = [];
-      for (const cohort of req.cohorts) {
-        const ev = evaluateCohort(model, data, cohort as Cohort);
-        ev.caseIds.forEach((caseId, i) => out.push({ caseId, cohort, label: ev.labels[i] as 0 | 1, score: ev.predictions[i]! }));
-      }
-      return out;
+      const m = await modelFor(req);
+      return m.score(req.weights, req.cohorts as Cohort[]);
     },
   };
 }

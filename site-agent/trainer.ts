@@ -1,42 +1,28 @@
-// What the agent needs from local training; the tfjs implementation is local-trainer.ts.
+// What the agent needs from local training; the implementation is local-trainer.ts, which hands
+// each model to its family (shared/families).
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
+import type { LocalTrainRequest, LocalTrainResult, ScoredCase } from '../shared/families/types.js';
 
-export interface TrainRequest {
-  readonly round: number;
+export type { ScoredCase };
+
+/** Which model a task is about: its family, registered architecture and config. */
+export interface ModelRef {
   readonly model: string;
+  /** Model family (shared/families); default: the family that registers `architecture`. */
+  readonly family?: string;
   readonly architecture: string;
   readonly config: Record<string, unknown>;
-  readonly global: TensorSet;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly seed: number;
+}
+
+export interface TrainRequest extends ModelRef, LocalTrainRequest {
   readonly strategyParams: Record<string, number>;
-  onProgress?(fraction: number, message: string): void;
 }
 
-export interface TrainResult {
-  /** The locally trained weights (same spec as `global`). */
-  readonly weights: TensorSet;
-  readonly numExamples: number;
-  /** e.g. train_loss, val_loss, val_auc, val_n */
-  readonly metrics: Record<string, number>;
-}
+export type TrainResult = LocalTrainResult;
 
-export interface EvaluateRequest {
-  readonly model: string;
-  readonly architecture: string;
-  readonly config: Record<string, unknown>;
+export interface EvaluateRequest extends ModelRef {
   readonly weights: TensorSet;
   readonly cohorts: readonly string[];
-}
-
-/** One scored case; `caseId` never leaves the site (the agent sends an HMAC pseudonym). */
-export interface ScoredCase {
-  readonly caseId: string;
-  readonly cohort: string;
-  readonly label: 0 | 1;
-  readonly score: number;
 }
 
 export interface Trainer {

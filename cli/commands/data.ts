@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { decodeFrames, openImageFile } from '../../site-agent/data/decode.js';
 import { checkManifest, COHORTS, formatProblem } from '../../site-agent/data/manifest.js';
-import { modalitySettingsSchema, parseSettingsList, type ModalitySettings } from '../../site-agent/data/modality.js';
+import { modalitySettingsSchema, parseSettingsList, type ModalitySettings } from '../../shared/config/modality.js';
 import { encodeNpy } from '../../site-agent/data/npy.js';
 import { CliError } from '../errors.js';
 

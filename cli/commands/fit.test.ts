@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../../test/helpers/cli.js';
 import { register } from './fit.js';
 
-const F = fileURLToPath(new URL('../../shared/tabular/fixtures/sites/', import.meta.url));
-const site = (n: string) => ['--site', `${F}${n}.csv`];
+const F = fileURLToPath(new URL('../../shared/tabular/fixtures/sites', import.meta.url));
+const site = (n: string) => ['--site', `${F}/${n}.csv`];
 
 describe('fl fit', () => {
   it('--json prints the fitted.<model> object', async () => {

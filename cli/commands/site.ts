@@ -47,7 +47,9 @@ export function register(program: Command): void {
         throw new CliError((err as Error).message, 2);
       }
       const trainer = await createLocalTrainer({
-        manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log,
+        manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log, modalities: cfg.modalities,
+        ...(cfg.data_root ? { dataRoot: resolveFrom(o.config, cfg.data_root) } : {}),
+        ...(cfg.cache_dir ? { cacheDir: resolveFrom(o.config, cfg.cache_dir) } : {}),
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
       });
       log.info({ backend: trainer.backend, coordinator: cfg.coordinator }, 'site agent starting');

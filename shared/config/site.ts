@@ -1,6 +1,7 @@
 // A site agent's configuration (site.yaml).
 import { z } from 'zod';
 import { tlsKitSchema } from './tls.js';
+import { modalitySettingsSchema } from './modality.js';
 
 export const backendSchema = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
 
@@ -19,6 +20,13 @@ export const siteSchema = z.strictObject({
   insecure: z.boolean().default(false),
   /** Secret for pseudonymising case ids in evaluation results (HMAC-SHA256). */
   pseudonym_secret: z.string().min(16).optional(),
+  /** Per-modality image settings: colour (`channels: rgb`, e.g. cdus) and the frame policy of
+   *  cine files (`frames: fixed:N | peak | mean | sample:K`). Default: grey, single frame. */
+  modalities: z.record(z.string().regex(/^[a-z][a-z0-9]*$/, 'modality names are lowercase letters and digits'), modalitySettingsSchema).default({}),
+  /** Images must stay inside this folder (default: the manifest's folder). */
+  data_root: z.string().min(1).optional(),
+  /** Cache of preprocessed model-sized tensors (default: .fl-cache beside the manifest). */
+  cache_dir: z.string().min(1).optional(),
   /** Reconnect backoff, milliseconds. */
   backoff: z.strictObject({
     initial_ms: z.int().min(1).default(200),

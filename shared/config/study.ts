@@ -7,7 +7,10 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, d
 export const studyModelSchema = z.strictObject({
   /** Name of the model within the study (e.g. "ddfn"). */
   name: id,
-  /** Registered architecture (shared/models/registry.ts); defaults to the name. */
+  /** Model family (shared/families/registry.ts): `image` for the networks; default: the family
+   *  that registers the architecture. */
+  family: z.string().min(1).optional(),
+  /** Registered architecture within the family (shared/models/registry.ts); defaults to the name. */
   architecture: z.string().min(1).optional(),
   /** Architecture config (modalities, input size, widths...), validated by the architecture. */
   config: z.record(z.string(), z.unknown()).default({}),

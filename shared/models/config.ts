@@ -12,8 +12,9 @@ export const ModelConfigSchema = z
     modalities: z.array(ModalityName).min(1).max(4).default(['gsus', 'ceus']),
     /** Square input side in pixels. */
     inputSize: z.number().int().min(16).max(1024).default(128),
-    /** Image channels per modality (1 = grayscale). */
-    channels: z.number().int().min(1).max(3).default(1),
+    /** Image channels: one number for every modality (1 = grayscale, 3 = colour), or one per
+     *  modality, e.g. {bmus: 1, cdus: 3} for B-mode beside colour Doppler; K for cine sampled as K frames. */
+    channels: z.union([z.number().int().min(1).max(16), z.record(ModalityName, z.number().int().min(1).max(16))]).default(1),
     /** Filters of the conv stages of a DDFN branch (each stage: 3x3 conv, ReLU, 2x2 max-pool). */
     widths: z.array(z.number().int().min(1).max(512)).min(1).max(7).default([8, 16, 32, 48]),
     /** MobileNetV2 width multiplier (channel counts are scaled and rounded to multiples of 4). */
@@ -28,6 +29,11 @@ export const ModelConfigSchema = z
 
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
+
+/** Channels of one modality's input under a config (1 when a per-modality map omits it). */
+export function channelsOf(cfg: Pick<ModelConfig, 'channels'>, modality: string): number {
+  return typeof cfg.channels === 'number' ? cfg.channels : (cfg.channels[modality] ?? 1);
+}
 
 /** Parses a model config; the error names every offending field. */
 export function parseModelConfig(input: unknown, where = 'model config'): ModelConfig {

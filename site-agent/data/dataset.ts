@@ -8,7 +8,7 @@ import { augmentCase, type AugmentOptions } from './augment.js';
 import { Rng } from '../../shared/synth/rng.js';
 import { ImageCache, tensorKey } from './image-cache.js';
 import { COHORTS, loadManifest, type Cohort, type ManifestCase } from './manifest.js';
-import { DEFAULT_SETTINGS, inputChannels, type ModalitySettings } from './modality.js';
+import { DEFAULT_SETTINGS, inputChannels, type ModalitySettings } from '../../shared/config/modality.js';
 import { preprocess, type Normalization } from './preprocess.js';
 
 export interface OpenSiteDatasetOptions {

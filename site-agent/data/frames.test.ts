@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openImage } from './decode.js';
 import { modalityImage, ModalityImageError } from './frames.js';
-import { modalitySettingsSchema, type ModalitySettings } from './modality.js';
+import { modalitySettingsSchema, type ModalitySettings } from '../../shared/config/modality.js';
 import { dicom16, rgbPng } from '../../test/helpers/test-images.js';
 
 // A 4-frame 8x8 cine: frame f has value 100*f inside the ROI box (2..5, 2..5) and, in frame 1 only,

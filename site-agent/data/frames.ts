@@ -3,7 +3,7 @@
 // the frame policy for cine. Frames are decoded one at a time (at most two held at once).
 import { FlError } from '../../shared/errors/index.js';
 import { luminance, toUnit, unitRange, type DecodedImage, type ImageSource, type RawFrame } from './decode.js';
-import { describePolicy, type ModalitySettings } from './modality.js';
+import { describePolicy, type ModalitySettings } from '../../shared/config/modality.js';
 import type { Roi } from './manifest.js';
 
 export class ModalityImageError extends FlError {

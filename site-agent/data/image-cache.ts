@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModalitySettings } from './modality.js';
+import type { ModalitySettings } from '../../shared/config/modality.js';
 import type { Normalization } from './preprocess.js';
 import type { Roi } from './manifest.js';
 

@@ -10,7 +10,7 @@ import { decodeImageFile, openImage, type DecodedImage, type ImageSource } from 
 import { modalityImage, ModalityImageError, type ModalityImage } from './frames.js';
 import { contentHash, type ImageCache, type ImageFacts } from './image-cache.js';
 import { findLeaks, pixelHash, type HashedImage } from './leakage.js';
-import { DEFAULT_SETTINGS, type ModalitySettings } from './modality.js';
+import { DEFAULT_SETTINGS, type ModalitySettings } from '../../shared/config/modality.js';
 
 export const COHORTS = ['train', 'validation', 'test', 'prospective'] as const;
 export type Cohort = (typeof COHORTS)[number];

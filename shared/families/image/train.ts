@@ -2,10 +2,9 @@
 // optional FedProx proximal term (mu/2 * ||w - w_global||^2), seeded shuffling, augmentation and
 // dropout, every intermediate tensor disposed.
 import * as tf from '@tensorflow/tfjs';
-import { reseedDropout } from '../../shared/models/seeded-dropout.js';
-import { splitTensors, type TensorSet } from '../../shared/tensor/tensor-set.js';
-import type { AugmentOptions } from '../data/augment.js';
-import type { TrainingData } from '../data/dataset.js';
+import { reseedDropout } from '../../models/seeded-dropout.js';
+import { splitTensors, type TensorSet } from '../../tensor/tensor-set.js';
+import type { TrainingBatchOptions, TrainingData } from '../data.js';
 import { batchTensors, checkCompatible } from './predict.js';
 
 export interface TrainLocalOptions {
@@ -13,7 +12,7 @@ export interface TrainLocalOptions {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed: number;
-  readonly augment?: boolean | AugmentOptions;
+  readonly augment?: TrainingBatchOptions['augment'];
   /** FedProx mu; 0 or absent = plain local SGD (FedAvg). */
   readonly proximalMu?: number;
   /** The global model the proximal term pulls towards; default: the weights at the start of training. */

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, modelModalities } from '../../shared/models/registry.js';
-import { generateSites } from '../../shared/synth/generate.js';
-import { selectBackend } from '../../shared/tfjs/backend.js';
-import { openSiteDataset } from '../data/dataset.js';
+import { buildModel, modelModalities } from '../../models/registry.js';
+import { generateSites } from '../../synth/generate.js';
+import { selectBackend } from '../../tfjs/backend.js';
+import { openSiteDataset } from '../../../site-agent/data/dataset.js';
 import { evaluateCohort } from './predict.js';
-import { trainLocal } from './train-local.js';
+import { trainLocal } from './train.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-fusion-'));
 const INPUT = 32;

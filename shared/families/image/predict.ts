@@ -1,8 +1,7 @@
 // Inference and per-cohort evaluation of a model on a site's data (no augmentation, no training).
 import * as tf from '@tensorflow/tfjs';
-import { inputModalities } from '../../shared/models/registry.js';
-import type { Batch, CohortData, EvaluationData, SiteDataset } from '../data/dataset.js';
-import type { Cohort } from '../data/manifest.js';
+import { inputModalities } from '../../models/registry.js';
+import type { Batch, Cohort, CohortData, EvaluationData, ImageDataset } from '../data.js';
 import { mannWhitneyAuc } from './auc.js';
 
 /** Checks that the data feeds the model's inputs (same modalities, same order, same size). */
@@ -17,8 +16,9 @@ export function checkCompatible(model: tf.LayersModel, data: Pick<CohortData, 'm
   }
 }
 
+/** One NHWC tensor per modality; the channel count follows from the array length (grey 1, colour 3, K cine frames). */
 export function batchTensors(batch: Batch, inputSize: number): tf.Tensor4D[] {
-  return batch.inputs.map((a) => tf.tensor4d(a, [batch.size, inputSize, inputSize, 1]));
+  return batch.inputs.map((a) => tf.tensor4d(a, [batch.size, inputSize, inputSize, a.length / (batch.size * inputSize * inputSize)]));
 }
 
 /** Probabilities for a sequence of batches. */
@@ -79,6 +79,6 @@ export function evaluateData(model: tf.LayersModel, data: EvaluationData, batchS
 }
 
 /** Evaluates a model on one cohort of a site dataset (explicit evaluation access). */
-export function evaluateCohort(model: tf.LayersModel, data: SiteDataset, cohort: Cohort, batchSize = 32): CohortEvaluation {
+export function evaluateCohort(model: tf.LayersModel, data: ImageDataset, cohort: Cohort, batchSize = 32): CohortEvaluation {
   return evaluateData(model, data.forEvaluation(cohort), batchSize);
 }

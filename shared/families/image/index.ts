@@ -1,0 +1,78 @@
+// The image family: convolutional networks on ultrasound images (DDFN with gated fusion,
+// single-modality baselines, dual-stream MobileNetV2), trained by local gradient steps.
+// Architectures live in shared/models (one file each, one line in its registry); this folder
+// holds what makes them a family: inputs, the initial model, local training and scoring.
+import type * as tf from '@tensorflow/tfjs';
+import { buildModel, listModels, modelModalities } from '../../models/registry.js';
+import { channelsOf, parseModelConfig } from '../../models/config.js';
+import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
+import type { Cohort, SiteData } from '../data.js';
+import type { FamilyModelEntry, LocalTrainResult, ModelFamily, ModelInputs, ScoredCase, SiteModel } from '../types.js';
+import { trainLocal } from './train.js';
+import { evaluateCohort } from './predict.js';
+
+function inputsOf(entry: FamilyModelEntry): ModelInputs & { readonly inputSize: number } {
+  const cfg = parseModelConfig(entry.config, `model "${entry.name}" config`);
+  const modalities = modelModalities(entry.architecture, cfg);
+  return { modalities, channels: Object.fromEntries(modalities.map((m) => [m, channelsOf(cfg, m)])), inputSize: cfg.inputSize, columns: [] };
+}
+
+export const imageFamily: ModelFamily = {
+  name: 'image',
+  description: 'convolutional networks on ultrasound images, trained by local gradient steps (FedAvg and its relatives)',
+  training: 'local_steps',
+  architectures: listModels(),
+
+  validate(entry, where) {
+    parseModelConfig(entry.config, `${where} config`);
+    modelModalities(entry.architecture, entry.config);
+  },
+
+  inputs: inputsOf,
+
+  async initialModel(entry) {
+    const model = buildModel(entry.architecture, entry.config);
+    try {
+      return modelToTensorSet(model);
+    } finally {
+      model.dispose();
+    }
+  },
+
+  async openSite(entry: FamilyModelEntry, data: SiteData): Promise<SiteModel> {
+    const { modalities, inputSize, channels } = inputsOf(entry);
+    const dataset = await data.images({ model: entry.name, modalities, inputSize, channels });
+    let model: tf.LayersModel | null = null;
+    const built = () => (model ??= buildModel(entry.architecture, entry.config));
+    return {
+      async train(req): Promise<LocalTrainResult> {
+        const m = built();
+        applyTensorSet(m, req.global);
+        const mu = req.strategyParams.proximal_mu ?? 0;
+        const res = await trainLocal(m, dataset.forTraining(), {
+          epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, seed: req.seed % 2 ** 31, augment: true,
+          ...(mu > 0 ? { proximalMu: mu, globalWeights: req.global } : {}),
+          onEpoch: (e, loss) => req.onProgress?.(Math.min(1, e / req.epochs), `epoch ${e}/${req.epochs} loss ${loss.toFixed(4)}`),
+        });
+        const val = dataset.cohortCounts().validation > 0 ? evaluateCohort(m, dataset, 'validation') : null;
+        const metrics: Record<string, number> = { train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps };
+        if (val) {
+          metrics.val_loss = val.loss;
+          metrics.val_n = val.n;
+          if (Number.isFinite(val.auc)) metrics.val_auc = val.auc;
+        }
+        return { weights: modelToTensorSet(m), numExamples: res.numExamples, metrics };
+      },
+      async score(weights, cohorts: readonly Cohort[]): Promise<ScoredCase[]> {
+        const m = built();
+        applyTensorSet(m, weights);
+        const out: ScoredCase[] = [];
+        for (const cohort of cohorts) {
+          const ev = evaluateCohort(m, dataset, cohort);
+          ev.caseIds.forEach((caseId, i) => out.push({ caseId, cohort, label: ev.labels[i] as 0 | 1, score: ev.predictions[i]! }));
+        }
+        return out;
+      },
+    };
+  },
+};
