@@ -17,3 +17,8 @@ export {
   connectFederation, connectStudyAdmin, isServiceError,
   type FederationClient, type SessionStream, type ModelDownloadStream, type UploadStream, type StudyAdminClient, type AdminCallOptions,
 } from './client.js';
+export {
+  rawFederationClient, rawStudyAdminClient,
+  type RawFederationClient, type RawStudyAdminClient, type WireSiteMessage, type WireCoordinatorMessage, type WireUploadMessage,
+  type WireEvaluationReport, type WireTask,
+} from './raw.js';
