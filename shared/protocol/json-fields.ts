@@ -86,7 +86,9 @@ export function checkField<T>(schema: z.ZodType<T>, value: unknown, field: strin
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const at = issue.path.length ? `.${issue.path.join('.')}` : '';
-  throw new ProtocolError(`${party}: field "${field}${at}": ${issue.message}`);
+  // A bad map key: the key schema's own message says what names are allowed.
+  const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+  throw new ProtocolError(`${party}: field "${field}${at}": ${message}`);
 }
 
 /** Parses and validates a JSON field. `text` empty is an error (callers decide when a field is optional). */
