@@ -4,10 +4,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { FederatedLearningService, type FederatedLearningServer } from '../shared/protocol/index.js';
+import { addFederationServices } from '../shared/protocol/index.js';
 import { receiveUpload } from '../coordinator/update-receiver.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
-import { fromWireInfos } from '../coordinator/wire.js';
 
 const { kind, dir, total } = workerData as { kind: 'tcp' | 'grpc' | 'grpc-wide'; dir: string; total: number };
 
@@ -21,18 +20,17 @@ if (kind === 'tcp') {
   });
   server.listen(0, '127.0.0.1', () => parentPort!.postMessage({ port: (server.address() as AddressInfo).port }));
 } else {
-  const impl: Partial<FederatedLearningServer> = {
-    uploadUpdate(call, cb) {
-      receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: fromWireInfos(h.tensors), spoolPath: join(dir, `${h.updateId}.flt`) }))
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 << 20 });
+  addFederationServices(server, {
+    uploadUpdate(call, respond) {
+      receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: h.tensors, spoolPath: join(dir, `${h.updateId}.flt`) }))
         .then(({ update }) => {
           parentPort!.postMessage({ rss: process.memoryUsage().rss });
-          cb(null, { accepted: true, updateId: update.header.updateId, digest: update.digest, message: '' });
+          respond(null, { accepted: true, updateId: update.header.updateId, digest: update.digest, message: '' });
         })
-        .catch((err: Error) => cb(Object.assign(err, { code: grpc.status.INTERNAL }), null));
+        .catch((err: Error) => respond({ code: grpc.status.INTERNAL, details: err.message }));
     },
-  };
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 << 20 });
-  server.addService(FederatedLearningService, impl as FederatedLearningServer);
+  });
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
     if (err) throw err;
     if (kind === "grpc-wide") enlargeServerWindows(server);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { FederatedLearningClient } from '../shared/protocol/index.js';
+import { connectFederation } from '../shared/protocol/index.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import type { Bench } from './types.js';
@@ -51,7 +51,7 @@ async function rawTcp(bytes: Buffer, dir: string): Promise<number> {
 
 async function grpcUpload(set: TensorSet, kind: 'grpc' | 'grpc-wide', dir: string): Promise<number> {
   const { worker, port } = await receiver(kind, dir, set.data.byteLength);
-  const client = new FederatedLearningClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = connectFederation(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const t0 = performance.now();
   await uploadUpdate(client, {
     studyId: 'b', siteId: 's', model: 'm', round: 1, modelVersion: 0, numExamples: 1, updateId: `bench-${kind}-${Date.now()}`,

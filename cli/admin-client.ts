@@ -2,7 +2,7 @@
 // startup kit (admin.yaml + its certificate, mutual TLS) and turns every failure into a CliError
 // that names the kit file, the field, or the coordinator address.
 import * as grpc from '@grpc/grpc-js';
-import { StudyAdminClient } from '../shared/protocol/index.js';
+import { connectStudyAdmin, isServiceError, type AdminCallOptions, type StudyAdminClient } from '../shared/protocol/index.js';
 import { HostPort, KitConfigError, loadKit, type AdminKit } from '../shared/security/kit.js';
 import { clientCredentials, explainConnectionError, TlsConfigError } from '../shared/security/tls.js';
 import { clientOptions } from '../shared/security/limits.js';
@@ -55,20 +55,18 @@ export function connectAdmin(o: AdminConnectOptions): AdminConnection {
     if (err instanceof TlsConfigError) throw new CliError(`${o.config}: field "tls": ${err.message}`, 2, { cause: err });
     throw err;
   }
-  const client = new StudyAdminClient(target, credentials, clientOptions());
+  const client = connectStudyAdmin(target, credentials, clientOptions());
   return { client, kit, target, deadlineMs: seconds * 1000, close: () => client.close() };
 }
 
-type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
-
 /** One admin call with a deadline; failures become CliErrors that explain themselves. */
-export function callAdmin<Req, Res>(conn: AdminConnection, method: string, fn: Unary<Req, Res>, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    fn.call(conn.client, req, new grpc.Metadata(), { deadline: new Date(Date.now() + conn.deadlineMs) }, (err, res) => {
-      if (!err) return resolve(res);
-      reject(new CliError(describeCallError(err, conn, method), 1, { cause: err }));
-    });
-  });
+export async function callAdmin<Res>(conn: AdminConnection, method: string, fn: (client: StudyAdminClient, options: AdminCallOptions) => Promise<Res>): Promise<Res> {
+  try {
+    return await fn(conn.client, { deadline: new Date(Date.now() + conn.deadlineMs) });
+  } catch (err) {
+    if (!isServiceError(err)) throw err;
+    throw new CliError(describeCallError(err, conn, method), 1, { cause: err });
+  }
 }
 
 function describeCallError(err: grpc.ServiceError, conn: AdminConnection, method: string): string {

@@ -24,7 +24,7 @@ import { loadStudyState, saveStudyState } from './study-state.js';
 import { createHash } from 'node:crypto';
 import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
-import type { CosignResponse } from '../shared/protocol/index.js';
+import { modelConfigsFor, type CosignResponse, type ModelConfigs } from '../shared/protocol/index.js';
 import { Cosigning } from './cosigning.js';
 import { renderStudyHtml } from './report-html.js';
 import { startNatsEventPublisher } from './nats-events.js';
@@ -45,7 +45,7 @@ export interface CoordinatorHandle {
   readonly store: ModelStore;
   readonly sites: SiteRegistry;
   readonly evaluation: EvaluationCollector;
-  readonly modelConfigJson: string;
+  readonly modelConfigs: ModelConfigs;
   readonly file: CoordinatorFile;
   readonly recorder: StudyRecorder;
   /** Starts the study (when not auto-started); idempotent. */
@@ -138,9 +138,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       await store.put(m.name, 0, set, { round: 0, initial: true });
     }
   }
-  const modelConfigJson = JSON.stringify(Object.fromEntries(study.models.map((m) => [m.name, { architecture: m.architecture ?? m.name, config: m.config }])));
+  const modelConfigs = modelConfigsFor(study.models);
   const engine = new RoundEngine({
-    study, store, strategies, sites, events, dataDir, log, modelConfigJson,
+    study, store, strategies, sites, events, dataDir, log, modelConfigs,
     persist: async (results, strategyState) => {
       // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
       // round, so a crash between the two writes never pairs a state with another round's moments.
@@ -248,13 +248,13 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     if (report.cohorts) await writeFile(join(dataDir, 'report.html'), renderStudyHtml(report));
     await recorder.append({ type: 'report', digest: createHash('sha256').update(reportText).digest('hex'), state: report.state });
     for (const s of sites.connectedSites()) {
-      sites.send(s, { msg: { $case: 'stop', value: { reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` } } });
+      sites.send(s, { type: 'stop', reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` });
     }
     return { ...outcome, report };
   })();
 
   handle = {
-    port, events, engine, store, sites, done, evaluation, modelConfigJson, file, recorder,
+    port, events, engine, store, sites, done, evaluation, modelConfigs, file, recorder,
     start() {
       if (started) return;
       started = true;

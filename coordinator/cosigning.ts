@@ -28,9 +28,7 @@ export class Cosigning {
 
   private send(site: string, head: SignedTreeHead, from: number | undefined): void {
     const proof = from !== undefined && from > 0 && from < head.tree_size ? this.studyLog.consistencyProof(from, head.tree_size) : null;
-    this.sites.send(site, {
-      msg: { $case: 'cosign', value: { headJson: JSON.stringify(head), proofJson: proof ? JSON.stringify(proof) : '', coordinatorPublicKey: this.pem } },
-    });
+    this.sites.send(site, { type: 'cosign', head, proof, coordinatorPublicKey: this.pem });
   }
 
   /** A site's answer on its session stream. */
@@ -46,7 +44,8 @@ export class Cosigning {
       return;
     }
     try {
-      const head = JSON.parse(r.headJson) as SignedTreeHead;
+      const head = r.head;
+      if (!head) throw new Error('co-signature without a tree head');
       await this.studyLog.addCosignature(site, head, r.signature);
       this.lastSize.set(site, head.tree_size);
       this.log.info({ site, treeSize: head.tree_size }, 'study log co-signed');

@@ -4,13 +4,16 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { EvaluationReport, FederatedLearningServer, FrozenModel } from '../shared/protocol/index.js';
+import {
+  buildEvaluateTask, type Ack, type ClientStreamCall, type FrozenModel, type ModelConfigs, type ReceivedEvaluationReport, type Respond,
+} from '../shared/protocol/index.js';
 import { predictionsDigest, type PredictionRecord } from '../shared/evaluation/predictions.js';
-import { aggregateSchema, type AggregateEvaluation } from '../shared/evaluation/aggregate.js';
+import type { AggregateEvaluation } from '../shared/evaluation/aggregate.js';
 import { createHash } from 'node:crypto';
 import type { Gatekeeper } from './gatekeeper.js';
 import type { SiteRegistry } from './site-registry.js';
 import { RejectError } from './errors.js';
+import { isRefusal, toStatus } from './grpc-status.js';
 
 export interface SiteEvaluation {
   readonly site: string;
@@ -72,7 +75,7 @@ export class EvaluationCollector {
     models: readonly FrozenModel[];
     cohorts: readonly string[];
     heldOut: boolean;
-    modelConfigJson: string;
+    modelConfigs: ModelConfigs;
     round: number;
     deadlineMs: number;
     privacy?: 'predictions' | 'aggregate';
@@ -81,22 +84,17 @@ export class EvaluationCollector {
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
     const p: Pending = {
-      taskId, sites: new Set(a.sites), models: new Set(a.models.map((m) => m.ref!.model)), cohorts: new Set(a.cohorts),
+      taskId, sites: new Set(a.sites), models: new Set(a.models.map((m) => m.ref.model)), cohorts: new Set(a.cohorts),
       results: new Map(), failures: new Map(), done,
     };
     this.pending.set(taskId, p);
     const deadline = Date.now() + a.deadlineMs;
+    const task = buildEvaluateTask({
+      taskId, studyId: this.studyId, round: a.round, deadlineUnixMs: deadline,
+      models: a.models, cohorts: a.cohorts, privacy: a.privacy, modelConfigs: a.modelConfigs, heldOut: a.heldOut,
+    });
     for (const site of a.sites) {
-      const sent = this.sites.send(site, {
-        msg: {
-          $case: 'task',
-          value: {
-            taskId, studyId: this.studyId, round: a.round, deadlineUnixMs: deadline,
-            kind: { $case: 'evaluate', value: { models: [...a.models], cohorts: [...a.cohorts], privacy: a.privacy ?? 'predictions', modelConfigJson: a.modelConfigJson, heldOut: a.heldOut } },
-          },
-        },
-      });
-      if (!sent) p.failures.set(site, 'not connected');
+      if (!this.sites.send(site, task)) p.failures.set(site, 'not connected');
     }
     this.check(p);
     const timer = setTimeout(() => {
@@ -109,88 +107,81 @@ export class EvaluationCollector {
     return { taskId, results: p.results, failures: p.failures };
   }
 
-  /** gRPC handler for SubmitEvaluation (a client stream of prediction batches). */
-  readonly submit: FederatedLearningServer['submitEvaluation'] = (call, callback) => {
-    const rows: PredictionRecord[] = [];
-    let head: EvaluationReport | null = null;
-    let aggregateJson = '';
-    let site = '';
-    let failed = false;
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      const status = err instanceof RejectError ? { code: err.code, details: err.message } : { code: grpc.status.INTERNAL, details: 'internal error' };
-      if (!(err instanceof RejectError)) this.log.error({ err }, 'evaluation submission failed');
-      else this.log.warn({ site, reason: err.message }, 'evaluation refused');
-      callback(Object.assign(new Error(status.details), status), null);
-      call.destroy();
-    };
-    call.on('data', (msg: EvaluationReport) => {
-      if (failed) return;
-      try {
-        if (!head) {
-          site = this.gate.site(call, msg.siteId, 'SubmitEvaluation').name;
-          if (msg.studyId !== this.studyId) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": evaluation for study "${msg.studyId}"`);
-          const p = this.pending.get(msg.taskId);
-          if (!p || !p.sites.has(site)) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": no open evaluation task "${msg.taskId}" for this site`);
-          if (p.results.has(site)) throw new RejectError(grpc.status.ALREADY_EXISTS, `site "${site}": already submitted task "${msg.taskId}"`);
-          head = msg;
-        } else if (msg.taskId !== head.taskId || msg.siteId !== head.siteId || msg.digest !== head.digest) {
-          throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": batches of one submission must share task, site and digest`);
-        }
-        const p = this.pending.get(head.taskId)!;
-        if (msg.aggregateJson) {
-          if (aggregateJson) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results sent twice`);
-          if (msg.aggregateJson.length > 4 << 20) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": aggregate results too large`);
-          aggregateJson = msg.aggregateJson;
-        }
-        for (const r of msg.predictions) {
-          if (!/^[0-9a-f]{64}$/.test(r.caseKey)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": case_key must be a 64-hex pseudonym`);
-          if (!p.cohorts.has(r.cohort)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": prediction for cohort "${r.cohort}" that was not requested`);
-          if (r.label !== 0 && r.label !== 1) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": label must be 0 or 1`);
-          for (const [m, v] of Object.entries(r.scores)) {
-            if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score for model "${m}" that was not requested`);
-            if (!(v >= 0 && v <= 1)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score ${v} for model "${m}" is not a probability`);
-          }
-          if (rows.length >= 1_000_000) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": too many predictions`);
-          rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores } });
-        }
-      } catch (err) {
-        fail(err);
-      }
-    });
-    call.on('end', () => {
-      if (failed) return;
-      try {
-        if (!head) throw new RejectError(grpc.status.INVALID_ARGUMENT, 'empty evaluation submission');
-        const digest = aggregateJson ? createHash('sha256').update(aggregateJson).digest('hex') : predictionsDigest(rows);
-        if (digest !== head.digest) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": evaluation digest mismatch`);
-        const p = this.pending.get(head.taskId);
-        if (!p) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": evaluation task "${head.taskId}" closed`);
-        let aggregate: AggregateEvaluation | undefined;
-        if (aggregateJson) {
-          if (rows.length > 0) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results must come without per-case predictions`);
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(aggregateJson);
-          } catch {
-            throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results are not JSON`);
-          }
-          const r = aggregateSchema.safeParse(parsed);
-          if (!r.success) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
-          for (const [cohort, models] of Object.entries(r.data.cohorts)) {
-            if (!p.cohorts.has(cohort)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for cohort "${cohort}" that was not requested`);
-            for (const m of Object.keys(models)) if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for model "${m}" that was not requested`);
-          }
-          aggregate = r.data;
-        }
-        p.results.set(site, { site, digest, predictions: rows, ...(aggregate ? { aggregate } : {}) });
-        this.check(p);
-        callback(null, { ok: true, message: `received ${rows.length} predictions` });
-      } catch (err) {
-        fail(err);
-      }
-    });
-    call.on('error', () => fail(new RejectError(grpc.status.CANCELLED, `site "${site}": submission stream broke`)));
+  /** Handler of SubmitEvaluation (a client stream of prediction batches). */
+  readonly submit = (call: ClientStreamCall<ReceivedEvaluationReport>, respond: Respond<Ack>): void => {
+    const state = { site: '' };
+    this.receive(call, state).then(
+      (ack) => respond(null, ack),
+      (err) => {
+        // A refusal (wrong task, a site claiming another site's id, a malformed batch) is answered
+        // with its own code and message; only an unexpected failure is INTERNAL (and logged in full).
+        if (isRefusal(err)) this.log.warn({ site: state.site || undefined, reason: err.message }, 'evaluation refused');
+        respond(toStatus(err, this.log));
+      },
+    );
   };
+
+  private async receive(call: ClientStreamCall<ReceivedEvaluationReport>, state: { site: string }): Promise<Ack> {
+    const rows: PredictionRecord[] = [];
+    let head: ReceivedEvaluationReport | null = null;
+    let aggregateJson = '';
+    let aggregate: AggregateEvaluation | null = null;
+    const it = call[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<ReceivedEvaluationReport>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        if (isRefusal(err)) throw err;
+        throw new RejectError(grpc.status.CANCELLED, `site "${state.site}": submission stream broke`);
+      }
+      if (next.done) break;
+      const msg = next.value;
+      if (!head) {
+        state.site = this.gate.site(call, msg.siteId, 'SubmitEvaluation').name;
+        const site = state.site;
+        if (msg.studyId !== this.studyId) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": evaluation for study "${msg.studyId}"`);
+        const p = this.pending.get(msg.taskId);
+        if (!p || !p.sites.has(site)) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": no open evaluation task "${msg.taskId}" for this site`);
+        if (p.results.has(site)) throw new RejectError(grpc.status.ALREADY_EXISTS, `site "${site}": already submitted task "${msg.taskId}"`);
+        head = msg;
+      } else if (msg.taskId !== head.taskId || msg.siteId !== head.siteId || msg.digest !== head.digest) {
+        throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${state.site}": batches of one submission must share task, site and digest`);
+      }
+      const site = state.site;
+      const p = this.pending.get(head.taskId)!;
+      if (msg.aggregateJson) {
+        if (aggregateJson) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results sent twice`);
+        aggregateJson = msg.aggregateJson;
+        aggregate = msg.aggregate;
+      }
+      for (const r of msg.predictions) {
+        if (!/^[0-9a-f]{64}$/.test(r.caseKey)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": case_key must be a 64-hex pseudonym`);
+        if (!p.cohorts.has(r.cohort)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": prediction for cohort "${r.cohort}" that was not requested`);
+        if (r.label !== 0 && r.label !== 1) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": label must be 0 or 1`);
+        for (const [m, v] of Object.entries(r.scores)) {
+          if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score for model "${m}" that was not requested`);
+          if (!(v >= 0 && v <= 1)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score ${v} for model "${m}" is not a probability`);
+        }
+        if (rows.length >= 1_000_000) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": too many predictions`);
+        rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores } });
+      }
+    }
+    if (!head) throw new RejectError(grpc.status.INVALID_ARGUMENT, 'empty evaluation submission');
+    const site = state.site;
+    const digest = aggregateJson ? createHash('sha256').update(aggregateJson).digest('hex') : predictionsDigest(rows);
+    if (digest !== head.digest) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": evaluation digest mismatch`);
+    const p = this.pending.get(head.taskId);
+    if (!p) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": evaluation task "${head.taskId}" closed`);
+    if (aggregate) {
+      if (rows.length > 0) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate results must come without per-case predictions`);
+      for (const [cohort, models] of Object.entries(aggregate.cohorts)) {
+        if (!p.cohorts.has(cohort)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for cohort "${cohort}" that was not requested`);
+        for (const m of Object.keys(models)) if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for model "${m}" that was not requested`);
+      }
+    }
+    p.results.set(site, { site, digest, predictions: rows, ...(aggregate ? { aggregate } : {}) });
+    this.check(p);
+    return { ok: true, message: `received ${rows.length} predictions` };
+  }
 }

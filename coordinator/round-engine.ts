@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { UpdateHeader } from '../shared/protocol/index.js';
+import { buildTrainTask, type ModelConfigs, type UpdateHeader } from '../shared/protocol/index.js';
 import type { StudyConfig } from '../shared/config/study.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
@@ -82,8 +82,8 @@ export interface RoundEngineDeps {
   readonly dataDir: string;
   readonly log: Logger;
   readonly recorder?: StudyRecorder;
-  /** JSON of { model: { architecture, config } } sent with every training task. */
-  readonly modelConfigJson: string;
+  /** { model: { architecture, config } } sent with every training task. */
+  readonly modelConfigs: ModelConfigs;
   /** Called (and awaited) after every completed round: durable study state. */
   readonly persist?: (results: readonly RoundResult[], strategyState: Record<string, StrategyState>) => Promise<void>;
 }
@@ -231,31 +231,17 @@ export class RoundEngine {
     const strategyParams: Record<string, number> = {};
     for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.configureFit({ round, model: m.name }).params);
     const taskId = `r${round}-${randomUUID()}`;
-    for (const site of participants) {
-      sites.send(site, {
-        msg: {
-          $case: 'task',
-          value: {
-            taskId, studyId: study.id, round, deadlineUnixMs: deadline,
-            kind: {
-              $case: 'train',
-              value: {
-                models: study.models.map((m) => {
-                  const g = store.get(m.name);
-                  return { studyId: study.id, model: m.name, round, version: g.version, digest: g.digest };
-                }),
-                epochs: study.training.epochs,
-                batchSize: study.training.batch_size,
-                learningRate: study.training.learning_rate,
-                seed: study.training.seed * 100_003 + round,
-                strategyParams,
-                modelConfigJson: this.deps.modelConfigJson,
-              },
-            },
-          },
-        },
-      });
-    }
+    const task = buildTrainTask({
+      taskId, studyId: study.id, round, deadlineUnixMs: deadline,
+      models: study.models.map((m) => {
+        const g = store.get(m.name);
+        return { studyId: study.id, model: m.name, round, version: g.version, digest: g.digest };
+      }),
+      training: { epochs: study.training.epochs, batchSize: study.training.batch_size, learningRate: study.training.learning_rate, seed: study.training.seed * 100_003 + round },
+      strategyParams,
+      modelConfigs: this.deps.modelConfigs,
+    });
+    for (const site of participants) sites.send(site, task);
 
     const timer = setTimeout(() => {
       for (const site of run.participants) {

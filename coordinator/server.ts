@@ -1,16 +1,13 @@
 // The coordinator's gRPC services. Exported apart from the CLI so tests bind to port 0.
-import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  FederatedLearningService, StudyAdminService,
-  type FederatedLearningServer, type StudyAdminServer,
-  type SiteMessage, type CoordinatorMessage, type ModelChunk, type UpdateHeader, type StatusResponse,
+  addFederationServices, type Ack, type ClientStreamCall, type CosignResponse, type FederationHandlers,
+  type PeerCall, type ReceivedEvaluationReport, type Respond, type StatusResponse, type StudyAdminHandlers, type UpdateHeader,
 } from '../shared/protocol/index.js';
 import { chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { bytesOf } from '../shared/tensor/tensor-set.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
-import { SecurityError } from '../shared/security/grpc-errors.js';
 import type { Gatekeeper } from './gatekeeper.js';
 import type { SiteRegistry, SiteSession } from './site-registry.js';
 import type { ModelStore } from './model-store.js';
@@ -19,7 +16,7 @@ import type { EventBus } from './events.js';
 import { receiveUpload, partialState } from './update-receiver.js';
 import { join } from 'node:path';
 import { RejectError } from './errors.js';
-import { toWireInfos } from './wire.js';
+import { toStatus } from './grpc-status.js';
 import { TransferSlots } from './transfer-slots.js';
 
 export interface ServiceDeps {
@@ -40,27 +37,16 @@ export interface ServiceDeps {
     stop(): void;
   };
   /** Co-signatures of the study log arriving on site sessions. */
-  readonly onCosignature?: (site: string, r: import('../shared/protocol/index.js').CosignResponse) => void;
+  readonly onCosignature?: (site: string, r: CosignResponse) => void;
   readonly evaluation?: {
-    submit: FederatedLearningServer['submitEvaluation'];
+    submit(call: ClientStreamCall<ReceivedEvaluationReport>, respond: Respond<Ack>): void;
     siteFailed(taskId: string, site: string, message: string): void;
   };
 }
 
-type StatusLike = { code: grpc.status; details: string };
+export { toStatus } from './grpc-status.js';
 
-/** Maps a thrown error to a gRPC status; unknown errors become INTERNAL without internals. */
-export function toStatus(err: unknown, log: Logger): StatusLike {
-  if (err instanceof RejectError || err instanceof SecurityError) return { code: err.code, details: err.message };
-  log.error({ err }, 'internal error in a call');
-  return { code: grpc.status.INTERNAL, details: 'internal error' };
-}
-
-function fail(call: { emit(event: 'error', err: unknown): boolean }, status: StatusLike): void {
-  call.emit('error', Object.assign(new Error(status.details), status));
-}
-
-export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServer {
+export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
   const { log } = deps;
   const downloads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
   const uploads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
@@ -77,13 +63,11 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
           log.info({ site: session.site, reason }, 'site disconnected');
         }
       };
-      call.on('data', (msg: SiteMessage) => {
+      call.onMessage((m) => {
         try {
-          const m = msg.msg;
-          if (!m) throw new RejectError(grpc.status.INVALID_ARGUMENT, 'empty session message');
-          if (m.$case === 'hello') {
+          if (m.type === 'hello') {
             if (session) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${session.site}": second Hello on one session`);
-            const h = m.value;
+            const h = m;
             if (h.studyId !== deps.studyId) {
               throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${h.siteId}": Hello for study "${h.studyId}", this coordinator runs "${deps.studyId}"`);
             }
@@ -93,8 +77,8 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
             }
             const s: SiteSession = {
               site: caller.name, backend: h.backend, fingerprint: caller.fingerprint, publicKey: caller.publicKey ?? null, cohortCounts: { ...h.cohortCounts },
-              send: (out: CoordinatorMessage) => {
-                if (!closed) call.write(out);
+              send: (out) => {
+                if (!closed) call.send(out);
               },
               close: (reason) => {
                 close(reason);
@@ -105,36 +89,34 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
             deps.sites.connect(s);
             deps.events.publish({ type: 'site_connected', site: s.site, backend: h.backend });
             log.info({ site: s.site, backend: h.backend, fingerprint: caller.fingerprint }, 'site connected');
-            call.write({
-              msg: { $case: 'welcome', value: { studyId: deps.studyId, siteId: s.site, heartbeatIntervalMs: deps.heartbeatIntervalMs, currentRound: deps.engine.currentRound } },
-            });
+            call.send({ type: 'welcome', studyId: deps.studyId, siteId: s.site, heartbeatIntervalMs: deps.heartbeatIntervalMs, currentRound: deps.engine.currentRound });
             return;
           }
           if (!session) throw new RejectError(grpc.status.FAILED_PRECONDITION, 'the first session message must be Hello');
           deps.sites.touch(session.site);
-          if (m.$case === 'status') {
-            const st = m.value;
+          if (m.type === 'status') {
+            const st = m;
             deps.events.publish({
               type: 'task_progress', round: deps.engine.currentRound, site: session.site,
               state: st.state, progress: st.progress, message: st.message,
             });
             if (st.state === 'failed') deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
-          } else if (m.$case === 'cosignature') {
-            deps.onCosignature?.(session.site, m.value);
+          } else if (m.type === 'cosignature') {
+            deps.onCosignature?.(session.site, m);
           }
         } catch (err) {
           const status = toStatus(err, log);
           log.warn({ site: session?.site, reason: status.details }, 'session refused');
           close(status.details);
-          fail(call, status);
+          call.refuse(status);
         }
       });
-      call.on('end', () => {
+      call.onEnd(() => {
         close('session ended by the site');
         call.end();
       });
-      call.on('cancelled', () => close('connection lost'));
-      call.on('error', (err) => close(`stream error: ${(err as Error).message}`));
+      call.onCancelled(() => close('connection lost'));
+      call.onError((err) => close(`stream error: ${err.message}`));
     },
 
     async downloadModel(call) {
@@ -152,29 +134,23 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
         if (req.offset > bytes.length || req.offset % 4 !== 0) {
           throw new RejectError(grpc.status.OUT_OF_RANGE, `offset ${req.offset} is invalid for ${bytes.length} bytes`);
         }
-        const header: ModelChunk = {
-          part: {
-            $case: 'header',
-            value: {
-              ref: { studyId: deps.studyId, model: req.model, round: g.version, version: g.version, digest: g.digest },
-              tensors: toWireInfos(g.set.infos), totalBytes: bytes.length,
-            },
-          },
-        };
         const release = await downloads.acquire();
         try {
-          call.write(header);
+          call.send({
+            type: 'header',
+            header: { ref: { studyId: deps.studyId, model: req.model, round: g.version, version: g.version, digest: g.digest }, tensors: g.set.infos, totalBytes: bytes.length },
+          });
           const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
           for (const c of chunkBytes(bytes, size, Number(req.offset))) {
             if (call.cancelled) return;
-            if (!call.write({ part: { $case: 'chunk', value: c } })) await once(call, 'drain');
+            if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
           }
           call.end();
         } finally {
           release();
         }
       } catch (err) {
-        fail(call, toStatus(err, log));
+        call.refuse(toStatus(err, log));
       }
     },
 
@@ -207,7 +183,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
           const status = toStatus(err, log);
           log.warn({ site, model: header?.model, round: header?.round, reason: status.details }, 'update rejected');
           await deps.engine.reject(site, header, status.details).catch((e) => log.error({ err: e }, 'could not record rejection'));
-          callback(Object.assign(new Error(status.details), status), null);
+          callback(status);
         },
       );
     },
@@ -222,15 +198,12 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
         if (deps.engine.acceptedUpdate(req.updateId)) return { receivedBytes: 0, accepted: true };
         const st = await partialState(join(deps.engine.updatesDir(req.model, req.round), `${req.updateId}.flt`));
         return { receivedBytes: st && st.site === site ? st.bytes : 0, accepted: false };
-      })().then((r) => callback(null, r), (err) => {
-        const s = toStatus(err, log);
-        callback(Object.assign(new Error(s.details), s), null);
-      });
+      })().then((r) => callback(null, r), (err) => callback(toStatus(err, log)));
     },
 
     submitEvaluation(call, callback) {
       if (!deps.evaluation) {
-        callback(Object.assign(new Error('this coordinator does not collect evaluations'), { code: grpc.status.UNIMPLEMENTED }), null);
+        callback({ code: grpc.status.UNIMPLEMENTED, details: 'this coordinator does not collect evaluations' });
         return;
       }
       deps.evaluation.submit(call, callback);
@@ -245,28 +218,27 @@ class AlreadyAccepted extends Error {
 }
 
 /** Party name from the certificate's CN-bearing identity, '' when not on mTLS. */
-function peerName(call: { getAuthContext(): { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } | null }): string {
+function peerName(call: PeerCall): string {
   const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
   return Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '');
 }
 
-export function studyAdminImpl(deps: ServiceDeps): StudyAdminServer {
-  const guard = <T>(call: grpc.ServerUnaryCall<unknown, T>, method: string, cb: grpc.sendUnaryData<T>, fn: () => T) => {
+export function studyAdminImpl(deps: ServiceDeps): StudyAdminHandlers {
+  const guard = <T>(call: PeerCall, method: string, respond: Respond<T>, fn: () => T) => {
     try {
       deps.gate.admin(call, method);
-      cb(null, fn());
+      respond(null, fn());
     } catch (err) {
-      const s = toStatus(err, deps.log);
-      cb(Object.assign(new Error(s.details), s), null);
+      respond(toStatus(err, deps.log));
     }
   };
   return {
-    getStatus: (call, cb) => guard(call, 'GetStatus', cb, () => deps.admin.status()),
-    startStudy: (call, cb) => guard(call, 'StartStudy', cb, () => {
+    getStatus: (call, respond) => guard(call, 'GetStatus', respond, () => deps.admin.status()),
+    startStudy: (call, respond) => guard(call, 'StartStudy', respond, () => {
       deps.admin.start();
       return { ok: true, message: 'study started' };
     }),
-    stopStudy: (call, cb) => guard(call, 'StopStudy', cb, () => {
+    stopStudy: (call, respond) => guard(call, 'StopStudy', respond, () => {
       deps.admin.stop();
       return { ok: true, message: 'study stopping' };
     }),
@@ -276,8 +248,7 @@ export function studyAdminImpl(deps: ServiceDeps): StudyAdminServer {
 /** Creates (not binds) the gRPC server with both services. */
 export function createGrpcServer(deps: ServiceDeps, options: grpc.ChannelOptions): grpc.Server {
   const server = new grpc.Server(options);
-  server.addService(FederatedLearningService, federatedLearningImpl(deps));
-  server.addService(StudyAdminService, studyAdminImpl(deps));
+  addFederationServices(server, federatedLearningImpl(deps), studyAdminImpl(deps));
   return server;
 }
 

@@ -4,16 +4,34 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { FrozenModel } from '../shared/protocol/index.js';
+import { buildFreezeNotice, type FrozenModel, type ModelConfigs } from '../shared/protocol/index.js';
 import type { PredictionRecord } from '../shared/evaluation/predictions.js';
-import type { CoordinatorHandle } from './coordinator.js';
-import type { RoundResult } from './round-engine.js';
+import type { CoordinatorFile } from '../shared/config/study.js';
+import type { RoundResult, StudyRecorder } from './round-engine.js';
+import type { ModelStore } from './model-store.js';
+import type { SiteRegistry } from './site-registry.js';
+import type { EventBus } from './events.js';
+import type { EvaluationCollector } from './evaluation.js';
 import { StudyFailedError } from './round-engine.js';
 import { chooseThreshold } from './threshold.js';
 import { gridThreshold, pool, type ModelSummary } from '../shared/evaluation/aggregate.js';
 import { aggregateStatistics } from './aggregate-statistics.js';
 import { reportCohort } from './report-cohorts.js';
 import { buildStudyStatistics, predictionsCsv, type StudyPredictionRow } from './study-statistics.js';
+
+/**
+ * What the held-out evaluation needs from a running coordinator (its CoordinatorHandle provides
+ * it); declared here so this module does not import coordinator.ts, which loads this one.
+ */
+export interface EvaluationHost {
+  readonly file: CoordinatorFile;
+  readonly store: Pick<ModelStore, 'version'>;
+  readonly sites: Pick<SiteRegistry, 'connectedSites' | 'send'>;
+  readonly events: Pick<EventBus, 'publish'>;
+  readonly evaluation: Pick<EvaluationCollector, 'request'>;
+  readonly modelConfigs: ModelConfigs;
+  readonly recorder?: StudyRecorder;
+}
 
 export interface FrozenChoice {
   readonly model: string;
@@ -43,7 +61,7 @@ export function chooseVersions(rounds: readonly RoundResult[], models: readonly 
   return out;
 }
 
-export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResult[], log: Logger): Promise<Record<string, unknown>> {
+export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[], log: Logger): Promise<Record<string, unknown>> {
   const { study } = h.file;
   const ev = study.evaluation;
   if (!ev) return {};
@@ -62,7 +80,7 @@ export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResu
   const aggregateOnly = ev.privacy === 'aggregate';
   const val = await h.evaluation.request({
     sites, models: refs.map((ref) => ({ ref, threshold: 0 })), cohorts: study.cohorts.validation, heldOut: false,
-    modelConfigJson: h.modelConfigJson, round, deadlineMs, privacy: ev.privacy,
+    modelConfigs: h.modelConfigs, round, deadlineMs, privacy: ev.privacy,
   });
   if (val.results.size < study.min_sites) {
     throw new StudyFailedError(`validation scoring: ${val.results.size} site(s) answered, min_sites is ${study.min_sites} (${[...val.failures].map(([s, r]) => `${s}: ${r}`).join('; ')})`);
@@ -97,15 +115,14 @@ export async function runStudyEvaluation(h: CoordinatorHandle, rounds: RoundResu
   const frozenModels: FrozenModel[] = frozen.map((f) => ({
     ref: { studyId: study.id, model: f.model, round: f.version, version: f.version, digest: f.digest }, threshold: f.threshold,
   }));
-  for (const s of sites) {
-    h.sites.send(s, { msg: { $case: 'freeze', value: { studyId: study.id, models: frozenModels, logSeq: rec?.seq ?? 0, recordHash: rec?.hash ?? '' } } });
-  }
+  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: rec?.seq ?? 0, recordHash: rec?.hash ?? '' });
+  for (const s of sites) h.sites.send(s, notice);
   h.events.publish({ type: 'log', level: 'info', message: `frozen: ${frozen.map((f) => `${f.model} ${f.digest.slice(0, 12)} threshold ${f.threshold.toFixed(4)}`).join('; ')}` });
 
   // 3. Held-out cohorts, scored by the frozen models only.
   await h.recorder?.append({ type: 'evaluation_requested', cohorts: study.cohorts.held_out, models: frozen.map((f) => ({ model: f.model, digest: f.digest })), sites });
   const held = await h.evaluation.request({
-    sites, models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigJson: h.modelConfigJson, round, deadlineMs, privacy: ev.privacy,
+    sites, models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigs: h.modelConfigs, round, deadlineMs, privacy: ev.privacy,
   });
   for (const [site, r] of held.results) {
     await h.recorder?.append({ type: 'evaluation_result', site, cohorts: study.cohorts.held_out, results_digest: r.digest, cases: r.predictions.length });

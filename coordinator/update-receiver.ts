@@ -3,11 +3,10 @@
 // O(model); nothing reaches the round until the whole update has been verified.
 import { open, rename, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { UploadMessage, UpdateHeader } from '../shared/protocol/index.js';
+import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { fsyncDir, encodeTensorFileHeader, TENSOR_FILE_MAGIC } from '../shared/tensor/file.js';
-import { fromWireInfos } from './wire.js';
 import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
@@ -44,18 +43,18 @@ function firstNonFinite(bytes: Uint8Array, scratch: Float32Array): number {
  * otherwise). Returns the verified update spooled at `admission.spoolPath`.
  */
 export async function receiveUpload(
-  messages: AsyncIterable<UploadMessage>,
+  messages: AsyncIterable<UploadPart>,
   admit: (header: UpdateHeader) => Admission,
 ): Promise<{ admission: Admission; update: ReceivedUpdate }> {
   const it = messages[Symbol.asyncIterator]();
   const first = await it.next();
-  if (first.done || first.value.part?.$case !== 'header') {
+  if (first.done || first.value.type !== 'header') {
     throw invalid('upload must start with an update header');
   }
-  const header = first.value.part.value;
+  const header = first.value.header;
   const admission = admit(header);
   const who = `site "${admission.site}", model "${admission.model}", round ${admission.round}`;
-  const infos = fromWireInfos(header.tensors);
+  const infos = [...header.tensors];
   const mismatch = specMismatch(admission.spec, infos);
   if (mismatch) throw invalid(`${who}: update does not match the model spec: ${mismatch}`);
   const total = totalElements(infos) * 4;
@@ -104,9 +103,9 @@ export async function receiveUpload(
     for (;;) {
       const next = await it.next();
       if (next.done) break;
-      const part = next.value.part;
-      if (part?.$case !== 'chunk') throw invalid(`${who}: unexpected ${part?.$case ?? 'empty'} message after the header`);
-      const c = part.value;
+      const part = next.value;
+      if (part.type !== 'chunk') throw invalid(`${who}: unexpected ${part.type} message after the header`);
+      const c = part.chunk;
       if (c.offset !== received) throw invalid(`${who}: chunk at offset ${c.offset}, expected ${received}`);
       if (c.data.length === 0 || c.data.length > MAX_CHUNK_BYTES || c.data.length % 4 !== 0) {
         throw invalid(`${who}: chunk at offset ${c.offset} has ${c.data.length} bytes (must be a positive multiple of 4, at most ${MAX_CHUNK_BYTES})`);

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  FederatedLearningClient, type CoordinatorMessage, type SiteMessage, type Task, type TrainTask, type EvaluateTask, type CosignRequest,
+  connectFederation, encodeEvaluationAggregate, isServiceError,
+  type FederationClient, type SessionStream, type Task, type TrainTask, type EvaluateTask, type CosignRequest, type ProtocolError,
 } from '../shared/protocol/index.js';
 import { FreezeRegistry } from './freeze-registry.js';
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
@@ -14,8 +15,6 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiteCosigner } from '../shared/audit/cosigner.js';
 import { signUpdate } from '../shared/audit/update-signature.js';
-import type { SignedTreeHead } from '../shared/audit/tree-head.js';
-import type { ConsistencyProof } from '../shared/audit/proofs.js';
 import { tensorSetDigest } from '../shared/tensor/tensor-set.js';
 import { privatiseUpdate } from '../shared/privacy/dp-update.js';
 import { GaussianSampler } from '../shared/privacy/gaussian-noise.js';
@@ -60,7 +59,7 @@ export const NON_HELD_OUT = new Set(['train', 'validation']);
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED]);
 
 export class SiteAgent {
-  readonly client: FederatedLearningClient;
+  readonly client: FederationClient;
   readonly stats: AgentStats = { connects: 0, tasks: 0, uploads: 0, rejected: 0 };
   private readonly abort = new AbortController();
   private queue: Promise<void> = Promise.resolve();
@@ -69,7 +68,7 @@ export class SiteAgent {
 
   constructor(private readonly opts: AgentOptions, private readonly trainer: Trainer, private readonly log: Logger) {
     this.freezes = new FreezeRegistry(opts.freezeFile ?? null);
-    this.client = new FederatedLearningClient(opts.address, opts.credentials, {
+    this.client = connectFederation(opts.address, opts.credentials, {
       'grpc-node.flow_control_window': 16 << 20,
       ...opts.channelOptions,
     });
@@ -83,15 +82,15 @@ export class SiteAgent {
         await this.session(() => backoff.reset());
         if (this.stopReason !== null) break;
       } catch (err) {
-        const e = err as grpc.ServiceError;
-        if (e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.FAILED_PRECONDITION) {
+        const e = isServiceError(err) ? err : null;
+        if (e && (e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.FAILED_PRECONDITION)) {
           // Not a network problem: retrying cannot help.
           this.log.error({ code: e.code, details: e.details }, 'the coordinator refused this site');
           throw err;
         }
         if (this.abort.signal.aborted) break;
         const delay = backoff.next();
-        this.log.warn({ reason: e.details ?? e.message, retryInMs: delay, attempt: backoff.attempts }, 'connection to coordinator lost; reconnecting');
+        this.log.warn({ reason: e?.details ?? (err as Error).message, retryInMs: delay, attempt: backoff.attempts }, 'connection to coordinator lost; reconnecting');
         await sleep(delay, this.abort.signal);
       }
     }
@@ -115,36 +114,39 @@ export class SiteAgent {
         if (err && this.stopReason === null && !this.abort.signal.aborted) reject(err);
         else resolve();
       };
-      call.on('data', (msg: CoordinatorMessage) => {
-        const m = msg.msg;
-        if (m?.$case === 'welcome') {
+      call.onMessage((m) => {
+        if (m.type === 'welcome') {
           onWelcome();
-          this.log.info({ study: m.value.studyId, round: m.value.currentRound }, 'connected to coordinator');
-        } else if (m?.$case === 'task') {
-          const task = m.value;
+          this.log.info({ study: m.studyId, round: m.currentRound }, 'connected to coordinator');
+        } else if (m.type === 'train' || m.type === 'evaluate') {
+          const task = m;
           this.queue = this.queue.then(() => this.runTask(task, call)).catch((err) => {
             this.log.error({ err: (err as Error).message, task: task.taskId }, 'task failed');
           });
-        } else if (m?.$case === 'freeze') {
-          const f = m.value;
+        } else if (m.type === 'freeze') {
+          const f = m;
           this.freezes.record(f.models.map((x) => ({
-            model: x.ref!.model, digest: x.ref!.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
+            model: x.ref.model, digest: x.ref.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
           })));
-          this.log.info({ models: f.models.map((x) => `${x.ref!.model}@${x.ref!.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
+          this.log.info({ models: f.models.map((x) => `${x.ref.model}@${x.ref.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
           this.status(call, `freeze-${f.logSeq}`, 'done', 1, 'freeze recorded');
-        } else if (m?.$case === 'cosign') {
-          const req = m.value;
+        } else if (m.type === 'cosign') {
+          const req = m;
           this.queue = this.queue.then(() => this.cosign(req, call)).catch((err) => {
             this.log.warn({ err: (err as Error).message }, 'co-signing failed');
           });
-        } else if (m?.$case === 'stop') {
-          this.stopReason = m.value.reason || 'stopped';
+        } else if (m.type === 'stop') {
+          this.stopReason = m.reason || 'stopped';
           this.log.info({ reason: this.stopReason }, 'coordinator ended the study');
           call.end();
         }
+      }, (err: ProtocolError) => {
+        // A message this agent cannot accept (e.g. a malformed model config): the task fails, the session stays.
+        this.log.error({ err: err.message, task: err.taskId }, 'refused a message from the coordinator');
+        if (err.taskId !== undefined) this.status(call, err.taskId, 'failed', 0, err.message.slice(0, 200));
       });
-      call.on('error', (err) => done(err));
-      call.on('end', () => done(this.stopReason === null ? Object.assign(new Error('session closed by the coordinator'), { code: grpc.status.UNAVAILABLE }) : undefined));
+      call.onError((err) => done(err));
+      call.onEnd(() => done(this.stopReason === null ? Object.assign(new Error('session closed by the coordinator'), { code: grpc.status.UNAVAILABLE }) : undefined));
       const hello = {
         studyId: this.opts.studyId, siteId: this.opts.siteId, agentVersion: this.opts.version ?? '0.1.0',
         backend: this.trainer.backend, cohortCounts: this.trainer.cohortCounts(),
@@ -156,7 +158,7 @@ export class SiteAgent {
         reject(err);
         return;
       }
-      call.write({ msg: { $case: 'hello', value: hello } });
+      call.send({ type: 'hello', ...hello });
     });
   }
 
@@ -165,36 +167,33 @@ export class SiteAgent {
     this.opts.guard?.guardOutbound(kind, payload);
   }
 
-  private status(call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>, taskId: string, state: string, progress: number, message: string): void {
+  private status(call: SessionStream, taskId: string, state: 'running' | 'done' | 'failed', progress: number, message: string): void {
     try {
-      const value = { taskId, state: state as 'running' | 'done' | 'failed', progress: Math.max(0, Math.min(1, progress)), message, metrics: {} };
+      const value = { taskId, state, progress: Math.max(0, Math.min(1, progress)), message, metrics: {} };
       this.check('status', value);
-      call.write({ msg: { $case: 'status', value } });
+      call.send({ type: 'status', ...value });
     } catch {
       // session gone; progress is best-effort
     }
   }
 
-  private async runTask(task: Task, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+  private async runTask(task: Task, call: SessionStream): Promise<void> {
     this.stats.tasks++;
-    const kind = task.kind;
-    if (kind?.$case === 'train') {
-      await this.train(task, kind.value, call);
-    } else if (kind?.$case === 'evaluate') {
+    if (task.type === 'train') {
+      await this.train(task, call);
+    } else {
       try {
-        await this.evaluate(task, kind.value, call);
+        await this.evaluate(task, call);
       } catch (err) {
         this.status(call, task.taskId, 'failed', 0, (err as Error).message.slice(0, 200));
         throw err;
       }
-    } else {
-      this.log.warn({ task: task.taskId }, 'task without a kind');
-      this.status(call, task.taskId, 'failed', 0, 'task without a kind');
     }
   }
 
-  private async train(task: Task, t: TrainTask, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
-    const configs = JSON.parse(t.modelConfigJson || '{}') as Record<string, { architecture: string; config: Record<string, unknown> }>;
+  private async train(t: TrainTask, call: SessionStream): Promise<void> {
+    const task = t;
+    const configs = t.modelConfigs;
     const n = t.models.length;
     for (let i = 0; i < n; i++) {
       const ref = t.models[i]!;
@@ -205,8 +204,8 @@ export class SiteAgent {
       this.status(call, task.taskId, 'running', i / n, `training ${ref.model}`);
       const started = Date.now();
       const result = await this.trainer.train({
-        round: task.round, model: ref.model, architecture: spec.architecture, config: spec.config, global: global.set,
-        epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: t.strategyParams,
+        round: task.round, model: ref.model, architecture: spec.architecture, config: { ...spec.config }, global: global.set,
+        epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: { ...t.strategyParams },
         onProgress: (f, msg) => this.status(call, task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
       });
       const delta = new Float32Array(global.set.data.length);
@@ -237,16 +236,17 @@ export class SiteAgent {
     this.status(call, task.taskId, 'done', 1, 'all models uploaded');
   }
 
-  private async evaluate(task: Task, t: EvaluateTask, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+  private async evaluate(t: EvaluateTask, call: SessionStream): Promise<void> {
+    const task = t;
     if (!this.opts.pseudonymSecret) throw new Error('evaluation needs pseudonym_secret in the site config (case ids never leave the site)');
     const heldOut = t.cohorts.filter((c) => !NON_HELD_OUT.has(c));
     if (heldOut.length > 0 && !t.heldOut) throw new Error(`refusing to score held-out cohort(s) ${heldOut.join(', ')} outside a held-out evaluation`);
-    const configs = JSON.parse(t.modelConfigJson || '{}') as Record<string, { architecture: string; config: Record<string, unknown> }>;
+    const configs = t.modelConfigs;
     const aggregate = t.privacy === 'aggregate';
     const summaries: AggregateEvaluation = { v: 1, cohorts: {} };
     const byCase = new Map<string, { cohort: string; label: 0 | 1; scores: Record<string, number> }>();
     for (const fm of t.models) {
-      const ref = fm.ref!;
+      const ref = fm.ref;
       if (heldOut.length > 0) {
         const frozen = this.freezes.frozen(ref.model, ref.digest);
         if (!frozen) {
@@ -258,7 +258,7 @@ export class SiteAgent {
       const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
       this.opts.guard?.setModelSpec(ref.model, g.set.infos);
       this.status(call, task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
-      const scored = await this.trainer.evaluate({ model: ref.model, architecture: spec.architecture, config: spec.config, weights: g.set, cohorts: t.cohorts });
+      const scored = await this.trainer.evaluate({ model: ref.model, architecture: spec.architecture, config: { ...spec.config }, weights: g.set, cohorts: [...t.cohorts] });
       if (aggregate) {
         // Only counts on a threshold grid leave the site: no score, no pseudonym.
         for (const cohort of t.cohorts) {
@@ -274,26 +274,22 @@ export class SiteAgent {
         byCase.set(key, row);
       }
     }
-    const aggregateJson = aggregate ? JSON.stringify(summaries) : '';
+    const aggregateJson = aggregate ? encodeEvaluationAggregate(summaries, `site "${this.opts.siteId}"`) : '';
     const predictions = [...byCase.entries()]
       .map(([caseKey, r]) => ({ caseKey, cohort: r.cohort, label: r.label, scores: r.scores }))
       .sort((a, b) => (a.cohort === b.cohort ? a.caseKey.localeCompare(b.caseKey) : a.cohort.localeCompare(b.cohort)));
     const digest = aggregate ? createHash('sha256').update(aggregateJson).digest('hex') : predictionsDigest(predictions);
-    await new Promise<void>((resolve, reject) => {
-      const BATCH = 500;
-      const batches = [];
-      for (let i = 0; i < Math.max(1, predictions.length); i += BATCH) {
-        const batch = {
-          studyId: task.studyId, siteId: this.opts.siteId, taskId: task.taskId,
-          predictions: predictions.slice(i, i + BATCH), aggregateJson: i === 0 ? aggregateJson : '', digest,
-        };
-        this.check('evaluation', batch); // before anything is sent
-        batches.push(batch);
-      }
-      const stream = this.client.submitEvaluation((err) => (err ? reject(err) : resolve()));
-      for (const b of batches) stream.write(b);
-      stream.end();
-    });
+    const BATCH = 500;
+    const batches = [];
+    for (let i = 0; i < Math.max(1, predictions.length); i += BATCH) {
+      const batch = {
+        studyId: task.studyId, siteId: this.opts.siteId, taskId: task.taskId,
+        predictions: predictions.slice(i, i + BATCH), aggregateJson: i === 0 ? aggregateJson : '', digest,
+      };
+      this.check('evaluation', batch); // before anything is sent
+      batches.push(batch);
+    }
+    await this.client.submitEvaluation(batches);
     this.log.info({ task: task.taskId, cases: predictions.length, cohorts: t.cohorts, digest: digest.slice(0, 12) }, 'evaluation submitted');
     this.status(call, task.taskId, 'done', 1, 'evaluation submitted');
   }
@@ -302,7 +298,7 @@ export class SiteAgent {
    * Co-signs a tree head of the study log after checking it is signed by the coordinator's log key
    * (pinned on first use, or given in the config) and extends the last head this site signed.
    */
-  private async cosign(req: CosignRequest, call: grpc.ClientDuplexStream<SiteMessage, CoordinatorMessage>): Promise<void> {
+  private async cosign(req: CosignRequest, call: SessionStream): Promise<void> {
     const { siteKey, stateDir } = this.opts;
     if (!siteKey || !stateDir) return; // no key (insecure mode): nothing to sign with
     const pinPath = join(stateDir, 'coordinator-log.pub');
@@ -321,15 +317,13 @@ export class SiteAgent {
     let response;
     try {
       if (pinned.trim() !== req.coordinatorPublicKey.trim()) throw new Error('the study log is signed with a different key than the one this site pinned');
-      const head = JSON.parse(req.headJson) as SignedTreeHead;
-      const proof = req.proofJson ? (JSON.parse(req.proofJson) as ConsistencyProof) : null;
-      const { signature } = await cosigner.cosign(head, proof);
-      response = { headJson: req.headJson, signature, error: '', lastSize: head.tree_size };
+      const { signature } = await cosigner.cosign(req.head, req.proof);
+      response = { head: req.head, signature, error: '', lastSize: req.head.tree_size };
     } catch (err) {
-      response = { headJson: req.headJson, signature: '', error: (err as Error).message.slice(0, 200), lastSize: cosigner.lastSigned()?.tree_size ?? 0 };
+      response = { head: req.head, signature: '', error: (err as Error).message.slice(0, 200), lastSize: cosigner.lastSigned()?.tree_size ?? 0 };
       this.log.warn({ reason: response.error }, 'refused to co-sign the study log');
     }
-    call.write({ msg: { $case: 'cosignature', value: response } });
+    call.send({ type: 'cosignature', ...response });
   }
 
   private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet, digest: string): Promise<void> {
@@ -344,20 +338,17 @@ export class SiteAgent {
         this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');
         return;
       } catch (err) {
-        const e = err as grpc.ServiceError;
-        if (!RETRYABLE.has(e.code) || attempt >= 5 || this.abort.signal.aborted) {
+        const e = isServiceError(err) ? err : null;
+        if (!e || !RETRYABLE.has(e.code) || attempt >= 5 || this.abort.signal.aborted) {
           this.stats.rejected++;
-          this.log.warn({ model: header.model, round: header.round, code: e.code, details: e.details }, 'update not accepted');
+          this.log.warn({ model: header.model, round: header.round, code: e?.code, details: e?.details ?? (err as Error).message }, 'update not accepted');
           return;
         }
         await sleep(backoff.next(), this.abort.signal);
         // Resume from the last block the coordinator verified (or learn it was accepted after all).
-        const status = await new Promise<{ receivedBytes: number; accepted: boolean } | null>((resolve) => {
-          this.client.uploadStatus(
-            { studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round },
-            (err, r) => resolve(err ? null : r!),
-          );
-        });
+        const status = await this.client
+          .uploadStatus({ studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round })
+          .catch(() => null);
         if (status?.accepted) {
           this.stats.uploads++;
           this.log.info({ model: header.model, round: header.round }, 'update accepted (receipt was lost)');

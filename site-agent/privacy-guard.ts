@@ -6,8 +6,8 @@
 // field, free text beyond a short status line, bytes that are not part of an approved update —
 // is blocked: logged (without the payload) and thrown as OutboundBlockedError.
 //
-// Payload shapes mirror the generated fl.v1 messages (camelCase, ts-proto), so generated objects
-// can be passed as they are; nothing here imports the generated code.
+// Payload shapes are those of the fl.v1 messages as shared/protocol's domain types carry them
+// (field names as on the wire, without the `type` tag), so what is checked is what is sent.
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../shared/util/log.js';

@@ -1,8 +1,7 @@
 // Model download and update upload over gRPC streams of raw byte chunks. A dropped download
 // resumes from the last verified chunk; an upload is retried with the same update id, which
 // the coordinator counts once.
-import type { ClientReadableStream } from '@grpc/grpc-js';
-import type { FederatedLearningClient, ModelChunk, UpdateHeader, UploadReceipt } from '../shared/protocol/index.js';
+import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt } from '../shared/protocol/index.js';
 import { ChunkAssembler, chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
@@ -21,16 +20,12 @@ export interface DownloadedModel {
   readonly version: number;
 }
 
-function fromWire(t: { name: string; shape: number[]; dtype: string }[]): TensorInfo[] {
-  return t.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype as TensorInfo['dtype'] }));
-}
-
 /**
  * Downloads a model version. On a dropped stream it re-requests from the last verified byte
  * (up to `retries` times without progress). Verifies the final digest against `expectDigest`.
  */
 export async function downloadModel(
-  client: FederatedLearningClient,
+  client: FederationClient,
   req: { studyId: string; model: string; version: number; expectDigest?: string },
   opts: { retries?: number; chunkBytes?: number; idleTimeoutMs?: number } = {},
 ): Promise<DownloadedModel> {
@@ -44,22 +39,21 @@ export async function downloadModel(
       const stream = client.downloadModel({
         studyId: req.studyId, model: req.model, version: req.version, offset, chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       });
-      await consume(stream, opts.idleTimeoutMs ?? 60_000, (msg) => {
-        const part = msg.part;
-        if (part?.$case === 'header') {
-          const h = part.value;
-          const hInfos = fromWire(h.tensors);
+      await consume(stream, opts.idleTimeoutMs ?? 60_000, (part) => {
+        if (part.type === 'header') {
+          const h = part.header;
+          const hInfos = [...h.tensors];
           if (!st.assembler) {
             if (h.totalBytes !== totalElements(hInfos) * 4) throw new TransferError(`model "${req.model}": header size does not match its tensors`);
             st.assembler = new ChunkAssembler(h.totalBytes);
             st.infos = hInfos;
-            st.digest = h.ref?.digest ?? '';
-          } else if ((h.ref?.digest ?? '') !== st.digest) {
+            st.digest = h.ref.digest;
+          } else if (h.ref.digest !== st.digest) {
             throw new TransferError(`model "${req.model}" v${req.version} changed during the download`);
           }
-        } else if (part?.$case === 'chunk') {
+        } else {
           if (!st.assembler) throw new TransferError('chunk before header');
-          st.assembler.add(part.value);
+          st.assembler.add(part.chunk);
         }
       });
       const done = st.assembler;
@@ -83,14 +77,14 @@ export async function downloadModel(
 }
 
 /** Reads a server stream; fails when no message arrives for `idleMs` (progress-based timeout). */
-function consume(stream: ClientReadableStream<ModelChunk>, idleMs: number, onMessage: (m: ModelChunk) => void): Promise<void> {
+function consume(stream: ModelDownloadStream, idleMs: number, onMessage: (m: ModelPart) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let timer = setTimeout(onIdle, idleMs);
     function onIdle() {
       stream.cancel();
       reject(new TransferError(`no data for ${idleMs} ms`));
     }
-    stream.on('data', (m: ModelChunk) => {
+    stream.onPart((m) => {
       clearTimeout(timer);
       timer = setTimeout(onIdle, idleMs);
       try {
@@ -101,11 +95,11 @@ function consume(stream: ClientReadableStream<ModelChunk>, idleMs: number, onMes
         reject(err);
       }
     });
-    stream.on('error', (err) => {
+    stream.onError((err) => {
       clearTimeout(timer);
       reject(err);
     });
-    stream.on('end', () => {
+    stream.onEnd(() => {
       clearTimeout(timer);
       resolve();
     });
@@ -114,7 +108,7 @@ function consume(stream: ClientReadableStream<ModelChunk>, idleMs: number, onMes
 
 /** Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt. */
 export function uploadUpdate(
-  client: FederatedLearningClient,
+  client: FederationClient,
   header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest' | 'resumeOffset'>,
   set: TensorSet,
   opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard; resumeOffset?: number } = {},
@@ -133,7 +127,8 @@ export function uploadUpdate(
     digest = h.digest();
   }
   return new Promise((resolve, reject) => {
-    const call = client.uploadUpdate((err, receipt) => (err ? reject(err) : resolve(receipt!)));
+    const call = client.uploadUpdate();
+    call.receipt.then(resolve, reject);
     const resumeOffset = opts.resumeOffset ?? 0;
     const full: UpdateHeader = {
       ...header, digest, totalBytes: bytes.length, resumeOffset,
@@ -149,8 +144,8 @@ export function uploadUpdate(
       return;
     }
     const pump = () => {
-      if (!call.write({ part: { $case: 'header', value: full } })) {
-        call.once('drain', writeChunks);
+      if (!call.write({ type: 'header', header: full })) {
+        call.onceDrain(writeChunks);
         return;
       }
       writeChunks();
@@ -169,8 +164,8 @@ export function uploadUpdate(
           reject(err);
           return;
         }
-        if (!call.write({ part: { $case: 'chunk', value: next.value } })) {
-          call.once('drain', writeChunks);
+        if (!call.write({ type: 'chunk', chunk: next.value })) {
+          call.onceDrain(writeChunks);
           return;
         }
       }

@@ -4,7 +4,7 @@
 // allowed import in the same set-up compiles, so the failure is the rule, not the set-up.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs build script without type declarations
@@ -72,5 +72,59 @@ describe('package boundaries', () => {
     // shared/audit references shared/tensor but not shared/stats
     expect(check(ROOT, [{ path: 'shared/audit/probe.ts', content: `import { rocCurve } from '../stats/roc.js';\n` }]).join('\n'))
       .toMatch(/package shared\/stats is not in the references of shared\/audit\/tsconfig\.json/);
+  });
+});
+
+/** Relative imports (static, type-only, re-exports and dynamic) of every non-test .ts file under `dir`, as a graph. */
+function importGraph(dir: string): Map<string, string[]> {
+  const files = readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+    .map((f) => join(dir, f));
+  const graph = new Map<string, string[]>();
+  const re = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+  for (const f of files) {
+    const src = readFileSync(join(ROOT, f), 'utf8');
+    const deps = [...src.matchAll(re)].map((m) => join(dirname(f), (m[1] ?? m[2])!).replace(/\.js$/, '.ts')).filter((d) => d.startsWith(dir + '/'));
+    graph.set(f, deps);
+  }
+  return graph;
+}
+
+/** One import cycle (as a path a → … → a), or null. */
+function findCycle(graph: Map<string, string[]>): string[] | null {
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | null => {
+    if (state.get(n) === 'done') return null;
+    if (state.get(n) === 'active') return [...stack.slice(stack.indexOf(n)), n];
+    state.set(n, 'active');
+    stack.push(n);
+    for (const d of graph.get(n) ?? []) {
+      const c = visit(d);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return null;
+  };
+  for (const n of [...graph.keys()].sort()) {
+    const c = visit(n);
+    if (c) return c;
+  }
+  return null;
+}
+
+describe('import cycles', () => {
+  it('coordinator/ has no import cycle (type-only and dynamic imports count)', () => {
+    const graph = importGraph('coordinator');
+    expect(graph.size).toBeGreaterThan(10);
+    expect(findCycle(graph)?.join(' -> ') ?? null).toBeNull();
+  });
+
+  it('the cycle check finds a cycle when there is one', () => {
+    const graph = importGraph('coordinator');
+    // Re-adding the old edge (study-evaluation.ts importing coordinator.ts, which loads it) closes a cycle.
+    graph.set('coordinator/study-evaluation.ts', [...graph.get('coordinator/study-evaluation.ts')!, 'coordinator/coordinator.ts']);
+    expect(findCycle(graph)).toEqual(expect.arrayContaining(['coordinator/coordinator.ts', 'coordinator/study-evaluation.ts']));
   });
 });

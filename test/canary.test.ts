@@ -71,10 +71,10 @@ describe('no image byte leaves a site', () => {
         const g = h.store.get('ddfn');
         modelBytes = g.set.data.byteLength;
         const ref = { studyId: 'canary', model: 'ddfn', round: g.version, version: g.version, digest: g.digest };
-        const val = await h.evaluation.request({ sites: ['site-1', 'site-2'], models: [{ ref, threshold: 0.5 }], cohorts: ['validation'], heldOut: false, modelConfigJson: h.modelConfigJson, round: 1, deadlineMs: 60_000 });
+        const val = await h.evaluation.request({ sites: ['site-1', 'site-2'], models: [{ ref, threshold: 0.5 }], cohorts: ['validation'], heldOut: false, modelConfigs: h.modelConfigs, round: 1, deadlineMs: 60_000 });
         expect(val.results.size).toBe(2);
-        for (const s of ['site-1', 'site-2']) h.sites.send(s, { msg: { $case: 'freeze', value: { studyId: 'canary', models: [{ ref, threshold: 0.5 }], logSeq: 1, recordHash: 'cd'.repeat(32) } } });
-        const held = await h.evaluation.request({ sites: ['site-1', 'site-2'], models: [{ ref, threshold: 0.5 }], cohorts: ['test', 'prospective'], heldOut: true, modelConfigJson: h.modelConfigJson, round: 1, deadlineMs: 60_000 });
+        for (const s of ['site-1', 'site-2']) h.sites.send(s, { type: 'freeze', studyId: 'canary', models: [{ ref, threshold: 0.5 }], logSeq: 1, recordHash: 'cd'.repeat(32) });
+        const held = await h.evaluation.request({ sites: ['site-1', 'site-2'], models: [{ ref, threshold: 0.5 }], cohorts: ['test', 'prospective'], heldOut: true, modelConfigs: h.modelConfigs, round: 1, deadlineMs: 60_000 });
         expect([...held.failures.values()]).toEqual([]);
         heldOutCases = [...held.results.values()].reduce((n, x) => n + x.predictions.length, 0);
         return {};

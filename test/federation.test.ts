@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
 import { fl, flRun, waitFor, type Proc } from './helpers/processes.js';
-import { FederatedLearningClient, type CoordinatorMessage, type Task } from '../shared/protocol/index.js';
+import { connectFederation, type TrainTask } from '../shared/protocol/index.js';
 import { clientCredentials } from '../shared/security/tls.js';
 import { downloadModel, uploadUpdate } from '../site-agent/transfer.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
@@ -59,16 +59,16 @@ describe('federated study across processes (mTLS)', () => {
 
     // The rogue: a participant with a valid certificate that sends malformed updates, then a valid one.
     const rogueKit = pki('sites/rogue');
-    const client = new FederatedLearningClient(`localhost:${port}`, clientCredentials({ ca: join(rogueKit, 'ca.pem'), cert: join(rogueKit, 'cert.pem'), key: join(rogueKit, 'key.pem') }));
+    const client = connectFederation(`localhost:${port}`, clientCredentials({ ca: join(rogueKit, 'ca.pem'), cert: join(rogueKit, 'cert.pem'), key: join(rogueKit, 'key.pem') }));
     const session = client.session();
-    const tasks: Task[] = [];
-    session.on('data', (m: CoordinatorMessage) => m.msg?.$case === 'task' && tasks.push(m.msg.value));
-    session.on('error', () => {});
-    session.write({ msg: { $case: 'hello', value: { studyId: 'fedtest', siteId: 'rogue', agentVersion: 'rogue', backend: 'none', cohortCounts: {} } } });
+    const tasks: TrainTask[] = [];
+    session.onMessage((m) => m.type === 'train' && tasks.push(m), () => {});
+    session.onError(() => {});
+    session.send({ type: 'hello', studyId: 'fedtest', siteId: 'rogue', agentVersion: 'rogue', backend: 'none', cohortCounts: {} });
     const errors: string[] = [];
     for (let round = 1; round <= 2; round++) {
       await waitFor(() => tasks.length >= round, 180_000, `round ${round} task`);
-      const ref = tasks[round - 1]!.kind!.$case === 'train' ? (tasks[round - 1]!.kind as { value: { models: { model: string; version: number; digest: string }[] } }).value.models[0]! : null;
+      const ref = tasks[round - 1]!.models[0]!;
       const g = await downloadModel(client, { studyId: 'fedtest', model: ref!.model, version: ref!.version, expectDigest: ref!.digest });
       const header = { studyId: 'fedtest', siteId: 'rogue', model: 'ddfn', round, modelVersion: ref!.version, numExamples: 1, metrics: {}, taskId: tasks[round - 1]!.taskId, signature: '' };
       const wrong = { infos: [{ ...g.set.infos[0]!, shape: [...g.set.infos[0]!.shape.slice(0, -1), g.set.infos[0]!.shape.at(-1)! + 1] }, ...g.set.infos.slice(1)], data: new Float32Array(g.set.data.length + g.set.data.length / g.set.infos[0]!.shape.at(-1)!) };

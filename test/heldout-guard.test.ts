@@ -53,7 +53,7 @@ describe('held-out guard', () => {
       const t = setInterval(() => handle!.sites.isConnected('site-1') && (clearInterval(t), r()), 20);
     });
     const req = (cohorts: string[], heldOut: boolean) => handle!.evaluation.request({
-      sites: ['site-1'], models: [{ ref, threshold: 0.5 }], cohorts, heldOut, modelConfigJson: JSON.stringify({ m: { architecture: 'fake', config: {} } }), round: 1, deadlineMs: 10_000,
+      sites: ['site-1'], models: [{ ref, threshold: 0.5 }], cohorts, heldOut, modelConfigs: { m: { architecture: 'fake', config: {} } }, round: 1, deadlineMs: 10_000,
     });
     // Not frozen: refused.
     const before = await req(['test', 'prospective'], true);
@@ -66,7 +66,7 @@ describe('held-out guard', () => {
     const v = await req(['validation'], false);
     expect(v.results.get('site-1')!.predictions).toHaveLength(20);
     // After the freeze notice the same request is served, keyed by pseudonyms.
-    handle.sites.send('site-1', { msg: { $case: 'freeze', value: { studyId: 'g', models: [{ ref, threshold: 0.5 }], logSeq: 7, recordHash: 'ab'.repeat(32) } } });
+    handle.sites.send('site-1', { type: 'freeze', studyId: 'g', models: [{ ref, threshold: 0.5 }], logSeq: 7, recordHash: 'ab'.repeat(32) });
     const after = await req(['test', 'prospective'], true);
     const preds = after.results.get('site-1')!.predictions;
     expect(preds).toHaveLength(40);

@@ -11,7 +11,7 @@ import { startCoordinator, type CoordinatorHandle } from '../coordinator/coordin
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import { SiteAgent } from '../site-agent/agent.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
-import { FederatedLearningClient } from '../shared/protocol/index.js';
+import { connectFederation } from '../shared/protocol/index.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
@@ -90,7 +90,7 @@ describe('federated round trip', () => {
     rogueTrainer.train = async () => new Promise(() => {}); // never finishes: the rogue only sends crafted uploads
     void rogue.run();
     await roundStarted;
-    const client = new FederatedLearningClient(`127.0.0.1:${handle.port}`, grpc.credentials.createInsecure());
+    const client = connectFederation(`127.0.0.1:${handle.port}`, grpc.credentials.createInsecure());
     const base = { studyId: 'rt', siteId: 'rogue', model: 'm', round: 1, modelVersion: 0, numExamples: 5, metrics: {}, taskId: 't', signature: '' };
     const wrongShape: TensorSet = { infos: [{ name: 'w', shape: [5, 3], dtype: 'float32' }, infos[1]!], data: new Float32Array(18) };
     await expect(uploadUpdate(client, { ...base, updateId: 'rogue-shape-1' }, wrongShape)).rejects.toMatchObject({

@@ -1,7 +1,8 @@
 // The real coordinator over mutual TLS on loopback refuses, each with a clear error, what the
 // security model forbids, while a well-behaved site completes its round: no client certificate,
 // a certificate from another CA, an expired certificate, a site certificate on an admin call, a
-// site claiming another site's id, a revoked site, and an oversize message.
+// site claiming another site's id (on its session and on SubmitEvaluation), a revoked site, and an
+// oversize message.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { createCa, issueCert, loadCa, certPem, privateKeyPem } from '../shared/s
 import { clientCredentials } from '../shared/security/tls.js';
 import { startCoordinator, type CoordinatorHandle } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
-import { FederatedLearningClient, StudyAdminClient, type CoordinatorMessage } from '../shared/protocol/index.js';
+import { connectFederation, connectStudyAdmin, type CoordinatorMessage, type FederationClient } from '../shared/protocol/index.js';
 import { SiteAgent } from '../site-agent/agent.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
@@ -29,17 +30,17 @@ const kit = (role: string, name: string) => {
   const k = kits.find((x) => x.role === role && x.name === name)!;
   return { ca: join(k.dir, 'ca.pem'), cert: join(k.dir, 'cert.pem'), key: join(k.dir, 'key.pem') };
 };
-const client = (creds: grpc.ChannelCredentials) => new FederatedLearningClient(`localhost:${handle.port}`, creds);
+const client = (creds: grpc.ChannelCredentials) => connectFederation(`localhost:${handle.port}`, creds);
 
-function helloAs(c: FederatedLearningClient, siteId: string): Promise<grpc.ServiceError | CoordinatorMessage> {
+function helloAs(c: FederationClient, siteId: string): Promise<grpc.ServiceError | CoordinatorMessage> {
   return new Promise((resolve) => {
     const s = c.session();
-    s.on('data', (m: CoordinatorMessage) => {
+    s.onMessage((m) => {
       resolve(m);
       s.cancel();
-    });
-    s.on('error', (e: grpc.ServiceError) => resolve(e));
-    s.write({ msg: { $case: 'hello', value: { studyId: 'sec', siteId, agentVersion: 't', backend: 'x', cohortCounts: {} } } });
+    }, (e) => resolve(Object.assign(e, { code: grpc.status.INTERNAL, details: e.message, metadata: new grpc.Metadata() })));
+    s.onError((e) => resolve(e));
+    s.send({ type: 'hello', studyId: 'sec', siteId, agentVersion: 't', backend: 'x', cohortCounts: {} });
   });
 }
 
@@ -80,12 +81,12 @@ describe('mutual TLS at the real coordinator', () => {
   });
 
   it('refuses a site certificate on an admin call, and serves the admin certificate', async () => {
-    const asSite = new StudyAdminClient(`localhost:${handle.port}`, clientCredentials(kit('site', 'good')));
-    const err = await new Promise<grpc.ServiceError>((r) => asSite.getStatus({}, (e) => r(e!)));
+    const asSite = connectStudyAdmin(`localhost:${handle.port}`, clientCredentials(kit('site', 'good')));
+    const err = await asSite.getStatus().then(() => { throw new Error('served a site certificate'); }, (e: grpc.ServiceError) => e);
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(err.details).toMatch(/site "good" may not call this method \(requires an admin certificate\)/);
-    const asAdmin = new StudyAdminClient(`localhost:${handle.port}`, clientCredentials(kit('admin', 'ops')));
-    const status = await new Promise<{ studyId: string }>((r, j) => asAdmin.getStatus({}, (e, s) => (e ? j(e) : r(s!))));
+    const asAdmin = connectStudyAdmin(`localhost:${handle.port}`, clientCredentials(kit('admin', 'ops')));
+    const status = await asAdmin.getStatus();
     expect(status.studyId).toBe('sec');
   });
 
@@ -94,6 +95,21 @@ describe('mutual TLS at the real coordinator', () => {
     expect(claim).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/site "other" sent a message claiming site_id "good"/) });
     const revoked = await helloAs(client(clientCredentials(kit('site', 'revoked'))), 'revoked');
     expect(revoked).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/revoked/) });
+  });
+
+  it('refuses a site submitting an evaluation under another site id: PERMISSION_DENIED with the reason, not INTERNAL', async () => {
+    const other = client(clientCredentials(kit('site', 'other')));
+    const batch = { studyId: 'sec', siteId: 'good', taskId: 'eval-not-open', predictions: [], aggregateJson: '', digest: '0'.repeat(64) };
+    const err = await other.submitEvaluation([batch]).then(() => { throw new Error('accepted'); }, (e: grpc.ServiceError) => e);
+    other.close();
+    expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(err.details).toMatch(/site "other" sent a message claiming site_id "good"/);
+    expect(err.details).not.toMatch(/internal error|\n\s+at /);
+    // The site itself, under its own id, is told what is wrong with the request instead.
+    const own = client(clientCredentials(kit('site', 'other')));
+    const ownErr = await own.submitEvaluation([{ ...batch, siteId: 'other' }]).then(() => { throw new Error('accepted'); }, (e: grpc.ServiceError) => e);
+    own.close();
+    expect(ownErr).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: expect.stringMatching(/site "other": no open evaluation task "eval-not-open"/) });
   });
 
   it('refuses an oversize message while a well-behaved site completes its round', async () => {
@@ -105,11 +121,12 @@ describe('mutual TLS at the real coordinator', () => {
     handle.start();
     const big = client(clientCredentials(kit('site', 'big')));
     // One 12 MiB message (the limit is 8 MiB): refused by the transport before any handler runs.
-    const err = await new Promise<grpc.ServiceError>((resolve) => {
-      const call = big.uploadUpdate((e) => resolve(e!));
-      call.write({ part: { $case: 'chunk', value: { offset: 0, data: Buffer.alloc(12 << 20), sha256: '' } } });
+    const err = await (async () => {
+      const call = big.uploadUpdate();
+      call.write({ type: 'chunk', chunk: { offset: 0, data: Buffer.alloc(12 << 20), sha256: '' } });
       call.end();
-    });
+      return call.receipt.then(() => { throw new Error('accepted'); }, (e: grpc.ServiceError) => e);
+    })();
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     // The same site can still make well-formed calls afterwards (refused here for a real reason).
     const after = await uploadUpdate(big, {

@@ -21,7 +21,7 @@ function ago(unixMs: number, now: number): string {
   return new Date(unixMs).toISOString();
 }
 
-function metricText(metrics: Record<string, number>): string {
+function metricText(metrics: Readonly<Record<string, number>>): string {
   const keys = Object.keys(metrics).sort();
   if (keys.length === 0) return '-';
   return keys.map((k) => `${k}=${Number.isInteger(metrics[k]) ? metrics[k] : metrics[k]!.toFixed(4)}`).join(' ');
@@ -62,7 +62,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(maxRounds) || maxRounds < 0) throw new CliError(`--rounds "${o.rounds}": expected a whole number >= 0`, 2);
       const conn = connectAdmin(o);
       try {
-        const status = await callAdmin(conn, 'GetStatus', conn.client.getStatus, {});
+        const status = await callAdmin(conn, 'GetStatus', (c, opts) => c.getStatus(opts));
         console.log(o.json ? JSON.stringify(status, null, 2) : formatStatus(status, { maxRounds }));
       } finally {
         conn.close();

@@ -11,8 +11,8 @@ async function run(action: 'start' | 'stop', o: AdminConnectOptions & { json?: b
   let ack: Ack;
   try {
     ack = action === 'start'
-      ? await callAdmin(conn, 'StartStudy', conn.client.startStudy, { rounds: 0 })
-      : await callAdmin(conn, 'StopStudy', conn.client.stopStudy, {});
+      ? await callAdmin(conn, 'StartStudy', (c, opts) => c.startStudy({ rounds: 0 }, opts))
+      : await callAdmin(conn, 'StopStudy', (c, opts) => c.stopStudy(opts));
   } finally {
     conn.close();
   }

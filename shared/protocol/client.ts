@@ -1,0 +1,162 @@
+// Client side of fl.v1 over domain types: the site agent's federation client and the admin client
+// behind `fl status` / `fl study`. Incoming messages are decoded (and validated) here; a message
+// the coordinator should never have sent is reported as a ProtocolError naming the field.
+import * as grpc from '@grpc/grpc-js';
+import { FederatedLearningClient, StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
+import { ProtocolError } from './errors.js';
+import {
+  decodeCoordinatorMessage, decodeModelPart, decodeStatusResponse, encodeEvaluationReport, encodeSiteMessage, encodeUploadPart,
+} from './convert.js';
+import type {
+  Ack, CoordinatorMessage, DownloadRequest, EvaluationReport, ModelPart, SiteMessage, StartRequest, StatusResponse, UploadPart,
+  UploadReceipt, UploadStatusRequest, UploadStatusResponse,
+} from './types.js';
+
+/** True for the error a gRPC call fails with (it carries `code` and `details`). */
+export function isServiceError(err: unknown): err is grpc.ServiceError {
+  return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number';
+}
+
+/** The site's end of its session with the coordinator. */
+export interface SessionStream {
+  /** Decoded messages; one that does not decode goes to `onInvalid` (the session stays open). */
+  onMessage(listener: (message: CoordinatorMessage) => void, onInvalid: (err: ProtocolError) => void): void;
+  onError(listener: (err: grpc.ServiceError) => void): void;
+  onEnd(listener: () => void): void;
+  send(message: SiteMessage): void;
+  end(): void;
+  cancel(): void;
+}
+
+export interface ModelDownloadStream {
+  onPart(listener: (part: ModelPart) => void): void;
+  /** A transport error, or a ProtocolError for a message that does not decode (the stream is cancelled). */
+  onError(listener: (err: Error) => void): void;
+  onEnd(listener: () => void): void;
+  cancel(): void;
+}
+
+export interface UploadStream {
+  /** The coordinator's answer (rejects with a grpc.ServiceError). */
+  readonly receipt: Promise<UploadReceipt>;
+  /** False when the transport buffer is full: wait for `onceDrain`. */
+  write(part: UploadPart): boolean;
+  onceDrain(listener: () => void): void;
+  end(): void;
+  cancel(): void;
+}
+
+export interface FederationClient {
+  session(): SessionStream;
+  downloadModel(request: DownloadRequest): ModelDownloadStream;
+  uploadUpdate(): UploadStream;
+  uploadStatus(request: UploadStatusRequest): Promise<UploadStatusResponse>;
+  /** Streams the batches of one evaluation submission. */
+  submitEvaluation(batches: readonly EvaluationReport[]): Promise<Ack>;
+  close(): void;
+}
+
+function unary<T>(start: (cb: (err: grpc.ServiceError | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((err, value) => (err || value === undefined ? reject(err) : resolve(value))));
+}
+
+/** Connects to a coordinator's FederatedLearning service. */
+export function connectFederation(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions): FederationClient {
+  const client = new FederatedLearningClient(address, credentials, options);
+  const party = `the coordinator at ${address}`;
+  return {
+    session() {
+      const raw = client.session();
+      return {
+        onMessage(listener, onInvalid) {
+          raw.on('data', (w) => {
+            let m: CoordinatorMessage;
+            try {
+              m = decodeCoordinatorMessage(w, party);
+            } catch (err) {
+              onInvalid(err instanceof ProtocolError ? err : new ProtocolError(`${party}: undecodable session message`, { cause: err }));
+              return;
+            }
+            listener(m);
+          });
+        },
+        onError: (l) => void raw.on('error', l),
+        onEnd: (l) => void raw.on('end', l),
+        send: (m) => void raw.write(encodeSiteMessage(m)),
+        end: () => void raw.end(),
+        cancel: () => raw.cancel(),
+      };
+    },
+    downloadModel(request) {
+      const raw = client.downloadModel({ ...request });
+      const errorListeners: ((err: Error) => void)[] = [];
+      raw.on('error', (err: Error) => errorListeners.forEach((l) => l(err)));
+      let partListener: ((p: ModelPart) => void) | null = null;
+      raw.on('data', (w) => {
+        let p: ModelPart;
+        try {
+          p = decodeModelPart(w, party);
+        } catch (err) {
+          raw.cancel();
+          errorListeners.forEach((l) => l(err instanceof Error ? err : new Error(String(err))));
+          return;
+        }
+        partListener?.(p);
+      });
+      return {
+        onPart: (l) => void (partListener = l),
+        onError: (l) => void errorListeners.push(l),
+        onEnd: (l) => void raw.on('end', l),
+        cancel: () => raw.cancel(),
+      };
+    },
+    uploadUpdate() {
+      let raw!: grpc.ClientWritableStream<UploadMessage>;
+      const receipt = new Promise<UploadReceipt>((resolve, reject) => {
+        raw = client.uploadUpdate((err, r) => (err || !r ? reject(err) : resolve(r)));
+      });
+      receipt.catch(() => undefined); // the caller may give up (cancel) without awaiting the receipt
+      const call = raw;
+      return {
+        receipt,
+        write: (p) => call.write(encodeUploadPart(p)),
+        onceDrain: (l) => void call.once('drain', l),
+        end: () => void call.end(),
+        cancel: () => call.cancel(),
+      };
+    },
+    uploadStatus: (request) => unary((cb) => client.uploadStatus({ ...request }, cb)),
+    submitEvaluation(batches) {
+      return new Promise((resolve, reject) => {
+        const stream = client.submitEvaluation((err, ack) => (err || !ack ? reject(err) : resolve(ack)));
+        for (const b of batches) stream.write(encodeEvaluationReport(b));
+        stream.end();
+      });
+    },
+    close: () => client.close(),
+  };
+}
+
+export interface AdminCallOptions {
+  readonly deadline?: Date;
+}
+
+/** The coordinator's StudyAdmin service (needs an admin certificate). Failures reject with grpc.ServiceError. */
+export interface StudyAdminClient {
+  getStatus(options?: AdminCallOptions): Promise<StatusResponse>;
+  startStudy(request: StartRequest, options?: AdminCallOptions): Promise<Ack>;
+  stopStudy(options?: AdminCallOptions): Promise<Ack>;
+  close(): void;
+}
+
+export function connectStudyAdmin(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions): StudyAdminClient {
+  const client = new GenStudyAdminClient(address, credentials, options);
+  const party = `the coordinator at ${address}`;
+  const callOptions = (o?: AdminCallOptions): Partial<grpc.CallOptions> => (o?.deadline ? { deadline: o.deadline } : {});
+  return {
+    getStatus: async (o) => decodeStatusResponse(await unary((cb) => client.getStatus({}, new grpc.Metadata(), callOptions(o), cb)), party),
+    startStudy: (req, o) => unary((cb) => client.startStudy({ ...req }, new grpc.Metadata(), callOptions(o), cb)),
+    stopStudy: (o) => unary((cb) => client.stopStudy({}, new grpc.Metadata(), callOptions(o), cb)),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,200 @@
+// Server side of fl.v1: the coordinator implements FederationHandlers / StudyAdminHandlers over
+// domain types; these adapters decode every incoming message (a malformed one is refused with
+// INVALID_ARGUMENT naming the site and the field), encode every outgoing one, and register the
+// services on a grpc-js server. No generated type leaves this file.
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import {
+  FederatedLearningService, StudyAdminService, type FederatedLearningServer, type StudyAdminServer,
+} from './gen/fl/v1/federation.js';
+import { ProtocolError, type GrpcStatus } from './errors.js';
+import {
+  decodeEvaluationReport, decodeSiteMessage, decodeUploadPart, encodeCoordinatorMessage, encodeModelPart, encodeStatusResponse,
+} from './convert.js';
+import type {
+  Ack, CoordinatorMessage, DownloadRequest, ModelPart, ReceivedEvaluationReport, SiteMessage, StartRequest, StatusResponse,
+  UploadPart, UploadReceipt, UploadStatusRequest, UploadStatusResponse,
+} from './types.js';
+
+/** What a handler may ask of any call: the peer's TLS identity (see shared/security/identity.ts). */
+export type PeerCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>;
+
+/** Answer of a unary or client-streaming call: a refusal, or the response. */
+export type Respond<T> = (err: GrpcStatus | null, value?: T) => void;
+
+export interface UnaryCall<Req> extends PeerCall {
+  readonly request: Req;
+}
+
+/** A site's long-lived session. Undecodable messages are refused here (the error listener fires). */
+export interface SiteSessionCall extends PeerCall {
+  onMessage(listener: (message: SiteMessage) => void): void;
+  onEnd(listener: () => void): void;
+  onCancelled(listener: () => void): void;
+  onError(listener: (err: Error) => void): void;
+  send(message: CoordinatorMessage): void;
+  end(): void;
+  /** Ends the session with this status (the error listener fires too). */
+  refuse(status: GrpcStatus): void;
+}
+
+export interface ModelDownloadCall extends UnaryCall<DownloadRequest> {
+  readonly cancelled: boolean;
+  /** False when the transport buffer is full: wait for `drained()`. */
+  send(part: ModelPart): boolean;
+  drained(): Promise<unknown>;
+  end(): void;
+  refuse(status: GrpcStatus): void;
+}
+
+/** A client stream: iterating yields decoded messages; an undecodable one throws ProtocolError. */
+export interface ClientStreamCall<T> extends PeerCall, AsyncIterable<T> {}
+
+export interface FederationHandlers {
+  session(call: SiteSessionCall): void;
+  downloadModel(call: ModelDownloadCall): void;
+  uploadUpdate(call: ClientStreamCall<UploadPart>, respond: Respond<UploadReceipt>): void;
+  uploadStatus(call: UnaryCall<UploadStatusRequest>, respond: Respond<UploadStatusResponse>): void;
+  submitEvaluation(call: ClientStreamCall<ReceivedEvaluationReport>, respond: Respond<Ack>): void;
+}
+
+export interface StudyAdminHandlers {
+  getStatus(call: PeerCall, respond: Respond<StatusResponse>): void;
+  startStudy(call: UnaryCall<StartRequest>, respond: Respond<Ack>): void;
+  stopStudy(call: PeerCall, respond: Respond<Ack>): void;
+}
+
+/** The status for a thrown error: ProtocolError keeps its code and message, anything else is INTERNAL. */
+export function protocolStatus(err: unknown): GrpcStatus {
+  if (err instanceof ProtocolError) return { code: err.grpcCode, details: err.message };
+  return { code: grpc.status.INTERNAL, details: 'internal error' };
+}
+
+function serviceError(s: GrpcStatus): Partial<grpc.StatusObject> & Error {
+  return Object.assign(new Error(s.details), { code: s.code, details: s.details });
+}
+
+/** The party name from the client certificate's CN ('' without mutual TLS). */
+function certName(call: PeerCall): string {
+  const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+  return Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '');
+}
+
+function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respond<T> {
+  return (err, value) => {
+    if (err) return cb(serviceError(err), null);
+    if (value === undefined) return cb(serviceError({ code: grpc.status.INTERNAL, details: 'internal error' }), null);
+    let wire: W;
+    try {
+      wire = encode(value);
+    } catch (e) {
+      return cb(serviceError(protocolStatus(e)), null);
+    }
+    cb(null, wire);
+  };
+}
+
+function decodedStream<W, T>(raw: AsyncIterable<W> & PeerCall, decode: (w: W) => T): ClientStreamCall<T> {
+  return {
+    getAuthContext: () => raw.getAuthContext(),
+    // Only `next`: a consumer that stops early does not destroy the call before it has answered.
+    [Symbol.asyncIterator]() {
+      const it = raw[Symbol.asyncIterator]();
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          const r = await it.next();
+          return r.done ? { done: true, value: undefined } : { done: false, value: decode(r.value) };
+        },
+      };
+    },
+  };
+}
+
+/** The FederatedLearning service over domain handlers (a partial set answers UNIMPLEMENTED for the rest). */
+export function createFederationService(handlers: Partial<FederationHandlers>): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
+  const unimplemented = (cb: (e: Error) => void) => cb(serviceError({ code: grpc.status.UNIMPLEMENTED, details: 'not offered by this server' }));
+  const impl: FederatedLearningServer = {
+    session(raw) {
+      if (!handlers.session) return raw.emit('error', serviceError({ code: grpc.status.UNIMPLEMENTED, details: 'not offered by this server' }));
+      let claimed = '';
+      const party = () => `site "${certName(raw) || claimed || '?'}"`;
+      const refuse = (s: GrpcStatus) => void raw.emit('error', serviceError(s));
+      handlers.session({
+        getAuthContext: () => raw.getAuthContext(),
+        onMessage(listener) {
+          raw.on('data', (w) => {
+            let m: SiteMessage;
+            try {
+              if (!claimed && w.msg?.$case === 'hello') claimed = w.msg.value.siteId;
+              m = decodeSiteMessage(w, party());
+            } catch (err) {
+              refuse(protocolStatus(err));
+              return;
+            }
+            listener(m);
+          });
+        },
+        onEnd: (l) => void raw.on('end', l),
+        onCancelled: (l) => void raw.on('cancelled', l),
+        onError: (l) => void raw.on('error', l),
+        send: (m) => void raw.write(encodeCoordinatorMessage(m)),
+        end: () => void raw.end(),
+        refuse,
+      });
+    },
+    downloadModel(raw) {
+      if (!handlers.downloadModel) return raw.emit('error', serviceError({ code: grpc.status.UNIMPLEMENTED, details: 'not offered by this server' }));
+      handlers.downloadModel({
+        request: raw.request,
+        getAuthContext: () => raw.getAuthContext(),
+        get cancelled() {
+          return raw.cancelled;
+        },
+        send: (p) => raw.write(encodeModelPart(p)),
+        drained: () => once(raw, 'drain'),
+        end: () => void raw.end(),
+        refuse: (s) => void raw.emit('error', serviceError(s)),
+      });
+    },
+    uploadUpdate(raw, cb) {
+      if (!handlers.uploadUpdate) return unimplemented((e) => cb(e, null));
+      let claimed = '';
+      handlers.uploadUpdate(decodedStream(raw, (w) => {
+        if (!claimed && w.part?.$case === 'header') claimed = w.part.value.siteId;
+        return decodeUploadPart(w, `site "${certName(raw) || claimed || '?'}"`);
+      }), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
+    },
+    uploadStatus(raw, cb) {
+      if (!handlers.uploadStatus) return unimplemented((e) => cb(e, null));
+      handlers.uploadStatus({ request: raw.request, getAuthContext: () => raw.getAuthContext() }, respondTo(cb, (r: UploadStatusResponse) => ({ ...r })));
+    },
+    submitEvaluation(raw, cb) {
+      if (!handlers.submitEvaluation) return unimplemented((e) => cb(e, null));
+      let claimed = '';
+      handlers.submitEvaluation(decodedStream(raw, (w) => {
+        claimed ||= w.siteId;
+        return decodeEvaluationReport(w, `site "${certName(raw) || claimed || '?'}"`);
+      }), respondTo(cb, (a: Ack) => ({ ...a })));
+    },
+  };
+  return { definition: FederatedLearningService, implementation: impl };
+}
+
+export function createStudyAdminService(handlers: StudyAdminHandlers): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
+  const impl: StudyAdminServer = {
+    getStatus: (raw, cb) => handlers.getStatus(raw, respondTo(cb, (s: StatusResponse) => encodeStatusResponse(s))),
+    startStudy: (raw, cb) => handlers.startStudy({ request: raw.request, getAuthContext: () => raw.getAuthContext() }, respondTo(cb, (a: Ack) => ({ ...a }))),
+    stopStudy: (raw, cb) => handlers.stopStudy(raw, respondTo(cb, (a: Ack) => ({ ...a }))),
+  };
+  return { definition: StudyAdminService, implementation: impl };
+}
+
+/** Registers both services on a grpc-js server. */
+export function addFederationServices(server: grpc.Server, federation: Partial<FederationHandlers>, admin?: StudyAdminHandlers): void {
+  const f = createFederationService(federation);
+  server.addService(f.definition, f.implementation);
+  if (admin) {
+    const a = createStudyAdminService(admin);
+    server.addService(a.definition, a.implementation);
+  }
+}
