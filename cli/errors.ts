@@ -1,7 +1,7 @@
 /** An expected failure of a command: printed without a stack trace, with a chosen exit code. */
-export class CliError extends Error {
-  override name = 'CliError';
+import { FlError } from '../shared/errors/index.js';
+export class CliError extends FlError {
   constructor(message: string, readonly exitCode = 1, options?: { cause?: unknown }) {
-    super(message, options);
+    super('cli', message, { ...options, user: exitCode === 2 });
   }
 }

@@ -3,11 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerAll } from './commands/index.js';
 import { CliError } from './errors.js';
+import { isUserError } from '../shared/errors/index.js';
 
-const USER_ERRORS = new Set([
-  'ConfigError', 'ManifestError', 'TlsConfigError', 'KitConfigError', 'ProvisionError', 'BackendUnavailableError',
-  'AuditLogError', 'StudyStateError', 'CohortGuardError', 'EvaluationInputError', 'StrategyStateError', 'AuditKeyError',
-]);
 
 const program = new Command();
 program
@@ -26,7 +23,7 @@ try {
   } else if (err instanceof CliError) {
     console.error(`fl: ${err.message}`);
     process.exitCode = err.exitCode;
-  } else if (err instanceof Error && USER_ERRORS.has(err.name)) {
+  } else if (isUserError(err)) {
     // Expected failures caused by the input (a config field, a manifest row, a certificate):
     // their message names the problem; a stack trace would only hide it.
     console.error(`fl: ${err.message}`);

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { fsyncDir } from '../shared/tensor/file.js';
 import type { RoundResult } from './round-engine.js';
 import type { StrategyState } from '../shared/strategies/types.js';
+import { FlError } from '../shared/errors/index.js';
 
 export interface StudyState {
   readonly version: 1;
@@ -16,8 +17,10 @@ export interface StudyState {
   readonly strategy_state: Record<string, StrategyState>;
 }
 
-export class StudyStateError extends Error {
-  override name = 'StudyStateError';
+export class StudyStateError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('study.state', message, options);
+  }
 }
 
 export async function saveStudyState(path: string, state: StudyState): Promise<void> {

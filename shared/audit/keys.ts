@@ -6,9 +6,12 @@ import {
 } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { FlError } from '../errors/index.js';
 
-export class AuditKeyError extends Error {
-  override name = 'AuditKeyError';
+export class AuditKeyError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('audit.key', message, options);
+  }
 }
 
 /** A fresh Ed25519 private key. */

@@ -40,6 +40,7 @@ import { AuditReplicator, type ReplicationStatus } from './nats-replicator.js';
 import { assertStudyId } from './nats-stream.js';
 import type { ConsistencyProof, InclusionProof } from './proofs.js';
 import { fsyncDir } from '../tensor/file.js';
+import { FlError } from '../errors/index.js';
 
 export const LOG_FILE = 'log.jsonl';
 export const HEADS_FILE = 'heads.jsonl';
@@ -65,8 +66,10 @@ export interface AppendResult {
   readonly head: SignedTreeHead;
 }
 
-export class AuditLogError extends Error {
-  override name = 'AuditLogError';
+export class AuditLogError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('audit.log', message, options);
+  }
 }
 
 export class StudyLog {

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { FlError } from '../errors/index.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends FlError {
   constructor(message: string, readonly issues: string[] = [message], options?: { cause?: unknown }) {
-    super(message, options);
+    super('config.invalid', message, options);
   }
 }
 

@@ -49,6 +49,8 @@ export type StrategyParams = Readonly<Record<string, number>>;
  * config (validated in detail by the architecture when the site builds the model).
  */
 export const modelSpecSchema = z.strictObject({
+  /** Model family (shared/families); absent: the family that registers the architecture. */
+  family: z.string().min(1).max(64).optional(),
   architecture: z.string().min(1).max(128),
   config: z.record(z.string(), z.unknown()),
 });
@@ -57,6 +59,7 @@ export const modelConfigsSchema = z.record(
   modelSpecSchema,
 );
 export interface ModelSpec {
+  readonly family?: string | undefined;
   readonly architecture: string;
   readonly config: Readonly<Record<string, unknown>>;
 }

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { normaliseFingerprint } from './fingerprint.js';
+import { FlError } from '../errors/index.js';
 
 /** `host:port` or `[v6]:port`. */
 export const HostPort = z
@@ -66,8 +67,10 @@ export type KitKind = 'coordinator' | 'site' | 'admin';
 type KitOf<K extends KitKind> = K extends 'coordinator' ? CoordinatorKit : K extends 'site' ? SiteKit : AdminKit;
 const schemas = { coordinator: CoordinatorKitSchema, site: SiteKitSchema, admin: AdminKitSchema } as const;
 
-export class KitConfigError extends Error {
-  override name = 'KitConfigError';
+export class KitConfigError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('kit.config', message, options);
+  }
 }
 
 function formatIssues(file: string, err: z.ZodError): string {

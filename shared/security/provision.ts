@@ -25,6 +25,7 @@ import {
   type PartyRole,
 } from './certs.js';
 import { certFingerprint } from './fingerprint.js';
+import { FlError } from '../errors/index.js';
 
 export const DEFAULT_COORDINATOR_PORT = 7443;
 const DAY_MS = 86_400_000;
@@ -71,8 +72,10 @@ export interface ProvisionResult {
   readonly kits: readonly ProvisionedKit[];
 }
 
-export class ProvisionError extends Error {
-  override name = 'ProvisionError';
+export class ProvisionError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('provision', message, options);
+  }
 }
 
 const IssuedSchema = z.object({

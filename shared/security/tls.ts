@@ -4,6 +4,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { createLogger, type Logger } from '../util/log.js';
+import { FlError } from '../errors/index.js';
 
 export interface TlsKitFiles {
   readonly ca: string;
@@ -11,8 +12,10 @@ export interface TlsKitFiles {
   readonly key: string;
 }
 
-export class TlsConfigError extends Error {
-  override name = 'TlsConfigError';
+export class TlsConfigError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('tls.config', message, options);
+  }
 }
 
 const EXPIRY_WARNING_DAYS = 30;

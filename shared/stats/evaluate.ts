@@ -14,6 +14,7 @@ import { aucFromPlacements, delongPlacements, delongTestFromPlacements, type Pla
 import type { ProportionEstimate } from './estimate.js';
 import type { ProportionCiMethod } from './proportions.js';
 import { rocCurve, thinRoc } from './roc.js';
+import { FlError } from '../errors/index.js';
 
 /** One row of a predictions table, as read from CSV: column name -> text. */
 export type PredictionRow = Readonly<Record<string, string>>;
@@ -32,10 +33,9 @@ export interface EvaluateOptions {
   readonly rowName?: (index: number) => string;
 }
 
-export class EvaluationInputError extends Error {
-  override name = 'EvaluationInputError';
+export class EvaluationInputError extends FlError {
   constructor(message: string, readonly row?: number, readonly column?: string) {
-    super(message);
+    super('evaluate.input', message);
   }
 }
 

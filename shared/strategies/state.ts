@@ -9,6 +9,7 @@
 import type { TensorSet, TensorInfo } from '../tensor/tensor-set.js';
 import { tensorSetDigest, totalElements } from '../tensor/tensor-set.js';
 import type { StrategyState } from './types.js';
+import { FlError } from '../errors/index.js';
 
 export interface EncodedStrategyState {
   /** Every non-array entry, plus `$tensors`: the keys stored in `tensors`, in order. */
@@ -16,8 +17,10 @@ export interface EncodedStrategyState {
   readonly tensors: TensorSet;
 }
 
-export class StrategyStateError extends Error {
-  override name = 'StrategyStateError';
+export class StrategyStateError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('strategy.state', message, options);
+  }
 }
 
 function checkJson(value: unknown, path: string): void {

@@ -3,6 +3,7 @@
 // the pure-JS cpu backend. Logs the backend that runs.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register.js';
+import { FlError } from '../errors/index.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -27,13 +28,12 @@ const INSTALL_HINT: Record<Exclude<BackendChoice, 'auto'>, string> = {
   cpu: 'install it with `npm install @tensorflow/tfjs-backend-cpu@4.22`',
 };
 
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends FlError {
   constructor(
     readonly backend: Exclude<BackendChoice, 'auto'>,
     reason: string,
   ) {
-    super(`tfjs backend "${backend}" is not available: ${reason}; ${INSTALL_HINT[backend]}`);
-    this.name = 'BackendUnavailableError';
+    super('backend.unavailable', `tfjs backend "${backend}" is not available: ${reason}; ${INSTALL_HINT[backend]}`);
   }
 }
 

@@ -10,6 +10,7 @@ import { ImageCache, tensorKey } from './image-cache.js';
 import { COHORTS, loadManifest, type Cohort, type ManifestCase } from './manifest.js';
 import { DEFAULT_SETTINGS, inputChannels, type ModalitySettings } from '../../shared/config/modality.js';
 import { preprocess, type Normalization } from './preprocess.js';
+import { FlError } from '../../shared/errors/index.js';
 
 export interface OpenSiteDatasetOptions {
   /** Modalities in model input order, e.g. ['gsus', 'ceus']. */
@@ -66,8 +67,10 @@ export interface EvaluationData extends CohortData {
   batches(batchSize: number): Iterable<Batch>;
 }
 
-export class CohortGuardError extends Error {
-  override name = 'CohortGuardError';
+export class CohortGuardError extends FlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('cohort.guard', message, options);
+  }
 }
 
 export interface SiteDataset {
