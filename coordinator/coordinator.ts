@@ -31,8 +31,6 @@ import { startNatsEventPublisher } from './nats-events.js';
 import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
 import { EvaluationCollector } from './evaluation.js';
 import { ConfigError } from '../shared/config/load.js';
-import { familyOf } from '../shared/families/registry.js';
-import { errorMessage } from '../shared/errors/index.js';
 
 export interface StudyOutcome {
   readonly state: 'completed' | 'failed';
@@ -75,16 +73,6 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const { study, coordinator } = file;
   const log = opts.log;
   const dataDir = coordinator.data_dir;
-  // Every model entry is checked by its family before anything is written (an unknown family,
-  // architecture or config field is a config error naming the field, not a stack trace).
-  study.models.forEach((m, i) => {
-    const entry = { name: m.name, architecture: m.architecture ?? m.name, config: m.config };
-    try {
-      familyOf({ ...entry, family: m.family }).validate(entry, `study.models[${i}] ("${m.name}")`);
-    } catch (err) {
-      throw new ConfigError(`study.models[${i}] ("${m.name}"): ${errorMessage(err)}`, undefined, { cause: err });
-    }
-  });
   await mkdir(dataDir, { recursive: true });
   const store = new ModelStore(join(dataDir, 'checkpoints'));
   const sites = new SiteRegistry();

@@ -4,7 +4,7 @@ import { loadConfigFile, ConfigError, resolveTls, resolveFrom } from '../../shar
 import { coordinatorFileSchema } from '../../shared/config/study.js';
 import { createLogger } from '../../shared/util/log.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
-import { initialModels } from '../../coordinator/initial-models.js';
+import { initialModels, validateStudyModels } from '../../coordinator/initial-models.js';
 import { attachProgress } from '../progress.js';
 import { CliError } from '../errors.js';
 
@@ -32,6 +32,7 @@ export function register(program: Command): void {
       if (o.listen) file.coordinator.listen = o.listen;
       if (o.dataDir) file.coordinator.data_dir = o.dataDir;
       if (file.coordinator.insecure) file.coordinator.tls = undefined;
+      validateStudyModels(file);
       const log = createLogger('coordinator');
       const handle = await startCoordinator(file, {
         log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints, autoStart: !o.waitForAdmin,
