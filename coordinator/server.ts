@@ -170,6 +170,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederatedLearningServe
             if (!call.write({ part: { $case: 'chunk', value: c } })) await once(call, 'drain');
           }
           call.end();
+          deps.events.publish({ type: 'transfer', direction: 'download', site: peerName(call) || '?', model: req.model, bytes: bytes.length - Number(req.offset) });
         } finally {
           release();
         }
