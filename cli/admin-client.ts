@@ -7,6 +7,7 @@ import { HostPort, KitConfigError, loadKit, type AdminKit } from '../shared/secu
 import { clientCredentials, explainConnectionError, TlsConfigError } from '../shared/security/tls.js';
 import { clientOptions } from '../shared/security/limits.js';
 import { CliError } from './errors.js';
+import { classifyConnectionError } from '../site-agent/connection-errors.js';
 
 export interface AdminConnectOptions {
   /** admin.yaml of an admin startup kit. */
@@ -70,6 +71,13 @@ export async function callAdmin<Res>(conn: AdminConnection, method: string, fn: 
 }
 
 function describeCallError(err: grpc.ServiceError, conn: AdminConnection, method: string): string {
+  // Connection-level problems first: an ECONNREFUSED gets connection advice, a certificate
+  // problem certificate advice (shared/security/tls.ts explains the TLS cases it knows).
+  if (err.code === grpc.status.UNAVAILABLE) {
+    const p = classifyConnectionError(err, conn.target, 'admin');
+    if (!p.permanent) return `${method}: ${p.reason}: ${p.advice.replace(/;? ?retrying$/, '')}`;
+    if (/certificate is not valid for the name|does not speak TLS/.test(p.reason)) return `${method}: ${p.reason}: ${p.advice}`;
+  }
   const explained = explainConnectionError(err, conn.target);
   if (explained) return explained;
   switch (err.code) {

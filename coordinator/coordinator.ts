@@ -24,7 +24,7 @@ import { loadStudyState, saveStudyState } from './study-state.js';
 import { createHash } from 'node:crypto';
 import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
-import { modelConfigsFor, type CosignResponse, type ModelConfigs } from '../shared/protocol/index.js';
+import { modelConfigsFor, type CosignResponse, type ModelConfigs, type StatusResponse } from '../shared/protocol/index.js';
 import { Cosigning } from './cosigning.js';
 import { renderStudyHtml } from './report-html.js';
 import { startNatsEventPublisher } from './nats-events.js';
@@ -49,6 +49,8 @@ export interface CoordinatorHandle {
   readonly modelConfigs: ModelConfigs;
   readonly file: CoordinatorFile;
   readonly recorder: StudyRecorder;
+  /** The study's status as `fl status --json` shows it (StudyAdmin.GetStatus); read-only views use it. */
+  status(): StatusResponse;
   /** Starts the study (when not auto-started); idempotent. */
   start(): void;
   /** Resolves when the study has ended (report written). */
@@ -182,7 +184,24 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const startSignal = new Promise<void>((r) => (resolveStart = r));
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
   const evaluation = new EvaluationCollector(study.id, sites, gate, log);
-  const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log) : null;
+  const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log, events) : null;
+  // Listed sites that never connected are shown too (not connected, never seen), so a status reads
+  // "1/2 sites connected" rather than "1/1" while the other hospital is still down.
+  const status = (): StatusResponse => {
+    const seen = sites.all();
+    const missing = (study.sites ?? []).filter((s) => !seen.some((x) => x.site === s));
+    return {
+      studyId: study.id, state, round: engine.currentRound,
+      sites: [
+        ...seen.map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen })),
+        ...missing.map((s) => ({ siteId: s, connected: false, backend: '', lastSeenUnixMs: 0 })),
+      ],
+      rounds: engine.results.map((r) => ({
+        round: r.round, state: r.state, sites: r.participants.filter((p) => !(p in r.dropped)),
+        metrics: Object.fromEntries(Object.entries(r.models).flatMap(([m, v]) => Object.entries(v.metrics).map(([k, x]) => [`${m}.${k}`, x]))),
+      })),
+    };
+  };
   // After every saved round, the participants co-sign the log (mTLS only: the key is the site's certificate key).
   if (cosigning && !coordinator.insecure) {
     events.subscribe((e) => {
@@ -201,14 +220,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
     ...(cosigning ? { onCosignature: (site: string, r: CosignResponse) => void cosigning.receive(site, r) } : {}),
     admin: {
-      status: () => ({
-        studyId: study.id, state, round: engine.currentRound,
-        sites: sites.all().map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen })),
-        rounds: engine.results.map((r) => ({
-          round: r.round, state: r.state, sites: r.participants.filter((p) => !(p in r.dropped)),
-          metrics: Object.fromEntries(Object.entries(r.models).flatMap(([m, v]) => Object.entries(v.metrics).map(([k, x]) => [`${m}.${k}`, x]))),
-        })),
-      }),
+      status,
       start: () => handle.start(),
       stop: () => engine.stop(),
     },
@@ -255,7 +267,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   })();
 
   handle = {
-    port, events, engine, store, sites, done, evaluation, modelConfigs, file, recorder,
+    port, events, engine, store, sites, done, evaluation, modelConfigs, file, recorder, status,
     start() {
       if (started) return;
       started = true;

@@ -10,12 +10,13 @@ import type { SignedTreeHead } from '../shared/audit/tree-head.js';
 import type { KeyObject } from 'node:crypto';
 import type { CosignResponse } from '../shared/protocol/index.js';
 import type { SiteRegistry } from './site-registry.js';
+import type { EventBus } from './events.js';
 
 export class Cosigning {
   private readonly lastSize = new Map<string, number>();
   private readonly pem: string;
 
-  constructor(private readonly studyLog: StudyLog, signingKey: KeyObject, private readonly sites: SiteRegistry, private readonly log: Logger) {
+  constructor(private readonly studyLog: StudyLog, signingKey: KeyObject, private readonly sites: SiteRegistry, private readonly log: Logger, private readonly events?: EventBus) {
     this.pem = publicKeyPem(signingKey);
   }
 
@@ -41,6 +42,7 @@ export class Cosigning {
         return;
       }
       this.log.warn({ site, reason: r.error }, 'site refused to co-sign the study log');
+      this.events?.publish({ type: 'cosignature', site, ok: false, reason: r.error });
       return;
     }
     try {
@@ -49,8 +51,10 @@ export class Cosigning {
       await this.studyLog.addCosignature(site, head, r.signature);
       this.lastSize.set(site, head.tree_size);
       this.log.info({ site, treeSize: head.tree_size }, 'study log co-signed');
+      this.events?.publish({ type: 'cosignature', site, ok: true, treeSize: head.tree_size });
     } catch (err) {
       this.log.warn({ site, err: (err as Error).message }, 'co-signature not accepted');
+      this.events?.publish({ type: 'cosignature', site, ok: false, reason: `co-signature not accepted: ${(err as Error).message}` });
     }
   }
 }

@@ -14,7 +14,11 @@ export type StudyEvent =
   | { type: 'round_failed'; round: number; reason: string }
   | { type: 'study_completed'; rounds: number }
   | { type: 'study_failed'; reason: string }
-  | { type: 'log'; level: 'info' | 'warn'; message: string };
+  | { type: 'log'; level: 'info' | 'warn'; message: string }
+  /** A site's answer to a co-signing request of the study log (ok, or refused with its reason). */
+  | { type: 'cosignature'; site: string; ok: boolean; treeSize?: number; reason?: string }
+  /** Payload bytes of a finished model download (coordinator -> site). */
+  | { type: 'transfer'; direction: 'download' | 'upload'; site: string; model: string; bytes: number };
 
 export type RoundState = 'completed' | 'completed_without_some_sites' | 'failed';
 

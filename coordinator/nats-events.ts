@@ -9,6 +9,7 @@
 // event carries a Nats-Msg-Id unique to this publisher, so a publish retried after a lost
 // acknowledgement is de-duplicated by the stream. Events are notifications for dashboards and
 // monitoring; the durable, verifiable record of a study is its audit log.
+import { natsServerOptions } from '../shared/audit/nats-url.js';
 import { randomBytes } from 'node:crypto';
 import {
   connect, nanos, Events, DiscardPolicy, RetentionPolicy, StorageType,
@@ -338,7 +339,7 @@ class NatsEventPublisherImpl implements NatsEventPublisher {
   private async connectIfNeeded(): Promise<void> {
     if (this.nc && !this.nc.isClosed()) return;
     this.nc = await connect({
-      servers: this.opts.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
+      ...natsServerOptions(this.opts.url), reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
       timeout: this.timeout, name: `fl-events-${this.opts.studyId}`,
     });
     this.online = true;

@@ -146,6 +146,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
           }
           call.end();
+          deps.events.publish({ type: 'transfer', direction: 'download', site: peerName(call) || '?', model: req.model, bytes: bytes.length - Number(req.offset) });
         } finally {
           release();
         }

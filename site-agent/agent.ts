@@ -23,6 +23,7 @@ import { pseudonymise } from './privacy-guard.js';
 import { predictionsDigest } from '../shared/evaluation/predictions.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { Backoff, sleep } from './backoff.js';
+import { classifyConnectionError, PermanentConnectionError } from './connection-errors.js';
 import { downloadModel, uploadUpdate, type OutboundGuard } from './transfer.js';
 import type { Trainer } from './trainer.js';
 
@@ -82,15 +83,16 @@ export class SiteAgent {
         await this.session(() => backoff.reset());
         if (this.stopReason !== null) break;
       } catch (err) {
-        const e = isServiceError(err) ? err : null;
-        if (e && (e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.FAILED_PRECONDITION)) {
-          // Not a network problem: retrying cannot help.
-          this.log.error({ code: e.code, details: e.details }, 'the coordinator refused this site');
-          throw err;
+        const e = (isServiceError(err) ? err : { code: grpc.status.UNKNOWN, details: (err as Error).message, message: (err as Error).message }) as grpc.ServiceError;
+        const problem = classifyConnectionError(e, this.opts.address);
+        if (problem.permanent) {
+          // Not a network problem (certificate, CA, an unlisted site): retrying cannot help.
+          this.log.error({ code: e.code, details: e.details, advice: problem.advice }, problem.reason);
+          throw new PermanentConnectionError(problem, { cause: err });
         }
         if (this.abort.signal.aborted) break;
         const delay = backoff.next();
-        this.log.warn({ reason: e?.details ?? (err as Error).message, retryInMs: delay, attempt: backoff.attempts }, 'connection to coordinator lost; reconnecting');
+        this.log.warn({ reason: problem.reason, advice: problem.advice, retryInMs: delay, attempt: backoff.attempts }, 'cannot reach the coordinator; retrying');
         await sleep(delay, this.abort.signal);
       }
     }

@@ -4,14 +4,17 @@
 // systemd units carry the required hardening keys and call `fl` subcommands and flags that exist,
 // nats-server.conf is accepted by the real nats-server, and the README points at real files.
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { NATS_BIN } from './helpers/nats-server.js';
+import { freePort } from './helpers/processes.js';
+import { provisionStudy } from '../shared/security/provision.js';
+import { natsServerOptions } from '../shared/audit/nats-url.js';
 import { register as registerCoordinator } from '../cli/commands/coordinator.js';
 import { register as registerSite } from '../cli/commands/site.js';
 
@@ -219,16 +222,67 @@ describe('deploy/systemd units', () => {
 });
 
 describe('deploy/nats-server.conf', () => {
-  it.skipIf(!NATS_BIN)('is accepted by nats-server -t, with JetStream on and the ports compose checks', () => {
-    const r = spawnSync(NATS_BIN!, ['-c', join(DEPLOY, 'nats-server.conf'), '-t'], { encoding: 'utf8' });
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+  it('requires TLS and authorisation, keeps monitoring on loopback', () => {
     const text = read('nats-server.conf');
-    expect(text).toMatch(/^jetstream \{[^}]*store_dir: "\/var\/lib\/nats\/jetstream"/m);
-    expect(text).toMatch(/^port: 4222$/m);
-    expect(text).toMatch(/^http_port: 8222$/m);
-    expect(text).toMatch(/^# tls \{$/m);
-    expect(loadCompose().services.nats!.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:8222/healthz');
-    expect(loadCompose().services.nats!.volumes).toContain('nats-data:/var/lib/nats');
+    expect(text).toMatch(/^tls \{[^}]*cert_file: "\/etc\/nats\/tls\/cert\.pem"/m);
+    expect(text).toMatch(/^authorization \{/m);
+    expect(text).toMatch(/password: \$FL_NATS_COORDINATOR_PASSWORD/);
+    expect(text).toMatch(/^http: 127\.0\.0\.1:8222$/m);
+    expect(text).not.toMatch(/^\s*no_auth_user/m);
+  });
+
+  it.skipIf(!NATS_BIN)('runs as shipped (paths and ports moved to a temp dir): TLS + user required, JetStream works for fl-coordinator', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nats-conf-'));
+    try {
+      await provisionStudy({ study: 'nats', sites: [], admins: [], coordinatorHost: 'localhost', out: join(dir, 'pki') });
+      const [port, http] = [await freePort(), await freePort()];
+      const conf = read('nats-server.conf')
+        .replace('/etc/nats/tls/cert.pem', join(dir, 'pki/coordinator/cert.pem')).replace('/etc/nats/tls/key.pem', join(dir, 'pki/coordinator/key.pem'))
+        .replace('"/var/lib/nats/jetstream"', `"${join(dir, 'js')}"`).replace(/^port: 4222$/m, `port: ${port}`).replace(/^http: 127\.0\.0\.1:8222$/m, `http: 127.0.0.1:${http}`)
+        .replace(/^host: 0\.0\.0\.0$/m, 'host: 127.0.0.1');
+      writeFileSync(join(dir, 'nats.conf'), conf);
+      const env = { ...process.env, FL_NATS_COORDINATOR_PASSWORD: 'coord-secret-0123456789', FL_NATS_READER_PASSWORD: 'reader-secret-0123456789' };
+      const t = spawnSync(NATS_BIN!, ['-c', join(dir, 'nats.conf'), '-t'], { encoding: 'utf8', env });
+      expect(t.status, t.stderr + t.stdout).toBe(0);
+      const srv = spawn(NATS_BIN!, ['-c', join(dir, 'nats.conf')], { env, stdio: 'ignore' });
+      try {
+        const { connect } = await import('nats');
+        const ca = readFileSync(join(dir, 'pki/coordinator/ca.pem'), 'utf8');
+        let nc = null;
+        for (let i = 0; i < 50 && !nc; i++) {
+          nc = await connect({ ...natsServerOptions(`tls://fl-coordinator:coord-secret-0123456789@localhost:${port}`), tls: { ca }, reconnect: false, timeout: 2000 }).catch(() => null);
+          if (!nc) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(nc, 'fl-coordinator over TLS').not.toBeNull();
+        const jsm = await nc!.jetstreamManager();
+        await jsm.streams.add({ name: 'FL_nats_EVENTS', subjects: ['fl.nats.events.>'] });
+        await nc!.jetstream().publish('fl.nats.events.test', new TextEncoder().encode('{}'));
+        await nc!.close();
+        // Without credentials, or without TLS, the server refuses.
+        await expect(connect({ servers: `tls://localhost:${port}`, tls: { ca }, reconnect: false, timeout: 2000 })).rejects.toThrow(/Authorization|AUTHORIZATION/i);
+        await expect(connect({ ...natsServerOptions(`nats://fl-coordinator:coord-secret-0123456789@localhost:${port}`), tls: null as unknown as undefined, reconnect: false, timeout: 2000 })).rejects.toThrow();
+        // The reader cannot publish into the study's subjects.
+        const reader = await connect({ ...natsServerOptions(`tls://fl-reader:reader-secret-0123456789@localhost:${port}`), tls: { ca }, reconnect: false, timeout: 2000 });
+        const denied = new Promise<string>((resolve) => void (async () => {
+          for await (const s of reader.status()) if (s.type === 'error' || String(s.data).includes('Permissions')) return resolve(String(s.data));
+        })());
+        reader.publish('fl.nats.events.forged', new TextEncoder().encode('{}'));
+        await reader.flush();
+        expect(await Promise.race([denied, new Promise<string>((r) => setTimeout(() => r('no error'), 3000))])).toMatch(/permissions[ _]violation/i);
+        await reader.close().catch(() => undefined);
+      } finally {
+        srv.kill('SIGTERM');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compose runs nats with its TLS files and passwords and checks health on loopback', () => {
+    const nats = loadCompose().services.nats!;
+    expect(nats.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:8222/healthz');
+    expect(nats.volumes).toContain('nats-data:/var/lib/nats');
+    expect(nats.volumes).toContain('./kits/nats:/etc/nats/tls:ro');
   });
 });
 

@@ -2,6 +2,11 @@
 import type { Command } from 'commander';
 import { loadConfigFile, ConfigError, resolveTls, resolveFrom } from '../../shared/config/load.js';
 import { coordinatorFileSchema } from '../../shared/config/study.js';
+import { startDashboard } from '../../coordinator/http/server.js';
+import { dashboardConfig } from '../dashboard-options.js';
+import { summaryTable, paperTable } from './demo.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLogger } from '../../shared/util/log.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
 import { initialModels, validateStudyModels } from '../../coordinator/initial-models.js';
@@ -17,8 +22,10 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'override coordinator.listen')
     .option('--data-dir <dir>', 'override coordinator.data_dir')
     .option('--wait-for-admin', 'do not start the study until an admin runs `fl study start`')
+    .option('--http <host:port>', 'serve a read-only dashboard, /api/status, /events and /metrics (PORT alone = 127.0.0.1:PORT; overrides coordinator.http.listen)')
+    .option('--http-token <token>', 'require this bearer token on the dashboard (or set FL_HTTP_TOKEN; overrides coordinator.http.token)')
     .option('--json', 'print the final report as JSON on stdout')
-    .action(async (o: { config: string; insecure?: boolean; listen?: string; dataDir?: string; json?: boolean; waitForAdmin?: boolean }) => {
+    .action(async (o: { config: string; insecure?: boolean; listen?: string; dataDir?: string; json?: boolean; waitForAdmin?: boolean; http?: string; httpToken?: string }) => {
       let file;
       try {
         file = loadConfigFile(coordinatorFileSchema, o.config);
@@ -33,11 +40,17 @@ export function register(program: Command): void {
       if (o.dataDir) file.coordinator.data_dir = o.dataDir;
       if (file.coordinator.insecure) file.coordinator.tls = undefined;
       validateStudyModels(file);
+      const http = dashboardConfig(file.coordinator.http, o.http, o.httpToken ?? process.env.FL_HTTP_TOKEN);
       const log = createLogger('coordinator');
       const handle = await startCoordinator(file, {
         log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints, autoStart: !o.waitForAdmin,
       });
       const detach = attachProgress(handle.events, { study: file.study, quiet: Boolean(o.json) });
+      const dashboard = http ? await startDashboard(handle, http, { log }).catch(async (err: Error) => {
+        await handle.close();
+        throw new CliError(err.message, 2);
+      }) : null;
+      if (dashboard && !o.json) process.stderr.write(`dashboard: ${dashboard.url}${http?.token ? ' (bearer token required; in a browser add ?token=...)' : ''}\n`);
       const stop = () => {
         log.warn('interrupted: stopping the study');
         handle.engine.stop();
@@ -46,8 +59,21 @@ export function register(program: Command): void {
       process.once('SIGTERM', stop);
       const outcome = await handle.done;
       detach();
+      await dashboard?.close();
       await handle.close();
       if (o.json) process.stdout.write(JSON.stringify(outcome.report, null, 2) + '\n');
+      else {
+        // The same closing summary as the demo: the round table, the paper table and where the report is.
+        const report = outcome.report as unknown as Record<string, unknown>;
+        const say = (line: string) => process.stderr.write(line + '\n');
+        say('');
+        say(summaryTable(report));
+        const paper = paperTable(report);
+        if (paper) say('\n' + paper);
+        const dir = file.coordinator.data_dir;
+        const html = join(dir, 'report.html');
+        say(`study ${file.study.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ''}; report ${join(dir, 'report.json')}${existsSync(html) ? `, ${html}` : ''}`);
+      }
       if (outcome.state !== 'completed') throw new CliError(`study ${file.study.id} failed: ${outcome.reason}`, 1);
     });
 }

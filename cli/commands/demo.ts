@@ -17,6 +17,8 @@ import { startCoordinator } from '../../coordinator/coordinator.js';
 import { initialModels } from '../../coordinator/initial-models.js';
 import { attachProgress } from '../progress.js';
 import { CliError } from '../errors.js';
+import { startDashboard } from '../../coordinator/http/server.js';
+import { dashboardConfig } from '../dashboard-options.js';
 
 const FL_BIN = fileURLToPath(new URL('../../../bin/fl.js', import.meta.url));
 
@@ -31,6 +33,9 @@ export interface DemoOptions {
   backend: string;
   models: string[];
   privacy?: string;
+  /** Serve the dashboard and metrics here (HOST:PORT or PORT). */
+  http?: string;
+  httpToken?: string;
 }
 
 export function register(program: Command): void {
@@ -47,12 +52,14 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend for the sites', 'auto')
     .option('--models <list>', 'models to train', 'ddfn,gsus_only,ceus_only')
     .option('--privacy <mode>', 'held-out results leave sites as pseudonymised "predictions" or only "aggregate" counts', 'predictions')
+    .option('--http <host:port>', 'serve the live dashboard, /api/status, /events and /metrics (PORT alone = 127.0.0.1:PORT)')
+    .option('--http-token <token>', 'require this bearer token on the dashboard (or set FL_HTTP_TOKEN)')
     .option('--json', 'print report.json on stdout at the end')
     .action(async (o: Omit<DemoOptions, 'models'> & { models: string; json?: boolean }) => {
       for (const k of ['sites', 'casesPerSite', 'rounds', 'imageSize', 'epochs', 'seed'] as const) {
         if (!Number.isInteger(o[k]) || o[k] < (k === 'seed' ? 0 : 1)) throw new CliError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer`, 2);
       }
-      const outcome = await runDemo({ ...o, models: o.models.split(',').map((s) => s.trim()).filter(Boolean) });
+      const outcome = await runDemo({ ...o, ...(o.httpToken ?? process.env.FL_HTTP_TOKEN ? { httpToken: o.httpToken ?? process.env.FL_HTTP_TOKEN } : {}), models: o.models.split(',').map((s) => s.trim()).filter(Boolean) });
       if (o.json) process.stdout.write(JSON.stringify(outcome, null, 2) + '\n');
     });
 }
@@ -96,6 +103,12 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
     log, initialModels,
   });
   const detach = attachProgress(handle.events, { study: file.study, write: say });
+  const http = dashboardConfig(undefined, o.http, o.httpToken);
+  const dashboard = http ? await startDashboard(handle, http, { log }).catch(async (err: Error) => {
+    await handle.close();
+    throw new CliError(err.message, 2);
+  }) : null;
+  if (dashboard) say(`demo: dashboard ${dashboard.url}${http?.token ? ' (bearer token required; in a browser add ?token=...)' : ''}`);
   say(`demo: coordinator on 127.0.0.1:${handle.port}; starting ${o.sites} site agents`);
 
   const children: ChildProcess[] = [];
@@ -123,6 +136,7 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
     outcome = await handle.done;
   } finally {
     detach();
+    await dashboard?.close();
     await Promise.all(children.map((c) => new Promise<void>((r) => {
       if (c.exitCode !== null) return r();
       const t = setTimeout(() => c.kill('SIGTERM'), 10_000);
@@ -165,7 +179,7 @@ function summariseLogLine(line: string): string {
   }
 }
 
-function summaryTable(report: Record<string, unknown>): string {
+export function summaryTable(report: Record<string, unknown>): string {
   const rounds = (report.rounds ?? []) as { round: number; state: string; models: Record<string, { metrics: Record<string, number>; sites: string[] }> }[];
   const lines = ['round  state                         model        sites  train_loss  val_loss  val_auc'];
   for (const r of rounds) {
@@ -179,7 +193,7 @@ function summaryTable(report: Record<string, unknown>): string {
 
 interface Est { estimate: number | null; ci: [number, number] | null }
 /** The lead study's table: per held-out cohort and model, AUC (95% CI), NPV, specificity, accuracy, P vs the reference. */
-function paperTable(report: Record<string, unknown>): string | null {
+export function paperTable(report: Record<string, unknown>): string | null {
   const cohorts = report.cohorts as Record<string, { n: number; positives: number; models: Record<string, Record<string, Est>>; comparisons: { a: string; b: string; delong: { p: number | null } }[] }> | undefined;
   if (!cohorts) return null;
   const ref = report.reference_model as string;

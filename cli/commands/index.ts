@@ -12,6 +12,7 @@ import { register as study } from './study.js';
 import { register as evaluate } from './evaluate.js';
 import { register as radiomics } from './radiomics.js';
 import { register as fit } from './fit.js';
+import { register as init } from './init.js';
 
 type Register = (program: Command) => void;
 
@@ -28,6 +29,7 @@ const commands: Register[] = [
   evaluate,
   radiomics,
   fit,
+  init,
 ];
 
 export function registerAll(program: Command): void {

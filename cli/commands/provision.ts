@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_COORDINATOR_PORT, ProvisionError, provisionStudy } from '../../shared/security/provision.js';
 import { CliError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 function list(value: string): string[] {
   return value
@@ -22,7 +24,7 @@ export function register(program: Command): void {
   program
     .command('provision')
     .description('create a study CA and startup kits (certificate, key, CA, config) for the coordinator, sites and admins')
-    .requiredOption('--study <name>', 'study name')
+    .option('--study <name>', 'study name (with --add: read from the existing CA in --out when omitted)')
     .option('--sites <a,b,c>', 'site names (lowercase letters, digits, "-")', list, [])
     .option('--admins <x,y>', 'admin names', list, [])
     .option('--coordinator-host <host>', 'host name or IP the sites dial (required for a new study)')
@@ -33,7 +35,7 @@ export function register(program: Command): void {
     .option('--force', 'replace an existing CA and all kits in --out (every existing kit stops working)')
     .option('--json', 'print the result as JSON')
     .action(async (o: {
-      study: string;
+      study?: string;
       sites: string[];
       admins: string[];
       coordinatorHost?: string;
@@ -44,10 +46,21 @@ export function register(program: Command): void {
       force?: boolean;
       json?: boolean;
     }) => {
+      let study = o.study;
+      if (study === undefined) {
+        if (!o.add) throw new CliError('--study <name> is required (with --add it is read from the existing CA in --out)', 2);
+        const record = join(o.out, 'ca', 'study.json');
+        try {
+          study = (JSON.parse(readFileSync(record, 'utf8')) as { study: string }).study;
+        } catch (err) {
+          throw new CliError(`--add without --study: cannot read the study name from ${record} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); is --out the folder of an existing study CA?`, 2);
+        }
+        if (typeof study !== 'string') throw new CliError(`${record}: no "study" field; pass --study`, 2);
+      }
       let result;
       try {
         result = await provisionStudy({
-          study: o.study,
+          study,
           sites: o.sites,
           admins: o.admins,
           coordinatorHost: o.coordinatorHost,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { PrivacyGuard } from '../../site-agent/privacy-guard.js';
+import { PermanentConnectionError } from '../../site-agent/connection-errors.js';
 
 export function register(program: Command): void {
   program
@@ -65,7 +66,11 @@ export function register(program: Command): void {
       }, trainer, log);
       process.once('SIGINT', () => agent.shutdown());
       process.once('SIGTERM', () => agent.shutdown());
-      const reason = await agent.run();
+      const reason = await agent.run().catch((err: unknown) => {
+        // A certificate, CA or membership problem: say what to do, exit 2 (systemd does not restart).
+        if (err instanceof PermanentConnectionError) throw new CliError(`site ${cfg.site_id}: ${err.message}`, 2, { cause: err });
+        throw err;
+      });
       log.info({ reason, ...agent.stats }, 'site agent finished');
     });
 }

@@ -55,10 +55,11 @@ describe('fl status / fl study with an admin kit', () => {
   it('shows the waiting study, starts it and stops it', async () => {
     const admin = kitOf('admin', 'ops').config;
     const text = await fl('status', '--config', admin, '--coordinator', target);
-    expect(text).toMatch(/^study st: waiting, round 0, 0\/0 sites connected$/m);
-    expect(text).toContain('(no site has connected yet)');
+    // The listed site that has not connected yet counts: 0/1, not 0/0 (issue 18).
+    expect(text).toMatch(/^study st: waiting, round 0, 0\/1 sites connected$/m);
+    expect(text).toMatch(/never/);
     const json = JSON.parse(await fl('status', '--config', admin, '--coordinator', target, '--json')) as StatusResponse;
-    expect(json).toMatchObject({ studyId: 'st', state: 'waiting', sites: [], rounds: [] });
+    expect(json).toMatchObject({ studyId: 'st', state: 'waiting', sites: [{ connected: false, lastSeenUnixMs: 0 }], rounds: [] });
 
     expect(await fl('study', 'start', '--config', admin, '--coordinator', target)).toBe(`${target}: study started`);
     expect(JSON.parse(await fl('status', '--config', admin, '--coordinator', target, '--json')).state).toBe('training');
@@ -96,7 +97,9 @@ describe('fl status / fl study with an admin kit', () => {
     });
     const down = await flError('status', '--config', admin, '--coordinator', `localhost:${port}`, '--timeout', '5');
     expect(down.exitCode).toBe(1);
-    expect(down.message).toMatch(new RegExp(`cannot establish a TLS session with localhost:${port}: the coordinator is unreachable`));
+    // Nothing listens: connection advice, not certificate advice (issue 18).
+    expect(down.message).toMatch(new RegExp(`^GetStatus: connection refused by localhost:${port}: nothing listens there yet: is the coordinator running`));
+    expect(down.message).not.toMatch(/certificate/);
     expect((await flError('status', '--config', admin, '--timeout', 'soon')).message).toBe('--timeout "soon": expected a positive number of seconds');
     expect((await flError('status', '--config', admin, '--coordinator', 'nohost')).message).toMatch(/^--coordinator "nohost": expected HOST:PORT/);
   });

@@ -57,13 +57,29 @@ export function register(program: Command): void {
     .option(...ADMIN_OPTIONS.timeout)
     .option('--rounds <n>', 'show only the last N rounds (0 = all)', '20')
     .option('--json', 'print the status as JSON')
-    .action(async (o: { config: string; coordinator?: string; timeout?: string; rounds: string; json?: boolean }) => {
+    .option('--watch [seconds]', 'refresh every N seconds (default 5) until the study ends or Ctrl-C; with --json, one JSON object per line')
+    .action(async (o: { config: string; coordinator?: string; timeout?: string; rounds: string; json?: boolean; watch?: string | boolean }) => {
       const maxRounds = Number(o.rounds);
       if (!Number.isInteger(maxRounds) || maxRounds < 0) throw new CliError(`--rounds "${o.rounds}": expected a whole number >= 0`, 2);
+      const every = o.watch === undefined ? 0 : o.watch === true ? 5 : Number(o.watch);
+      if (!Number.isFinite(every) || every < 0 || (o.watch !== undefined && every < 0.2)) throw new CliError(`--watch "${o.watch}": expected seconds >= 0.2`, 2);
       const conn = connectAdmin(o);
       try {
-        const status = await callAdmin(conn, 'GetStatus', (c, opts) => c.getStatus(opts));
-        console.log(o.json ? JSON.stringify(status, null, 2) : formatStatus(status, { maxRounds }));
+        for (;;) {
+          const status = await callAdmin(conn, 'GetStatus', (c, opts) => c.getStatus(opts));
+          if (!every) {
+            console.log(o.json ? JSON.stringify(status, null, 2) : formatStatus(status, { maxRounds }));
+            return;
+          }
+          if (o.json) console.log(JSON.stringify(status));
+          else {
+            // On a terminal the screen is redrawn; piped, each refresh follows the last.
+            if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+            console.log(`${formatStatus(status, { maxRounds })}\n\n(refreshing every ${every} s; Ctrl-C to quit)`);
+          }
+          if (['completed', 'failed', 'stopped'].includes(status.state)) return;
+          await new Promise((r) => setTimeout(r, every * 1000));
+        }
       } finally {
         conn.close();
       }

@@ -1,5 +1,6 @@
 // Reads a study log's replicated copy back from NATS JetStream, as the bytes of log.jsonl and
 // heads.jsonl, so the same verifier checks it. Message ids are checked against the content.
+import { natsServerOptions } from './nats-url.js';
 import { connect } from 'nats';
 import { leafHash } from './merkle.js';
 import { STREAM_NOT_FOUND, apiErrorCode, auditStreamName, auditSubject, headMsgId, headsSubject } from './nats-stream.js';
@@ -18,7 +19,7 @@ export class NatsCopyError extends Error {
 }
 
 export async function readNatsCopy(url: string, study: string, timeoutMs = 5000): Promise<NatsCopy> {
-  const nc = await connect({ servers: url, timeout: timeoutMs, reconnect: false }).catch((err: Error) => {
+  const nc = await connect({ ...natsServerOptions(url), timeout: timeoutMs, reconnect: false }).catch((err: Error) => {
     throw new NatsCopyError(`cannot connect to NATS at ${url}: ${err.message}`, { cause: err });
   });
   try {

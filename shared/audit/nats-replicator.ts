@@ -5,6 +5,7 @@
 // (the Fl-Seq header of the last record message, the count of head messages), checks that the
 // stream's last record is identical to the local one, and publishes what is missing. While NATS
 // is unreachable it retries with backoff; when NATS returns it catches the stream up.
+import { natsServerOptions } from './nats-url.js';
 import { connect, headers, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import type { Logger } from '../util/log.js';
 import {
@@ -145,7 +146,7 @@ export class AuditReplicator {
   private async connectIfNeeded(): Promise<void> {
     if (this.nc && !this.nc.isClosed()) return;
     this.nc = await connect({
-      servers: this.opts.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
+      ...natsServerOptions(this.opts.url), reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
       timeout: this.timeout, name: `fl-audit-${this.opts.study}`,
     });
     this.jsm = await this.nc.jetstreamManager({ timeout: this.timeout });

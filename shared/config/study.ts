@@ -95,6 +95,23 @@ export const studySchema = z.strictObject({
 });
 export type StudyConfig = z.output<typeof studySchema>;
 
+/** The read-only HTTP view of a study. Binds to loopback unless `listen` names another host. */
+export const httpSchema = z.strictObject({
+  /** HOST:PORT, or PORT alone for 127.0.0.1:PORT. 0.0.0.0 exposes the dashboard to the network: set a token. */
+  listen: z.union([z.number().int().min(0).max(65535), z.string()]).transform((v, ctx) => {
+    const text = String(v);
+    const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:]+):)?(\d{1,5})$/.exec(text);
+    if (!m || Number(m[2]) > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected HOST:PORT or PORT (e.g. 127.0.0.1:9464), got "${text}"` });
+      return z.NEVER;
+    }
+    return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  }),
+  /** Bearer token required on every request (Authorization: Bearer TOKEN, or ?token= for browsers). */
+  token: z.string().min(16, 'use at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
+});
+export type HttpConfig = z.output<typeof httpSchema>;
+
 export const coordinatorSchema = z.strictObject({
   /** host:port to listen on. */
   listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:7443').default('0.0.0.0:7443'),
@@ -109,6 +126,8 @@ export const coordinatorSchema = z.strictObject({
   revoked_fingerprints: z.array(z.string().regex(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons optional)')).default([]),
   /** NATS server URL for events and the replicated log; in-process bus when absent. */
   nats_url: z.string().optional(),
+  /** Read-only dashboard and metrics over HTTP (`/`, `/api/status`, `/events`, `/metrics`); off when absent. */
+  http: httpSchema.optional(),
 }).superRefine((c, ctx) => {
   if (!c.tls && !c.insecure) {
     ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required unless insecure: true (run `fl provision` to make certificates)' });
