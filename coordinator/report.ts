@@ -1,5 +1,6 @@
 // report.json: what was trained, on which rounds, with which sites, and the per-round metrics.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../shared/util/canonical-json.js';
 import type { CoordinatorFile } from '../shared/config/study.js';
 import type { RoundResult } from './round-engine.js';
 import type { ModelStore } from './model-store.js';
@@ -19,13 +20,9 @@ export interface StudyReport {
   readonly [key: string]: unknown;
 }
 
-/** SHA-256 of the canonical (key-sorted) JSON of a value. */
+/** SHA-256 of the canonical JSON (shared/util/canonical-json.ts: sorted keys, RFC 8785 numbers) of a value. */
 export function canonicalDigest(value: unknown): string {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon)
-      : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
-        : v;
-  return createHash('sha256').update(JSON.stringify(canon(value))).digest('hex');
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 export function buildReport(a: {

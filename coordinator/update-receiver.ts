@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { fsyncDir, encodeTensorFileHeader, TENSOR_FILE_MAGIC } from '../shared/tensor/file.js';
+import { fsyncDir, encodeTensorFileHeader, decodeTensorFileHeader } from '../shared/tensor/file.js';
 import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
@@ -161,17 +161,17 @@ export async function partialState(spoolPath: string, expectedHead?: Buffer): Pr
   } catch {
     return null;
   }
-  if (data.length < 12 || data.toString('latin1', 0, 8) !== TENSOR_FILE_MAGIC) return null;
-  const headLen = 12 + data.readUInt32LE(8);
-  const aligned = headLen + ((4 - (headLen % 4)) % 4);
-  if (expectedHead && (aligned !== expectedHead.length || !data.subarray(0, aligned).equals(expectedHead))) return null;
-  const hashes = hashesText.split('\n').filter((h) => /^[0-9a-f]{64}$/.test(h));
-  const bytes = Math.min(hashes.length, Math.floor((data.length - aligned) / DIGEST_BLOCK_BYTES)) * DIGEST_BLOCK_BYTES;
-  let site: string | null = null;
+  let parsed;
   try {
-    site = (JSON.parse(data.toString('utf8', 12, headLen)) as { meta?: { site?: string } }).meta?.site ?? null;
+    parsed = decodeTensorFileHeader(data, partial);
   } catch {
     return null;
   }
+  const aligned = parsed.dataOffset;
+  if (expectedHead && (aligned !== expectedHead.length || !data.subarray(0, aligned).equals(expectedHead))) return null;
+  const hashes = hashesText.split('\n').filter((h) => /^[0-9a-f]{64}$/.test(h));
+  const bytes = Math.min(hashes.length, Math.floor((data.length - aligned) / DIGEST_BLOCK_BYTES)) * DIGEST_BLOCK_BYTES;
+  const meta = parsed.header.meta as { site?: unknown } | undefined;
+  const site = typeof meta?.site === 'string' ? meta.site : null;
   return { bytes, hashes: hashes.slice(0, bytes / DIGEST_BLOCK_BYTES), site };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { recordProblem, RECORD_TYPES } from './records.js';
-import { canonicalJson, isCanonicalJson } from './canonical-json.js';
+import { canonicalJson, isCanonicalJson } from '../util/canonical-json.js';
 import { signUpdate, verifyUpdateSignature } from './update-signature.js';
 import { sha } from '../../test/helpers/audit-testing.js';
 

@@ -30,7 +30,7 @@ import { mkdir, open as openFile, readFile, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { AppendOnlyFile } from './append-file.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { MerkleTree, leafHash } from './merkle.js';
 import { parsePublicKey, publicKeyPem } from './keys.js';
 import { recordProblem, type AuditRecord, type RecordInput } from './records.js';

@@ -3,7 +3,7 @@
 // purpose, so a co-signature can never be replayed as a tree head or the other way round.
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { keyId, signBytes, verifyBytes } from './keys.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { writeExampleStudy, sha } from '../../test/helpers/audit-testing.js';
 import { verifyStudyLog, type VerifyReport } from './verifier.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { generateSigningKey } from './keys.js';
 import { MerkleTree, leafHash } from './merkle.js';
 import { signTreeHead } from './tree-head.js';

@@ -13,7 +13,7 @@
 // per append). A torn last line (a crash mid-write) is reported, not counted and not fatal:
 // such a record was never acknowledged. Records after the last signed head are reported too.
 import type { KeyObject } from 'node:crypto';
-import { isCanonicalJson } from './canonical-json.js';
+import { isCanonicalJson } from '../util/canonical-json.js';
 import { MerkleTree, leafHash } from './merkle.js';
 import { AuditRecordSchema, recordProblem, updateSignatureStatement, summationOrder, type AuditRecord } from './records.js';
 import { HeadLineSchema, checkCosignature, checkTreeHeadSignature, type HeadLine, type SignedTreeHead } from './tree-head.js';

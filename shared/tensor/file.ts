@@ -41,6 +41,29 @@ export function encodeTensorFileHeader(header: TensorFileHeader): Buffer {
   return out;
 }
 
+/** Bytes before the data for a header whose JSON is `jsonLength` bytes long (magic, length, JSON, padding). */
+export function tensorFileDataOffset(jsonLength: number): number {
+  return 12 + jsonLength + ((4 - ((12 + jsonLength) % 4)) % 4);
+}
+
+/**
+ * Parses the header at the start of `bytes` (the one parser of the format): returns the header and
+ * the data offset, or throws a TensorFileError naming `where`. `bytes` may hold more than the
+ * header (a partial upload, a whole file).
+ */
+export function decodeTensorFileHeader(bytes: Buffer, where: string): { header: TensorFileHeader; dataOffset: number } {
+  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) throw new TensorFileError(`${where}: not a tensor set file (bad magic)`);
+  const len = bytes.readUInt32LE(8);
+  if (12 + len > bytes.length) throw new TensorFileError(`${where}: truncated header`);
+  let header: TensorFileHeader;
+  try {
+    header = JSON.parse(bytes.toString('utf8', 12, 12 + len)) as TensorFileHeader;
+  } catch (err) {
+    throw new TensorFileError(`${where}: header is not valid JSON`, { cause: err });
+  }
+  return { header, dataOffset: tensorFileDataOffset(len) };
+}
+
 /** fsync a directory so a rename inside it is durable. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -84,21 +107,15 @@ export async function readTensorFileLayout(path: string): Promise<TensorFileLayo
   try {
     const pre = Buffer.alloc(12);
     const { bytesRead } = await fh.read(pre, 0, 12, 0);
-    if (bytesRead < 12 || pre.toString('latin1', 0, 8) !== MAGIC) {
-      throw new TensorFileError(`${path}: not a tensor set file (bad magic)`);
-    }
-    const len = pre.readUInt32LE(8);
     const stat = await fh.stat();
-    if (12 + len > stat.size) throw new TensorFileError(`${path}: truncated header`);
-    const json = Buffer.alloc(len);
-    await fh.read(json, 0, len, 12);
-    let header: TensorFileHeader;
-    try {
-      header = JSON.parse(json.toString('utf8')) as TensorFileHeader;
-    } catch (err) {
-      throw new TensorFileError(`${path}: header is not valid JSON`, { cause: err });
+    let head = pre.subarray(0, bytesRead);
+    if (bytesRead === 12 && head.toString('latin1', 0, 8) === MAGIC) {
+      const len = Math.min(head.readUInt32LE(8), Math.max(0, stat.size - 12));
+      head = Buffer.alloc(12 + len);
+      await fh.read(head, 0, 12 + len, 0);
+      if (12 + pre.readUInt32LE(8) > stat.size) throw new TensorFileError(`${path}: truncated header`);
     }
-    const dataOffset = 12 + len + ((4 - ((12 + len) % 4)) % 4);
+    const { header, dataOffset } = decodeTensorFileHeader(head, path);
     const length = totalElements(header.infos);
     if (stat.size !== dataOffset + length * 4) {
       throw new TensorFileError(
