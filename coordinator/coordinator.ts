@@ -26,6 +26,7 @@ import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
 import { modelConfigsFor, type CosignResponse, type ModelConfigs, type StatusResponse } from '../shared/protocol/index.js';
 import { Cosigning } from './cosigning.js';
+import { PhaseExchange } from './phase-exchange.js';
 import { renderStudyHtml } from './report-html.js';
 import { startNatsEventPublisher } from './nats-events.js';
 import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
@@ -49,6 +50,8 @@ export interface CoordinatorHandle {
   readonly modelConfigs: ModelConfigs;
   readonly file: CoordinatorFile;
   readonly recorder: StudyRecorder;
+  /** Phase requests to sites and their answers (strategy phases, fits from sums). */
+  readonly phases: PhaseExchange;
   /** The study's status as `fl status --json` shows it (StudyAdmin.GetStatus); read-only views use it. */
   status(): StatusResponse;
   /** Starts the study (when not auto-started); idempotent. */
@@ -142,8 +145,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     }
   }
   const modelConfigs = modelConfigsFor(study.models);
+  const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
-    study, store, strategies, sites, events, dataDir, log, modelConfigs,
+    study, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
     persist: async (results, strategyState) => {
       // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
       // round, so a crash between the two writes never pairs a state with another round's moments.
@@ -219,6 +223,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const server = createGrpcServer({
     studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
     ...(cosigning ? { onCosignature: (site: string, r: CosignResponse) => void cosigning.receive(site, r) } : {}),
+    onPhaseReply: (site, r) => phases.receive(site, r),
     admin: {
       status,
       start: () => handle.start(),
@@ -267,7 +272,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   })();
 
   handle = {
-    port, events, engine, store, sites, done, evaluation, modelConfigs, file, recorder, status,
+    port, events, engine, store, sites, done, evaluation, modelConfigs, file, recorder, status, phases,
     start() {
       if (started) return;
       started = true;
@@ -275,6 +280,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     },
     async close() {
       engine.stop();
+      phases.close();
       sites.closeAll('coordinator shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();

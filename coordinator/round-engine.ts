@@ -16,6 +16,7 @@ import type { Admission, ReceivedUpdate } from './update-receiver.js';
 import { invalid, precondition, duplicate } from './errors.js';
 import type { AggregateResult, Failure, Strategy, StrategyState } from '../shared/strategies/types.js';
 import { QuorumError } from '../shared/strategies/wrappers.js';
+import type { PhaseExchange } from './phase-exchange.js';
 import { fileUpdateReader } from '../shared/aggregate/reader.js';
 import { readTensorFileLayout } from '../shared/tensor/file.js';
 
@@ -82,6 +83,8 @@ export interface RoundEngineDeps {
   readonly dataDir: string;
   readonly log: Logger;
   readonly recorder?: StudyRecorder;
+  /** Transport for strategy phases (multi-phase rounds); required by strategies that declare phases. */
+  readonly phases?: PhaseExchange;
   /** { model: { architecture, config } } sent with every training task. */
   readonly modelConfigs: ModelConfigs;
   /** Called (and awaited) after every completed round: durable study state. */
@@ -228,6 +231,8 @@ export class RoundEngine {
     events.publish({ type: 'round_started', round, participants, deadline });
     log.info({ round, participants }, 'round started');
 
+    // Phases a strategy runs before training (e.g. secure aggregation's key set-up).
+    await this.runPhases('before_fit', round, participants);
     const strategyParams: Record<string, number> = {};
     for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.configureFit({ round, model: m.name }).params);
     const taskId = `r${round}-${randomUUID()}`;
@@ -261,6 +266,9 @@ export class RoundEngine {
     for (const [site, reason] of run.dropped) {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
     }
+
+    // Phases a strategy runs once the updates are in (e.g. unmasking with the survivors' shares).
+    await this.runPhases('after_fit', round, participants.filter((s) => !run.dropped.has(s)));
 
     // Quorum per model, then aggregation through each model's strategy hooks (wrappers such as
     // the norm-outlier filter and DP accounting act inside aggregateFit). Every model is
@@ -353,6 +361,21 @@ export class RoundEngine {
       log.info({ round, state, digests: Object.fromEntries(Object.entries(models).map(([k, v]) => [k, v.global_digest.slice(0, 12)])) }, 'round completed');
     }
     return result;
+  }
+
+  /** Runs each model's strategy phases of one kind, threading the strategy state through them. */
+  private async runPhases(when: 'before_fit' | 'after_fit', round: number, sites: readonly string[]): Promise<void> {
+    for (const m of this.deps.study.models) {
+      const strategy = this.deps.strategies.get(m.name)!;
+      const phases = (strategy.phases ?? []).filter((p) => p.when === when);
+      if (phases.length === 0) continue;
+      if (!this.deps.phases) throw new Error(`strategy "${strategy.name}" runs phases, but this coordinator has no phase transport`);
+      let state = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
+      for (const phase of phases) {
+        state = await phase.run({ round, model: m.name, minSites: this.deps.study.min_sites }, this.deps.phases.transport(round, m.name, sites), state);
+      }
+      this.strategyState.set(m.name, state);
+    }
   }
 
   private openReaders(updates: readonly AcceptedUpdate[]) {

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   addFederationServices, type Ack, type ClientStreamCall, type CosignResponse, type FederationHandlers,
-  type PeerCall, type ReceivedEvaluationReport, type Respond, type StatusResponse, type StudyAdminHandlers, type UpdateHeader,
+  type PeerCall, type PhaseReply, type ReceivedEvaluationReport, type Respond, type StatusResponse, type StudyAdminHandlers, type UpdateHeader,
 } from '../shared/protocol/index.js';
 import { chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { bytesOf } from '../shared/tensor/tensor-set.js';
@@ -38,6 +38,8 @@ export interface ServiceDeps {
   };
   /** Co-signatures of the study log arriving on site sessions. */
   readonly onCosignature?: (site: string, r: CosignResponse) => void;
+  /** Answers to phase requests (coordinator/phase-exchange.ts). */
+  readonly onPhaseReply?: (site: string, r: PhaseReply) => void;
   readonly evaluation?: {
     submit(call: ClientStreamCall<ReceivedEvaluationReport>, respond: Respond<Ack>): void;
     siteFailed(taskId: string, site: string, message: string): void;
@@ -103,6 +105,8 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             if (st.state === 'failed') deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
           } else if (m.type === 'cosignature') {
             deps.onCosignature?.(session.site, m);
+          } else if (m.type === 'phase_reply') {
+            deps.onPhaseReply?.(session.site, m);
           }
         } catch (err) {
           const status = toStatus(err, log);

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   connectFederation, encodeEvaluationAggregate, isServiceError,
-  type FederationClient, type SessionStream, type Task, type TrainTask, type EvaluateTask, type CosignRequest, type ProtocolError,
+  type FederationClient, type SessionStream, type Task, type TrainTask, type EvaluateTask, type CosignRequest, type ProtocolError, type PhaseRequest,
 } from '../shared/protocol/index.js';
 import { FreezeRegistry } from './freeze-registry.js';
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
@@ -45,6 +45,8 @@ export interface AgentOptions {
   readonly stateDir?: string;
   /** Checks every outbound message against what may leave the site (blocks and logs the rest). */
   readonly guard?: PrivacyGuard;
+  /** Handlers for phase requests by prefix ("tabular", "secagg"): they answer with sums or keys, never rows. */
+  readonly phaseHandlers?: Readonly<Record<string, (req: PhaseRequest) => Promise<Uint8Array>>>;
 }
 
 export interface AgentStats {
@@ -137,6 +139,11 @@ export class SiteAgent {
           this.queue = this.queue.then(() => this.cosign(req, call)).catch((err) => {
             this.log.warn({ err: (err as Error).message }, 'co-signing failed');
           });
+        } else if (m.type === 'phase') {
+          const req = m;
+          this.queue = this.queue.then(() => this.phase(req, call)).catch((err) => {
+            this.log.warn({ err: (err as Error).message, phase: req.phase }, 'phase request failed');
+          });
         } else if (m.type === 'stop') {
           this.stopReason = m.reason || 'stopped';
           this.log.info({ reason: this.stopReason }, 'coordinator ended the study');
@@ -162,6 +169,37 @@ export class SiteAgent {
       }
       call.send({ type: 'hello', ...hello });
     });
+  }
+
+  /**
+   * Answers a phase request with the handler registered for its prefix ("tabular.sums" →
+   * "tabular"); a missing handler or a handler's refusal (e.g. fewer than min_cell cases) is sent
+   * back as the reply's error, so the coordinator lists it as this site's failure.
+   */
+  private async phase(req: PhaseRequest, call: SessionStream): Promise<void> {
+    const prefix = req.phase.slice(0, req.phase.indexOf('.'));
+    const handler = this.opts.phaseHandlers?.[prefix];
+    let payload: Uint8Array = new Uint8Array(0);
+    let error = '';
+    if (req.studyId !== this.opts.studyId) error = `phase request for study "${req.studyId}", this site is in "${this.opts.studyId}"`;
+    else if (!handler) error = `this site has no handler for "${req.phase}"`;
+    else {
+      try {
+        payload = await handler(req);
+      } catch (err) {
+        error = (err as Error).message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 1000);
+        this.log.warn({ phase: req.phase, model: req.model, reason: error }, 'refused a phase request');
+      }
+    }
+    let reply = { exchangeId: req.exchangeId, phase: req.phase, payload, error };
+    try {
+      this.check('phase-reply', reply);
+    } catch (err) {
+      // What the handler produced may not leave the site; the coordinator is told why, not what.
+      reply = { ...reply, payload: new Uint8Array(0), error: `blocked by this site's privacy guard: ${(err as Error).message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300)}` };
+      this.check('phase-reply', reply);
+    }
+    call.send({ type: 'phase_reply', exchangeId: reply.exchangeId, payload: reply.payload, error: reply.error });
   }
 
   /** Every outbound message passes the privacy guard first (when one is configured). */

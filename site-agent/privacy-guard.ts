@@ -122,6 +122,22 @@ export type UpdateHeaderPayload = z.input<typeof updateHeaderSchema>;
 export type ChunkPayload = z.input<typeof chunkSchema>;
 export type EvaluationPayload = z.input<typeof evaluationSchema>;
 
+/** Phase handlers whose replies may leave the site, and what their payloads may hold. */
+const PHASE_PAYLOADS = {
+  /** Sums of a fit (gradients, information matrices, histograms, counts): JSON of numbers only. */
+  tabular: 'numbers',
+  /** Secure aggregation: public keys, ciphertexts of shares, revealed seeds: opaque bytes. */
+  secagg: 'bytes',
+} as const;
+const MAX_PHASE_REPLY = 4 << 20;
+const phaseReplySchema = z.strictObject({
+  exchangeId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'must be an exchange id'),
+  phase: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be <handler>.<step>'),
+  payload: z.custom<Uint8Array>((b) => b instanceof Uint8Array, "must be bytes").refine((b) => b.byteLength <= MAX_PHASE_REPLY, `at most ${MAX_PHASE_REPLY} bytes`),
+  error: z.string().max(MAX_STATUS_MESSAGE * 4).regex(/^[\x20-\x7e]*$/, 'refusals must be one line of printable ASCII'),
+});
+export type PhaseReplyPayload = z.input<typeof phaseReplySchema>;
+
 /** Everything the agent may send, by kind. */
 export interface OutboundPayloads {
   hello: HelloPayload;
@@ -133,6 +149,8 @@ export interface OutboundPayloads {
   /** One chunk of an approved update's bytes; `update` is the approved digest. */
   'update-chunk': { update: string; chunk: ChunkPayload };
   evaluation: EvaluationPayload;
+  /** The answer to a phase request, from a whitelisted handler (PHASE_PAYLOADS). */
+  'phase-reply': PhaseReplyPayload;
 }
 export type OutboundKind = keyof OutboundPayloads;
 
@@ -144,6 +162,7 @@ const schemas: { [K in OutboundKind]: z.ZodType } = {
   'update-header': updateHeaderSchema,
   'update-chunk': z.strictObject({ update: hex64, chunk: chunkSchema }),
   evaluation: evaluationSchema,
+  'phase-reply': phaseReplySchema,
 };
 
 /** Aggregate results: nested objects/arrays of finite numbers under identifier keys, nothing else. */
@@ -279,6 +298,23 @@ export class PrivacyGuard {
           }
           const err = checkAggregate(agg);
           if (err) this.block(kind, `aggregateJson: ${err}`);
+        }
+        break;
+      }
+      case 'phase-reply': {
+        const r = payload as PhaseReplyPayload;
+        const handler = r.phase.slice(0, r.phase.indexOf('.')) as keyof typeof PHASE_PAYLOADS;
+        const kindOf = PHASE_PAYLOADS[handler];
+        if (!kindOf) this.block(kind, `phase handler "${handler}" may not send data (allowed: ${Object.keys(PHASE_PAYLOADS).join(', ')})`);
+        if (kindOf === 'numbers' && r.payload.byteLength > 0) {
+          let value: unknown;
+          try {
+            value = JSON.parse(Buffer.from(r.payload).toString('utf8'));
+          } catch {
+            this.block(kind, `${r.phase}: payload is not JSON`);
+          }
+          const err = checkAggregate(value);
+          if (err) this.block(kind, `${r.phase}: ${err}`);
         }
         break;
       }

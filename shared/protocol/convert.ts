@@ -68,7 +68,23 @@ export function encodeCoordinatorMessage(m: CoordinatorMessage, party = 'the coo
           },
         },
       };
+    case 'phase':
+      if (m.payload.length > MAX_PHASE_PAYLOAD) throw new ProtocolError(`${party}: field "phase.payload": ${m.payload.length} bytes, at most ${MAX_PHASE_PAYLOAD} (send model-sized data as an upload)`);
+      return {
+        msg: {
+          $case: 'phase',
+          value: { exchangeId: m.exchangeId, studyId: m.studyId, round: m.round, model: m.model, phase: m.phase, payload: Buffer.from(m.payload), deadlineUnixMs: m.deadlineUnixMs },
+        },
+      };
   }
+}
+
+/** Largest phase payload (requests and replies): model-sized data travels by upload/download. */
+export const MAX_PHASE_PAYLOAD = 4 << 20;
+const PHASE_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+function checkPhaseIds(exchangeId: string, party: string): void {
+  if (!/^[A-Za-z0-9._-]{1,80}$/.test(exchangeId)) throw new ProtocolError(`${party}: field "exchange_id": expected 1-80 characters [A-Za-z0-9._-]`);
 }
 
 function encodeTask(t: Task, party: string): W.Task {
@@ -115,6 +131,13 @@ export function decodeCoordinatorMessage(w: W.CoordinatorMessage, party: string)
         proof: c.proofJson ? parseConsistencyProof(c.proofJson, 'cosign.proof_json', party) : null,
         coordinatorPublicKey: c.coordinatorPublicKey,
       };
+    }
+    case 'phase': {
+      const p = m.value;
+      checkPhaseIds(p.exchangeId, party);
+      if (!PHASE_NAME.test(p.phase)) throw new ProtocolError(`${party}: field "phase.phase": "${p.phase}" is not "<handler>.<step>" in lowercase`);
+      if (p.payload.length > MAX_PHASE_PAYLOAD) throw new ProtocolError(`${party}: field "phase.payload": ${p.payload.length} bytes, at most ${MAX_PHASE_PAYLOAD}`);
+      return { type: 'phase', exchangeId: p.exchangeId, studyId: p.studyId, round: p.round, model: p.model, phase: p.phase, payload: new Uint8Array(p.payload), deadlineUnixMs: p.deadlineUnixMs };
     }
   }
 }
@@ -185,6 +208,9 @@ export function encodeSiteMessage(m: SiteMessage, party = 'this site'): W.SiteMe
           value: { headJson: m.head ? encodeJsonField(treeHeadSchema, m.head, 'cosignature.head_json', party) : '', signature: m.signature, error: m.error, lastSize: m.lastSize },
         },
       };
+    case 'phase_reply':
+      if (m.payload.length > MAX_PHASE_PAYLOAD) throw new ProtocolError(`${party}: field "phase_reply.payload": ${m.payload.length} bytes, at most ${MAX_PHASE_PAYLOAD}`);
+      return { msg: { $case: 'phaseReply', value: { exchangeId: m.exchangeId, payload: Buffer.from(m.payload), error: m.error.slice(0, 2000) } } };
   }
 }
 
@@ -215,6 +241,12 @@ export function decodeSiteMessage(w: W.SiteMessage, party: string): SiteMessage 
       // A refusal may echo a head the site could not read; only a co-signature needs a valid head.
       const head = c.error ? null : parseTreeHead(c.headJson, 'cosignature.head_json', party);
       return { type: 'cosignature', head, signature: c.signature, error: c.error, lastSize: c.lastSize };
+    }
+    case 'phaseReply': {
+      const r = m.value;
+      checkPhaseIds(r.exchangeId, party);
+      if (r.payload.length > MAX_PHASE_PAYLOAD) throw new ProtocolError(`${party}: field "phase_reply.payload": ${r.payload.length} bytes, at most ${MAX_PHASE_PAYLOAD}`);
+      return { type: 'phase_reply', exchangeId: r.exchangeId, payload: new Uint8Array(r.payload), error: r.error.slice(0, 2000) };
     }
   }
 }

@@ -100,7 +100,20 @@ export interface CosignRequest {
   readonly coordinatorPublicKey: string;
 }
 
-export type CoordinatorMessage = Welcome | Task | Stop | FreezeNotice | CosignRequest;
+/** One step of a multi-phase round or of a fit from sums (see PhaseRequest in the proto). */
+export interface PhaseRequest {
+  readonly type: 'phase';
+  readonly exchangeId: string;
+  readonly studyId: string;
+  readonly round: number;
+  readonly model: string;
+  /** Handler at the site: "<family or protocol>.<step>". */
+  readonly phase: string;
+  readonly payload: Uint8Array;
+  readonly deadlineUnixMs: number;
+}
+
+export type CoordinatorMessage = Welcome | Task | Stop | FreezeNotice | CosignRequest | PhaseRequest;
 
 // ---- site → coordinator (session) ----
 
@@ -141,7 +154,15 @@ export interface CosignResponse {
   readonly lastSize: number;
 }
 
-export type SiteMessage = Hello | Heartbeat | TaskStatus | CosignResponse;
+/** A site's answer to a PhaseRequest: the payload, or why it refused (`error` non-empty). */
+export interface PhaseReply {
+  readonly type: 'phase_reply';
+  readonly exchangeId: string;
+  readonly payload: Uint8Array;
+  readonly error: string;
+}
+
+export type SiteMessage = Hello | Heartbeat | TaskStatus | CosignResponse | PhaseReply;
 
 // ---- model transfer ----
 
