@@ -64,7 +64,7 @@ export function register(program: Command): void {
       if (o.json) process.stdout.write(JSON.stringify(outcome.report, null, 2) + '\n');
       else {
         // The same closing summary as the demo: the round table, the paper table and where the report is.
-        const report = outcome.report as unknown as Record<string, unknown>;
+        const report = outcome.report;
         const say = (line: string) => process.stderr.write(line + '\n');
         say('');
         say(summaryTable(report));

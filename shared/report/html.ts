@@ -3,74 +3,21 @@
 // C: decision curves against treat-all and treat-none), a table of estimates with 95% CIs, a
 // table of model comparisons with P-values, and subgroup AUCs. No scripts, no external assets.
 //
-// The input is typed structurally (only the fields drawn are required), so any report with the
-// documented JSON shape renders; ROC points may be [fpr, tpr] pairs or { fpr, tpr } objects.
+// The input is the report.json contract (schema.ts); ROC points may be [fpr, tpr] pairs or
+// { fpr, tpr } objects.
 
-type Ci = readonly [number, number] | null;
+// The panel's input types are the report.json contract (schema.ts): the HTML report reads exactly
+// what report.json and `fl evaluate --json` hold.
+import type { CohortStats, ComparisonStats, Difference, Estimate, GroupStats, ModelStats, RocPoint, StatisticsPanel } from './schema.js';
 
-export interface HtmlEstimate {
-  readonly estimate: number | null;
-  readonly ci?: Ci;
-  readonly reason?: string;
-  readonly numerator?: number;
-  readonly denominator?: number;
-  readonly x?: number;
-  readonly n?: number;
-}
-
-export type HtmlRocPoint = readonly [number, number] | { readonly fpr: number; readonly tpr: number };
-
-export interface HtmlModel {
-  readonly n?: number;
-  readonly auc: HtmlEstimate;
-  readonly roc?: readonly HtmlRocPoint[];
-  readonly threshold: number;
-  readonly sensitivity: HtmlEstimate;
-  readonly specificity: HtmlEstimate;
-  readonly ppv: HtmlEstimate;
-  readonly npv: HtmlEstimate;
-  readonly accuracy: HtmlEstimate;
-  readonly calibration?: {
-    readonly intercept: number | null;
-    readonly slope: number | null;
-    readonly brier: number | null;
-    readonly reason?: string;
-    readonly curve?: readonly { readonly mean_predicted: number; readonly observed: number; readonly n: number }[];
-  };
-  readonly decision_curve?: readonly { readonly threshold: number; readonly net_benefit: number; readonly treat_all: number }[];
-}
-
-export interface HtmlDifference {
-  readonly estimate: number | null;
-  readonly ci?: Ci;
-  readonly p?: number | null;
-  readonly reason?: string;
-}
-
-export interface HtmlComparison {
-  readonly a: string;
-  readonly b: string;
-  readonly auc_difference: number | null;
-  readonly delong: { readonly z: number | null; readonly p: number | null; readonly reason?: string };
-  readonly npv_difference?: HtmlDifference;
-  readonly specificity_difference?: HtmlDifference;
-  readonly bootstrap?: { readonly replicates?: number; readonly npv_difference?: HtmlDifference; readonly specificity_difference?: HtmlDifference };
-}
-
-export interface HtmlGroup {
-  readonly n: number;
-  readonly positives: number;
-  readonly models: Readonly<Record<string, HtmlModel>>;
-  readonly comparisons?: readonly HtmlComparison[];
-}
-
-export interface HtmlCohort extends HtmlGroup {
-  readonly subgroups?: Readonly<Record<string, HtmlGroup>>;
-}
-
-export interface HtmlReportInput {
-  readonly cohorts: Readonly<Record<string, HtmlCohort>>;
-}
+export type HtmlEstimate = Estimate;
+export type HtmlRocPoint = RocPoint;
+export type HtmlModel = ModelStats;
+export type HtmlDifference = Difference;
+export type HtmlComparison = ComparisonStats;
+export type HtmlGroup = GroupStats;
+export type HtmlCohort = CohortStats;
+export type HtmlReportInput = StatisticsPanel;
 
 export interface HtmlReportOptions {
   readonly title: string;

@@ -15,23 +15,23 @@ export function clippedLogit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-export interface CalibrationBin {
+export type CalibrationBin = {
   readonly lower: number;
   readonly upper: number;
   readonly n: number;
   readonly mean_predicted: number;
   readonly observed: number;
   readonly ci: readonly [number, number];
-}
+};
 
-export interface Calibration {
+export type Calibration = {
   readonly intercept: number | null;
   readonly slope: number | null;
   readonly brier: number | null;
   /** Why intercept, slope or Brier is null (joined when several are). */
   readonly reason?: string;
   readonly curve: CalibrationBin[];
-}
+};
 
 function logLik(y: ArrayLike<number>, x: Float64Array, a: number, b: number, offset: boolean): number {
   let ll = 0;

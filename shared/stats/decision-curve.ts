@@ -3,11 +3,11 @@
 // Thresholds are exact decimals (k / 100, the double nearest to "0.15"), never accumulated sums.
 import { countBelow, splitSorted } from './sorted.js';
 
-export interface DecisionPoint {
+export type DecisionPoint = {
   readonly threshold: number;
   readonly net_benefit: number;
   readonly treat_all: number;
-}
+};
 
 /** The standard grid 0.01 .. 0.99 in steps of 0.01. */
 export function decisionThresholds(): number[] {

@@ -19,7 +19,7 @@ import { FlError } from '../errors/index.js';
 /** One row of a predictions table, as read from CSV: column name -> text. */
 export type PredictionRow = Readonly<Record<string, string>>;
 
-export interface EvaluateOptions {
+export type EvaluateOptions = {
   readonly label: string;
   readonly scores: readonly string[];
   /** Positive when score >= threshold; one for all models or one per model. Default 0.5. */
@@ -31,7 +31,7 @@ export interface EvaluateOptions {
   readonly bootstrap?: { readonly replicates?: number; readonly seed?: number };
   /** How to name row i in error messages (default "data row i+1"), e.g. the CSV line number. */
   readonly rowName?: (index: number) => string;
-}
+};
 
 export class EvaluationInputError extends FlError {
   constructor(message: string, readonly row?: number, readonly column?: string) {
@@ -39,13 +39,13 @@ export class EvaluationInputError extends FlError {
   }
 }
 
-export interface AucEstimate {
+export type AucEstimate = {
   readonly estimate: number | null;
   readonly ci: readonly [number, number] | null;
   readonly se: number | null;
   readonly method: 'delong';
   readonly reason?: string;
-}
+};
 
 /** [fpr, tpr]. */
 export type RocVertex = readonly [number, number];
@@ -53,7 +53,7 @@ export type RocVertex = readonly [number, number];
 /** Vertices of the ROC curve kept in the report (enough to draw it from the JSON alone). */
 export const ROC_REPORT_POINTS = 200;
 
-export interface ModelReport {
+export type ModelReport = {
   /** Cases with a score from this model (rows with an empty score cell are left out). */
   readonly n: number;
   readonly positives: number;
@@ -71,9 +71,9 @@ export interface ModelReport {
   readonly decision_curve: DecisionPoint[];
   /** ROC vertices [fpr, tpr] for plotting (at most ROC_REPORT_POINTS), from (0, 0) to (1, 1); empty when undefined. */
   readonly roc: RocVertex[];
-}
+};
 
-export interface DifferenceTest {
+export type DifferenceTest = {
   readonly estimate: number | null;
   readonly ci: readonly [number, number] | null;
   /** Two-sided: min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (1 + B)). */
@@ -81,9 +81,9 @@ export interface DifferenceTest {
   /** Replicates in which both figures were defined. */
   readonly valid: number;
   readonly reason?: string;
-}
+};
 
-export interface Comparison {
+export type Comparison = {
   readonly a: string;
   readonly b: string;
   /** Cases both models scored. */
@@ -103,22 +103,22 @@ export interface Comparison {
     readonly npv_difference: DifferenceTest;
     readonly specificity_difference: DifferenceTest;
   };
-}
+};
 
-export interface GroupReport {
+export type GroupReport = {
   readonly n: number;
   readonly positives: number;
   readonly negatives: number;
   readonly prevalence: number | null;
   readonly models: Record<string, ModelReport>;
   readonly comparisons: Comparison[];
-}
+};
 
-export interface CohortReport extends GroupReport {
+export type CohortReport = GroupReport & {
   readonly subgroups: Record<string, GroupReport>;
-}
+};
 
-export interface EvaluationReport {
+export type EvaluationReport = {
   readonly cohorts: Record<string, CohortReport>;
   readonly settings: {
     readonly label: string;
@@ -130,7 +130,7 @@ export interface EvaluationReport {
     readonly bootstrap: { readonly replicates: number; readonly seed: number };
     readonly positive_when: 'score >= threshold';
   };
-}
+};
 
 interface Parsed {
   readonly labels: Uint8Array;
