@@ -1,6 +1,7 @@
 // The study configuration (study.yaml), validated by zod; errors name the field.
 import { z } from 'zod';
 import { tlsKitSchema } from './tls.js';
+import { endpointFields, refineEndpointFields } from './endpoint.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)');
 
@@ -83,7 +84,10 @@ export const studySchema = z.strictObject({
   strategy: z.looseObject({ name: z.string().min(1) }).default({ name: 'fedavg' }),
   /** Reject an update whose L2 norm exceeds `factor` x the round's median norm (0 = off). */
   outlier_norm_factor: z.number().min(0).default(10),
+  /** Endpoint from manifest columns, restricted population, hierarchical levels, subgroups (endpoint.ts). */
+  ...endpointFields,
 }).superRefine((s, ctx) => {
+  refineEndpointFields(s, ctx);
   if (s.sites && s.min_sites > s.sites.length) {
     ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
   }

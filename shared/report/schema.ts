@@ -32,7 +32,10 @@ export const calibrationSchema = z.looseObject({
   slope: maybe,
   brier: maybe,
   reason: z.string().optional(),
-  curve: z.array(z.looseObject({ mean_predicted: num, observed: num, n: num })).optional(),
+  /** e.g. scores of exactly 0 or 1 clipped before the fit (the slope depends on that constant). */
+  note: z.string().optional(),
+  bins: num.optional(),
+  curve: z.array(z.looseObject({ mean_predicted: num, observed: num, n: num, ci: z.tuple([num, num]).readonly().optional() })).optional(),
 });
 
 export const decisionPointSchema = z.looseObject({ threshold: num, net_benefit: num, treat_all: num });
@@ -48,9 +51,13 @@ export const modelStatsSchema = z.looseObject({
   npv: estimateSchema,
   accuracy: estimateSchema,
   fraction_below_threshold: maybe.optional(),
+  fraction_below_threshold_reason: z.string().optional(),
   roc: z.array(rocPointSchema).optional(),
+  roc_reason: z.string().optional(),
   calibration: calibrationSchema.optional(),
-  decision_curve: z.array(decisionPointSchema).optional(),
+  /** null when undefined (scores that are not probabilities, no cases): see decision_curve_reason. */
+  decision_curve: z.array(decisionPointSchema).nullable().optional(),
+  decision_curve_reason: z.string().optional(),
 });
 
 export const differenceSchema = z.looseObject({
