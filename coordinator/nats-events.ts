@@ -75,7 +75,7 @@ export async function ensureEventsStream(jsm: JetStreamManager, study: string, l
     return 'created';
   }
   if (have.storage !== want.storage || have.retention !== want.retention) {
-    throw new Error(`NATS stream ${want.name} exists with storage=${have.storage} retention=${have.retention}; expected storage=${want.storage} retention=${want.retention} (delete or rename it)`);
+    throw new FlError('nats.stream_mismatch', `NATS stream ${want.name} exists with storage=${have.storage} retention=${have.retention}; expected storage=${want.storage} retention=${want.retention} (delete or rename it)`);
   }
   const differs = MANAGED_KEYS.some((k) => JSON.stringify(have[k]) !== JSON.stringify(want[k]));
   if (!differs) return 'unchanged';
