@@ -242,6 +242,36 @@ describe('JetStreamPublisher without a server', () => {
     expect(pub.status()).toMatchObject({ connected: false, pending: 1, published: 0 });
   });
 
+  it('keeps its backoff while messages keep arriving (no connection attempt per message)', async () => {
+    // A TCP server that hangs up on every connection, counting attempts.
+    const { createServer } = await import('node:net');
+    let attempts = 0;
+    const srv = createServer((sock) => {
+      attempts++;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const box = new BoundedOutbox(1000);
+    const pub = new JetStreamPublisher({ url: `nats://127.0.0.1:${port}`, name: 'test-backoff', stream: 'T', outbox: box, maxRetryMs: 10_000, prepare: async () => undefined });
+    try {
+      const t0 = Date.now();
+      let i = 0;
+      while (Date.now() - t0 < 400) {
+        box.push(msg('t.x', String(i++)));
+        pub.notify();
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      // Backoff 100, 200, 400 ms: attempts at about 0, 100 and 300 ms (a slow machine makes fewer).
+      expect(i).toBeGreaterThan(20);
+      expect(attempts).toBeGreaterThanOrEqual(1);
+      expect(attempts).toBeLessThanOrEqual(4);
+    } finally {
+      await pub.close(0);
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('flush waits for a prepared stream only when asked to', async () => {
     const url = `nats://127.0.0.1:${await freePort()}`;
     const lazy = new JetStreamPublisher({ url, name: 'a', stream: 'A', outbox: new BoundedOutbox(1), prepare: async () => undefined });

@@ -8,7 +8,8 @@
 // Nats-Msg-Id so that a publish retried after a lost acknowledgement is stored once. A message
 // leaves the outbox only once the stream has acknowledged it. Publishing never blocks the
 // producer: producers fill the outbox and call notify(). While NATS is unreachable the loop
-// retries with exponential backoff (100 ms up to maxRetryMs); when NATS returns it catches up.
+// retries with exponential backoff (100 ms up to maxRetryMs; new messages do not shorten it, a
+// reconnection of the client does); when NATS returns it catches up.
 // close() delivers what it can within a deadline, then disconnects.
 import {
   connect, Events, headers as natsHeaders,
@@ -140,7 +141,10 @@ export class JetStreamPublisher {
   private stoppedFor: string | null = null;
   private closing: Promise<boolean> | null = null;
   private stopped = false;
+  /** Ends the wait for work (new messages, a reconnection, close). */
   private wake: (() => void) | null = null;
+  /** Ends a backoff early (a reconnection, close); new messages do not, so retries keep their pace. */
+  private retryNow: (() => void) | null = null;
   private readonly waiters = new Set<() => void>();
   private readonly loop: Promise<void>;
 
@@ -194,6 +198,7 @@ export class JetStreamPublisher {
     const delivered = await this.flush(timeoutMs);
     this.stopped = true;
     this.wake?.();
+    this.retryNow?.();
     await this.loop;
     const nc = this.nc;
     this.nc = null;
@@ -246,13 +251,13 @@ export class JetStreamPublisher {
         if (this.stopped || this.stoppedFor !== null) break;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, backoff);
-          this.wake = () => {
+          this.retryNow = () => {
             clearTimeout(t);
             resolve();
           };
-          if (this.stopped) this.wake();
+          if (this.stopped) this.retryNow();
         });
-        this.wake = null;
+        this.retryNow = null;
         backoff = Math.min(backoff * 2, this.opts.maxRetryMs ?? 2000);
       }
     }
@@ -285,6 +290,7 @@ export class JetStreamPublisher {
           this.online = true;
           this.ready = false; // the server may have restarted with another store
           this.wake?.();
+          this.retryNow?.();
         }
       }
     })().catch(() => undefined);
