@@ -10,7 +10,7 @@ import { serverOptions } from '../shared/security/limits.js';
 import { DenyList } from '../shared/security/fingerprint.js';
 import { ModelStore } from './model-store.js';
 import { SiteRegistry } from './site-registry.js';
-import { EventBus } from './events.js';
+import { EventBus } from '../shared/events/events.js';
 import { RoundEngine, StudyFailedError, type RoundResult, type StudyRecorder } from './round-engine.js';
 import { createGrpcServer, bindServer } from './server.js';
 import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';

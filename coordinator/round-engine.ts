@@ -11,7 +11,7 @@ import { buildTrainTask, type ModelConfigs, type UpdateHeader } from '../shared/
 import type { StudyConfig } from '../shared/config/study.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
-import type { EventBus, RoundState } from './events.js';
+import type { EventBus, RoundState } from '../shared/events/events.js';
 import type { Admission, ReceivedUpdate } from './update-receiver.js';
 import { invalid, precondition, duplicate } from './errors.js';
 import type { AggregateResult, Failure, Strategy, StrategyState } from '../shared/strategies/types.js';

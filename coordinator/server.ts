@@ -12,7 +12,7 @@ import type { Gatekeeper } from './gatekeeper.js';
 import type { SiteRegistry, SiteSession } from './site-registry.js';
 import type { ModelStore } from './model-store.js';
 import type { RoundEngine } from './round-engine.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../shared/events/events.js';
 import { receiveUpload, partialState } from './update-receiver.js';
 import { join } from 'node:path';
 import { RejectError } from './errors.js';

@@ -10,7 +10,7 @@ import type { CoordinatorFile } from '../shared/config/study.js';
 import type { RoundResult, StudyRecorder } from './round-engine.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../shared/events/events.js';
 import type { EvaluationCollector } from './evaluation.js';
 import { StudyFailedError } from './round-engine.js';
 import { chooseThreshold } from './threshold.js';

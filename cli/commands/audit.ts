@@ -14,7 +14,7 @@ import { checkInclusionProof } from '../../shared/audit/proofs.js';
 import { replayAggregates } from '../../shared/audit/replay.js';
 import { summationOrder, type AuditRecord } from '../../shared/audit/records.js';
 import type { VerifyReport } from '../../shared/audit/verifier.js';
-import { auditSubject } from '../../shared/audit/nats-stream.js';
+import { auditSubject } from '../../shared/events/subjects.js';
 
 async function verifyOrThrow(dir: string, o: { pubkey?: string; nats?: string; study?: string }): Promise<DirVerification> {
   if ((o.nats === undefined) !== (o.study === undefined)) throw new CliError('--nats and --study go together', 2);
