@@ -338,7 +338,8 @@ export class RoundEngine {
           strategy_metrics: out.metrics,
           rejected: run.rejected.get(model)!,
         };
-        if (out.audit) await recorder?.append({ type: 'strategy_audit', round, model, strategy: strategy.name, ...out.audit });
+        // Facts a wrapper adds to the log, one record per key (e.g. secure_aggregation).
+        for (const [type, body] of Object.entries(out.audit ?? {})) await recorder?.append({ ...(body as Record<string, unknown>), type, round, model });
         await recorder?.append({
           type: 'round_aggregated', round, model, strategy: strategy.name, strategy_config: study.strategy,
           summation_order: summed.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),

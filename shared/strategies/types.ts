@@ -61,7 +61,7 @@ export interface AggregateResult {
   /** Updates left out before aggregation (the summation order lists only the others). */
   readonly excluded?: readonly Exclusion[];
   readonly privacy?: PrivacySpentReport;
-  /** Extra facts for the study log (e.g. secure aggregation: survivors, digests, revealed seeds). */
+  /** Extra study-log records by type (e.g. secure_aggregation: survivors, digests, revealed seeds); the type needs a schema in shared/audit/records.ts. */
   readonly audit?: Readonly<Record<string, unknown>>;
 }
 
