@@ -19,6 +19,13 @@ import { decodeTensorFileHeader } from '../shared/tensor/file.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
 import type { TrainRequest, TrainResult } from '../site-agent/trainer.js';
 import { quantizationErrorBound, step } from '../shared/secagg/index.js';
+import { replayAggregates } from '../shared/audit/replay.js';
+import type { AuditRecord } from '../shared/audit/records.js';
+
+async function replay(records: Record<string, unknown>[], dataDir: string) {
+  const recs = records.map((r, seq) => ({ seq, time: new Date(0).toISOString(), ...r })) as unknown as AuditRecord[];
+  return replayAggregates(recs, { updatesDir: join(dataDir, 'updates'), checkpointsDir: join(dataDir, 'checkpoints') });
+}
 
 const log = pino({ level: 'silent' });
 const N = 20_000; // elements: 80 KB per upload
@@ -159,6 +166,9 @@ describe('secure aggregation over gRPC', () => {
     expect(audit.session.threshold).toBe(4);
     expect(Object.keys(audit.upload_digests)).toHaveLength(6);
     expect(audit.aggregate_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // fl audit replay: re-derives the aggregate from the masked uploads and the revealed seeds.
+    const rp = await replay(records, dataDir);
+    expect(rp.map((x) => [x.status, x.message])).toEqual([['ok', expect.stringMatching(/unmasked with the revealed seeds/)]]);
   }, 120_000);
 
   it('one site killed before uploading and one after still give the exact sum of the rest', async () => {
@@ -177,13 +187,14 @@ describe('secure aggregation over gRPC', () => {
     handle.events.subscribe((e) => {
       if (e.type === 'update_accepted' && e.site === 'site-5') afterAgent?.().shutdown();
     });
-    const { h, records } = await run;
+    const { h, records, dataDir } = await run;
     const r = h.engine.results[0]!;
     expect(r.state).toBe('completed_without_some_sites');
     const audit = records.find((x) => x.type === 'secure_aggregation') as unknown as { survivors: string[]; dropped: string[]; failures: { site: string }[] };
     expect(audit.dropped).toEqual(['site-2']);
     expect(audit.survivors).toContain('site-5'); // its upload is in the sum
     expect(audit.failures.map((f) => f.site)).toContain('site-5'); // but it did not unmask
+    expect((await replay(records, dataDir)).map((x) => x.status)).toEqual(['ok']);
     const included = specs.map((s) => s.site).filter((s) => s !== 'site-2');
     const err = maxErr(h, expectedMean(specs, included));
     expect(err).toBeLessThan(quantizationErrorBound(5, Q) * (specs.reduce((a, s) => a + s.examples, 0) / included.reduce((a, s) => a + specs.find((x) => x.site === s)!.examples, 0)) + 1e-7);

@@ -109,7 +109,7 @@ export const SecureAggregationRecord = z.looseObject({
   ...base, type: z.literal('secure_aggregation'),
   round, model: name,
   session: z.looseObject({
-    sites: z.array(name).min(1), threshold: count, elements: count, chunkElements: count,
+    study: name, sites: z.array(name).min(1), threshold: count, elements: count, chunkElements: count,
     quantization: z.looseObject({ clip: z.number().positive(), bits: count }),
   }),
   survivors: z.array(name), dropped: z.array(name),

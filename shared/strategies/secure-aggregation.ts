@@ -35,7 +35,7 @@ export interface SecureAggregationSettings {
 
 /** What the study log records of a secure-aggregation round (and all `fl audit replay` needs). */
 export interface SecureAggregationRecord {
-  readonly session: { sites: string[]; threshold: number; quantization: QuantizationConfig; elements: number; chunkElements: number };
+  readonly session: { study: string; sites: string[]; threshold: number; quantization: QuantizationConfig; elements: number; chunkElements: number };
   readonly advertised: string[];
   readonly shared: string[];
   readonly survivors: string[];
@@ -248,7 +248,7 @@ export function withSecureAggregation(inner: Strategy, settings: SecureAggregati
       const out = await inner.aggregateFit(global, [sum], state, round);
       const excluded = results.filter((u) => !survivors.has(u.site)).map((u) => ({ id: u.id, site: u.site, reason: 'not in the secure-aggregation sum (its keys were not shared or its upload was refused this round)' }));
       const record: SecureAggregationRecord = {
-        session: { sites: [...run.session.sites], threshold: run.session.threshold, quantization: q, elements: run.session.elements, chunkElements: run.session.chunkElements },
+        session: { study: run.session.study, sites: [...run.session.sites], threshold: run.session.threshold, quantization: q, elements: run.session.elements, chunkElements: run.session.chunkElements },
         advertised: run.advertised, shared: run.shared, survivors: [...res.survivors], dropped: [...res.dropped],
         weight_total: run.weightTotal, weights, weight_sum: res.weightSum,
         upload_digests: { ...res.uploadDigests }, aggregate_sha256: res.aggregateSha256,
