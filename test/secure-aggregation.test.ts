@@ -132,8 +132,7 @@ function maxErr(h: CoordinatorHandle, expected: Float64Array): number {
 describe('secure aggregation over gRPC', () => {
   it('stores only masked uploads and aggregates like FedAvg within the quantisation bound', async () => {
     const specs = specs6();
-    const { h, dataDir, records, outcome } = await runStudy(specs, 4);
-    if (!h.engine.results[0]) console.log(JSON.stringify(outcome).slice(0, 2000));
+    const { h, dataDir, records } = await runStudy(specs, 4);
     const r = h.engine.results[0]!;
     expect(r.state).toBe('completed');
     // The spool: one masked upload per site, bytes near-uniform and unlike the plain update.
