@@ -231,8 +231,14 @@ export class RoundEngine {
     events.publish({ type: 'round_started', round, participants, deadline });
     log.info({ round, participants }, 'round started');
 
-    // Phases a strategy runs before training (e.g. secure aggregation's key set-up).
-    await this.runPhases('before_fit', round, participants);
+    // Phases a strategy runs before training (e.g. secure aggregation's key set-up). A phase that
+    // cannot go on (fewer than its threshold of sites) fails the round with its reason.
+    const setupFailure = await this.runPhases('before_fit', round, participants, run);
+    if (setupFailure !== undefined) {
+      this.run = null;
+      run.settled = true;
+      return { round, state: 'failed', reason: setupFailure, participants, dropped: {}, started, ended: Date.now(), models: {} };
+    }
     const strategyParams: Record<string, number> = {};
     for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.configureFit({ round, model: m.name }).params);
     const taskId = `r${round}-${randomUUID()}`;
@@ -267,14 +273,13 @@ export class RoundEngine {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
     }
 
-    // Phases a strategy runs once the updates are in (e.g. unmasking with the survivors' shares).
-    await this.runPhases('after_fit', round, participants.filter((s) => !run.dropped.has(s)));
-
     // Quorum per model, then aggregation through each model's strategy hooks (wrappers such as
     // the norm-outlier filter and DP accounting act inside aggregateFit). Every model is
     // aggregated before any is stored, so a round fails or completes as a whole.
     const models: RoundResult['models'] = {};
     let failure: string | undefined;
+    // Phases a strategy runs once the updates are in (e.g. unmasking with the survivors' shares).
+    failure = await this.runPhases('after_fit', round, participants.filter((s) => !run.dropped.has(s)), run);
     for (const m of study.models) {
       const accepted = run.accepted.get(m.name)!.size;
       if (accepted < study.min_sites) {
@@ -333,6 +338,8 @@ export class RoundEngine {
           strategy_metrics: out.metrics,
           rejected: run.rejected.get(model)!,
         };
+        // Facts a wrapper adds to the log, one record per key (e.g. secure_aggregation).
+        for (const [type, body] of Object.entries(out.audit ?? {})) await recorder?.append({ ...(body as Record<string, unknown>), type, round, model });
         await recorder?.append({
           type: 'round_aggregated', round, model, strategy: strategy.name, strategy_config: study.strategy,
           summation_order: summed.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
@@ -363,19 +370,37 @@ export class RoundEngine {
     return result;
   }
 
-  /** Runs each model's strategy phases of one kind, threading the strategy state through them. */
-  private async runPhases(when: 'before_fit' | 'after_fit', round: number, sites: readonly string[]): Promise<void> {
+  /**
+   * Runs each model's strategy phases of one kind, threading the strategy state through them.
+   * After-fit phases get the model's accepted updates as readers. Returns the reason when a phase
+   * fails the round (QuorumError, e.g. fewer than secure aggregation's threshold of sites).
+   */
+  private async runPhases(when: 'before_fit' | 'after_fit', round: number, sites: readonly string[], run: RoundRun): Promise<string | undefined> {
     for (const m of this.deps.study.models) {
       const strategy = this.deps.strategies.get(m.name)!;
       const phases = (strategy.phases ?? []).filter((p) => p.when === when);
       if (phases.length === 0) continue;
       if (!this.deps.phases) throw new Error(`strategy "${strategy.name}" runs phases, but this coordinator has no phase transport`);
       let state = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
-      for (const phase of phases) {
-        state = await phase.run({ round, model: m.name, minSites: this.deps.study.min_sites }, this.deps.phases.transport(round, m.name, sites), state);
+      const updates = when === 'after_fit'
+        ? await this.openReaders([...run.accepted.get(m.name)!.values()].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0)))
+        : undefined;
+      try {
+        for (const phase of phases) {
+          state = await phase.run({
+            round, model: m.name, minSites: this.deps.study.min_sites, modelLength: this.deps.store.get(m.name).set.data.length,
+            ...(updates ? { updates } : {}),
+          }, this.deps.phases.transport(round, m.name, sites), state);
+        }
+      } catch (err) {
+        if (err instanceof QuorumError) return err.message;
+        throw err;
+      } finally {
+        if (updates) await Promise.all(updates.map((r) => r.close?.()));
       }
       this.strategyState.set(m.name, state);
     }
+    return undefined;
   }
 
   private openReaders(updates: readonly AcceptedUpdate[]) {
@@ -434,6 +459,7 @@ export class RoundEngine {
     if (!/^[A-Za-z0-9._-]{8,80}$/.test(header.updateId)) throw invalid(`${who}: update_id must be 8-80 characters [A-Za-z0-9._-]`);
     return {
       round: run.round, model: header.model, site, spec: g.set.infos,
+      ...(this.deps.strategies.get(header.model)?.maskedUpdates ? { masked: true } : {}),
       spoolPath: join(this.updatesDir(header.model, run.round), `${header.updateId}.flt`),
     };
   }

@@ -16,6 +16,8 @@ export interface Admission {
   readonly site: string;
   readonly spec: readonly TensorInfo[];
   readonly spoolPath: string;
+  /** Secure aggregation (issue 17): the update is a masked ring vector (any bit pattern), not floats. */
+  readonly masked?: boolean;
 }
 
 export interface ReceivedUpdate {
@@ -112,7 +114,7 @@ export async function receiveUpload(
       }
       if (received + c.data.length > total) throw invalid(`${who}: more data than the announced ${total} bytes`);
       if (sha256Hex(c.data) !== c.sha256) throw invalid(`${who}: chunk at offset ${c.offset} fails its SHA-256 check`);
-      const bad = firstNonFinite(c.data, scratch);
+      const bad = admission.masked ? -1 : firstNonFinite(c.data, scratch); // masked ring bytes: no finiteness
       if (bad >= 0) {
         throw invalid(`${who}: non-finite value at element ${(received >> 2) + bad}`);
       }

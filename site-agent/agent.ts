@@ -47,6 +47,8 @@ export interface AgentOptions {
   readonly guard?: PrivacyGuard;
   /** Handlers for phase requests by prefix ("tabular", "secagg"): they answer with sums or keys, never rows. */
   readonly phaseHandlers?: Readonly<Record<string, (req: PhaseRequest) => Promise<Uint8Array>>>;
+  /** Secure aggregation (site-agent/secagg-handler.ts): masks updates when the task asks for it. */
+  readonly secureAggregation?: { maskUpdate(model: string, round: number, delta: Float32Array, numExamples: number, clipNorm?: number): Uint8Array };
 }
 
 export interface AgentStats {
@@ -252,7 +254,7 @@ export class SiteAgent {
       const w = result.weights.data;
       const g = global.set.data;
       for (let k = 0; k < delta.length; k++) delta[k] = w[k]! - g[k]!;
-      const update: TensorSet = { infos: global.set.infos, data: delta };
+      let update: TensorSet = { infos: global.set.infos, data: delta };
       const metrics: Record<string, number> = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };
       const clip = t.strategyParams.dp_clip;
       const sigma = t.strategyParams.dp_noise_multiplier;
@@ -262,7 +264,17 @@ export class SiteAgent {
         metrics.dp_norm_before_clip = dp.normBeforeClip;
         metrics.dp_clipped = dp.clipped ? 1 : 0;
       }
-      const digest = this.opts.guard?.approveUpdate(ref.model, update) ?? tensorSetDigest(update);
+      let digest: string;
+      if (t.strategyParams.secagg === 1) {
+        // Secure aggregation: only the masked ring vector leaves the site, never the plain update.
+        const sa = this.opts.secureAggregation;
+        if (!sa) throw new Error(`task ${task.taskId}: the study uses secure aggregation, but this site has no secure-aggregation handler; nothing uploaded`);
+        const masked = sa.maskUpdate(ref.model, task.round, delta, result.numExamples, t.strategyParams.secagg_clip_norm);
+        update = { infos: global.set.infos, data: new Float32Array(masked.buffer, masked.byteOffset, masked.byteLength / 4) };
+        digest = this.opts.guard?.approveMaskedUpdate(ref.model, update) ?? tensorSetDigest(update);
+      } else {
+        digest = this.opts.guard?.approveUpdate(ref.model, update) ?? tensorSetDigest(update);
+      }
       const updateId = `${this.opts.siteId}-${ref.model}-r${task.round}-${randomUUID().slice(0, 8)}`;
       // The site's signature over what it sends, so the log proves which site sent which update.
       const signature = this.opts.siteKey

@@ -52,6 +52,7 @@ function summary(rec: AuditRecord): string {
     case 'round_aggregated': return `round ${rec.round} ${rec.model}: ${rec.strategy} over ${summationOrder(rec).map((a) => a.site).join(' → ')} = ${d(rec.aggregated_digest)}`;
     case 'site_dropped': return `${rec.site} dropped${rec.round !== undefined ? ` in round ${rec.round}` : ''}: ${rec.reason}`;
     case 'privacy_accounting': return `privacy ε=${rec.epsilon} δ=${rec.delta}${rec.site ? ` (${rec.site})` : ''}${rec.round !== undefined ? ` after round ${rec.round}` : ''}`;
+    case 'secure_aggregation': return `round ${rec.round} ${rec.model}: secure aggregation T=${rec.session.threshold} of ${rec.session.sites.length}, sum of ${rec.survivors.join(', ')}${rec.dropped.length ? ` (dropped before upload: ${rec.dropped.join(', ')})` : ''} = ${d(rec.aggregate_sha256)}`;
     case 'models_frozen': return `frozen: ${rec.models.map((m) => `${m.model}${m.version !== undefined ? `@v${m.version}` : ''} ${d(m.digest)}${m.threshold !== undefined ? ` threshold ${m.threshold}` : ''}`).join(', ')}`;
     case 'evaluation_requested': return `evaluation requested${rec.cohorts ? ` on ${rec.cohorts.join(', ')}` : ''} for ${rec.models.map((m) => `${m.model} ${d(m.digest)}`).join(', ')}`;
     case 'evaluation_result': return `evaluation result from ${rec.site}${rec.cohort ?? rec.cohorts ? ` (${rec.cohort ?? rec.cohorts!.join(', ')})` : ''}: ${d(rec.results_digest)}`;

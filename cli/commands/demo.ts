@@ -1,6 +1,7 @@
 // `fl demo [--out DIR]` (= `npm run demo`): a complete federated study on one machine.
 // Synthetic data for 3 hospitals, a provisioned PKI (mutual TLS), the coordinator in this
 // process and one site-agent process per hospital on loopback.
+import { maxBits, minimumThreshold } from '../../shared/secagg/params.js';
 import { reportCohortOrder } from '../../coordinator/report-cohorts.js';
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,6 +38,8 @@ export interface DemoOptions {
   /** Serve the dashboard and metrics here (HOST:PORT or PORT). */
   http?: string;
   httpToken?: string;
+  /** Secure aggregation (issue 17): the coordinator learns only the sum of the sites' updates. */
+  secureAggregation?: boolean;
 }
 
 export function register(program: Command): void {
@@ -55,11 +58,13 @@ export function register(program: Command): void {
     .option('--privacy <mode>', 'held-out results leave sites as pseudonymised "predictions" or only "aggregate" counts', 'predictions')
     .option('--http <host:port>', 'serve the live dashboard, /api/status, /events and /metrics (PORT alone = 127.0.0.1:PORT)')
     .option('--http-token <token>', 'require this bearer token on the dashboard (or set FL_HTTP_TOKEN)')
+    .option('--secure-aggregation', 'masked updates, pairwise masks and Shamir-shared seeds: the coordinator sees only the sum (needs --sites >= 3)')
     .option('--json', 'print report.json on stdout at the end')
     .action(async (o: Omit<DemoOptions, 'models'> & { models: string; json?: boolean }) => {
       for (const k of ['sites', 'casesPerSite', 'rounds', 'imageSize', 'epochs', 'seed'] as const) {
         if (!Number.isInteger(o[k]) || o[k] < (k === 'seed' ? 0 : 1)) throw new CliError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer`, 2);
       }
+      if (o.secureAggregation && o.sites < 3) throw new CliError(`--secure-aggregation needs --sites 3 or more (with 2 the sum reveals each site's update to the other); got ${o.sites}`, 2);
       const outcome = await runDemo({ ...o, ...(o.httpToken ?? process.env.FL_HTTP_TOKEN ? { httpToken: o.httpToken ?? process.env.FL_HTTP_TOKEN } : {}), models: o.models.split(',').map((s) => s.trim()).filter(Boolean) });
       if (o.json) process.stdout.write(JSON.stringify(outcome, null, 2) + '\n');
     });
@@ -91,6 +96,12 @@ export async function runDemo(o: DemoOptions): Promise<StudyReport> {
       models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() })),
       training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
       strategy: { name: 'fedavg' },
+      // Secure aggregation: T = ceil(2n/3) (the README's bound), clip 1 per element (CNN deltas of
+      // a round stay far below), the most bits that cannot wrap the 32-bit ring for n sites.
+      ...(o.secureAggregation ? {
+        outlier_norm_factor: 0,
+        secure_aggregation: { enabled: true, threshold: minimumThreshold(o.sites), quantization: { clip: 1, bits: maxBits(o.sites) } },
+      } : {}),
       evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0], privacy: o.privacy ?? 'predictions' },
     },
     coordinator: {

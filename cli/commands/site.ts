@@ -8,6 +8,7 @@ import { clientCredentials, insecureClientCredentials } from '../../shared/secur
 import { clientOptions } from '../../shared/security/limits.js';
 import { SiteAgent } from '../../site-agent/agent.js';
 import { createLocalTrainer } from '../../site-agent/local-trainer.js';
+import { SiteSecAgg } from '../../site-agent/secagg-handler.js';
 import { CliError } from '../errors.js';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -55,7 +56,10 @@ export function register(program: Command): void {
       });
       log.info({ backend: trainer.backend, coordinator: cfg.coordinator }, 'site agent starting');
       const workDir = o.workDir ?? resolveFrom(o.config, cfg.work_dir);
+      // Secure aggregation (issue 17): answers the "secagg.*" phases and masks updates when a task asks.
+      const secagg = new SiteSecAgg({ studyId: cfg.study_id, siteId: cfg.site_id, examples: () => trainer.cohortCounts().train ?? 0 });
       const agent = new SiteAgent({
+        phaseHandlers: { secagg: secagg.handler }, secureAggregation: secagg,
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),

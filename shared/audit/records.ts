@@ -99,6 +99,28 @@ export const PrivacyAccountingRecord = z.looseObject({
   delta: z.number().min(0).max(1),
 });
 
+/**
+ * Secure aggregation of one model in one round (issue 17): who took part at each step, the
+ * threshold, the digest of each masked upload and of the unmasked ring sum, and the secrets the
+ * round revealed (survivors' self-mask seeds, dropped sites' mask keys), so an audit replay can
+ * re-derive the aggregate from the spooled masked uploads.
+ */
+export const SecureAggregationRecord = z.looseObject({
+  ...base, type: z.literal('secure_aggregation'),
+  round, model: name,
+  session: z.looseObject({
+    study: name, sites: z.array(name).min(1), threshold: count, elements: count, chunkElements: count,
+    quantization: z.looseObject({ clip: z.number().positive(), bits: count }),
+  }),
+  survivors: z.array(name), dropped: z.array(name),
+  weights: z.record(z.string(), z.number()),
+  upload_digests: z.record(z.string(), hex64),
+  aggregate_sha256: hex64,
+  revealed: z.looseObject({ selfSeeds: z.record(z.string(), base64), droppedMaskKeys: z.record(z.string(), base64) }),
+  mask_keys: z.record(z.string(), base64),
+  update_ids: z.record(z.string(), name),
+});
+
 export const FrozenModel = z.looseObject({
   model: name,
   version: count.optional(),
@@ -152,7 +174,7 @@ export const LogRecoveredRecord = z.looseObject({
 
 export const RECORD_SCHEMAS = [
   StudyConfigRecord, SiteJoinedRecord, RoundStartedRecord, UpdateAcceptedRecord, UpdateRejectedRecord,
-  RoundAggregatedRecord, SiteDroppedRecord, PrivacyAccountingRecord, ModelsFrozenRecord,
+  RoundAggregatedRecord, SiteDroppedRecord, PrivacyAccountingRecord, SecureAggregationRecord, ModelsFrozenRecord,
   EvaluationRequestedRecord, EvaluationResultRecord, ReportRecord, LogRecoveredRecord,
 ] as const;
 
