@@ -224,8 +224,9 @@ export class RoundEngine {
       this.checkInterrupted();
       await this.waitForQuorum(r, r === fromRound);
       const result = await this.runRound(r);
-      // A stop or a storage failure during the round: it is not saved and is re-run on resume.
-      this.checkInterrupted();
+      // A stop or a storage failure before the aggregate: the round is not saved and is re-run on
+      // resume. A round that completed is saved even when a stop arrived meanwhile.
+      if (result.state === 'failed' && (this.stopped || this.storageError)) this.checkInterrupted();
       this.results.push(result);
       if (result.state !== 'failed' && this.deps.persist) {
         try {

@@ -134,6 +134,8 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
     tree.append(h);
     leafHashes.push(h.toString('hex'));
   }
+  let configSeq: number | null = null;
+  const aggregated = new Map<string, number>();
   const parsed: AuditRecord[] = [];
   const siteKeys = new Map<string, KeyObject>();
   const accepted = new Map<string, AuditRecord & { type: 'update_accepted' }>();
@@ -171,8 +173,6 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
     parsed.push(rec);
   }
 
-  let configSeq: number | null = null;
-  const aggregated = new Map<string, number>();
     function semanticProblem(rec: AuditRecord): string | null {
     switch (rec.type) {
       case 'study_config':
