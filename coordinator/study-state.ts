@@ -70,7 +70,7 @@ export async function saveStudyState(path: string, state: StudyState): Promise<v
   await atomicWriteFile(path, text);
 }
 
-const RECOVER = 'restore it from a backup, or start with --recover-from-log to rebuild the state from the study log and the saved checkpoints';
+const RECOVER = 'restore it from a backup (the study log and the checkpoints are untouched; nothing was overwritten)';
 
 /** Loads the state; null when there is none. Throws StudyStateError (naming the file and the digests) when it is corrupt. */
 export async function loadStudyState(path: string): Promise<StudyState | null> {
