@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { buildTrainTask, type ModelConfigs, type UpdateHeader } from '../shared/protocol/index.js';
+import { buildTrainTask, type CoordinatorMessage, type ModelConfigs, type UpdateHeader } from '../shared/protocol/index.js';
 import type { StudyConfig } from '../shared/config/study.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
@@ -69,6 +69,9 @@ interface RoundRun {
   readonly rejected: Map<string, { site: string; reason: string }[]>;
   readonly dropped: Map<string, string>;
   readonly digestsBefore: Map<string, string>;
+  /** The task as sent, so a site that reconnects within the grace period gets it again at once. */
+  task: CoordinatorMessage | null;
+  readonly taskArgs: { taskId: string; strategyParams: Record<string, number>; deadline: number } | null;
   arrivals: number;
   settle: () => void;
   settled: boolean;
@@ -95,11 +98,25 @@ export class StudyFailedError extends Error {
   override name = 'StudyFailedError';
 }
 
+/** The study was stopped (by an admin, or by a signal to the coordinator): not a failure. */
+export class StudyStoppedError extends Error {
+  override name = 'StudyStoppedError';
+  constructor(readonly by: string, readonly resumable: boolean) {
+    super(`study stopped by ${by}`);
+  }
+}
+
+/** A write the study relies on failed (disk full, I/O error): the study is interrupted, not failed. */
+export class StudyStorageError extends Error {
+  override name = 'StudyStorageError';
+}
+
 export class RoundEngine {
   private run: RoundRun | null = null;
   private readonly strategyState = new Map<string, StrategyState>();
   readonly results: RoundResult[] = [];
-  private stopped = false;
+  private stopped: { by: string; resumable: boolean } | null = null;
+  private storageError: Error | null = null;
   private wakeJoin: (() => void) | null = null;
   /** Sites that disconnected mid-round and may still come back before they are dropped. */
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
@@ -107,11 +124,17 @@ export class RoundEngine {
   constructor(private readonly deps: RoundEngineDeps) {
     deps.sites.onChange((site, connected, reason) => {
       if (connected) {
-        // Back within the grace period: the site stays in the round (its transfers resume).
+        // Back within the grace period: the site stays in the round (its transfers resume) and is
+        // given the open task again at once (a restarted site process has lost it; a site whose
+        // socket only blipped recognises the task id and carries on).
         const t = this.graceTimers.get(site);
         if (t) {
           clearTimeout(t);
           this.graceTimers.delete(site);
+        }
+        const run = this.run;
+        if (run && !run.settled && run.participants.has(site) && !run.dropped.has(site) && !this.siteDone(run, site)) {
+          this.resendTask(run, site);
         }
         this.wakeJoin?.();
         return;
@@ -142,10 +165,55 @@ export class RoundEngine {
     for (const [k, v] of Object.entries(strategyState)) this.strategyState.set(k, v);
   }
 
-  stop(): void {
-    this.stopped = true;
+  /**
+   * Stops the study: the open round ends without aggregating (it is re-run on resume) and
+   * runRounds throws StudyStoppedError. `resumable`: a signal (the coordinator restarts later),
+   * not an admin's decision to end the study.
+   */
+  stop(by = 'an administrator', resumable = false): void {
+    this.stopped ??= { by, resumable };
     this.wakeJoin?.();
     this.run?.settle();
+  }
+
+  get stopInfo(): { by: string; resumable: boolean } | null {
+    return this.stopped;
+  }
+
+  /** A write the study relies on failed: the open round ends, runRounds throws StudyStorageError. */
+  storageFailed(err: Error): void {
+    this.storageError ??= err;
+    this.wakeJoin?.();
+    this.run?.settle();
+  }
+
+  private checkInterrupted(): void {
+    if (this.storageError) throw new StudyStorageError(this.storageError.message, { cause: this.storageError });
+    if (this.stopped) throw new StudyStoppedError(this.stopped.by, this.stopped.resumable);
+  }
+
+  /**
+   * Waits until every site of `list` is connected or `timeoutMs` passed (after a restart, before
+   * asking anything). Resolves with the connected ones; throws when stopped.
+   */
+  async waitForSites(list: readonly string[], timeoutMs: number): Promise<string[]> {
+    const { sites } = this.deps;
+    const deadline = Date.now() + timeoutMs;
+    while (!list.every((s) => sites.isConnected(s))) {
+      this.checkInterrupted();
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.wakeJoin = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeJoin = null;
+    }
+    this.checkInterrupted();
+    return list.filter((s) => sites.isConnected(s));
   }
 
   updatesDir(model: string, round: number): string {
@@ -156,12 +224,20 @@ export class RoundEngine {
   async runRounds(fromRound = 1): Promise<RoundResult[]> {
     const { study } = this.deps;
     for (let r = fromRound; r <= study.rounds; r++) {
-      if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
+      this.checkInterrupted();
       await this.waitForQuorum(r, r === fromRound);
       const result = await this.runRound(r);
+      // A stop or a storage failure before the aggregate: the round is not saved and is re-run on
+      // resume. A round that completed is saved even when a stop arrived meanwhile.
+      if (result.state === 'failed' && (this.stopped || this.storageError)) this.checkInterrupted();
       this.results.push(result);
       if (result.state !== 'failed' && this.deps.persist) {
-        await this.deps.persist(this.results, Object.fromEntries(this.strategyState));
+        try {
+          await this.deps.persist(this.results, Object.fromEntries(this.strategyState));
+        } catch (err) {
+          this.results.pop();
+          throw new StudyStorageError(`round ${r} could not be saved: ${(err as Error).message}`, { cause: err });
+        }
         this.deps.log.info({ round: r }, 'round saved');
       }
       if (result.state === 'failed') {
@@ -185,7 +261,7 @@ export class RoundEngine {
       return n >= study.min_sites;
     };
     while (!ready()) {
-      if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
+      this.checkInterrupted();
       const left = deadline - Date.now();
       if (left <= 0) {
         const reason = `only ${sites.connectedSites().length} of min_sites ${study.min_sites} sites connected within join_timeout_s ${study.join_timeout_s}`;
@@ -220,6 +296,7 @@ export class RoundEngine {
       accepted: new Map(study.models.map((m) => [m.name, new Map()])),
       rejected: new Map(study.models.map((m) => [m.name, []])),
       dropped: new Map(), digestsBefore: new Map(study.models.map((m) => [m.name, store.get(m.name).digest])),
+      task: null, taskArgs: null,
       arrivals: 0, settle: () => { run.settled = true; settle(); }, settled: false,
     };
     this.run = run;
@@ -242,16 +319,9 @@ export class RoundEngine {
     const strategyParams: Record<string, number> = {};
     for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.configureFit({ round, model: m.name }).params);
     const taskId = `r${round}-${randomUUID()}`;
-    const task = buildTrainTask({
-      taskId, studyId: study.id, round, deadlineUnixMs: deadline,
-      models: study.models.map((m) => {
-        const g = store.get(m.name);
-        return { studyId: study.id, model: m.name, round, version: g.version, digest: g.digest };
-      }),
-      training: { epochs: study.training.epochs, batchSize: study.training.batch_size, learningRate: study.training.learning_rate, seed: study.training.seed * 100_003 + round },
-      strategyParams,
-      modelConfigs: this.deps.modelConfigs,
-    });
+    (run as { taskArgs: RoundRun['taskArgs'] }).taskArgs = { taskId, strategyParams, deadline };
+    const task = this.trainTask(run, study.models.map((m) => m.name));
+    run.task = task;
     for (const site of participants) sites.send(site, task);
 
     const timer = setTimeout(() => {
@@ -286,7 +356,11 @@ export class RoundEngine {
         failure ??= `model "${m.name}": ${accepted} update(s) accepted, min_sites is ${study.min_sites}`;
       }
     }
-    if (this.stopped) failure ??= 'study stopped by an administrator';
+    if (this.stopped || this.storageError) {
+      // Not aggregated: the round is re-run when the study resumes (or reported as not done).
+      this.run = null;
+      return { round, state: 'failed', reason: this.storageError ? this.storageError.message : `study stopped by ${this.stopped!.by}`, participants, dropped: Object.fromEntries(run.dropped), started, ended: Date.now(), models: {} };
+    }
     const outcomes: { model: string; received: AcceptedUpdate[]; summed: AcceptedUpdate[]; out: AggregateResult; strategy: Strategy }[] = [];
     if (failure === undefined) {
       for (const m of study.models) {
@@ -401,6 +475,30 @@ export class RoundEngine {
       this.strategyState.set(m.name, state);
     }
     return undefined;
+  }
+
+  private trainTask(run: RoundRun, models: readonly string[]): CoordinatorMessage {
+    const { study, store } = this.deps;
+    const { taskId, strategyParams, deadline } = run.taskArgs!;
+    return buildTrainTask({
+      taskId, studyId: study.id, round: run.round, deadlineUnixMs: deadline,
+      models: models.map((name) => {
+        const g = store.get(name);
+        return { studyId: study.id, model: name, round: run.round, version: g.version, digest: g.digest };
+      }),
+      training: { epochs: study.training.epochs, batchSize: study.training.batch_size, learningRate: study.training.learning_rate, seed: study.training.seed * 100_003 + run.round },
+      strategyParams,
+      modelConfigs: this.deps.modelConfigs,
+    });
+  }
+
+  /** The open task again, for the models the site has not delivered yet (same task id). */
+  private resendTask(run: RoundRun, site: string): void {
+    if (!run.taskArgs) return;
+    const missing = this.deps.study.models.map((m) => m.name).filter((m) => !run.accepted.get(m)?.has(site));
+    if (missing.length === 0) return;
+    this.deps.sites.send(site, this.trainTask(run, missing));
+    this.deps.log.info({ round: run.round, site, models: missing }, 'site reconnected within the grace period; task sent again');
   }
 
   private openReaders(updates: readonly AcceptedUpdate[]) {

@@ -1,12 +1,13 @@
 // Receiving one update upload: header first, then chunks streamed straight to a spool file
 // while the digest and finiteness are checked incrementally. Memory is O(chunk), never
 // O(model); nothing reaches the round until the whole update has been verified.
-import { open, rename, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
+import { open, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { fsyncDir, encodeTensorFileHeader, decodeTensorFileHeader } from '../shared/tensor/file.js';
+import { encodeTensorFileHeader, decodeTensorFileHeader, readTensorFileLayout, readTensorSetFile } from '../shared/tensor/file.js';
+import { commitFile, writeError } from '../shared/util/atomic-write.js';
 import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
@@ -138,13 +139,21 @@ export async function receiveUpload(
     return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
   } catch (err) {
     refused = err instanceof RejectError;
+    // A file-system error (ENOSPC, EIO) names the spool file it concerns.
+    if (!refused && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((err as NodeJS.ErrnoException).code!)) throw writeError(partial, err);
     throw err;
   } finally {
     await fh.close();
     await blockLog.close();
     if (ok) {
-      await rename(partial, admission.spoolPath);
-      await fsyncDir(dirname(admission.spoolPath));
+      // Verified again from the disk before the rename (a full disk can leave a short file even
+      // after every write call returned): size and content digest, then the rename is durable.
+      await commitFile(partial, admission.spoolPath, async (tmp) => {
+        const layout = await readTensorFileLayout(tmp).catch((e: Error) => e);
+        if (layout instanceof Error) return layout.message;
+        const { digest: found } = await readTensorSetFile(tmp).catch((e: Error) => ({ digest: e.message }));
+        return found === header.digest ? null : `content digest ${found.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
+      });
       await rm(blocksPath, { force: true });
     } else if (refused) {
       await rm(partial, { force: true });

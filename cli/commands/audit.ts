@@ -58,6 +58,9 @@ function summary(rec: AuditRecord): string {
     case 'evaluation_result': return `evaluation result from ${rec.site}${rec.cohort ?? rec.cohorts ? ` (${rec.cohort ?? rec.cohorts!.join(', ')})` : ''}: ${d(rec.results_digest)}`;
     case 'report': return `report ${d(rec.digest)}`;
     case 'log_recovered': return `log recovered after a crash: torn ${rec.torn_bytes} bytes${rec.quarantined_to ? ` → ${rec.quarantined_to}` : ''}, ${rec.unsigned_records} unsigned record(s)`;
+    case 'round_interrupted': return `round ${rec.round} interrupted: ${rec.reason}`;
+    case 'study_stopped': return `study stopped by ${rec.by}${rec.resumable ? ' (resumes at the next start)' : ''}`;
+    case 'study_resumed': return `study resumed at ${rec.phase} (from round ${rec.from_round})`;
   }
 }
 

@@ -68,13 +68,31 @@ export function register(program: Command): void {
         ...(tls && !cfg.insecure ? { siteKey: createPrivateKey(readFileSync(tls.key)) } : {}),
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
       }, trainer, log);
-      process.once('SIGINT', () => agent.shutdown());
-      process.once('SIGTERM', () => agent.shutdown());
-      const reason = await agent.run().catch((err: unknown) => {
+      let signal: string | null = null;
+      const onSignal = (s: string) => () => {
+        signal = s;
+        agent.shutdown();
+      };
+      process.once('SIGINT', onSignal('SIGINT'));
+      process.once('SIGTERM', onSignal('SIGTERM'));
+      // Every exit is logged with its reason. Exit status (deploy/README.md "Exit codes"):
+      // 0 the study ended (completed, stopped by an admin, failed); 2 a permanent configuration or
+      // credential problem; 128+n stopped by signal n; 1 anything unexpected (systemd restarts it).
+      const end = await agent.runUntilEnd().catch((err: unknown) => {
         // A certificate, CA or membership problem: say what to do, exit 2 (systemd does not restart).
-        if (err instanceof PermanentConnectionError) throw new CliError(`site ${cfg.site_id}: ${err.message}`, 2, { cause: err });
+        if (err instanceof PermanentConnectionError) {
+          log.error({ exit: 2, reason: err.message }, 'site agent exiting: permanent connection problem');
+          throw new CliError(`site ${cfg.site_id}: ${err.message}`, 2, { cause: err });
+        }
+        log.error({ exit: 1, err: (err as Error).message }, 'site agent exiting: unexpected error');
         throw err;
       });
-      log.info({ reason, ...agent.stats }, 'site agent finished');
+      if (end.ended === 'shutdown') {
+        const code = signal === 'SIGINT' ? 130 : 143;
+        log.warn({ exit: code, signal, ...agent.stats }, 'site agent exiting: stopped by a signal before the study ended (start it again to continue)');
+        process.exitCode = code;
+        return;
+      }
+      log.info({ exit: 0, ended: end.ended, reason: end.reason, ...agent.stats }, `site agent exiting: the study ${end.ended === 'completed' ? 'completed' : end.ended === 'failed' ? 'failed' : 'was stopped'} (${end.reason})`);
     });
 }

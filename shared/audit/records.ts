@@ -172,10 +172,32 @@ export const LogRecoveredRecord = z.looseObject({
   unsigned_records: count,
 });
 
+/** A round attempt that was started but never saved (the coordinator stopped); it is run again. */
+export const RoundInterruptedRecord = z.looseObject({
+  ...base, type: z.literal('round_interrupted'),
+  round,
+  reason: z.string().min(1).max(2000),
+});
+
+/** The study was stopped: by an admin (it ends) or by a signal (`resumable`: it continues at the next start). */
+export const StudyStoppedRecord = z.looseObject({
+  ...base, type: z.literal('study_stopped'),
+  by: z.string().min(1).max(300),
+  resumable: z.boolean(),
+});
+
+/** The coordinator started again on the same data_dir and continues the study (never a new study_config). */
+export const StudyResumedRecord = z.looseObject({
+  ...base, type: z.literal('study_resumed'),
+  phase: z.string().min(1).max(40),
+  from_round: round,
+});
+
 export const RECORD_SCHEMAS = [
   StudyConfigRecord, SiteJoinedRecord, RoundStartedRecord, UpdateAcceptedRecord, UpdateRejectedRecord,
   RoundAggregatedRecord, SiteDroppedRecord, PrivacyAccountingRecord, SecureAggregationRecord, ModelsFrozenRecord,
   EvaluationRequestedRecord, EvaluationResultRecord, ReportRecord, LogRecoveredRecord,
+  RoundInterruptedRecord, StudyStoppedRecord, StudyResumedRecord,
 ] as const;
 
 export const AuditRecordSchema = z.discriminatedUnion('type', RECORD_SCHEMAS);
