@@ -7,6 +7,7 @@ import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { fsyncDir, encodeTensorFileHeader, decodeTensorFileHeader } from '../shared/tensor/file.js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
@@ -97,6 +98,7 @@ export async function receiveUpload(
   const blockLog = await open(blocksPath, 'a');
   let ok = false;
   let refused = false;
+  let interrupted: RejectError | null = null;
   try {
     const scratch = new Float32Array(MAX_CHUNK_BYTES / 4);
     let pos = head.length + received;
@@ -128,14 +130,19 @@ export async function receiveUpload(
       received += c.data.length;
       if (isBlock && c.data.length === DIGEST_BLOCK_BYTES) await blockLog.write(`${c.sha256}\n`);
     }
-    if (received !== total) throw invalid(`${who}: upload ended after ${received} of ${total} bytes`);
+    if (received !== total) {
+      // A stream that ends early is an interrupted transfer (a dropped connection can surface as
+      // an end rather than an error): keep the verified blocks so the site can resume.
+      interrupted = new RejectError(grpcStatus.ABORTED, `${who}: upload ended after ${received} of ${total} bytes; resume it at byte ${received - (received % DIGEST_BLOCK_BYTES)}`);
+      throw interrupted;
+    }
     const digest = hasher.digest();
     if (digest !== header.digest) throw invalid(`${who}: digest mismatch (announced ${header.digest}, content ${digest})`);
     await fh.sync();
     ok = true;
     return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
   } catch (err) {
-    refused = err instanceof RejectError;
+    refused = err instanceof RejectError && err !== interrupted;
     throw err;
   } finally {
     await fh.close();
