@@ -467,9 +467,18 @@ export class SiteAgent {
         }
         await sleep(backoff.next(), this.abort.signal);
         // Resume from the last block the coordinator verified (or learn it was accepted after all).
-        const status = await this.client
-          .uploadStatus({ studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round })
-          .catch(() => null);
+        // The channel may still be reconnecting (a status call then fails at once): ask again
+        // with backoff rather than restarting the upload from byte 0.
+        let status: Awaited<ReturnType<FederationClient['uploadStatus']>> | null = null;
+        for (let ask = 0; ask < 5 && !status && !this.abort.signal.aborted; ask++) {
+          status = await this.client
+            .uploadStatus({ studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round })
+            .catch((err: unknown) => {
+              this.log.debug({ model: header.model, round: header.round, err: (err as Error).message }, 'upload status not available yet');
+              return null;
+            });
+          if (!status) await sleep(backoff.next(), this.abort.signal);
+        }
         if (status?.accepted) {
           this.stats.uploads++;
           this.log.info({ model: header.model, round: header.round }, 'update accepted (receipt was lost)');

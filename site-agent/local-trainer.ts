@@ -22,6 +22,8 @@ export interface LocalTrainerOptions {
   readonly modalities?: Readonly<Record<string, ModalitySettings>>;
   readonly dataRoot?: string;
   readonly cacheDir?: string;
+  /** Training threads: data-parallel replicas when the backend is wasm or cpu (default 1). */
+  readonly threads?: number;
 }
 
 /**
@@ -53,7 +55,11 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
   const datasets = new Map<string, Promise<ImageDataset>>();
+  const threads = o.threads ?? 1;
+  o.log.info({ threads, backend: selected.name }, threads > 1 && (selected.name === 'wasm' || selected.name === 'cpu')
+    ? 'local training is data-parallel' : 'local training on one replica (the backend parallelises itself or threads is 1)');
   const siteData: SiteData = {
+    training: { threads },
     images({ model, modalities, inputSize, channels }) {
       const modalitySettings = settingsForModel(model, channels, o.modalities);
       const key = `${modalities.join(',')}@${inputSize}:${JSON.stringify(modalitySettings)}`;
@@ -87,7 +93,12 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     async train(req: TrainRequest): Promise<TrainResult> {
       const m = await modelFor(req);
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
-      return m.train(req);
+      const res = await m.train(req);
+      const sps = res.metrics.train_samples_per_s;
+      if (sps !== undefined) {
+        o.log.info({ model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps }, 'local training done');
+      }
+      return res;
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {

@@ -1,4 +1,5 @@
 // `fl site --config site.yaml`: runs a site agent (dials out to the coordinator).
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import * as grpc from '@grpc/grpc-js';
 import { loadConfigFile, ConfigError, resolveTls, resolveFrom } from '../../shared/config/load.js';
@@ -24,8 +25,9 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto|tensorflow-gpu|tensorflow|wasm|cpu (overrides the config)')
     .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
     .option('--coordinator <host:port>', 'override the coordinator address')
+    .option('--threads <n>', 'training threads (data-parallel replicas on wasm/cpu; default: site.yaml threads, else the cores this process may use)')
     .option('--work-dir <dir>', 'override work_dir (frozen-model records, co-signing state), e.g. when the kit is read-only')
-    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string; workDir?: string }) => {
+    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string; workDir?: string; threads?: string }) => {
       let cfg;
       try {
         cfg = loadConfigFile(siteSchema, o.config);
@@ -37,6 +39,11 @@ export function register(program: Command): void {
         const b = backendSchema.safeParse(o.backend);
         if (!b.success) throw new CliError(`--backend: expected one of ${backendSchema.options.join(', ')}, got "${o.backend}"`, 2);
         cfg.backend = b.data;
+      }
+      if (o.threads !== undefined) {
+        const t = Number(o.threads);
+        if (!Number.isInteger(t) || t < 1 || t > 256) throw new CliError(`--threads: expected a whole number from 1 to 256, got "${o.threads}"`, 2);
+        cfg.threads = t;
       }
       if (o.coordinator) cfg.coordinator = o.coordinator;
       if (o.insecure) cfg.insecure = true;
@@ -50,6 +57,7 @@ export function register(program: Command): void {
       }
       const trainer = await createLocalTrainer({
         manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log, modalities: cfg.modalities,
+        threads: cfg.threads ?? availableParallelism(),
         ...(cfg.data_root ? { dataRoot: resolveFrom(o.config, cfg.data_root) } : {}),
         ...(cfg.cache_dir ? { cacheDir: resolveFrom(o.config, cfg.cache_dir) } : {}),
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),

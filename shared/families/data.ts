@@ -57,6 +57,8 @@ export interface ImageDataset {
 
 /** The site's data as a family may ask for it (the agent caches what it opens). */
 export interface SiteData {
+  /** How this site trains: threads for data-parallel local training (1 = the main thread only). */
+  readonly training?: { readonly threads: number };
   images(request: {
     /** The model asking (named in errors). */
     readonly model: string;
