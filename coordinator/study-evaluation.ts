@@ -115,7 +115,8 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   const frozenModels: FrozenModel[] = frozen.map((f) => ({
     ref: { studyId: study.id, model: f.model, round: f.version, version: f.version, digest: f.digest }, threshold: f.threshold,
   }));
-  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: rec?.seq ?? 0, recordHash: rec?.hash ?? '' });
+  const proof = rec ? h.recorder?.proveRecord?.(rec.seq) : null;
+  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: rec?.seq ?? 0, recordHash: rec?.hash ?? '', ...(proof ? { proofJson: JSON.stringify(proof) } : {}) });
   for (const s of sites) h.sites.send(s, notice);
   h.events.publish({ type: 'log', level: 'info', message: `frozen: ${frozen.map((f) => `${f.model} ${f.digest.slice(0, 12)} threshold ${f.threshold.toFixed(4)}`).join('; ')}` });
 

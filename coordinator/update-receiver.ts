@@ -7,6 +7,7 @@ import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { fsyncDir, encodeTensorFileHeader, decodeTensorFileHeader } from '../shared/tensor/file.js';
+import { status } from '@grpc/grpc-js';
 import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
@@ -44,7 +45,7 @@ function firstNonFinite(bytes: Uint8Array, scratch: Float32Array): number {
  */
 export async function receiveUpload(
   messages: AsyncIterable<UploadPart>,
-  admit: (header: UpdateHeader) => Admission,
+  admit: (header: UpdateHeader) => Admission | Promise<Admission>,
 ): Promise<{ admission: Admission; update: ReceivedUpdate }> {
   const it = messages[Symbol.asyncIterator]();
   const first = await it.next();
@@ -52,7 +53,7 @@ export async function receiveUpload(
     throw invalid('upload must start with an update header');
   }
   const header = first.value.header;
-  const admission = admit(header);
+  const admission = await admit(header);
   const who = `site "${admission.site}", model "${admission.model}", round ${admission.round}`;
   const infos = [...header.tensors];
   const mismatch = specMismatch(admission.spec, infos);
@@ -135,7 +136,9 @@ export async function receiveUpload(
     ok = true;
     return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
   } catch (err) {
-    refused = err instanceof RejectError;
+    // A refused update leaves nothing; a stream that broke or went quiet keeps its verified
+    // blocks for a resume (the round engine removes what is still there when the round closes).
+    refused = err instanceof RejectError && err.code !== status.DEADLINE_EXCEEDED;
     throw err;
   } finally {
     await fh.close();

@@ -56,6 +56,8 @@ function summary(rec: AuditRecord): string {
     case 'evaluation_requested': return `evaluation requested${rec.cohorts ? ` on ${rec.cohorts.join(', ')}` : ''} for ${rec.models.map((m) => `${m.model} ${d(m.digest)}`).join(', ')}`;
     case 'evaluation_result': return `evaluation result from ${rec.site}${rec.cohort ?? rec.cohorts ? ` (${rec.cohort ?? rec.cohorts!.join(', ')})` : ''}: ${d(rec.results_digest)}`;
     case 'report': return `report ${d(rec.digest)}`;
+    case 'admin_action': return `admin ${rec.admin} ${rec.action}${rec.cert_fingerprint ? ` (cert ${d(rec.cert_fingerprint)})` : ''}`;
+    case 'task_refused': return `${rec.site} refused task ${rec.task_id}: ${rec.reason}`;
     case 'log_recovered': return `log recovered after a crash: torn ${rec.torn_bytes} bytes${rec.quarantined_to ? ` → ${rec.quarantined_to}` : ''}, ${rec.unsigned_records} unsigned record(s)`;
   }
 }

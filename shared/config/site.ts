@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { tlsKitSchema } from './tls.js';
 import { modalitySettingsSchema } from './modality.js';
 
+/** Start of the TaskStatus message of a task a site refused under its `policy:` (the coordinator records it). */
+export const POLICY_REFUSAL_PREFIX = 'refused by site policy: ';
+
 export const backendSchema = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
 
 export const siteSchema = z.strictObject({
