@@ -71,10 +71,10 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
   const evaluationStreams = new CallLimiter(1);
   const refusals = new RefusalLog(log);
   /** The party behind a call, from its certificate alone, checked (revocation, role, study listing) before anything is given to it. */
-  const partyOf = (call: PeerCall, method: string): string => {
+  const partyOf = (call: PeerCall, method: string, listed: boolean): string => {
     if (!deps.gate.secure) return '';
     const caller = deps.gate.site(call, peerName(call), method);
-    if (deps.allowedSites && !deps.allowedSites.includes(caller.name)) {
+    if (listed && deps.allowedSites && !deps.allowedSites.includes(caller.name)) {
       throw new RejectError(grpc.status.PERMISSION_DENIED, `site "${caller.name}" is not listed in the study's sites`);
     }
     return caller.name;
@@ -210,7 +210,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
       const releases: (() => void)[] = [];
       (async () => {
         // Identity, revocation and listing first: nothing (no slot, no buffer) before them.
-        site = partyOf(call, 'UploadUpdate') || site;
+        site = partyOf(call, 'UploadUpdate', true) || site;
         releases.push(uploadStreams.acquire(site));
         const timed = timedStream(call, { ...timeouts, who: () => `site "${site}"`, what: 'upload' });
         let accepted;
@@ -276,7 +276,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
       let release: (() => void) | undefined;
       let site = peerName(call) || '?';
       try {
-        site = partyOf(call, 'SubmitEvaluation') || site;
+        site = partyOf(call, 'SubmitEvaluation', false) || site;
         release = evaluationStreams.acquire(site);
       } catch (err) {
         const status = toStatus(err, log);
