@@ -23,7 +23,7 @@ let fx: StudyFixture;
 const kit = (p: string) => ({ ca: fx.pki(`${p}/ca.pem`), cert: fx.pki(`${p}/cert.pem`), key: fx.pki(`${p}/key.pem`) });
 
 beforeAll(async () => {
-  fx = await createStudyFixture({ sites: ['a', 'b'], extraParties: ['mallory', 'revoked'], casesPerSite: 32, study: 'atk' });
+  fx = await createStudyFixture({ sites: ['site-1', 'site-2'], extraParties: ['mallory', 'revoked'], casesPerSite: 32, study: 'atk' });
 }, 120_000);
 afterAll(() => fx?.killAll());
 
@@ -45,7 +45,7 @@ describe('a stalling party, a colliding update id and an inflated example count'
     const revokedFile = join(fx.dir, 'revoked.txt');
     writeFileSync(revokedFile, `# revoked by the study team\n${revokedFp}\n`);
     const cfg = fx.coordinatorConfig(
-      { sites: ['a', 'b', 'mallory'], min_sites: 2, rounds: 1, reconnect_grace_s: 0, round_deadline_s: 150 },
+      { sites: ['site-1', 'site-2', 'mallory'], min_sites: 2, rounds: 1, reconnect_grace_s: 0, round_deadline_s: 150 },
       undefined, undefined, { header_timeout_s: 2, revoked_fingerprints_file: revokedFile },
     );
     const { proc: coord, port } = await fx.startCoordinator(cfg);
@@ -55,8 +55,8 @@ describe('a stalling party, a colliding update id and an inflated example count'
       ...Array.from({ length: 8 }, () => stall(address, clientCredentials(kit('sites/mallory')))),
       ...Array.from({ length: 8 }, () => stall(address, clientCredentials(kit('sites/revoked')))),
     ];
-    fx.startSite('a', port);
-    fx.startSite('b', port);
+    fx.startSite('site-1', port);
+    fx.startSite('site-2', port);
     const ended = await Promise.all(stalls);
     const codes = ended.map((e) => e.code);
     expect(codes.slice(8)).toEqual(Array(8).fill(grpc.status.UNAUTHENTICATED));
@@ -79,8 +79,8 @@ describe('a stalling party, a colliding update id and an inflated example count'
     const g = await downloadModel(client, { studyId: 'atk', model: ref.model, version: ref.version, expectDigest: ref.digest });
     const header = { studyId: 'atk', siteId: 'mallory', model: ref.model, round: t.round, modelVersion: ref.version, metrics: {}, taskId: t.taskId, signature: '' };
     const delta = { infos: g.set.infos, data: new Float32Array(g.set.data.length).fill(0.01) };
-    const collide = await uploadUpdate(client, { ...header, numExamples: 10, updateId: `a-${ref.model}-r1-00000000` }, delta).catch((e: grpc.ServiceError) => e);
-    expect(collide).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/site "mallory": update_id "a-ddfn-r1-00000000" must start with "mallory-"/) });
+    const collide = await uploadUpdate(client, { ...header, numExamples: 10, updateId: `site-1-${ref.model}-r1-00000000` }, delta).catch((e: grpc.ServiceError) => e);
+    expect(collide).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/site "mallory": update_id "site-1-ddfn-r1-00000000" must start with "mallory-"/) });
     const inflated = await uploadUpdate(client, { ...header, numExamples: 1e12, updateId: `mallory-${ref.model}-r1-1` }, delta).catch((e: grpc.ServiceError) => e);
     expect(inflated).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/claims 1000000000000 training examples, more than the 10 train cases the site declared/) });
     session.cancel();
@@ -92,16 +92,16 @@ describe('a stalling party, a colliding update id and an inflated example count'
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
     expect(report.state, coord.stderr.slice(-3000)).toBe('completed');
     const round = report.rounds[0];
-    expect(round.models.ddfn.sites).toEqual(['a', 'b']);
-    expect(Object.keys(round.models.ddfn.weights)).toEqual(['a', 'b']);
-    expect(round.models.ddfn.weights.a.weight + round.models.ddfn.weights.b.weight).toBeCloseTo(1, 12);
+    expect(round.models.ddfn.sites).toEqual(['site-1', 'site-2']);
+    expect(Object.keys(round.models.ddfn.weights)).toEqual(['site-1', 'site-2']);
+    expect(round.models.ddfn.weights['site-1'].weight + round.models.ddfn.weights['site-2'].weight).toBeCloseTo(1, 12);
 
     const log = readFileSync(join(fx.dir, 'coord', 'audit', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const rejected = log.filter((r) => r.type === 'update_rejected' && r.site === 'mallory').map((r) => r.reason);
     expect(rejected).toEqual(expect.arrayContaining([expect.stringMatching(/must start with "mallory-"/), expect.stringMatching(/claims 1000000000000/)]));
-    const joinedA = log.find((r) => r.type === 'site_joined' && r.site === 'a')!;
+    const joinedA = log.find((r) => r.type === 'site_joined' && r.site === 'site-1')!;
     expect(joinedA).toMatchObject({ train_cases: expect.any(Number), certificate: expect.any(String), join_signature: expect.any(String) });
-    expect(log.filter((r) => r.type === 'update_accepted').map((r) => r.site).sort()).toEqual(['a', 'b']);
+    expect(log.filter((r) => r.type === 'update_accepted').map((r) => r.site).sort()).toEqual(['site-1', 'site-2']);
     // No partial upload is left behind.
     expect(existsSync(join(fx.dir, 'coord', 'updates', 'ddfn', 'round-1'))).toBe(true);
     expect(readdirNames(join(fx.dir, 'coord', 'updates', 'ddfn', 'round-1')).filter((n) => /\.(partial|blocks)$/.test(n))).toEqual([]);
@@ -132,12 +132,12 @@ describe('a curious coordinator', () => {
       },
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', serverCredentials(kit('coordinator')), (e, p) => (e ? reject(e) : resolve(p))));
-    const site = fx.startSite('a', port, {}, {
+    const site = fx.startSite('site-1', port, {}, {
       policy: { privacy: ['aggregate'], per_case_cohorts: [], training: { learning_rate: { min: 0.00001, max: 0.01 }, epochs: { min: 1, max: 5 }, batch_size: { min: 1, max: 64 }, models: ['ddfn'] }, require_freeze_proof: true },
     });
     try {
       await waitFor(() => statuses.filter((s) => s.state === 'failed').length >= 3 || site.child.exitCode !== null, 120_000, 'three refusals');
-      const refused = Object.fromEntries(statuses.filter((s) => s.state === 'failed').map((s) => [s.taskId, s.message]));
+            const refused = Object.fromEntries(statuses.filter((s) => s.state === 'failed').map((s) => [s.taskId, s.message]));
       expect(refused.peek).toMatch(/^refused by site policy: evaluation task peek: privacy mode "predictions" is not accepted \(policy.privacy: aggregate\)/);
       expect(refused['freeze-999999']).toMatch(/^refused by site policy: freeze notice \(log seq 999999\): no signed tree head and inclusion proof/);
       expect(refused.hot).toMatch(/^refused by site policy: training task hot: learning rate 1 is outside policy.training.learning_rate \[0.00001, 0.01\]/);
