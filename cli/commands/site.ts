@@ -75,6 +75,7 @@ export function register(program: Command): void {
         stateDir: workDir,
         ...(tls && !cfg.insecure ? { siteKey: createPrivateKey(readFileSync(tls.key)) } : {}),
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
+        policy: cfg.policy,
       }, trainer, log);
       let signal: string | null = null;
       const onSignal = (s: string) => () => {
