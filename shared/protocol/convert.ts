@@ -121,7 +121,7 @@ export function decodeCoordinatorMessage(w: W.CoordinatorMessage, party: string)
       return { type: 'stop', reason: m.value.reason };
     case 'freeze': {
       const f = m.value;
-      return { type: 'freeze', studyId: f.studyId, models: fromWireFrozen(f.models, 'freeze.models', party), logSeq: f.logSeq, recordHash: f.recordHash, proofJson: f.proofJson };
+      return { type: 'freeze', studyId: f.studyId, models: fromWireFrozen(f.models, 'freeze.models', party), logSeq: f.logSeq, recordHash: f.recordHash, ...(f.proofJson ? { proofJson: f.proofJson } : {}) };
     }
     case 'cosign': {
       const c = m.value;
@@ -225,7 +225,7 @@ export function decodeSiteMessage(w: W.SiteMessage, party: string): SiteMessage 
       return {
         type: 'hello', studyId: h.studyId, siteId: h.siteId, agentVersion: h.agentVersion, backend: h.backend,
         cohortCounts: checkField(cohortCountsSchema, h.cohortCounts, 'hello.cohort_counts', party),
-        joinSignature: h.joinSignature,
+        ...(h.joinSignature ? { joinSignature: h.joinSignature } : {}),
       };
     }
     case 'heartbeat':
