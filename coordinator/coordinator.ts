@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
-import type { CoordinatorFile } from '../shared/config/study.js';
+import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { serverCredentials, insecureServerCredentials } from '../shared/security/tls.js';
 import { serverOptions } from '../shared/security/limits.js';
@@ -109,7 +109,10 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     recorder = studyLog;
   }
 
-  const { byModel: strategies, accounting } = createStudyStrategies(study);
+  // Models fitted from sums (tabular families) take no part in the rounds: the round engine, the
+  // strategies and resume see the trained (image) models only; fit-from-sums.ts fits the others.
+  const trainedStudy = { ...study, models: study.models.filter((m) => !isSumsModel(m)) };
+  const { byModel: strategies, accounting } = createStudyStrategies(trainedStudy);
   // Resume after a crash or restart: finished rounds from the state file, models from checkpoints.
   const statePath = join(dataDir, 'state.json');
   const studyDigest = canonicalDigest(study);
@@ -123,7 +126,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   }
   if (saved) {
     const last = saved.rounds.filter((r) => r.state !== 'failed').at(-1)?.round ?? 0;
-    for (const m of study.models) {
+    for (const m of trainedStudy.models) {
       const g = await store.version(m.name, last).catch(() => null);
       const expected = last === 0 ? null : saved.rounds.find((r) => r.round === last)?.models[m.name]?.global_digest;
       if (!g || (expected && g.digest !== expected)) {
@@ -147,7 +150,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const modelConfigs = modelConfigsFor(study.models);
   const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
-    study, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
+    study: trainedStudy, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
     persist: async (results, strategyState) => {
       // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
       // round, so a crash between the two writes never pairs a state with another round's moments.
@@ -241,7 +244,16 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     let outcome: Omit<StudyOutcome, 'report'>;
     let extra: Record<string, unknown> = {};
     try {
-      const rounds = await engine.runRounds(resumeFrom);
+      const rounds = trainedStudy.models.length > 0 ? await engine.runRounds(resumeFrom) : [];
+      // Tabular models: fitted from the sites' sums once the image rounds are done, before the freeze.
+      if (trainedStudy.models.length < study.models.length) {
+        state = 'fitting';
+        const { fitModelsFromSums } = await import('./fit-from-sums.js');
+        const fitted = await fitModelsFromSums({
+          file, store, sites, events, modelConfigs, recorder, transportFor: (round, model, s) => phases.transport(round, model, s),
+        }, rounds, log);
+        extra = { fitted };
+      }
       // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
       // (loaded on demand: a training-only study needs none of the statistics code).
       const afterTraining = opts.afterTraining ?? (study.evaluation
@@ -249,7 +261,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
         : undefined);
       if (afterTraining) {
         state = 'evaluating';
-        extra = await afterTraining({ handle, rounds });
+        extra = { ...extra, ...(await afterTraining({ handle, rounds })) };
       }
       outcome = { state: 'completed', rounds };
       events.publish({ type: 'study_completed', rounds: rounds.length });

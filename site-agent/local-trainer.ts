@@ -11,7 +11,10 @@ import { openSiteDataset } from './data/dataset.js';
 import { inputChannels, type ModalitySettings } from '../shared/config/modality.js';
 import { FlError } from '../shared/errors/index.js';
 import { loadManifest, type Cohort } from './data/manifest.js';
-import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase } from './trainer.js';
+import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase, ModelRef, SumsRequest } from './trainer.js';
+import type { TensorSet } from '../shared/tensor/tensor-set.js';
+import { openTabularData } from './data/tabular-table.js';
+import { dirname, join } from 'node:path';
 
 export interface LocalTrainerOptions {
   readonly manifest: string;
@@ -22,6 +25,10 @@ export interface LocalTrainerOptions {
   readonly modalities?: Readonly<Record<string, ModalitySettings>>;
   readonly dataRoot?: string;
   readonly cacheDir?: string;
+  /** The site's id (named in refusals of tabular sums). */
+  readonly siteId?: string;
+  /** Downloads a model version by reference (a tabular model's inputs may be other models' scores). */
+  readonly fetchModel?: (ref: { model: string; version: number; digest: string }) => Promise<TensorSet>;
 }
 
 /**
@@ -53,7 +60,45 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
   const datasets = new Map<string, Promise<ImageDataset>>();
+  // Configs of the study's models as tasks and sums requests announce them (a tabular model may
+  // read another model's score; the reference names the model, this map its family and config).
+  const specs = new Map<string, Omit<ModelRef, 'model'>>();
+  const remember = (configs: Readonly<Record<string, Omit<ModelRef, 'model'>>> | undefined) => {
+    for (const [k, v] of Object.entries(configs ?? {})) specs.set(k, v);
+  };
+  const depScores = new Map<string, Promise<Map<string, number>>>();
+  const tables = new Map<string, ReturnType<typeof openTabularData>>();
+  const tabularCache = o.cacheDir ?? join(dirname(o.manifest), '.fl-cache');
   const siteData: SiteData = {
+    ...(o.siteId ? { site: o.siteId } : {}),
+    table(req) {
+      const key = JSON.stringify(req.inputs);
+      let t = tables.get(key);
+      if (!t) {
+        t = openTabularData(check.manifest, req, tabularCache);
+        tables.set(key, t);
+        t.catch(() => tables.delete(key));
+      }
+      return t;
+    },
+    async modelScores(ref, cohorts) {
+      if (!o.fetchModel) throw new FlError('tabular.scores', `model "${ref.model}": this site cannot download models to score them as inputs`);
+      const spec = specs.get(ref.model);
+      if (!spec) throw new FlError('tabular.scores', `model "${ref.model}": its config was not announced to this site`);
+      const key = `${ref.model}@${ref.digest}:${[...cohorts].sort().join(',')}`;
+      let p = depScores.get(key);
+      if (!p) {
+        p = (async () => {
+          const weights = await o.fetchModel!(ref);
+          const m = await modelFor({ model: ref.model, ...spec });
+          const scored = await m.score(weights, cohorts);
+          return new Map(scored.map((c) => [c.caseId, c.score]));
+        })();
+        depScores.set(key, p);
+        p.catch(() => depScores.delete(key));
+      }
+      return p;
+    },
     images({ model, modalities, inputSize, channels }) {
       const modalitySettings = settingsForModel(model, channels, o.modalities);
       const key = `${modalities.join(',')}@${inputSize}:${JSON.stringify(modalitySettings)}`;
@@ -85,14 +130,23 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     cohortCounts: () => ({ ...counts }),
 
     async train(req: TrainRequest): Promise<TrainResult> {
+      remember({ [req.model]: { ...(req.family ? { family: req.family } : {}), architecture: req.architecture, config: req.config } });
       const m = await modelFor(req);
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
       return m.train(req);
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {
+      remember(req.modelConfigs);
       const m = await modelFor(req);
       return m.score(req.weights, req.cohorts as Cohort[]);
+    },
+
+    async sums(req: SumsRequest): Promise<unknown> {
+      remember(req.modelConfigs);
+      const m = await modelFor(req);
+      if (!m.sums) throw new FlError('tabular.family', `model "${req.model}": its family is not fitted from sums`);
+      return m.sums(req.request);
     },
   };
 }

@@ -14,6 +14,8 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { PrivacyGuard } from '../../site-agent/privacy-guard.js';
 import { PermanentConnectionError } from '../../site-agent/connection-errors.js';
+import { createTabularHandler } from '../../site-agent/tabular-handler.js';
+import { downloadModel } from '../../site-agent/transfer.js';
 
 export function register(program: Command): void {
   program
@@ -47,7 +49,14 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, 2);
       }
+      // A tabular model may read other models' scores: the trainer downloads them through the agent.
+      let agentRef: SiteAgent | null = null;
       const trainer = await createLocalTrainer({
+        siteId: cfg.site_id,
+        fetchModel: async (ref) => {
+          if (!agentRef) throw new Error('the site agent is not connected yet');
+          return (await downloadModel(agentRef.client, { studyId: cfg.study_id, model: ref.model, version: ref.version, expectDigest: ref.digest })).set;
+        },
         manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log, modalities: cfg.modalities,
         ...(cfg.data_root ? { dataRoot: resolveFrom(o.config, cfg.data_root) } : {}),
         ...(cfg.cache_dir ? { cacheDir: resolveFrom(o.config, cfg.cache_dir) } : {}),
@@ -63,7 +72,9 @@ export function register(program: Command): void {
         stateDir: workDir,
         ...(tls && !cfg.insecure ? { siteKey: createPrivateKey(readFileSync(tls.key)) } : {}),
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
+        phaseHandlers: { tabular: createTabularHandler(trainer, log) },
       }, trainer, log);
+      agentRef = agent;
       process.once('SIGINT', () => agent.shutdown());
       process.once('SIGTERM', () => agent.shutdown());
       const reason = await agent.run().catch((err: unknown) => {

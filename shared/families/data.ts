@@ -55,8 +55,39 @@ export interface ImageDataset {
   forEvaluation(cohort: Cohort): EvaluationData;
 }
 
+/** One cohort's (or the training cohort's) table of per-case inputs; NaN = missing. */
+export interface TabularTable {
+  readonly cohort: Cohort;
+  readonly caseIds: readonly string[];
+  readonly labels: Float64Array;
+  /** Column name -> one value per case (manifest columns, `<modality>.<region>.<feature>` radiomics, and `...@mask_2` for the second delineation). */
+  readonly columns: ReadonlyMap<string, Float64Array>;
+}
+
+/** What a tabular model reads: declared manifest columns and radiomics features. */
+export interface TabularInputsRequest {
+  readonly model: string;
+  readonly inputs: {
+    readonly columns?: readonly string[] | undefined;
+    readonly radiomics?: { readonly modality: string; readonly regions: readonly string[]; readonly features?: readonly string[] | undefined } | undefined;
+  };
+}
+
+export interface TabularData {
+  /** Training access: the `train` cohort only. */
+  forTraining(): TabularTable & { readonly cohort: 'train' };
+  /** Explicit evaluation access to any cohort. */
+  forEvaluation(cohort: Cohort): TabularTable;
+}
+
 /** The site's data as a family may ask for it (the agent caches what it opens). */
 export interface SiteData {
+  /** The site's id (named in refusals). */
+  readonly site?: string;
+  /** Per-case tables for tabular models (sites that can assemble them). */
+  table?(request: TabularInputsRequest): Promise<TabularData>;
+  /** Scores of another model of the study (by frozen reference) for the cases of some cohorts, by case id. */
+  modelScores?(ref: { readonly model: string; readonly version: number; readonly digest: string }, cohorts: readonly Cohort[]): Promise<ReadonlyMap<string, number>>;
   images(request: {
     /** The model asking (named in errors). */
     readonly model: string;
