@@ -141,7 +141,7 @@ export function sumsTransport(pt: PhaseTransport, payloadBase: { spec: unknown; 
     const replies: SiteReply[] = [];
     for (const f of failures) {
       const m = REFUSAL.exec(f.reason);
-      if (!m) throw new StudyFailedError(`site ${f.site} did not answer a ${request.kind} request: ${f.reason}`);
+      if (!m) throw new StudyFailedError(`site ${f.site} could not answer a ${request.kind} request of the fit: ${f.reason}`);
       replies.push({ site: f.site, ok: false, code: m[1] as 'min_cell', message: m[2]! });
     }
     for (const [site, payload] of answers) {
