@@ -25,7 +25,7 @@ const log = pino({ level: 'silent' });
 function siteData(name: string): SiteData {
   const rows = parseCsv(readFileSync(new URL(`../shared/tabular/fixtures/sites/${name}.csv`, import.meta.url), 'utf8'), name);
   const header = Object.keys(rows[0]!).filter((h) => h !== 'case_id' && h !== 'ln_metastasis');
-  const all = [...rows.map((r) => ({ ...r, cohort: 'train' })), ...rows.slice(0, 7).map((r, i) => ({ ...r, case_id: `v${i}`, cohort: 'validation', age: '999' }))];
+  const all: Record<string, string>[] = [...rows.map((r) => ({ ...r, cohort: 'train' })), ...rows.slice(0, 7).map((r, i) => ({ ...r, case_id: `v${i}`, cohort: 'validation', age: '999' }))];
   const part = (cohort: Cohort): TabularTable => {
     const rs = all.filter((r) => r.cohort === cohort);
     const num = (v: string | undefined) => (v === undefined || v.trim() === '' || v === 'NA' ? NaN : Number(v));

@@ -84,6 +84,8 @@ export interface TabularData {
 export interface SiteData {
   /** The site's id (named in refusals). */
   readonly site?: string;
+  /** The site's own disclosure floor for sums (default 5): a study's smaller min_cell does not lower it. */
+  readonly minCell?: number;
   /** Per-case tables for tabular models (sites that can assemble them). */
   table?(request: TabularInputsRequest): Promise<TabularData>;
   /** Scores of another model of the study (by frozen reference) for the cases of some cohorts, by case id. */

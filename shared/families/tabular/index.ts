@@ -6,7 +6,7 @@
 // are those of every other model.
 import { FlError } from '../../errors/index.js';
 import { parseTabularModel, type TabularModelConfig } from '../../tabular/config.js';
-import { siteCompute } from '../../tabular/site.js';
+import { DEFAULT_MIN_CELL, siteCompute } from '../../tabular/site.js';
 import type { SiteDataset } from '../../tabular/dataset.js';
 import type { SiteReply, SiteRequest } from '../../tabular/protocol.js';
 import type { Cohort, SiteData, TabularTable } from '../data.js';
@@ -106,7 +106,9 @@ function family(name: TabularFamilyName, description: string): ModelFamily {
           // Fitting reads the `train` cohort only (the table's cohort guard).
           const train = table.forTraining();
           const deps = await dependencyColumns(data, train, req.dependencies, ['train']);
-          const reply = siteCompute(toDataset(data.site ?? 'site', train, outcome, deps), req.request, { minCell: cfg.min_cell });
+          // Disclosure control is the site's: the study may ask for a larger min_cell, never a smaller one.
+          const minCell = Math.max(cfg.min_cell, data.minCell ?? DEFAULT_MIN_CELL);
+          const reply = siteCompute(toDataset(data.site ?? 'site', train, outcome, deps), req.request, { minCell });
           if (!reply.ok) throw new TabularRefusal(reply.code, reply.message);
           const { site: _s, ok: _o, ...sums } = reply;
           return sums as TabularSumsReply;
