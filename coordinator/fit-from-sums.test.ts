@@ -136,6 +136,9 @@ describe('study config and fit order', () => {
     expect(spec.columns).toEqual(['gsus.lesion.stat_mean', 'gsus.lesion.cm_energy']);
     expect(spec.iccPairs).toEqual({ 'gsus.lesion.stat_mean': 'gsus.lesion.stat_mean@mask_2', 'gsus.lesion.cm_energy': 'gsus.lesion.cm_energy@mask_2' });
     expect(spec).toMatchObject({ iccMin: 0.75, pearsonMax: 0.9, folds: 5, rule: '1se' });
+    const typed = { inputs: { columns: ['age', { name: 'aus_positive', type: 'binary' }, { name: 'subtype', type: 'categorical', levels: ['luminal_a', 'her2', 'tnbc'] }] } };
+    expect(fitSpecOf({ name: 'c', architecture: 'logistic', config: typed }).columns).toEqual(['age', 'aus_positive', 'subtype=her2', 'subtype=tnbc']);
+    expect(() => fitSpecOf({ name: 'c', architecture: 'logistic', config: { inputs: { columns: [{ name: 'subtype', type: 'categorical' }] } } })).toThrow(/inputs\.columns\[0\]\.levels: categorical column "subtype" needs its levels/);
     const bad = study([{ name: 'ddfn', architecture: 'ddfn', selection: { icc_min: 0.8 } }]);
     expect(bad.error!.issues[0]).toMatchObject({ path: ['models', 0, 'selection'] });
     expect(study([{ name: 'c', family: 'logistic' }]).error!.issues[0]).toMatchObject({ path: ['models', 0, 'inputs'] });

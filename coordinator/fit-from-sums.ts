@@ -12,6 +12,7 @@ import type { ModelConfigs } from '../shared/protocol/index.js';
 import type { PhaseTransport } from '../shared/strategies/types.js';
 import { tabularConfig, encodeTabularModel, SECOND_DELINEATION, type TabularModel } from '../shared/families/tabular/index.js';
 import { fitTabular, type Fitted, type FitSpec } from '../shared/tabular/fit.js';
+import { columnTerms } from '../shared/tabular/config.js';
 import type { SiteReply, SiteRequest, Transport } from '../shared/tabular/protocol.js';
 import { DEFAULT_SETTINGS, featureNames } from '../shared/radiomics/extract.js';
 import { parseRegion, regionName } from '../shared/radiomics/regions.js';
@@ -69,7 +70,7 @@ export function fitOrder(models: CoordinatorFile['study']['models']): string[] {
 /** The predictor columns and ICC pairs of a tabular entry, in the order the site builds them. */
 export function fitSpecOf(entry: { name: string; architecture: string; config: Record<string, unknown> }): FitSpec {
   const cfg = tabularConfig(entry);
-  const columns = [...(cfg.inputs.columns ?? [])];
+  const columns = (cfg.inputs.columns ?? []).flatMap((c) => columnTerms(c).terms);
   const iccPairs: Record<string, string> = {};
   const r = cfg.inputs.radiomics;
   if (r) {

@@ -29,6 +29,10 @@ export interface LocalTrainerOptions {
   readonly siteId?: string;
   /** Downloads a model version by reference (a tabular model's inputs may be other models' scores). */
   readonly fetchModel?: (ref: { model: string; version: number; digest: string }) => Promise<TensorSet>;
+  /** Manifest columns (beyond the clinical ones) tabular models may read (site.yaml tabular_columns). */
+  readonly tabularColumns?: readonly string[];
+  /** The site's disclosure floor for tabular sums (site.yaml min_cell). */
+  readonly minCell?: number;
 }
 
 /**
@@ -55,7 +59,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   const selected = await selectBackend(o.backend, { info: (m) => o.log.info(m) });
   o.log.info({ backend: selected.name, detail: selected.detail }, 'tfjs backend selected');
   // Validate the manifest up front (every problem at once) so a broken site fails before it joins.
-  const check = await loadManifest(o.manifest, { decodeImages: false });
+  const check = await loadManifest(o.manifest, { decodeImages: false, ...(o.tabularColumns?.length ? { extraColumns: o.tabularColumns } : {}) });
   const counts: Record<string, number> = {};
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
@@ -71,11 +75,12 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   const tabularCache = o.cacheDir ?? join(dirname(o.manifest), '.fl-cache');
   const siteData: SiteData = {
     ...(o.siteId ? { site: o.siteId } : {}),
+    ...(o.minCell !== undefined ? { minCell: o.minCell } : {}),
     table(req) {
       const key = JSON.stringify(req.inputs);
       let t = tables.get(key);
       if (!t) {
-        t = openTabularData(check.manifest, req, tabularCache);
+        t = openTabularData(check.manifest, req, tabularCache, o.tabularColumns ?? []);
         tables.set(key, t);
         t.catch(() => tables.delete(key));
       }

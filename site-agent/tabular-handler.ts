@@ -11,7 +11,7 @@ import { FlError } from '../shared/errors/index.js';
 import type { PhaseRequest } from '../shared/protocol/index.js';
 import type { Trainer } from './trainer.js';
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,200}$/);
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@=+-]{0,200}$/);
 const num = z.number().finite();
 const subset = z.union([
   z.strictObject({ kind: z.literal('all') }),

@@ -52,7 +52,7 @@ export function register(program: Command): void {
       // A tabular model may read other models' scores: the trainer downloads them through the agent.
       let agentRef: SiteAgent | null = null;
       const trainer = await createLocalTrainer({
-        siteId: cfg.site_id,
+        siteId: cfg.site_id, tabularColumns: cfg.tabular_columns, minCell: cfg.min_cell,
         fetchModel: async (ref) => {
           if (!agentRef) throw new Error('the site agent is not connected yet');
           return (await downloadModel(agentRef.client, { studyId: cfg.study_id, model: ref.model, version: ref.version, expectDigest: ref.digest })).set;

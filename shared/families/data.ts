@@ -68,7 +68,8 @@ export interface TabularTable {
 export interface TabularInputsRequest {
   readonly model: string;
   readonly inputs: {
-    readonly columns?: readonly string[] | undefined;
+    /** A name (numeric) or a typed column; categorical columns become `name=level` indicators. */
+    readonly columns?: readonly (string | { readonly name: string; readonly type: 'numeric' | 'binary' | 'categorical'; readonly levels?: readonly string[] | undefined })[] | undefined;
     readonly radiomics?: { readonly modality: string; readonly regions: readonly string[]; readonly features?: readonly string[] | undefined } | undefined;
   };
 }

@@ -11,6 +11,7 @@ import { DEFAULT_SETTINGS, featureNames } from '../../shared/radiomics/extract.j
 import { parseRegion, regionName } from '../../shared/radiomics/regions.js';
 import { extractCase } from '../radiomics/extract-case.js';
 import { CLINICAL_COLUMNS, type Manifest } from './manifest.js';
+import { parseCsv } from './csv.js';
 
 export const SECOND = '@mask_2';
 
@@ -64,18 +65,61 @@ async function radiomicsColumns(manifest: Manifest, spec: NonNullable<TabularInp
   return { names: wantedCols, values };
 }
 
-/** Opens the table of a tabular model's inputs over every case of the manifest. */
-export async function openTabularData(manifest: Manifest, req: TabularInputsRequest, cacheDir: string): Promise<TabularData> {
-  const n = manifest.cases.length;
-  const columns = new Map<string, Float64Array>();
-  for (const col of req.inputs.columns ?? []) {
-    if (!(CLINICAL_COLUMNS as readonly string[]).includes(col)) {
-      throw new FlError('tabular.column', `model "${req.model}": inputs.columns names "${col}", which is not a clinical column of the site manifest (${CLINICAL_COLUMNS.join(', ')})`);
+type ColumnRequest = NonNullable<TabularInputsRequest['inputs']['columns']>[number];
+
+const MISSING = new Set(['', 'na', 'nan', 'null', '.']);
+
+/**
+ * Reads typed manifest columns (any column of the manifest, header case-insensitive): numeric
+ * values, binary 0/1, or categorical levels as `name=level` indicators (the first level is the
+ * reference). Empty / NA cells are missing. Every bad cell is reported at once, by row and column.
+ */
+export async function manifestColumns(manifest: Manifest, specs: readonly ColumnRequest[], model: string, declared: readonly string[] = []): Promise<Map<string, Float64Array>> {
+  const out = new Map<string, Float64Array>();
+  if (specs.length === 0) return out;
+  const records = parseCsv(await readFile(manifest.path, 'utf8')).filter((r) => r.fields.some((f) => f.trim() !== ''));
+  const header = records[0]!.fields.map((h) => h.trim().toLowerCase());
+  const byLine = new Map(records.slice(1).map((r) => [r.line, r.fields]));
+  const problems: string[] = [];
+  for (const raw of specs) {
+    const spec = typeof raw === 'string' ? { name: raw, type: 'numeric' as const, levels: [] as readonly string[] } : { levels: [] as readonly string[], ...raw };
+    const allowed = (CLINICAL_COLUMNS as readonly string[]).includes(spec.name) || declared.some((d) => d.toLowerCase() === spec.name.toLowerCase());
+    if (!allowed) {
+      problems.push(`column ${spec.name}: this site has not declared it for tabular models (add it to tabular_columns in site.yaml; only sums over it leave the site)`);
+      continue;
     }
-    const v = new Float64Array(n);
-    manifest.cases.forEach((c, i) => { v[i] = c.clinical[col as (typeof CLINICAL_COLUMNS)[number]] ?? NaN; });
-    columns.set(col, v);
+    const j = header.indexOf(spec.name.toLowerCase());
+    if (j < 0) {
+      problems.push(`column ${spec.name}: not in the manifest (the model's inputs.columns name it)`);
+      continue;
+    }
+    const terms = spec.type === 'categorical' ? spec.levels.slice(1).map((l) => `${spec.name}=${l}`) : [spec.name];
+    const cols = terms.map(() => new Float64Array(manifest.cases.length));
+    manifest.cases.forEach((c, i) => {
+      const cell = (byLine.get(c.line)?.[j] ?? '').trim();
+      if (MISSING.has(cell.toLowerCase())) { for (const col of cols) col[i] = NaN; return; }
+      if (spec.type === 'categorical') {
+        const k = spec.levels.indexOf(cell);
+        if (k < 0) problems.push(`row ${c.line}, column ${spec.name}: "${cell.slice(0, 40)}" is not one of the levels ${spec.levels.join(', ')}`);
+        cols.forEach((col, t) => { col[i] = k < 0 ? NaN : k === t + 1 ? 1 : 0; });
+        return;
+      }
+      const v = Number(cell);
+      if (!Number.isFinite(v)) problems.push(`row ${c.line}, column ${spec.name}: "${cell.slice(0, 40)}" is not a number`);
+      else if (spec.type === 'binary' && v !== 0 && v !== 1) problems.push(`row ${c.line}, column ${spec.name}: ${cell} is not 0 or 1 (a binary column)`);
+      cols[0]![i] = Number.isFinite(v) ? v : NaN;
+    });
+    terms.forEach((t, k) => out.set(t, cols[k]!));
   }
+  if (problems.length > 0) {
+    throw new FlError('tabular.column', `${manifest.path} (model "${model}"): ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.slice(0, 50).join('\n  ')}`);
+  }
+  return out;
+}
+
+/** Opens the table of a tabular model's inputs over every case of the manifest. */
+export async function openTabularData(manifest: Manifest, req: TabularInputsRequest, cacheDir: string, declared: readonly string[] = []): Promise<TabularData> {
+  const columns = await manifestColumns(manifest, req.inputs.columns ?? [], req.model, declared);
   if (req.inputs.radiomics) {
     const r = await radiomicsColumns(manifest, req.inputs.radiomics, cacheDir, req.model);
     for (const [k, v] of r.values) columns.set(k, v);

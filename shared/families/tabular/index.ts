@@ -5,7 +5,7 @@
 // the step. The fitted model is a tensor set (model.ts), so freeze, download and held-out scoring
 // are those of every other model.
 import { FlError } from '../../errors/index.js';
-import { parseTabularModel, type TabularModelConfig } from '../../tabular/config.js';
+import { columnTerms, parseTabularModel, type TabularModelConfig } from '../../tabular/config.js';
 import { DEFAULT_MIN_CELL, siteCompute } from '../../tabular/site.js';
 import type { SiteDataset } from '../../tabular/dataset.js';
 import type { SiteReply, SiteRequest } from '../../tabular/protocol.js';
@@ -88,7 +88,7 @@ function family(name: TabularFamilyName, description: string): ModelFamily {
     inputs(entry): ModelInputs {
       const cfg = tabularConfig(entry);
       const modalities = cfg.inputs.radiomics ? [cfg.inputs.radiomics.modality] : [];
-      return { modalities, channels: Object.fromEntries(modalities.map((m) => [m, 1])), columns: cfg.inputs.columns ?? [] };
+      return { modalities, channels: Object.fromEntries(modalities.map((m) => [m, 1])), columns: (cfg.inputs.columns ?? []).map((c) => columnTerms(c).name) };
     },
 
     async initialModel() {
