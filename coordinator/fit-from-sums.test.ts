@@ -13,7 +13,7 @@ import type { Cohort, SiteData, TabularTable } from '../shared/families/data.js'
 import type { PhaseTransport } from '../shared/strategies/types.js';
 import { fitTabular } from '../shared/tabular/fit.js';
 import { studySchema } from '../shared/config/study.js';
-import { fitOrder, fitSpecOf, modelOf, sumsTransport } from './fit-from-sums.js';
+import { fitModelsFromSums, fitOrder, fitSpecOf, modelOf, sumsTransport } from './fit-from-sums.js';
 import { StudyFailedError } from './round-engine.js';
 import { PrivacyGuard } from '../site-agent/privacy-guard.js';
 
@@ -147,5 +147,90 @@ describe('study config and fit order', () => {
     expect(() => fitOrder(study([{ name: 'a', family: 'logistic', inputs: { scores: ['zz'] } }]).data!.models)).toThrow(/"a"\)\.inputs\.scores: no model "zz"/);
     expect(() => getFamily('lasso_logistic').validate({ name: 'r', architecture: 'lasso_logistic', config: { inputs: { columns: ['a'] }, selection: { lasso: { rule: 'max' } } } }, 'study.models[2] ("r")'))
       .toThrow(/study\.models\[2\] \("r"\)\.selection\.lasso\.rule/);
+  });
+});
+
+describe('fitModelsFromSums: deep features of an image model through the pooled PCA', () => {
+  it('freezes the image model first, takes principal components of its penultimate features (prcomp), fits on them and scores at the site', async () => {
+    const FEAT = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
+    const sites = ['main_a', 'main_b', 'main_c'];
+    // The "image model" cnn: its penultimate-layer features at a site are the fixture's f1..f8.
+    const withFeatures = (name: string): SiteData => {
+      const d = siteData(name);
+      return {
+        ...d,
+        async modelFeatures(ref, cohorts) {
+          expect(ref.model).toBe('cnn');
+          const out = new Map<string, Float32Array>();
+          for (const c of cohorts) {
+            const t = (await d.table!({ model: 'x', inputs: {} })).forEvaluation(c);
+            t.caseIds.forEach((id, i) => out.set(id, Float32Array.from(FEAT, (f) => t.columns.get(f)![i]!)));
+          }
+          return out;
+        },
+      };
+    };
+    const datas = new Map(sites.map((s) => [s, withFeatures(s)]));
+    const bound = new Map<string, Awaited<ReturnType<ReturnType<typeof getFamily>['openSite']>>>();
+    const transportFor = (_round: number, model: string, ss: readonly string[]): PhaseTransport => ({
+      sites: ss,
+      async exchange(phase, requests) {
+        const answers = new Map<string, Uint8Array>();
+        const failures: { site: string; reason: string }[] = [];
+        for (const [site, bytes] of requests) {
+          const p = JSON.parse(new TextDecoder().decode(bytes));
+          const key = `${site}:${model}`;
+          if (!bound.has(key)) bound.set(key, await getFamily(p.spec.family).openSite({ name: model, architecture: p.spec.architecture, config: p.spec.config }, datas.get(site)!));
+          try {
+            answers.set(site, new TextEncoder().encode(JSON.stringify(await bound.get(key)!.sums!({ dependencies: p.dependencies, deep: p.deep, request: p.request }))));
+          } catch (err) {
+            failures.push({ site, reason: `${phase}: refused: ${(err as Error).message}` });
+          }
+        }
+        return { answers, failures };
+      },
+    });
+    const cnnSet = { infos: [{ name: 'head.hidden/kernel', shape: [4, 8], dtype: 'float32' as const }, { name: 'head.out/kernel', shape: [8, 1], dtype: 'float32' as const }, { name: 'head.out/bias', shape: [1], dtype: 'float32' as const }], data: new Float32Array(41) };
+    const stored = new Map<string, { version: number; digest: string; set: typeof cnnSet }>([['cnn', { version: 2, digest: 'c'.repeat(64), set: cnnSet }]]);
+    const records: Record<string, unknown>[] = [];
+    const file = { study: studySchema.parse({
+      id: 's', rounds: 2, min_sites: 3, sites, models: [
+        { name: 'cnn', architecture: 'ddfn', config: {} },
+        { name: 'deep', family: 'logistic', inputs: { columns: ['age'], deep_features: { model: 'cnn', components: 3 } } },
+      ],
+    }), coordinator: { data_dir: '/nonexistent' } } as unknown as Parameters<typeof fitModelsFromSums>[0]['file'];
+    const host = {
+      file, modelConfigs: { cnn: { architecture: 'ddfn', config: {} } }, transportFor,
+      sites: { connectedSites: () => sites },
+      events: { publish: () => undefined },
+      recorder: { append: async (r: Record<string, unknown>) => { records.push(r); return { seq: records.length, hash: 'h' }; } },
+      store: {
+        get: (m: string) => stored.get(m)!,
+        version: async (m: string) => stored.get(m)!,
+        put: async (m: string, version: number, set: typeof cnnSet) => { const g = { version, digest: String(m.length).repeat(64), set }; stored.set(m, g); return g; },
+      },
+    } as unknown as Parameters<typeof fitModelsFromSums>[0];
+    const rounds = [1, 2].map((round) => ({ round, state: 'completed', participants: sites, dropped: {}, started: 0, ended: 0, models: { cnn: { metrics: {} } } })) as unknown as Parameters<typeof fitModelsFromSums>[1];
+    const out = await fitModelsFromSums(host, rounds, log);
+    const f = out.deep!;
+    const pca = f.pca as { variances: number[]; features: number; components: number };
+    expect(pca.features).toBe(8);
+    pca.variances.forEach((v, k) => expect(Math.abs(v - ref.main.pca_cov_n1_eigen[k]) / ref.main.pca_cov_n1_eigen[k]).toBeLessThan(1e-5));
+    expect(f.terms.map((t) => t.term)).toEqual(['(Intercept)', 'age', 'cnn.pc1', 'cnn.pc2', 'cnn.pc3']);
+    // The log: cnn frozen (as an input) before the fitted model is recorded.
+    expect(records.map((r) => r.stage)).toEqual(['score_inputs', 'fitted_from_sums']);
+    expect((records[0]!.models as { model: string; version: number }[])[0]).toMatchObject({ model: 'cnn', version: 2 });
+    // The stored model carries the components and scores a site's validation cases with them.
+    const m = decodeTabularModel(stored.get('deep')!.set);
+    expect(m.pca![0]!.names).toEqual(['cnn.pc1', 'cnn.pc2', 'cnn.pc3']);
+    expect(m.dependencies.map((d) => d.model)).toEqual(['cnn']);
+    const site = await getFamily('logistic').openSite({ name: 'deep', architecture: 'logistic', config: file.study.models[1]!.config }, datas.get('main_a')!);
+    const scored = await site.score(stored.get('deep')!.set, ['validation']);
+    expect(scored.length).toBe(7);
+    const t = (await datas.get('main_a')!.table!({ model: 'x', inputs: {} })).forEvaluation('validation');
+    const x = FEAT.map((fe) => Math.fround(t.columns.get(fe)![0]!));
+    const pcs = m.pca![0]!.loadings.map((w) => w.reduce((a, wk, k) => a + wk * (x[k]! - m.pca![0]!.center[k]!), 0));
+    const eta = m.intercept! + m.coef![0]! * 999 + pcs.reduce((a, v, c) => a + m.coef![c + 1]! * v, 0);
+    expect(scored[0]!.score).toBeCloseTo(1 / (1 + Math.exp(-eta)), 12);
   });
 });

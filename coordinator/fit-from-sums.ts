@@ -10,7 +10,9 @@ import { z } from 'zod';
 import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
 import type { ModelConfigs } from '../shared/protocol/index.js';
 import type { PhaseTransport } from '../shared/strategies/types.js';
-import { tabularConfig, encodeTabularModel, SECOND_DELINEATION, type TabularModel } from '../shared/families/tabular/index.js';
+import { tabularConfig, encodeTabularModel, deepColumn, SECOND_DELINEATION, type PcaInput, type TabularModel } from '../shared/families/tabular/index.js';
+import { Federation } from '../shared/tabular/federation.js';
+import { pooledPca } from '../shared/tabular/stats.js';
 import { fitTabular, type Fitted, type FitSpec } from '../shared/tabular/fit.js';
 import { columnTerms } from '../shared/tabular/config.js';
 import type { SiteReply, SiteRequest, Transport } from '../shared/tabular/protocol.js';
@@ -35,14 +37,23 @@ export interface FitFromSumsHost {
 }
 
 /** `fitted.<model>` of the report: the fit's object plus where the fitted model is stored. */
-export type FittedReport = Fitted & { version: number; digest: string; depends_on: string[] };
+export type FittedReport = Fitted & { version: number; digest: string; depends_on: string[]; pca?: Record<string, unknown> };
 
 const FIT_VERSION = 1;
 
 /** The model names a tabular entry reads as inputs (its `inputs.scores`). */
 function dependenciesOf(m: CoordinatorFile['study']['models'][number]): string[] {
-  const cfg = (m.config as { inputs?: { scores?: unknown } }).inputs?.scores;
-  return Array.isArray(cfg) ? cfg.map(String) : [];
+  const inputs = (m.config as { inputs?: { scores?: unknown; deep_features?: { model?: unknown } } }).inputs;
+  const scores = Array.isArray(inputs?.scores) ? inputs.scores.map(String) : [];
+  const deep = inputs?.deep_features?.model;
+  return typeof deep === 'string' && !scores.includes(deep) ? [...scores, deep] : scores;
+}
+
+/** Width of an image network's penultimate layer: the input size of its output layer (the last 2-D kernel). */
+export function penultimateWidth(infos: readonly { name: string; shape: readonly number[] }[], model: string): number {
+  const kernel = [...infos].reverse().find((t) => t.shape.length === 2);
+  if (!kernel) throw new StudyFailedError(`model "${model}" has no dense output layer whose input could serve as deep features`);
+  return kernel.shape[0]!;
 }
 
 /** Tabular models in dependency order; an unknown or circular dependency is a config error naming the model. */
@@ -84,6 +95,8 @@ export function fitSpecOf(entry: { name: string; architecture: string; config: R
     }
   }
   columns.push(...(cfg.inputs.scores ?? []));
+  const deep = cfg.inputs.deep_features;
+  if (deep) for (let c = 1; c <= deep.components; c++) columns.push(`${deep.model}.pc${c}`);
   const sel = cfg.selection;
   return {
     family: cfg.family, outcome: cfg.outcome ?? 'label', columns,
@@ -104,18 +117,20 @@ export function fitSpecOf(entry: { name: string; architecture: string; config: R
 }
 
 /** The fitted model as the tensor set the store, the freeze and the sites' scoring use. */
-export function modelOf(f: Fitted, dependencies: TabularModel['dependencies']): TabularModel {
+export function modelOf(f: Fitted, dependencies: TabularModel['dependencies'], pca: readonly PcaInput[] = []): TabularModel {
+  const features = f.family === 'gbdt' ? f.selected.model : f.terms.filter((t) => t.term !== '(Intercept)' && t.estimate !== null && t.estimate !== 0).map((t) => t.term);
+  // Components the model does not use are left out; a source model is kept while any of its components is.
+  const usedPca = pca.map((p) => {
+    const keep = p.names.map((n, c) => [n, c] as const).filter(([n]) => features.includes(n));
+    return { ...p, names: keep.map(([n]) => n), loadings: keep.map(([, c]) => p.loadings[c]!) };
+  }).filter((p) => p.names.length > 0);
+  const deps = dependencies.filter((d) => features.includes(d.model) || usedPca.some((p) => p.model === d.model));
+  const extra = usedPca.length > 0 ? { pca: usedPca } : {};
   if (f.family === 'gbdt') {
-    const features = f.selected.model;
-    return { family: 'gbdt', features, baseScore: f.gbdt!.baseScore, edges: f.gbdt!.edges, trees: f.gbdt!.trees, dependencies: dependencies.filter((d) => features.includes(d.model)) };
+    return { family: 'gbdt', features, baseScore: f.gbdt!.baseScore, edges: f.gbdt!.edges, trees: f.gbdt!.trees, dependencies: deps, ...extra };
   }
   const intercept = f.terms.find((t) => t.term === '(Intercept)');
-  const terms = f.terms.filter((t) => t.term !== '(Intercept)' && t.estimate !== null && t.estimate !== 0);
-  const features = terms.map((t) => t.term);
-  return {
-    family: f.family, features, intercept: intercept?.estimate ?? 0, coef: terms.map((t) => t.estimate!),
-    dependencies: dependencies.filter((d) => features.includes(d.model)),
-  };
+  return { family: f.family, features, intercept: intercept?.estimate ?? 0, coef: features.map((n) => f.terms.find((t) => t.term === n)!.estimate!), dependencies: deps, ...extra };
 }
 
 // Replies are input from outside: numbers only, in the shapes of shared/tabular/protocol.ts.
@@ -134,7 +149,7 @@ const replySchemas: Record<SiteRequest['kind'], z.ZodType> = {
 const REFUSAL = /refused: (min_cell|hessian_rows|no_rows): (.*)$/s;
 
 /** One model's fit over the phase transport: each request is one round trip to every participating site. */
-export function sumsTransport(pt: PhaseTransport, payloadBase: { spec: unknown; modelConfigs: unknown; dependencies: unknown }, deadlineMs: number, stats: { bytesOut: number; bytesIn: number }): Transport {
+export function sumsTransport(pt: PhaseTransport, payloadBase: { spec: unknown; modelConfigs: unknown; dependencies: unknown; deep?: unknown }, deadlineMs: number, stats: { bytesOut: number; bytesIn: number }): Transport {
   return async (request) => {
     const bytes = new TextEncoder().encode(JSON.stringify({ ...payloadBase, request }));
     stats.bytesOut += bytes.byteLength * pt.sites.length;
@@ -214,18 +229,45 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
     const stats = { bytesOut: 0, bytesIn: 0 };
     const payloadBase = {
       spec: { family: m.family, architecture: entry.architecture, config: entry.config },
-      modelConfigs: Object.fromEntries(deps.map((d) => [d, h.modelConfigs[d]])), dependencies,
+      modelConfigs: Object.fromEntries(deps.map((d) => [d, h.modelConfigs[d]])),
+      // Models whose scores are columns (a deep-feature source is sent under `deep`).
+      dependencies: dependencies.filter((d) => spec.columns.includes(d.model)),
     };
-    const transport = sumsTransport(h.transportFor(round, name, participants), payloadBase, study.round_deadline_s * 1000, stats);
+    const phase = h.transportFor(round, name, participants);
     h.events.publish({ type: 'log', level: 'info', message: `fitting ${m.family} model "${name}" from the sums of ${participants.join(', ')}` });
     let fitted: Fitted;
+    const pca: PcaInput[] = [];
+    let pcaReport: Record<string, unknown> | undefined;
+    let pcaTrips = 0;
     try {
-      fitted = await fitTabular(transport, spec);
+      // Deep features: principal components of the pooled covariance of the network's
+      // penultimate-layer features (train cohorts), then the fit on the leading components.
+      const deepCfg = tabularConfig(entry).inputs.deep_features;
+      let deep: { model: string; version: number; digest: string; pca?: PcaInput }[] = [];
+      if (deepCfg) {
+        const ref = frozen.get(deepCfg.model)!;
+        const width = penultimateWidth((await h.store.version(ref.model, ref.version)).set.infos, ref.model);
+        if (deepCfg.components > width) throw new StudyFailedError(`model "${name}": inputs.deep_features.components is ${deepCfg.components}, but "${ref.model}" has ${width} penultimate-layer features`);
+        const fed = new Federation(sumsTransport(phase, { ...payloadBase, deep: [ref] }, study.round_deadline_s * 1000, stats), 'fail');
+        const raw = Array.from({ length: width }, (_, k) => deepColumn(ref.model, k));
+        const pc = await pooledPca(fed, spec.outcome, raw);
+        pcaTrips = fed.roundTrips;
+        const k = deepCfg.components;
+        const input: PcaInput = {
+          model: ref.model, names: Array.from({ length: k }, (_, c) => `${ref.model}.pc${c + 1}`), center: pc.mean,
+          loadings: Array.from({ length: k }, (_, c) => pc.loadings.map((row) => row[c]!)),
+        };
+        pca.push(input);
+        deep = [{ ...ref, pca: input }];
+        pcaReport = { model: ref.model, features: width, components: k, n: pc.n, variances: pc.variances.slice(0, k), explained: pc.explained.slice(0, k) };
+      }
+      fitted = await fitTabular(sumsTransport(phase, { ...payloadBase, ...(deep.length ? { deep } : {}) }, study.round_deadline_s * 1000, stats), spec);
+      fitted.round_trips += pcaTrips;
     } catch (err) {
       if (err instanceof StudyFailedError) throw err;
       throw new StudyFailedError(`model "${name}": ${errorMessage(err)}`, { cause: err });
     }
-    const set = encodeTabularModel(modelOf(fitted, dependencies));
+    const set = encodeTabularModel(modelOf(fitted, dependencies, pca));
     const g = await h.store.put(name, FIT_VERSION, set, { round: FIT_VERSION, fitted_from_sums: true });
     await h.recorder?.append({
       type: 'models_frozen', stage: 'fitted_from_sums',
@@ -235,7 +277,7 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
     frozen.set(name, { model: name, version: g.version, digest: g.digest });
     imageVersions.set(name, g.version);
     log.info({ model: name, family: fitted.family, n: fitted.n, roundTrips: fitted.round_trips, fitMs: fitted.fit_ms, bytesOut: stats.bytesOut, bytesIn: stats.bytesIn, digest: g.digest.slice(0, 12) }, 'tabular model fitted from sums');
-    out[name] = { ...fitted, version: g.version, digest: g.digest, depends_on: deps };
+    out[name] = { ...fitted, version: g.version, digest: g.digest, depends_on: deps, ...(pcaReport ? { pca: pcaReport } : {}) };
   }
   return out;
 }

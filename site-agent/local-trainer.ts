@@ -71,6 +71,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     for (const [k, v] of Object.entries(configs ?? {})) specs.set(k, v);
   };
   const depScores = new Map<string, Promise<Map<string, number>>>();
+  const depFeatures = new Map<string, Promise<Map<string, Float32Array>>>();
   const tables = new Map<string, ReturnType<typeof openTabularData>>();
   const tabularCache = o.cacheDir ?? join(dirname(o.manifest), '.fl-cache');
   const siteData: SiteData = {
@@ -85,6 +86,25 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
         t.catch(() => tables.delete(key));
       }
       return t;
+    },
+    async modelFeatures(ref, cohorts) {
+      if (!o.fetchModel) throw new FlError('tabular.deep', `model "${ref.model}": this site cannot download models to read their features`);
+      const spec = specs.get(ref.model);
+      if (!spec) throw new FlError('tabular.deep', `model "${ref.model}": its config was not announced to this site`);
+      const key = `${ref.model}@${ref.digest}:${[...cohorts].sort().join(',')}`;
+      let p = depFeatures.get(key);
+      if (!p) {
+        p = (async () => {
+          const weights = await o.fetchModel!(ref);
+          const m = await modelFor({ model: ref.model, ...spec });
+          if (!m.embed) throw new FlError('tabular.deep', `model "${ref.model}": its family has no penultimate-layer features`);
+          const rows = await m.embed(weights, cohorts);
+          return new Map(rows.map((r) => [r.caseId, r.values]));
+        })();
+        depFeatures.set(key, p);
+        p.catch(() => depFeatures.delete(key));
+      }
+      return p;
     },
     async modelScores(ref, cohorts) {
       if (!o.fetchModel) throw new FlError('tabular.scores', `model "${ref.model}": this site cannot download models to score them as inputs`);

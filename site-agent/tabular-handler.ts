@@ -42,6 +42,11 @@ export const tabularPayloadSchema = z.strictObject({
   /** Configs of the models whose scores are inputs. */
   modelConfigs: z.record(z.string(), specSchema).default({}),
   dependencies: z.array(z.strictObject({ model: name, version: z.number().int().min(0), digest: z.string().regex(/^[0-9a-f]{64}$/) })).max(50),
+  /** Image models whose penultimate-layer features are inputs, with their principal components once known. */
+  deep: z.array(z.strictObject({
+    model: name, version: z.number().int().min(0), digest: z.string().regex(/^[0-9a-f]{64}$/),
+    pca: z.strictObject({ model: name, names: z.array(name).max(512), center: z.array(num).max(65536), loadings: z.array(z.array(num).max(65536)).max(512) }).optional(),
+  })).max(10).optional(),
   request: requestSchema,
 });
 export type TabularPayload = z.input<typeof tabularPayloadSchema>;
@@ -66,7 +71,7 @@ export function createTabularHandler(trainer: Trainer, log: Logger): (req: Phase
     const started = Date.now();
     const sums = await trainer.sums({
       model: req.model, ...(p.spec.family ? { family: p.spec.family } : {}), architecture: p.spec.architecture, config: p.spec.config,
-      modelConfigs: p.modelConfigs, request: { dependencies: p.dependencies, request: p.request },
+      modelConfigs: p.modelConfigs, request: { dependencies: p.dependencies, ...(p.deep ? { deep: p.deep } : {}), request: p.request },
     });
     log.debug({ model: req.model, kind: p.request.kind, ms: Date.now() - started }, 'tabular sums computed');
     return new TextEncoder().encode(JSON.stringify(sums));

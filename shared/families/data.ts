@@ -91,6 +91,8 @@ export interface SiteData {
   table?(request: TabularInputsRequest): Promise<TabularData>;
   /** Scores of another model of the study (by frozen reference) for the cases of some cohorts, by case id. */
   modelScores?(ref: { readonly model: string; readonly version: number; readonly digest: string }, cohorts: readonly Cohort[]): Promise<ReadonlyMap<string, number>>;
+  /** Penultimate-layer features of another (image) model for the cases of some cohorts, by case id. */
+  modelFeatures?(ref: { readonly model: string; readonly version: number; readonly digest: string }, cohorts: readonly Cohort[]): Promise<ReadonlyMap<string, Float32Array>>;
   images(request: {
     /** The model asking (named in errors). */
     readonly model: string;

@@ -11,9 +11,9 @@ import type { SiteDataset } from '../../tabular/dataset.js';
 import type { SiteReply, SiteRequest } from '../../tabular/protocol.js';
 import type { Cohort, SiteData, TabularTable } from '../data.js';
 import type { FamilyModelEntry, ModelFamily, ModelInputs, ScoredCase, SiteModel } from '../types.js';
-import { decodeTabularModel, expit, linearPredictor, unfittedTensorSet, type TabularFamilyName, type TabularModel } from './model.js';
+import { decodeTabularModel, deepColumn, expit, linearPredictor, pcaColumns, unfittedTensorSet, type PcaInput, type TabularFamilyName, type TabularModel } from './model.js';
 
-export { encodeTabularModel, decodeTabularModel, isUnfitted, linearPredictor, type TabularModel } from './model.js';
+export { encodeTabularModel, decodeTabularModel, isUnfitted, linearPredictor, deepColumn, type PcaInput, type TabularModel } from './model.js';
 
 /** The name of the second-delineation column of a radiomics feature (for the ICC filter). */
 export const SECOND_DELINEATION = '@mask_2';
@@ -27,6 +27,8 @@ export function tabularConfig(entry: FamilyModelEntry, where = `model "${entry.n
 export interface TabularSumsRequest {
   /** The frozen models whose scores are inputs, by name (the coordinator froze them first). */
   readonly dependencies: readonly { model: string; version: number; digest: string }[];
+  /** Image models whose penultimate-layer features are inputs: raw columns `<model>.deep.<k>`, and the principal components once the coordinator has them. */
+  readonly deep?: readonly { model: string; version: number; digest: string; pca?: PcaInput }[];
   readonly request: SiteRequest;
 }
 
@@ -68,6 +70,28 @@ async function dependencyColumns(data: SiteData, table: TabularTable, deps: Tabu
   return out;
 }
 
+async function deepColumns(data: SiteData, table: TabularTable, deep: NonNullable<TabularSumsRequest['deep']>, cohorts: readonly Cohort[]): Promise<Map<string, Float64Array>> {
+  const out = new Map<string, Float64Array>();
+  const rows = table.caseIds.length;
+  for (const d of deep) {
+    if (!data.modelFeatures) throw new FlError('tabular.deep', `this site cannot read the features of model "${d.model}"`);
+    const feats = await data.modelFeatures(d, cohorts);
+    const width = feats.values().next().value?.length ?? 0;
+    const raw: Float64Array[] = [];
+    for (let k = 0; k < width; k++) {
+      const col = new Float64Array(rows);
+      table.caseIds.forEach((id, i) => { col[i] = feats.get(id)?.[k] ?? NaN; });
+      raw.push(col);
+      out.set(deepColumn(d.model, k), col);
+    }
+    if (d.pca) {
+      if (d.pca.center.length !== width) throw new FlError('tabular.deep', `model "${d.model}" has ${width} features at this site, the components were computed on ${d.pca.center.length}`);
+      for (const [k, v] of pcaColumns(d.pca, (j) => raw[j]!, rows)) out.set(k, v);
+    }
+  }
+  return out;
+}
+
 function family(name: TabularFamilyName, description: string): ModelFamily {
   return {
     name,
@@ -77,9 +101,6 @@ function family(name: TabularFamilyName, description: string): ModelFamily {
 
     validate(entry, where) {
       const cfg = tabularConfig(entry, where);
-      if (cfg.inputs.deep_features) {
-        throw new FlError('config.invalid', `${where}.inputs.deep_features: deep features of an image model are not available to tabular models yet; use inputs.scores: [${cfg.inputs.deep_features.model}] (the model's score as an input) instead`);
-      }
       if (cfg.outcome && cfg.outcome !== 'label') {
         throw new FlError('config.invalid', `${where}.outcome: only the manifest's label column can be the outcome of a study model (got "${cfg.outcome}")`);
       }
@@ -106,6 +127,7 @@ function family(name: TabularFamilyName, description: string): ModelFamily {
           // Fitting reads the `train` cohort only (the table's cohort guard).
           const train = table.forTraining();
           const deps = await dependencyColumns(data, train, req.dependencies, ['train']);
+          for (const [k, v] of await deepColumns(data, train, req.deep ?? [], ['train'])) deps.set(k, v);
           // Disclosure control is the site's: the study may ask for a larger min_cell, never a smaller one.
           const minCell = Math.max(cfg.min_cell, data.minCell ?? DEFAULT_MIN_CELL);
           const reply = siteCompute(toDataset(data.site ?? 'site', train, outcome, deps), req.request, { minCell });
@@ -118,7 +140,11 @@ function family(name: TabularFamilyName, description: string): ModelFamily {
           const out: ScoredCase[] = [];
           for (const cohort of cohorts) {
             const t = table.forEvaluation(cohort);
-            const deps = await dependencyColumns(data, t, model.dependencies, [cohort]);
+            const pcaOf = new Set((model.pca ?? []).map((p) => p.model));
+            const deps = await dependencyColumns(data, t, model.dependencies.filter((d) => model.features.includes(d.model)), [cohort]);
+            const deep = (model.pca ?? []).map((p) => ({ ...model.dependencies.find((d) => d.model === p.model)!, pca: p }));
+            if (deep.some((d) => d.digest === undefined) || deep.length !== pcaOf.size) throw new FlError('tabular.model', `model "${entry.name}": a principal-component input has no frozen source model`);
+            for (const [k, v] of await deepColumns(data, t, deep, [cohort])) deps.set(k, v);
             const cols = model.features.map((f) => {
               const c = deps.get(f) ?? t.columns.get(f);
               if (!c) throw new FlError('tabular.column', `model "${entry.name}" reads "${f}", which this site's table does not have`);

@@ -29,8 +29,37 @@ export interface TabularModel {
   readonly baseScore?: number;
   readonly edges?: readonly (readonly number[])[];
   readonly trees?: readonly { nodes: readonly TreeNodeRecord[] }[];
-  /** Frozen models whose scores are inputs (by name in `features`). */
+  /** Frozen models whose scores (by name in `features`) or deep features (`pca`) are inputs. */
   readonly dependencies: readonly { model: string; version: number; digest: string }[];
+  /** Principal components of an image model's penultimate-layer features (pooled covariance): PC = loading . (x - center). */
+  readonly pca?: readonly PcaInput[];
+}
+
+export interface PcaInput {
+  readonly model: string;
+  /** Feature names of the components, e.g. `ddfn.pc1`. */
+  readonly names: readonly string[];
+  readonly center: readonly number[];
+  /** One loading vector per component (length = the network's feature width). */
+  readonly loadings: readonly (readonly number[])[];
+}
+
+/** The columns of an image model's penultimate-layer features as tabular inputs (`ddfn.deep.0`, ...). */
+export const deepColumn = (model: string, k: number): string => `${model}.deep.${k}`;
+
+/** Principal-component columns from raw deep-feature columns. */
+export function pcaColumns(p: PcaInput, raw: (k: number) => Float64Array, rows: number): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  p.names.forEach((name, c) => {
+    const col = new Float64Array(rows);
+    const w = p.loadings[c]!;
+    for (let k = 0; k < w.length; k++) {
+      const x = raw(k), m = p.center[k]!, wk = w[k]!;
+      for (let i = 0; i < rows; i++) col[i]! += wk * (x[i]! - m);
+    }
+    out.set(name, col);
+  });
+  return out;
 }
 
 const UNFITTED = 'tabular/unfitted';
@@ -88,6 +117,15 @@ export function encodeTabularModel(m: TabularModel): TensorSet {
     push('tabular/intercept', [2], pair(m.intercept));
     m.features.forEach((f, j) => push(`tabular/coef/${f}`, [2], pair(m.coef![j]!)));
   }
+  for (const p of m.pca ?? []) {
+    checkName(p.model, 'model');
+    push(`tabular/pca/${p.model}/center`, [p.center.length, 2], p.center.flatMap(pair));
+    p.names.forEach((name, c) => {
+      checkName(name, 'component');
+      if (p.loadings[c]!.length !== p.center.length) throw new FlError('tabular.model', `component ${name}: ${p.loadings[c]!.length} loadings for ${p.center.length} features`);
+      push(`tabular/pca/${p.model}/pc/${name}`, [p.center.length, 2], p.loadings[c]!.flatMap(pair));
+    });
+  }
   for (const d of m.dependencies) {
     checkName(d.model, 'model');
     if (!/^[0-9a-f]{64}$/.test(d.digest)) throw new FlError('tabular.model', `dependency "${d.model}": digest must be 64 hex digits`);
@@ -106,6 +144,7 @@ export function decodeTabularModel(set: TensorSet, what = 'model'): TabularModel
   const deps: { model: string; version: number; digest: string }[] = [];
   let intercept: number | undefined, baseScore: number | undefined;
   let treeRows: number[][] = [];
+  const pca: { model: string; names: string[]; center: number[]; loadings: number[][] }[] = [];
   const read = (n: number) => {
     const out: number[] = [];
     for (let i = 0; i < n; i += 2) out.push(set.data[offset + i]! + set.data[offset + i + 1]!);
@@ -125,6 +164,12 @@ export function decodeTabularModel(set: TensorSet, what = 'model'): TabularModel
       treeRows = [];
       for (let i = 0; i < v.length; i += 6) treeRows.push(v.slice(i, i + 6));
     } else if (kind === 'dep') deps.push({ model: rest[0]!, version: Number(rest[1]), digest: rest[2]! });
+    else if (kind === 'pca') {
+      let p = pca.find((x) => x.model === rest[0]);
+      if (!p) { p = { model: rest[0]!, names: [], center: [], loadings: [] }; pca.push(p); }
+      if (rest[1] === 'center') p.center = read(size);
+      else { p.names.push(rest[2]!); p.loadings.push(read(size)); }
+    }
     else throw new FlError('tabular.model', `${what}: unknown tensor "${info.name}"`);
     offset += size;
   }
@@ -135,9 +180,9 @@ export function decodeTabularModel(set: TensorSet, what = 'model'): TabularModel
       while (trees.length <= t!) trees.push({ nodes: [] });
       trees[t!]!.nodes.push(feature! >= 0 ? { id: id!, feature: feature!, threshold: thr!, left: left!, right: right! } : { id: id!, leaf: thr! });
     }
-    return { family, features, baseScore: baseScore!, edges, trees, dependencies: deps };
+    return { family, features, baseScore: baseScore!, edges, trees, dependencies: deps, ...(pca.length ? { pca } : {}) };
   }
-  return { family, features, intercept: intercept!, coef, dependencies: deps };
+  return { family, features, intercept: intercept!, coef, dependencies: deps, ...(pca.length ? { pca } : {}) };
 }
 
 function descend(nodes: readonly TreeNodeRecord[], x: ArrayLike<number>): number {
