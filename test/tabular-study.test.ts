@@ -30,6 +30,22 @@ function close(a: number | null, b: number | null, rel: number, what: string): v
   expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(b)));
 }
 
+/** Same structure; numbers equal to a relative tolerance. */
+function deepClose(a: unknown, b: unknown, rel: number, where: string): void {
+  if (typeof a === 'number' && typeof b === 'number') { close(a, b, rel, where); return; }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    expect(a.length, `${where}.length`).toBe(b.length);
+    a.forEach((x, i) => deepClose(x, b[i], rel, `${where}[${i}]`));
+    return;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    expect(Object.keys(a).sort(), where).toEqual(Object.keys(b).sort());
+    for (const k of Object.keys(a)) deepClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], rel, `${where}.${k}`);
+    return;
+  }
+  expect(a, where).toEqual(b);
+}
+
 function sameFit(fed: Fitted, pooled: Fitted, rel: number, what: string): void {
   for (const k of ['family', 'n', 'events', 'lambda_rule', 'selected', 'converged', 'dropped_missing'] as const) expect(fed[k], `${what}.${k}`).toEqual(pooled[k]);
   expect(fed.terms.map((t) => t.term), `${what}.terms`).toEqual(pooled.terms.map((t) => t.term));
@@ -60,6 +76,8 @@ describe('a study with tabular models', () => {
         { name: 'radscore', family: 'lasso_logistic', inputs: { radiomics: { modality: 'gsus', regions: ['lesion'], features: FEATURES } }, selection: { icc_min: 0.75, pearson_max: 0.9, lasso: { folds: 5, rule: 'min' } } },
         { name: 'combined', family: 'logistic', inputs: { columns: CLINICAL, scores: ['radscore'] } },
         { name: 'clinical_cnn', family: 'logistic', inputs: { columns: ['age'], scores: ['ddfn'] } },
+        { name: 'deep', family: 'logistic', inputs: { columns: ['age'], deep_features: { model: 'ddfn', components: 2 } } },
+        { name: 'ml', family: 'gbdt', inputs: { columns: CLINICAL }, gbdt: { rounds: 20, max_depth: 2 } },
       ],
       evaluation: { threshold: { rule: 'youden' }, bootstrap: 50, deadline_s: 240 },
     });
@@ -72,7 +90,9 @@ describe('a study with tabular models', () => {
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(report.state, report.reason).toBe('completed');
     const fitted = report.fitted as Record<string, Fitted>;
-    expect(Object.keys(fitted)).toEqual(['clinical', 'radscore', 'combined', 'clinical_cnn']);
+    expect(Object.keys(fitted)).toEqual(['clinical', 'radscore', 'combined', 'clinical_cnn', 'deep', 'ml']);
+    expect(fitted.deep!.terms.map((t) => t.term)).toEqual(['(Intercept)', 'age', 'ddfn.pc1', 'ddfn.pc2']);
+    expect((fitted.deep as unknown as { pca: { components: number } }).pca.components).toBe(2);
     for (const f of Object.values(fitted)) {
       for (const k of ['family', 'n', 'events', 'terms', 'lambda', 'lambda_rule', 'selected', 'standardization', 'iterations', 'converged']) expect(f).toHaveProperty(k);
     }
@@ -82,7 +102,7 @@ describe('a study with tabular models', () => {
     // The frozen versions are the fitted ones, and held-out cohorts were scored by every model.
     const frozen = report.frozen_models as { model: string; digest: string }[];
     for (const m of Object.keys(fitted)) expect(frozen.find((f) => f.model === m)?.digest).toBe(fitted[m]!.digest);
-    for (const m of ['clinical', 'radscore', 'combined', 'clinical_cnn']) expect(report.cohorts.internal_test.models[m].auc.estimate).toBeGreaterThan(0);
+    for (const m of ['clinical', 'radscore', 'combined', 'clinical_cnn', 'deep', 'ml']) expect(report.cohorts.internal_test.models[m].auc.estimate).toBeGreaterThan(0);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toMatch(/Tabular models fitted from sums/);
     expect(html).toMatch(/after ICC/);
@@ -92,7 +112,7 @@ describe('a study with tabular models', () => {
     const firstEval = log.findIndex((r) => r.type === 'evaluation_requested');
     expect(firstEval).toBeGreaterThan(0);
     const frozenAt = (m: string) => log.findIndex((r) => r.type === 'models_frozen' && r.models!.some((x) => x.model === m));
-    for (const m of ['ddfn', 'clinical', 'radscore', 'combined', 'clinical_cnn']) {
+    for (const m of ['ddfn', 'clinical', 'radscore', 'combined', 'clinical_cnn', 'deep', 'ml']) {
       expect(frozenAt(m), m).toBeGreaterThan(0);
       expect(frozenAt(m), m).toBeLessThan(firstEval);
     }
@@ -146,6 +166,13 @@ describe('a study with tabular models', () => {
     sameFit(fitted.radscore!, await fit(['--family', 'lasso_logistic', '--columns', RAD.join(','), '--icc-pair', RAD.map((f) => `${f}:${f}@mask_2`).join(','),
       '--icc-min', '0.75', '--pearson-max', '0.9', '--folds', '5', '--rule', 'min', '--seed', '1']), 1e-6, 'radscore');
     sameFit(fitted.combined!, await fit(['--family', 'logistic', '--columns', [...CLINICAL, 'radscore'].join(',')]), 1e-6, 'combined');
+
+    const gb = await fit(['--family', 'gbdt', '--columns', CLINICAL.join(','), '--rounds', '20', '--depth', '2']);
+    const fedGb = (fitted.ml as unknown as { gbdt: { trees: unknown; baseScore: number; edges: number[][] } }).gbdt;
+    const poolGb = (gb as unknown as { gbdt: { trees: unknown; baseScore: number; edges: number[][] } }).gbdt;
+    expect(fedGb.edges).toEqual(poolGb.edges);
+    close(fedGb.baseScore, poolGb.baseScore, 1e-12, 'gbdt base score');
+    deepClose(fedGb.trees, poolGb.trees, 1e-9, 'gbdt trees');
 
     // Fit times and round trips, for the record.
     console.log(Object.entries(fitted).map(([m, f]) => `${m}: ${f.family}, n=${f.n}, ${f.round_trips} round trips, ${f.fit_ms} ms`).join('\n'));
