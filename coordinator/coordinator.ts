@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
+import { unfittedTensorSet } from '../shared/families/tabular/model.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { serverCredentials, insecureServerCredentials } from '../shared/security/tls.js';
 import { serverOptions } from '../shared/security/limits.js';
@@ -147,6 +148,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       await store.put(m.name, 0, set, { round: 0, initial: true });
     }
   }
+  // Tabular models hold an unfitted marker until their fit after the rounds (a resumed study refits them: the fit is deterministic in the sums).
+  for (const m of study.models) if (isSumsModel(m) && !store.has(m.name)) await store.put(m.name, 0, unfittedTensorSet(), { round: 0, initial: true });
   const modelConfigs = modelConfigsFor(study.models);
   const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
