@@ -178,4 +178,31 @@ describe('a study with tabular models', () => {
     console.log(Object.entries(fitted).map(([m, f]) => `${m}: ${f.family}, n=${f.n}, ${f.round_trips} round trips, ${f.fit_ms} ms`).join('\n'));
     expect(existsSync(join(dir, 'predictions.csv'))).toBe(true);
   }, 600_000);
+
+  it('a study of tabular models only: no rounds, fits from sums, aggregate-only evaluation', async () => {
+    fx?.killAll();
+    fx = await createStudyFixture({ sites: SITES, casesPerSite: 60, study: 'tabonly' });
+    const cfg = fx.coordinatorConfig({
+      rounds: 1,
+      models: [
+        { name: 'clinical', family: 'logistic', inputs: { columns: CLINICAL } },
+        { name: 'ml', family: 'gbdt', inputs: { columns: [...CLINICAL, 'n_positive_nodes'] }, gbdt: { rounds: 10 } },
+      ],
+      evaluation: { threshold: { rule: 'youden' }, privacy: 'aggregate', deadline_s: 120 },
+    });
+    const { proc, port } = await fx.startCoordinator(cfg);
+    const sites = SITES.map((s) => fx!.startSite(s, port));
+    await waitFor(() => proc.child.exitCode !== null, 240_000, 'the study to finish');
+    expect(proc.child.exitCode, proc.stderr.slice(-4000) + sites.map((s) => s.stderr.slice(-1500)).join('\n')).toBe(0);
+    const dir = join(fx.dir, 'coord');
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(report.state, report.reason).toBe('completed');
+    expect(report.rounds).toEqual([]);
+    expect(Object.keys(report.fitted)).toEqual(['clinical', 'ml']);
+    expect(report.final_models.clinical.version).toBe(1);
+    expect(report.cohorts.internal_test.models.clinical.confusion).toBeDefined();
+    expect(existsSync(join(dir, 'predictions.csv'))).toBe(false);
+    const verify = await flRun(['audit', 'verify', join(dir, 'audit')]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 300_000);
 });
