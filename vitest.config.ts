@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{shared,coordinator,site-agent,cli,test}/**/*.test.ts'],
+    include: ['{shared,coordinator,site-agent,cli,test,bench}/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

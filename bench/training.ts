@@ -2,7 +2,14 @@
 // on every tfjs backend available here, and of the same architecture in PyTorch (bench/pytorch_ddfn.py,
 // when python3 with torch is installed) measured in the same run.
 import { spawnSync } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { modelToTensorSet } from '../shared/models/spec.js';
+import { generateSites } from '../shared/synth/generate.js';
+import { createLocalTrainer } from '../site-agent/local-trainer.js';
+import { alternate, describe, loadWarning, ratio, runsOption, type Variant } from './harness.js';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../shared/models/registry.js';
@@ -89,43 +96,81 @@ function pytorch(threads: number, seconds: number): { samplesPerS: number; param
   return { samplesPerS: out.samples_per_s, params: out.params, version: out.torch };
 }
 
+/**
+ * The site's own local round, as `fl site` runs it: the local trainer (site-agent/local-trainer.ts)
+ * on a synthetic site at 128 px with `threads` = the cores, one epoch; samples/s is the figure the
+ * trainer logs ('local training done').
+ */
+async function agentRound(manifest: string, threads: number): Promise<number> {
+  let logged: number | undefined;
+  const log = pino({ level: 'info' }, { write: (line: string) => {
+    const rec = JSON.parse(line) as { msg?: string; samples_per_s?: number };
+    if (rec.msg === 'local training done') logged = rec.samples_per_s;
+  } });
+  const trainer = await createLocalTrainer({ manifest, backend: 'wasm', log, threads });
+  const model = buildModel(MODEL, CONFIG);
+  const global = modelToTensorSet(model);
+  model.dispose();
+  await trainer.train({
+    round: 1, model: 'ddfn', architecture: MODEL, config: { ...CONFIG }, global,
+    epochs: 1, batchSize: BATCH, learningRate: 1e-3, seed: 1, strategyParams: {},
+  });
+  if (logged === undefined) throw new Error('the local trainer logged no samples/s');
+  return logged;
+}
+
 export const trainingBench: Bench = {
   name: 'training',
-  description: `training throughput of ${MODEL} at 128x128, batch ${BATCH}, on every available tfjs backend vs PyTorch (same architecture, same run)`,
+  description: `training throughput of ${MODEL} at 128x128, batch ${BATCH}: tfjs kernels, the site's own local round, and PyTorch (same architecture, same run, alternating)`,
   async run(args) {
-    const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 8);
+    const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 6);
+    const runs = runsOption(args, 3);
     const cores = availableParallelism();
     const params = buildModel(MODEL, CONFIG).countParams();
     console.log(`model ${MODEL} ${JSON.stringify(CONFIG)}: ${params} parameters; ${cores} cores`);
-    const load = loadavg()[0]!;
-    if (load > 0.5) {
-      console.log(`note: 1-minute load average is ${load.toFixed(2)} before the run; other processes compete for the cores, so both figures are low and the ratio is unreliable`);
-    }
-    const results: Measured[] = [];
+    loadWarning();
     for (const backend of ['tensorflow-gpu', 'tensorflow'] as const) {
       try {
-        results.push(await measure(backend, 1, seconds));
+        const r = await measure(backend, 1, seconds);
+        console.log(`  ${r.label.padEnd(22)} ${r.samplesPerS.toFixed(2).padStart(8)} samples/s  (${r.note})`);
       } catch (err) {
         if (!(err instanceof BackendUnavailableError)) throw err;
         console.log(`${backend}: skipped (${err.message.split(';')[0]})`);
       }
     }
-    results.push(await measure('wasm', 1, seconds));
-    if (cores > 1) results.push(await measure('wasm', cores, seconds));
     // The pure-JS cpu backend needs minutes per batch of 16: one step of 2 samples, no warm-up.
-    results.push(await measure('cpu', 1, 0, 2, 0, 1));
-    for (const r of results) console.log(`  ${r.label.padEnd(22)} ${r.samplesPerS.toFixed(2).padStart(8)} samples/s  (${r.note})`);
-    const best = results.reduce((a, b) => (b.samplesPerS > a.samplesPerS ? b : a));
-    const torch = pytorch(cores, seconds);
-    if (typeof torch === 'string') {
-      console.log(`pytorch: skipped (${torch})`);
-      console.log(`training: ${best.samplesPerS.toFixed(1)} samples/s (${best.label}), pytorch n/a, ratio n/a`);
-      return;
+    const cpu = await measure('cpu', 1, 0, 2, 0, 1);
+    console.log(`  ${cpu.label.padEnd(22)} ${cpu.samplesPerS.toFixed(2).padStart(8)} samples/s  (${cpu.note})`);
+    const dir = mkdtempSync(join(tmpdir(), 'bench-training-'));
+    try {
+      generateSites({ out: dir, sites: 1, casesPerSite: 160, seed: 3, imageSize: 128 });
+      const manifest = join(dir, 'site-1', 'manifest.csv');
+      const torchProbe = pytorch(cores, 1);
+      const variants: Variant[] = [
+        { name: 'wasm x1', run: async () => (await measure('wasm', 1, seconds)).samplesPerS },
+        ...(cores > 1 ? [{ name: `wasm x${cores} threads`, run: async () => (await measure('wasm', cores, seconds)).samplesPerS }] : []),
+        { name: `fl site local round (${cores} threads)`, run: () => agentRound(manifest, cores) },
+        ...(typeof torchProbe === 'string' ? [] : [{ name: `pytorch ${torchProbe.version} (${cores} threads)`, run: async () => {
+          const t = pytorch(cores, seconds);
+          if (typeof t === 'string') throw new Error(t);
+          return t.samplesPerS;
+        } }]),
+      ];
+      const got = await alternate(variants, runs, 0);
+      for (const g of got) console.log(`  ${g.name.padEnd(34)} ${describe(g, 1)} samples/s`);
+      const kernel = got.slice(0, cores > 1 ? 2 : 1).reduce((a, b) => (b.median > a.median ? b : a));
+      const agent = got.find((g) => g.name.startsWith('fl site'))!;
+      if (typeof torchProbe === 'string') {
+        console.log(`pytorch: skipped (${torchProbe})`);
+        console.log(`training: ${kernel.median.toFixed(1)} samples/s (${kernel.name}), fl site round ${agent.median.toFixed(1)} samples/s, pytorch n/a, ratio n/a`);
+        return;
+      }
+      if (torchProbe.params !== params) console.log(`WARNING: parameter counts differ (pytorch ${torchProbe.params}, tfjs ${params})`);
+      const torch = got.at(-1)!;
+      console.log(`training: ${kernel.median.toFixed(1)} samples/s (${kernel.name}), fl site round ${agent.median.toFixed(1)} samples/s ` +
+        `(agent/pytorch ${ratio(agent, torch).value.toFixed(2)}), pytorch ${torch.median.toFixed(1)} samples/s, ratio ${ratio(kernel, torch).value.toFixed(2)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    console.log(`  pytorch ${torch.version} (${cores} threads): ${torch.samplesPerS.toFixed(2)} samples/s, ${torch.params} parameters (tfjs model: ${params})`);
-    if (torch.params !== params) console.log(`WARNING: parameter counts differ (pytorch ${torch.params}, tfjs ${params})`);
-    console.log(
-      `training: ${best.samplesPerS.toFixed(1)} samples/s (${best.label}), pytorch ${torch.samplesPerS.toFixed(1)} samples/s, ratio ${(best.samplesPerS / torch.samplesPerS).toFixed(2)}`,
-    );
   },
 };

@@ -8,11 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { connectFederation } from '../shared/protocol/index.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import type { Bench } from './types.js';
+import { alternate, describe, loadWarning, ratio, runsOption } from './harness.js';
 
 const MB = 1e6;
 
@@ -63,26 +66,99 @@ async function grpcUpload(set: TensorSet, kind: 'grpc' | 'grpc-wide', dir: strin
   return set.data.byteLength / s / MB;
 }
 
+/** Whether this kernel lets us build a network namespace with netem delay and a rate limit. */
+function wanSupport(): string | null {
+  const ns = `flbench${process.pid}`;
+  const run = (args: string[]) => spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  const add = run(['ip', 'netns', 'add', ns]);
+  if (add.error) return `iproute2 is not installed (${add.error.message})`;
+  if (add.status !== 0) return `network namespaces are not permitted here (${add.stderr.trim()})`;
+  try {
+    run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+    const q = run(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', `${WAN_RTT_MS / 2}ms`, 'rate', `${WAN_MBIT}mbit`]);
+    if (q.status !== 0) return `this kernel lacks netem (tc: ${q.stderr.trim()})`;
+    return null;
+  } finally {
+    run(['ip', 'netns', 'del', ns]);
+  }
+}
+
+const WAN_RTT_MS = 40;
+const WAN_MBIT = 200;
+
+/** The WAN case: this bench's gRPC upload run inside a namespace whose loopback has netem delay and rate. */
+function wanCase(): void {
+  const why = wanSupport();
+  if (why) {
+    console.log(`WAN case (${WAN_RTT_MS} ms RTT, ${WAN_MBIT} Mbit/s): not measured: ${why}`);
+    return;
+  }
+  const ns = `flbench${process.pid}`;
+  const run = (args: string[]) => spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  run(['ip', 'netns', 'add', ns]);
+  try {
+    run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+    // Delay on loopback applies to both directions: half the RTT each way.
+    run(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', `${WAN_RTT_MS / 2}ms`, 'rate', `${WAN_MBIT}mbit`, 'limit', '100000']);
+    const r = run(['ip', 'netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--wan-child']);
+    if (r.status !== 0) {
+      console.log(`WAN case: the upload inside the namespace failed: ${r.stderr.trim().split('\n').at(-1)}`);
+      return;
+    }
+    const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { grpc: number; tcp: number };
+    const link = WAN_MBIT / 8;
+    console.log(`WAN case (${WAN_RTT_MS} ms RTT, ${WAN_MBIT} Mbit/s = ${link} MB/s): gRPC upload ${got.grpc.toFixed(1)} MB/s = ${(got.grpc / link).toFixed(2)} of the link, ` +
+      `raw TCP ${got.tcp.toFixed(1)} MB/s = ${(got.tcp / link).toFixed(2)} (target >= 0.8)`);
+  } finally {
+    run(['ip', 'netns', 'del', ns]);
+  }
+}
+
+function testSet(n: number): TensorSet {
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+  return { infos: [{ name: 'w', shape: [n], dtype: 'float32' }], data };
+}
+
 export const transportBench: Bench = {
   name: 'transport',
-  description: 'upload of an 80 MB update over gRPC (loopback, receiver in its own thread) vs raw TCP',
-  async run() {
-    const n = 20_000_000; // 80 MB of float32
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
-    const set: TensorSet = { infos: [{ name: 'w', shape: [n], dtype: 'float32' }], data };
-    const bytes = Buffer.from(data.buffer);
+  description: 'upload of an 80 MB update over gRPC (loopback, receiver in its own thread) vs raw TCP; WAN case under netem',
+  async run(args) {
+    loadWarning();
+    const runs = runsOption(args, 5);
+    const set = testSet(20_000_000); // 80 MB of float32
+    const bytes = Buffer.from(set.data.buffer);
     const dir = mkdtempSync(join(tmpdir(), 'bench-transport-'));
     try {
-      const tcp = Math.max(await rawTcp(bytes, dir), await rawTcp(bytes, dir));
-      const plain = await grpcUpload(set, 'grpc', dir);
-      const wide = Math.max(await grpcUpload(set, 'grpc-wide', dir), await grpcUpload(set, 'grpc-wide', dir));
-      console.log(`raw TCP loopback:                   ${tcp.toFixed(0)} MB/s`);
-      console.log(`gRPC upload, default 64 KiB window: ${plain.toFixed(0)} MB/s (ratio ${(plain / tcp).toFixed(2)})`);
-      console.log(`gRPC upload, enlarged windows (2 MiB stream, 1 MiB frames): ${wide.toFixed(0)} MB/s (ratio ${(wide / tcp).toFixed(2)})`);
-      console.log(`transport: ${wide.toFixed(0)} MB/s gRPC upload, raw TCP ${tcp.toFixed(0)} MB/s, ratio ${(wide / tcp).toFixed(2)} (target >= 0.3)`);
+      const [tcp, plain, wide] = await alternate([
+        { name: 'raw TCP', run: () => rawTcp(bytes, dir) },
+        { name: 'gRPC 64 KiB window', run: () => grpcUpload(set, 'grpc', dir) },
+        { name: 'gRPC enlarged windows', run: () => grpcUpload(set, 'grpc-wide', dir) },
+      ], runs);
+      console.log(`raw TCP loopback:                   ${describe(tcp!)} MB/s`);
+      console.log(`gRPC upload, default 64 KiB window: ${describe(plain!)} MB/s (ratio ${ratio(plain!, tcp!).value.toFixed(2)})`);
+      const r = ratio(wide!, tcp!);
+      console.log(`gRPC upload, enlarged windows (2 MiB stream, 1 MiB frames): ${describe(wide!)} MB/s (ratio ${r.value.toFixed(2)}, range ${r.low.toFixed(2)}-${r.high.toFixed(2)})`);
+      wanCase();
+      console.log(`transport: ${wide!.median.toFixed(0)} MB/s gRPC upload, raw TCP ${tcp!.median.toFixed(0)} MB/s, ratio ${r.value.toFixed(2)} (median of ${runs} alternating runs; target >= 0.5)`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   },
 };
+
+// Inside the WAN namespace: one warm-up and three measured runs of each, printed as JSON.
+if (process.argv.includes('--wan-child')) {
+  const set = testSet(5_000_000); // 20 MB: several seconds at 25 MB/s
+  const dir = mkdtempSync(join(tmpdir(), 'bench-wan-'));
+  try {
+    const [tcp, wide] = await alternate([
+      { name: 'tcp', run: () => rawTcp(Buffer.from(set.data.buffer), dir) },
+      { name: 'grpc', run: () => grpcUpload(set, 'grpc-wide', dir) },
+    ], 3);
+    console.log(JSON.stringify({ tcp: tcp!.median, grpc: wide!.median }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}

@@ -1,5 +1,5 @@
 // Human-readable progress of a study from its events (stderr, so stdout stays machine-readable).
-import type { EventBus } from '../coordinator/events.js';
+import type { EventBus } from '../shared/events/events.js';
 import type { StudyConfig } from '../shared/config/study.js';
 
 const fmt = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));

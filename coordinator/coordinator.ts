@@ -1,5 +1,6 @@
 // Composition of the coordinator: config → model store, strategies, round engine, gRPC server.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
@@ -11,8 +12,8 @@ import { serverOptions } from '../shared/security/limits.js';
 import { DenyList } from '../shared/security/fingerprint.js';
 import { ModelStore } from './model-store.js';
 import { SiteRegistry } from './site-registry.js';
-import { EventBus } from './events.js';
-import { RoundEngine, StudyFailedError, type RoundResult, type StudyRecorder } from './round-engine.js';
+import { EventBus } from '../shared/events/events.js';
+import { RoundEngine, StudyFailedError, StudyStoppedError, StudyStorageError, type RoundResult, type StudyRecorder } from './round-engine.js';
 import { createGrpcServer, bindServer } from './server.js';
 import { mtlsGatekeeper, insecureGatekeeper } from './gatekeeper.js';
 import { createStudyStrategies } from '../shared/strategies/study.js';
@@ -21,7 +22,10 @@ import { encodeStrategyState, decodeStrategyState } from '../shared/strategies/s
 import { writeTensorSetFile, readTensorSetFile } from '../shared/tensor/file.js';
 import { existsSync } from 'node:fs';
 import { buildReport, canonicalDigest, type StudyReport } from './report.js';
-import { loadStudyState, saveStudyState } from './study-state.js';
+import { loadStudyState, saveStudyState, EvaluationResultStore, ENDED_PHASES, type StudyPhase, type StudyState, type EvaluationProgress, type StudyEnd } from './study-state.js';
+import { atomicWriteFile, checkWritableDir, AtomicWriteError } from '../shared/util/atomic-write.js';
+import { FlError } from '../shared/errors/index.js';
+import type { EvaluationResume } from './study-evaluation.js';
 import { createHash } from 'node:crypto';
 import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
@@ -35,8 +39,17 @@ import { EvaluationCollector } from './evaluation.js';
 import { ConfigError } from '../shared/config/load.js';
 
 export interface StudyOutcome {
-  readonly state: 'completed' | 'failed';
+  /**
+   * completed / failed / stopped (by an admin, or by a signal: then `resumable`) end with a
+   * report; `interrupted` (a write failed: disk full, I/O error) ends without one: the study
+   * resumes from its last saved state when the coordinator is started again.
+   */
+  readonly state: 'completed' | 'failed' | 'stopped' | 'interrupted';
   readonly reason?: string;
+  /** Who stopped the study (an admin's name, or "signal SIGTERM"). */
+  readonly stoppedBy?: string;
+  /** A stop by a signal: the study continues when the coordinator starts again. */
+  readonly resumable?: boolean;
   readonly rounds: RoundResult[];
   readonly report: StudyReport;
 }
@@ -53,10 +66,19 @@ export interface CoordinatorHandle {
   readonly recorder: StudyRecorder;
   /** Phase requests to sites and their answers (strategy phases, fits from sums). */
   readonly phases: PhaseExchange;
+  /** Persisted evaluation progress (the held-out evaluation resumes from it). */
+  readonly resume: EvaluationResume;
   /** The study's status as `fl status --json` shows it (StudyAdmin.GetStatus); read-only views use it. */
   status(): StatusResponse;
   /** Starts the study (when not auto-started); idempotent. */
   start(): void;
+  /**
+   * Stops the study. An admin's stop (`resumable` false) ends it: state "stopped", the sites are
+   * told the study ended; `evaluate` freezes the last completed round and runs the held-out
+   * evaluation first. A signal's stop (`resumable` true) keeps the study resumable and the sites
+   * keep reconnecting. Either way the stop and who did it are in the study log and a report is written.
+   */
+  stop(by: string, opts?: { resumable?: boolean; evaluate?: boolean }): void;
   /** Resolves when the study has ended (report written). */
   readonly done: Promise<StudyOutcome>;
   close(): Promise<void>;
@@ -75,10 +97,60 @@ export interface StartOptions {
   readonly serverOptions?: grpc.ChannelOptions;
 }
 
+/** `fl coordinator` on a study that has ended: nothing is touched; the CLI says so and exits 0. */
+export class StudyEndedError extends FlError {
+  constructor(readonly end: StudyEnd, dataDir: string) {
+    super('study.ended', `study already ${end.state}${end.by ? ` by ${end.by}` : ''}${end.reason ? ` (${end.reason})` : ''} at ${end.at}; report ${end.report}; nothing was changed (use a new data_dir to run it again)`, { user: false });
+    void dataDir;
+  }
+}
+
+/** The end of the study recorded in DATA/state.json, or null (read-only; for `fl coordinator` before it starts anything). */
+export async function readStudyEnd(dataDir: string): Promise<StudyEnd | null> {
+  const st = await loadStudyState(join(dataDir, 'state.json')).catch(() => null);
+  return st && st.phase && ENDED_PHASES.has(st.phase) && st.ended ? st.ended : null;
+}
+
+/** Fails (a user error naming the address) when `listen` cannot be bound, before anything is written. */
+async function checkPortFree(listen: string): Promise<void> {
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m || Number(m[2]) === 0) return;
+  const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => reject(new FlError('coordinator.listen',
+      `coordinator.listen ${listen}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another coordinator running?); stop it or choose another port' : err.code === 'EACCES' ? 'permission denied for this port' : err.message}`, { cause: err })));
+    srv.listen(Number(m[2]), host, () => srv.close(() => resolve()));
+  });
+}
+
+/** The last (non-voided) round_aggregated digest per model for each round, from the study log. */
+function loggedDigests(entries: readonly { type: string; [k: string]: unknown }[]): Map<number, Map<string, { digest: string; seq: number }>> {
+  const out = new Map<number, Map<string, { digest: string; seq: number }>>();
+  for (const e of entries) {
+    if (e.type === 'round_interrupted') out.delete(e.round as number);
+    if (e.type !== 'round_aggregated') continue;
+    const r = e.round as number;
+    if (!out.has(r)) out.set(r, new Map());
+    out.get(r)!.set(e.model as string, { digest: e.aggregated_digest as string, seq: e.seq as number });
+  }
+  return out;
+}
+
 export async function startCoordinator(file: CoordinatorFile, opts: StartOptions): Promise<CoordinatorHandle> {
   const { study, coordinator } = file;
   const log = opts.log;
   const dataDir = coordinator.data_dir;
+  // Before the first byte is written: an ended study is left alone; the data_dir must be
+  // writable, the certificates readable and the port free (a failed start leaves nothing behind).
+  const ended = await readStudyEnd(dataDir);
+  if (ended) throw new StudyEndedError(ended, dataDir);
+  await checkWritableDir(dataDir, 'coordinator.data_dir');
+  const creds = coordinator.insecure ? insecureServerCredentials(log) : serverCredentials(coordinator.tls!, log);
+  await checkPortFree(coordinator.listen);
+  const statePath = join(dataDir, 'state.json');
+  // A damaged state is an error naming the file and both digests (never a silent restart).
+  let saved: StudyState | null = await loadStudyState(statePath);
   await mkdir(dataDir, { recursive: true });
   const store = new ModelStore(join(dataDir, 'checkpoints'));
   const sites = new SiteRegistry();
@@ -111,33 +183,45 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   }
 
   // Models fitted from sums (tabular families) take no part in the rounds: the round engine, the
-  // strategies and resume see the trained (image) models only; fit-from-sums.ts fits the others.
+  // strategies and the checkpoint checks see the trained (image) models only; fit-from-sums.ts fits
+  // the others after the rounds.
   const trainedStudy = { ...study, models: study.models.filter((m) => !isSumsModel(m)) };
   const { byModel: strategies, accounting } = createStudyStrategies(trainedStudy);
-  // Resume after a crash or restart: finished rounds from the state file, models from checkpoints.
-  const statePath = join(dataDir, 'state.json');
+  // Resume after a crash or restart: finished rounds from the state file, models from checkpoints,
+  // both checked against the digests in the study log. Nothing here ever starts history again.
   const studyDigest = canonicalDigest(study);
   let resumeFrom = 1;
-  let saved = await loadStudyState(statePath).catch((err: Error) => {
-    log.warn(`${err.message}; starting the study from round 1 (checkpoints are kept)`);
-    return null;
-  });
   if (saved && saved.study_digest !== studyDigest) {
-    throw new Error(`${dataDir} holds the state of a different study configuration (digest ${saved.study_digest.slice(0, 12)}...); use a new data_dir`);
+    throw new FlError('study.state', `${dataDir} holds the state of a different study configuration (digest ${saved.study_digest.slice(0, 12)}...); use a new data_dir`);
+  }
+  const logEntries = (studyLog?.entries() ?? []) as unknown as { type: string; seq: number; [k: string]: unknown }[];
+  if (!saved && logEntries.some((e) => e.type === 'study_config')) {
+    const rounds = new Set(logEntries.filter((e) => e.type === 'round_aggregated').map((e) => e.round as number));
+    throw new FlError('study.state', `${statePath} is missing, but the study log ${coordinator.audit_dir ?? join(dataDir, 'audit')} already records this study (${logEntries.length} records, ${rounds.size} aggregated round(s)); starting again would fork its history. Restore state.json from a backup, or use a new data_dir for a new study`);
   }
   if (saved) {
     const last = saved.rounds.filter((r) => r.state !== 'failed').at(-1)?.round ?? 0;
+    const logged = loggedDigests(logEntries).get(last);
     for (const m of trainedStudy.models) {
-      const g = await store.version(m.name, last).catch(() => null);
-      const expected = last === 0 ? null : saved.rounds.find((r) => r.round === last)?.models[m.name]?.global_digest;
-      if (!g || (expected && g.digest !== expected)) {
-        log.warn(`checkpoint of "${m.name}" at round ${last} is missing or does not match the state file; starting from round 1`);
-        saved = null;
-        break;
+      const path = store.checkpointPath(m.name, last);
+      const expected = last === 0 ? null : saved.rounds.find((r) => r.round === last)?.models[m.name]?.global_digest ?? null;
+      const inLog = logged?.get(m.name);
+      if (expected && inLog && inLog.digest !== expected) {
+        throw new FlError('study.state', `${statePath}: round ${last} of "${m.name}" has digest ${expected}, the study log (record ${inLog.seq}) has ${inLog.digest}; the state does not belong to this log`);
       }
-      await store.put(m.name, g.version, g.set, { round: g.version, resumed: true });
+      let g;
+      try {
+        g = await store.version(m.name, last);
+      } catch (err) {
+        const found = /content ([0-9a-f]{64})/.exec((err as Error).message)?.[1];
+        throw new FlError('study.checkpoint', `checkpoint ${path} is damaged or missing (expected digest ${expected ?? inLog?.digest ?? '(round 0)'}, found ${found ?? (err as Error).message}); restore it from a backup (the study log and the other checkpoints are untouched)`, { cause: err });
+      }
+      if (expected && g.digest !== expected) {
+        throw new FlError('study.checkpoint', `checkpoint ${path} does not match the study log (expected digest ${expected}, found ${g.digest}); restore it from a backup`);
+      }
+      store.adopt(g);
     }
-    if (saved) resumeFrom = last + 1;
+    resumeFrom = last + 1;
   }
   if (!saved) {
     await recorder.append({ type: 'study_config', study: study.id, digest: studyDigest, rounds: study.rounds, models: study.models.map((m) => m.name), strategy: study.strategy.name, strategy_config: study.strategy });
@@ -148,8 +232,25 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       await store.put(m.name, 0, set, { round: 0, initial: true });
     }
   }
-  // Tabular models hold an unfitted marker until their fit after the rounds (a resumed study refits them: the fit is deterministic in the sums).
-  for (const m of study.models) if (isSumsModel(m) && !store.has(m.name)) await store.put(m.name, 0, unfittedTensorSet(), { round: 0, initial: true });
+  // Tabular models: their fitted version (1) when a resumed study already fitted them, else the
+  // unfitted marker until the fit after the rounds (a fit is deterministic in the sums).
+  const fittedPath = join(dataDir, 'fitted.json');
+  let fittedSaved: Record<string, unknown> | null = null;
+  for (const m of study.models) {
+    if (!isSumsModel(m)) continue;
+    const fitted = saved && saved.phase && saved.phase !== 'training' ? await store.version(m.name, 1).catch(() => null) : null;
+    if (fitted) store.adopt(fitted);
+    else if (!store.has(m.name)) await store.put(m.name, 0, unfittedTensorSet(), { round: 0, initial: true });
+  }
+  if (saved && saved.phase && saved.phase !== 'training' && existsSync(fittedPath)) {
+    fittedSaved = JSON.parse(await readFile(fittedPath, 'utf8')) as Record<string, unknown>;
+  }
+  let savedStrategy: Record<string, Record<string, unknown>> = (saved?.strategy_state ?? {}) as Record<string, Record<string, unknown>>;
+  let phase: StudyPhase = saved?.phase ?? 'training';
+  let progress: EvaluationProgress | null = saved?.evaluation ?? null;
+  const progressAtStart = progress;
+  const saveState = (p: StudyPhase, extra: { ended?: StudyEnd } = {}) =>
+    saveStudyState(statePath, { version: 2, study_digest: studyDigest, phase: p, rounds: [...engine.results], strategy_state: savedStrategy as never, ...(progress ? { evaluation: progress } : {}), ...extra });
   const modelConfigs = modelConfigsFor(study.models);
   const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
@@ -169,7 +270,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
           encoded[model] = e.json;
         }
       }
-      await saveStudyState(statePath, { version: 1, study_digest: studyDigest, rounds: [...results], strategy_state: encoded });
+      savedStrategy = encoded;
+      await saveStudyState(statePath, { version: 2, study_digest: studyDigest, phase: 'training', rounds: [...results], strategy_state: encoded });
     },
     recorder,
   });
@@ -182,8 +284,16 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       decoded[model] = decodeStrategyState(rest, tensors);
     }
     engine.restore(saved.rounds, decoded);
-    accounting?.restore(saved.rounds.filter((r) => r.state !== 'failed').length * study.models.length);
-    log.info({ round: resumeFrom }, 'resuming the study after the last completed round');
+    accounting?.restore(saved.rounds.filter((r) => r.state !== 'failed').length * trainedStudy.models.length);
+    log.info({ round: resumeFrom, phase: saved.phase ?? 'training' }, saved.phase && saved.phase !== 'training' ? `resuming the study at ${saved.phase}` : 'resuming the study after the last completed round');
+    // An attempt of the next round that was started but never saved is recorded as interrupted,
+    // so its re-run is not a fork of the history.
+    const lastStarted = logEntries.filter((e) => e.type === 'round_started').at(-1);
+    const lastVoid = logEntries.filter((e) => e.type === 'round_interrupted').at(-1);
+    if (lastStarted && (lastStarted.round as number) >= resumeFrom && (!lastVoid || lastVoid.seq < lastStarted.seq)) {
+      await recorder.append({ type: 'round_interrupted', round: lastStarted.round as number, reason: 'the coordinator stopped before the round was saved; it is run again' });
+    }
+    await recorder.append({ type: 'study_resumed', phase: saved.phase ?? 'training', from_round: resumeFrom });
   }
 
   // eslint-disable-next-line prefer-const -- assigned once below; closures above need the binding
@@ -193,7 +303,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   let resolveStart!: () => void;
   const startSignal = new Promise<void>((r) => (resolveStart = r));
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
-  const evaluation = new EvaluationCollector(study.id, sites, gate, log);
+  const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000);
   const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log, events) : null;
   // Listed sites that never connected are shown too (not connected, never seen), so a status reads
   // "1/2 sites connected" rather than "1/1" while the other hospital is still down.
@@ -233,58 +343,133 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     admin: {
       status,
       start: () => handle.start(),
-      stop: () => engine.stop(),
+      stop: (by: string, evaluate: boolean) => handle.stop(`admin "${by}"`, { evaluate }),
     },
   }, { ...serverOptions(), ...opts.serverOptions });
-  const creds = coordinator.insecure ? insecureServerCredentials(log) : serverCredentials(coordinator.tls!, log);
   const port = await bindServer(server, coordinator.listen, creds, log);
   log.info({ port, study: study.id, secure: !coordinator.insecure }, 'coordinator listening');
 
+  let stopRequest: { by: string; resumable: boolean; evaluate: boolean } | null = null;
+  const reportPath = join(dataDir, 'report.json');
   const done = (async (): Promise<StudyOutcome> => {
     await startSignal;
-    state = 'training';
     const t0 = Date.now();
     let outcome: Omit<StudyOutcome, 'report'>;
     let extra: Record<string, unknown> = {};
+    // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
+    // (loaded on demand: a training-only study needs none of the statistics code).
+    const afterTraining = opts.afterTraining ?? (study.evaluation
+      ? async (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => (await import('./study-evaluation.js')).runStudyEvaluation(ctx.handle, ctx.rounds, log)
+      : undefined);
+    const evaluate = async () => {
+      state = 'evaluating';
+      if (phase === 'training') {
+        phase = 'evaluating';
+        await saveState(phase);
+      }
+      return afterTraining ? afterTraining({ handle, rounds: engine.results }) : {};
+    };
     try {
-      const rounds = trainedStudy.models.length > 0 ? await engine.runRounds(resumeFrom) : [];
-      // Tabular models: fitted from the sites' sums once the image rounds are done, before the freeze.
-      if (trainedStudy.models.length < study.models.length) {
-        state = 'fitting';
-        const { fitModelsFromSums } = await import('./fit-from-sums.js');
-        const fitted = await fitModelsFromSums({
-          file, store, sites, events, modelConfigs, recorder, transportFor: (round, model, s) => phases.transport(round, model, s),
-        }, rounds, log);
-        extra = { fitted };
+      if (phase === 'training') {
+        state = 'training';
+        if (trainedStudy.models.length > 0) await engine.runRounds(resumeFrom);
+        // Tabular models: fitted from the sites' sums once the image rounds are done, before the freeze.
+        if (trainedStudy.models.length < study.models.length) {
+          state = 'fitting';
+          const { fitModelsFromSums } = await import('./fit-from-sums.js');
+          fittedSaved = await fitModelsFromSums({
+            file, store, sites, events, modelConfigs, recorder, transportFor: (round, model, s) => phases.transport(round, model, s),
+          }, engine.results, log);
+          await atomicWriteFile(fittedPath, JSON.stringify(fittedSaved));
+        }
       }
-      // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
-      // (loaded on demand: a training-only study needs none of the statistics code).
-      const afterTraining = opts.afterTraining ?? (study.evaluation
-        ? async (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => (await import('./study-evaluation.js')).runStudyEvaluation(ctx.handle, ctx.rounds, log)
-        : undefined);
-      if (afterTraining) {
-        state = 'evaluating';
-        extra = { ...extra, ...(await afterTraining({ handle, rounds })) };
-      }
-      outcome = { state: 'completed', rounds };
-      events.publish({ type: 'study_completed', rounds: rounds.length });
+      if (fittedSaved) extra = { fitted: fittedSaved };
+      // Also when resumed at reporting: every result is saved, so nothing is asked again and the
+      // statistics are recomputed from the same inputs.
+      if (afterTraining) extra = { ...extra, ...(await evaluate()) };
+      outcome = { state: 'completed', rounds: engine.results };
+      events.publish({ type: 'study_completed', rounds: engine.results.length });
     } catch (err) {
-      const reason = err instanceof StudyFailedError ? err.message : `internal error: ${(err as Error).message}`;
-      if (!(err instanceof StudyFailedError)) log.error({ err }, 'study failed');
-      outcome = { state: 'failed', reason, rounds: engine.results };
-      events.publish({ type: 'study_failed', reason });
+      const stop = err instanceof StudyStoppedError ? stopRequest ?? { by: err.by, resumable: err.resumable, evaluate: false } : null;
+      if (stop) {
+        outcome = { state: 'stopped', reason: `stopped by ${stop.by}`, stoppedBy: stop.by, resumable: stop.resumable, rounds: engine.results.filter((r) => r.state !== 'failed' || !/^study stopped/.test(r.reason ?? '')) };
+        await recorder.append({ type: 'study_stopped', by: stop.by, resumable: stop.resumable, phase, completed_rounds: engine.results.filter((r) => r.state !== 'failed').length });
+        // `fl study stop --evaluate`: freeze the last completed round and evaluate it.
+        if (stop.evaluate && !stop.resumable && afterTraining && engine.results.some((r) => r.state !== 'failed')) {
+          try {
+            extra = await evaluate();
+          } catch (e) {
+            extra = { evaluation_error: (e as Error).message };
+          }
+        }
+      } else if (err instanceof StudyFailedError) {
+        outcome = { state: 'failed', reason: err.message, rounds: engine.results };
+      } else {
+        // Disk full, an I/O error, anything unexpected: the study is interrupted, not ended; the
+        // last saved state stays valid and a restart continues from it.
+        const storage = err instanceof StudyStorageError || err instanceof AtomicWriteError || (err as Error).cause instanceof AtomicWriteError;
+        const reason = storage ? (err as Error).message : `internal error: ${(err as Error).message}`;
+        if (!storage) log.error({ err }, 'study interrupted by an internal error');
+        else log.error(reason);
+        outcome = { state: 'interrupted', reason, rounds: engine.results };
+      }
+      if (outcome.state !== 'stopped') events.publish({ type: 'study_failed', reason: outcome.reason ?? 'unknown' });
     }
     state = outcome.state;
-    const report = buildReport({ file, outcome, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
+    if (outcome.state === 'interrupted') {
+      // Tell the sites (they keep reconnecting and continue when the coordinator is back).
+      sites.closeAll(`coordinator stopped: ${outcome.reason}; the study continues when it is restarted`);
+      const report = buildReport({ file, outcome: { ...outcome, state: 'failed' }, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
+      return { ...outcome, report };
+    }
+    // The report names every listed site that never joined or left, and why.
+    extra = { ...extra, sites_absent: absentSites() };
+    const report = buildReport({ file, outcome: outcome as never, store, sites: sites.all(), startedAt: t0, endedAt: Date.now(), extra });
     const reportText = JSON.stringify(report, null, 2) + '\n';
-    await writeFile(join(dataDir, 'report.json'), reportText);
-    if (report.cohorts) await writeFile(join(dataDir, 'report.html'), renderStudyHtml(report));
-    await recorder.append({ type: 'report', digest: createHash('sha256').update(reportText).digest('hex'), state: report.state });
-    for (const s of sites.connectedSites()) {
-      sites.send(s, { type: 'stop', reason: outcome.state === 'completed' ? 'study completed' : `study failed: ${outcome.reason}` });
+    try {
+      if (outcome.state !== 'stopped' || !outcome.resumable) {
+        phase = 'reporting';
+        await saveState(phase);
+      }
+      const written = await atomicWriteFile(reportPath, reportText);
+      if (report.cohorts) await atomicWriteFile(join(dataDir, 'report.html'), renderStudyHtml(report));
+      await recorder.append({ type: 'report', digest: written.sha256, state: report.state });
+      if (outcome.state !== 'stopped' || !outcome.resumable) {
+        const endState = outcome.state as 'completed' | 'failed' | 'stopped';
+        await saveState(endState, { ended: { state: endState, reason: outcome.reason ?? null, by: outcome.stoppedBy ?? null, report: reportPath, report_sha256: written.sha256, at: new Date().toISOString() } });
+      }
+    } catch (err) {
+      const reason = (err as Error).message;
+      log.error(reason);
+      sites.closeAll(`coordinator stopped: ${reason}; the study continues when it is restarted`);
+      return { state: 'interrupted', reason, rounds: engine.results, report };
+    }
+    if (outcome.state === 'stopped' && outcome.resumable) {
+      // A restart, not the end: the sites keep their sessions alive by reconnecting.
+      sites.closeAll(`coordinator stopped (${outcome.stoppedBy}); the study continues when it is restarted`);
+    } else {
+      const why = outcome.state === 'completed' ? 'study completed' : outcome.state === 'stopped' ? `study stopped by ${outcome.stoppedBy}` : `study failed: ${outcome.reason}`;
+      for (const s of sites.connectedSites()) sites.send(s, { type: 'stop', reason: why });
     }
     return { ...outcome, report };
   })();
+
+  /** Listed sites that never joined, or left and did not come back, with the reason. */
+  function absentSites(): Record<string, string> {
+    const out: Record<string, string> = {};
+    const seen = new Map(sites.all().map((s) => [s.site, s]));
+    for (const s of study.sites ?? []) {
+      const info = seen.get(s);
+      const inRounds = engine.results.some((r) => r.participants.includes(s));
+      if (!info && !inRounds) out[s] = 'never joined';
+      else if (!info) out[s] = 'took part before a coordinator restart and did not reconnect';
+      else if (!info.connected) {
+        const dropped = [...engine.results].reverse().find((r) => r.dropped[s]);
+        out[s] = `left (last seen ${new Date(info.lastSeen).toISOString()})${dropped ? `; dropped from round ${dropped.round}: ${dropped.dropped[s]}` : ''}`;
+      }
+    }
+    return out;
+  }
 
   handle = {
     port, events, engine, store, sites, done, evaluation, modelConfigs, file, recorder, status, phases,
@@ -293,8 +478,25 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       started = true;
       resolveStart();
     },
+    stop(by, o = {}) {
+      stopRequest ??= { by, resumable: o.resumable ?? false, evaluate: o.evaluate ?? false };
+      log.warn({ by, resumable: stopRequest.resumable }, stopRequest.resumable ? 'stopping: the study resumes when the coordinator starts again' : 'study stopped');
+      engine.stop(by, stopRequest.resumable);
+      if (!started) handle.start(); // --wait-for-admin: the study loop records the stop and writes the report
+      evaluation.stop(new StudyStoppedError(by, stopRequest.resumable));
+    },
+    resume: {
+      saved: progressAtStart,
+      save: async (p) => {
+        progress = p;
+        await saveState(phase);
+      },
+      results: new EvaluationResultStore(dataDir),
+      waitForSites: (list) => engine.waitForSites(list, study.join_timeout_s * 1000),
+    },
     async close() {
-      engine.stop();
+      if (!started) engine.stop('shutdown', true);
+      else handle.stop('shutdown', { resumable: true });
       phases.close();
       sites.closeAll('coordinator shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

@@ -10,7 +10,7 @@ import type { SignedTreeHead } from '../shared/audit/tree-head.js';
 import type { KeyObject } from 'node:crypto';
 import type { CosignResponse } from '../shared/protocol/index.js';
 import type { SiteRegistry } from './site-registry.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../shared/events/events.js';
 
 export class Cosigning {
   private readonly lastSize = new Map<string, number>();

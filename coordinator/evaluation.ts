@@ -30,6 +30,12 @@ interface Pending {
   readonly cohorts: Set<string>;
   readonly results: Map<string, SiteEvaluation>;
   readonly failures: Map<string, string>;
+  /** The task as sent: given again to a site that reconnects within the grace period. */
+  readonly task: Parameters<SiteRegistry['send']>[1];
+  /** Sites that are away, with the timer that gives up on them after the grace period. */
+  readonly away: Map<string, NodeJS.Timeout>;
+  /** Called with each result as it arrives (saved at once, so a restart asks only for the rest). */
+  readonly onResult?: (r: SiteEvaluation) => Promise<void>;
   done: () => void;
 }
 
@@ -41,16 +47,50 @@ export class EvaluationCollector {
     private readonly sites: SiteRegistry,
     private readonly gate: Gatekeeper,
     private readonly log: Logger,
+    /** How long a site that is away may take to come back before it counts as not answering. */
+    private readonly graceMs = 0,
   ) {
-    sites.onChange((site, connected) => {
-      if (connected) return;
+    sites.onChange((site, connected, reason) => {
       for (const p of this.pending.values()) {
-        if (p.sites.has(site) && !p.results.has(site)) {
-          p.failures.set(site, 'disconnected before submitting');
-          this.check(p);
+        if (!p.sites.has(site) || p.results.has(site) || p.failures.has(site)) continue;
+        if (connected) {
+          // Back within the grace period: the task again, at once (a replaced session never gets here).
+          const t = p.away.get(site);
+          if (t) {
+            clearTimeout(t);
+            p.away.delete(site);
+            this.sites.send(site, p.task);
+            this.log.info({ site, task: p.taskId }, 'site reconnected within the grace period; evaluation task sent again');
+          }
+        } else {
+          this.away(p, site, `disconnected before submitting (${reason})`);
         }
       }
     });
+  }
+
+  /** Gives a site that is not connected the grace period to come back before it counts as failed. */
+  private away(p: Pending, site: string, reason: string): void {
+    if (p.away.has(site)) return;
+    if (this.graceMs <= 0) {
+      p.failures.set(site, reason);
+      this.check(p);
+      return;
+    }
+    p.away.set(site, setTimeout(() => {
+      p.away.delete(site);
+      if (p.results.has(site) || this.sites.isConnected(site)) return;
+      p.failures.set(site, `${reason}; not back within ${Math.round(this.graceMs / 1000)} s`);
+      this.check(p);
+    }, this.graceMs));
+  }
+
+  /** Ends every pending request with `err` (the study was stopped). */
+  stop(err: Error): void {
+    for (const p of this.pending.values()) {
+      (p as { stoppedBy?: Error }).stoppedBy = err;
+      p.done();
+    }
   }
 
   /** Marks a task failed at a site (its TaskStatus said so). */
@@ -79,22 +119,23 @@ export class EvaluationCollector {
     round: number;
     deadlineMs: number;
     privacy?: 'predictions' | 'aggregate';
+    onResult?: (r: SiteEvaluation) => Promise<void>;
   }): Promise<{ taskId: string; results: Map<string, SiteEvaluation>; failures: Map<string, string> }> {
     const taskId = `eval-${randomUUID()}`;
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
-    const p: Pending = {
-      taskId, sites: new Set(a.sites), models: new Set(a.models.map((m) => m.ref.model)), cohorts: new Set(a.cohorts),
-      results: new Map(), failures: new Map(), done,
-    };
-    this.pending.set(taskId, p);
     const deadline = Date.now() + a.deadlineMs;
     const task = buildEvaluateTask({
       taskId, studyId: this.studyId, round: a.round, deadlineUnixMs: deadline,
       models: a.models, cohorts: a.cohorts, privacy: a.privacy, modelConfigs: a.modelConfigs, heldOut: a.heldOut,
     });
+    const p: Pending = {
+      taskId, sites: new Set(a.sites), models: new Set(a.models.map((m) => m.ref.model)), cohorts: new Set(a.cohorts),
+      results: new Map(), failures: new Map(), task, away: new Map(), ...(a.onResult ? { onResult: a.onResult } : {}), done,
+    };
+    this.pending.set(taskId, p);
     for (const site of a.sites) {
-      if (!this.sites.send(site, task)) p.failures.set(site, 'not connected');
+      if (!this.sites.send(site, task)) this.away(p, site, 'not connected');
     }
     this.check(p);
     const timer = setTimeout(() => {
@@ -103,6 +144,12 @@ export class EvaluationCollector {
     }, a.deadlineMs);
     await finished;
     clearTimeout(timer);
+    for (const t of p.away.values()) clearTimeout(t);
+    const stopped = (p as { stoppedBy?: Error }).stoppedBy;
+    if (stopped) {
+      this.pending.delete(taskId);
+      throw stopped;
+    }
     this.pending.delete(taskId);
     return { taskId, results: p.results, failures: p.failures };
   }
@@ -180,7 +227,10 @@ export class EvaluationCollector {
         for (const m of Object.keys(models)) if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": aggregate for model "${m}" that was not requested`);
       }
     }
-    p.results.set(site, { site, digest, predictions: rows, ...(aggregate ? { aggregate } : {}) });
+    const result: SiteEvaluation = { site, digest, predictions: rows, ...(aggregate ? { aggregate } : {}) };
+    // Saved (durably) before it is acknowledged, so a restart does not ask this site again.
+    await p.onResult?.(result);
+    p.results.set(site, result);
     this.check(p);
     return { ok: true, message: `received ${rows.length} predictions` };
   }

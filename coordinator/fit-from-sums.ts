@@ -21,7 +21,7 @@ import { parseRegion, regionName } from '../shared/radiomics/regions.js';
 import { errorMessage, FlError } from '../shared/errors/index.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../shared/events/events.js';
 import { StudyFailedError, type RoundResult, type StudyRecorder } from './round-engine.js';
 import { chooseVersions } from './study-evaluation.js';
 

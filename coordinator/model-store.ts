@@ -28,6 +28,11 @@ export class ModelStore {
     return g;
   }
 
+  /** Makes an already checkpointed (and verified) version current without writing it again. */
+  adopt(g: GlobalModel): void {
+    this.current.set(g.model, g);
+  }
+
   get(model: string): GlobalModel {
     const g = this.current.get(model);
     if (!g) throw new Error(`unknown model "${model}"`);

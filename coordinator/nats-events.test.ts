@@ -6,10 +6,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { NATS_BIN, freePort, startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
-import { EventBus, type StudyEvent } from './events.js';
-import {
-  ensureEventsStream, eventSubject, eventsStreamName, startNatsEventPublisher, DEFAULT_STREAM_LIMITS, type EventMessage,
-} from './nats-events.js';
+import { EventBus, type StudyEvent } from '../shared/events/events.js';
+import { eventSubject, eventsStreamName } from '../shared/events/subjects.js';
+import { ensureEventsStream, startNatsEventPublisher, DEFAULT_STREAM_LIMITS, type EventMessage } from './nats-events.js';
 
 function captureLog() {
   const lines: Array<{ level: number; msg: string } & Record<string, unknown>> = [];

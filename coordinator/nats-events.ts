@@ -1,42 +1,23 @@
 // Publishes every StudyEvent of the in-process bus to NATS JetStream, as JSON on
 // `fl.<study>.events.<type>` in the stream `FL_<study>_EVENTS` (file storage, bounded by age,
-// bytes and message count; created or brought up to date on every (re)connection).
+// bytes and message count; created or brought up to date on every (re)connection). Subjects and
+// stream names are in shared/events/subjects.ts; connecting, retrying and catching up are the
+// shared JetStream publisher's (shared/events/jetstream-publisher.ts). This file is the adapter.
 //
-// Publishing never blocks the bus: events go into a bounded in-memory queue that a background
-// loop drains in order, a window of publishes at a time. While NATS is unreachable the queue
-// keeps filling; when it is full the oldest event is dropped and counted (warned once per
-// outage, then every DROP_WARN_EVERY drops). When NATS returns, the loop catches up. Every
-// event carries a Nats-Msg-Id unique to this publisher, so a publish retried after a lost
-// acknowledgement is de-duplicated by the stream. Events are notifications for dashboards and
-// monitoring; the durable, verifiable record of a study is its audit log.
-import { natsServerOptions } from '../shared/audit/nats-url.js';
+// Publishing never blocks the bus: events go into a bounded outbox that the publisher drains in
+// order, a window of publishes at a time. While NATS is unreachable the outbox keeps filling;
+// when it is full the oldest event is dropped and counted (warned once per outage, then every
+// DROP_WARN_EVERY drops). When NATS returns, the publisher catches up. Every event carries a
+// Nats-Msg-Id unique to this publisher, so a publish retried after a lost acknowledgement is
+// de-duplicated by the stream. Events are notifications for dashboards and monitoring; the
+// durable, verifiable record of a study is its audit log.
 import { randomBytes } from 'node:crypto';
-import {
-  connect, nanos, Events, DiscardPolicy, RetentionPolicy, StorageType,
-  type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig,
-} from 'nats';
+import { nanos, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
+import { FlError } from '../shared/errors/index.js';
 import type { Logger } from '../shared/util/log.js';
-import { STREAM_NOT_FOUND, apiErrorCode, studyToken } from '../shared/audit/nats-stream.js';
-import type { EventBus, StudyEvent } from './events.js';
-
-/** Subject of one event type: `fl.<study>.events.<type>` ("." in the study id becomes "_"). */
-export function eventSubject(study: string, type: StudyEvent['type']): string {
-  return `${eventsSubjectPrefix(study)}.${type}`;
-}
-
-/** All event subjects of a study: `fl.<study>.events.>`. */
-export function eventsSubjectFilter(study: string): string {
-  return `${eventsSubjectPrefix(study)}.>`;
-}
-
-function eventsSubjectPrefix(study: string): string {
-  return `fl.${studyToken(study)}.events`;
-}
-
-/** `FL_<study>_EVENTS`, with "." and "-" mapped to "_". */
-export function eventsStreamName(study: string): string {
-  return `FL_${studyToken(study).replace(/-/g, '_')}_EVENTS`;
-}
+import type { EventBus, StudyEvent } from '../shared/events/events.js';
+import { BoundedOutbox, JetStreamPublisher, STREAM_NOT_FOUND, apiErrorCode } from '../shared/events/jetstream-publisher.js';
+import { eventSubject, eventsStreamName, eventsSubjectFilter } from '../shared/events/subjects.js';
 
 /** Limits of the events stream; the oldest messages are discarded beyond them. */
 export interface EventStreamLimits {
@@ -94,7 +75,7 @@ export async function ensureEventsStream(jsm: JetStreamManager, study: string, l
     return 'created';
   }
   if (have.storage !== want.storage || have.retention !== want.retention) {
-    throw new Error(`NATS stream ${want.name} exists with storage=${have.storage} retention=${have.retention}; expected storage=${want.storage} retention=${want.retention} (delete or rename it)`);
+    throw new FlError('nats.stream_mismatch', `NATS stream ${want.name} exists with storage=${have.storage} retention=${have.retention}; expected storage=${want.storage} retention=${want.retention} (delete or rename it)`);
   }
   const differs = MANAGED_KEYS.some((k) => JSON.stringify(have[k]) !== JSON.stringify(want[k]));
   if (!differs) return 'unchanged';
@@ -144,248 +125,93 @@ export interface NatsEventPublisher {
 
 const DROP_WARN_EVERY = 1000;
 
-/** A FIFO with O(1) push and shift (array + head index, compacted now and then). */
-class Queue<T> {
-  private items: T[] = [];
-  private head = 0;
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(x: T): void {
-    this.items.push(x);
-  }
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const x = this.items[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return x;
-  }
-  peek(n: number): T[] {
-    return this.items.slice(this.head, this.head + n);
-  }
-}
-
-interface Pending {
-  readonly id: string;
-  readonly subject: string;
-  readonly body: Uint8Array;
-}
-
 class NatsEventPublisherImpl implements NatsEventPublisher {
   readonly stream: string;
-  private readonly queue = new Queue<Pending>();
+  private readonly outbox: BoundedOutbox;
+  private readonly publisher: JetStreamPublisher;
   private readonly publisherId = randomBytes(6).toString('hex');
   private readonly limits: EventStreamLimits;
-  private readonly bufferSize: number;
   private readonly unsubscribe: () => void;
-  private nc: NatsConnection | null = null;
-  private js: JetStreamClient | null = null;
-  private jsm: JetStreamManager | null = null;
-  private streamReady = false;
-  /** False while the client is disconnected and reconnecting (publishes would pile up in its buffer). */
-  private online = false;
   private seq = 0;
-  private published = 0;
   private dropped = 0;
   private droppedInOutage = 0;
-  private lastError: string | null = null;
-  private closing = false;
-  private stopped = false;
-  private wake: (() => void) | null = null;
-  private readonly waiters = new Set<() => void>();
-  private readonly loop: Promise<void>;
+  private closing: Promise<void> | null = null;
   private readonly encoder = new TextEncoder();
 
   constructor(private readonly opts: NatsEventPublisherOptions) {
     this.stream = eventsStreamName(opts.studyId);
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
-    this.bufferSize = opts.bufferSize ?? 10_000;
-    if (!Number.isInteger(this.bufferSize) || this.bufferSize < 1) throw new Error(`bufferSize must be a positive integer, got ${opts.bufferSize}`);
+    const bufferSize = opts.bufferSize ?? 10_000;
+    if (!Number.isInteger(bufferSize) || bufferSize < 1) {
+      throw new FlError('nats.buffer_size', `NATS event bufferSize must be a positive integer, got ${opts.bufferSize}`);
+    }
+    this.outbox = new BoundedOutbox(bufferSize);
+    const log = opts.log;
+    this.publisher = new JetStreamPublisher({
+      url: opts.url, name: `fl-events-${opts.studyId}`, stream: this.stream, outbox: this.outbox,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.maxRetryMs !== undefined ? { maxRetryMs: opts.maxRetryMs } : {}),
+      ...(opts.window !== undefined ? { window: opts.window } : {}),
+      prepare: async (jsm) => {
+        const how = await ensureEventsStream(jsm, opts.studyId, this.limits);
+        if (how !== 'unchanged') log.info({ stream: this.stream }, `NATS events stream ${how}`);
+      },
+      onInterrupted: (err) => {
+        log.warn({ url: this.publisher.server, err, pending: this.outbox.length }, 'NATS event publishing interrupted; buffering events and retrying');
+      },
+      onPublished: (resumed) => {
+        if (resumed) {
+          log.info({ url: this.publisher.server, published: this.publisher.status().published, dropped: this.dropped }, 'NATS event publishing resumed; buffered events delivered');
+        }
+        this.droppedInOutage = 0;
+      },
+    });
     this.unsubscribe = opts.events.subscribe((e) => this.enqueue(e));
-    this.loop = this.run();
   }
 
   status(): NatsEventPublisherStatus {
-    return {
-      connected: this.nc !== null && !this.nc.isClosed() && this.online && this.streamReady && this.lastError === null,
-      published: this.published, pending: this.queue.length, dropped: this.dropped, lastError: this.lastError,
-    };
+    const s = this.publisher.status();
+    return { connected: s.connected, published: s.published, pending: s.pending, dropped: this.dropped, lastError: s.lastError };
   }
 
-  async flush(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0) {
-      if (this.stopped) return false;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const t = setTimeout(done, Math.min(left, 200));
-        this.waiters.add(done);
-      });
-    }
-    return true;
+  flush(timeoutMs: number): Promise<boolean> {
+    return this.publisher.flush(timeoutMs);
   }
 
-  async close(timeoutMs = 2000): Promise<void> {
-    if (this.closing) return this.loop;
-    this.closing = true;
-    this.unsubscribe();
-    const delivered = await this.flush(timeoutMs);
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
-    if (!delivered && this.queue.length > 0) {
-      this.opts.log.warn({ url: this.opts.url, undelivered: this.queue.length, lastError: this.lastError }, 'NATS event publisher closed with undelivered events');
-    }
-    const nc = this.nc;
-    this.nc = null;
-    if (nc && !nc.isClosed()) {
-      // drain() waits for the server; when it is gone, close at once.
-      const drained = await Promise.race([nc.drain().then(() => true, () => false), sleep(1000).then(() => false)]);
-      if (!drained && !nc.isClosed()) await nc.close().catch(() => undefined);
-    }
+  close(timeoutMs = 2000): Promise<void> {
+    this.closing ??= (async () => {
+      this.unsubscribe();
+      const delivered = await this.publisher.close(timeoutMs);
+      if (!delivered && this.outbox.length > 0) {
+        this.opts.log.warn({ url: this.publisher.server, undelivered: this.outbox.length, lastError: this.publisher.status().lastError },
+          'NATS event publisher closed with undelivered events');
+      }
+    })();
+    return this.closing;
   }
 
   private enqueue(e: StudyEvent & { time: number }): void {
     if (this.closing) return;
     const seq = ++this.seq;
     const msg: EventMessage = { ...e, study: this.opts.studyId, seq, publisher: this.publisherId };
-    const body = this.encoder.encode(JSON.stringify(msg));
-    if (body.length > this.limits.maxMsgSize) {
-      // The stream would refuse it forever; dropping it keeps the queue moving.
+    const data = this.encoder.encode(JSON.stringify(msg));
+    if (data.length > this.limits.maxMsgSize) {
+      // The stream would refuse it forever; dropping it keeps the outbox moving.
       this.dropped++;
-      this.opts.log.warn({ type: e.type, bytes: body.length, maxMsgSize: this.limits.maxMsgSize }, 'study event larger than the NATS stream allows: not published');
+      this.opts.log.warn({ type: e.type, bytes: data.length, maxMsgSize: this.limits.maxMsgSize }, 'study event larger than the NATS stream allows: not published');
       return;
     }
-    this.queue.push({ id: `${this.publisherId}-${seq}`, subject: eventSubject(this.opts.studyId, e.type), body });
-    if (this.queue.length > this.bufferSize) {
-      this.queue.shift();
+    const lost = this.outbox.push({ subject: eventSubject(this.opts.studyId, e.type), data, msgID: `${this.publisherId}-${seq}` });
+    if (lost) {
       this.dropped++;
       this.droppedInOutage++;
       if (this.droppedInOutage === 1 || this.droppedInOutage % DROP_WARN_EVERY === 0) {
-        this.opts.log.warn({ url: this.opts.url, dropped: this.dropped, buffer: this.bufferSize, lastError: this.lastError },
+        this.opts.log.warn({ url: this.publisher.server, dropped: this.dropped, buffer: this.outbox.capacity, lastError: this.publisher.status().lastError },
           'NATS event buffer full: dropping the oldest events');
       }
     }
-    this.wake?.();
+    this.publisher.notify();
   }
-
-  private get timeout(): number {
-    return this.opts.timeoutMs ?? 2000;
-  }
-
-  private async run(): Promise<void> {
-    const log = this.opts.log;
-    let backoff = 100;
-    while (!this.stopped) {
-      try {
-        await this.connectIfNeeded();
-        if (!this.online) throw new Error(`disconnected from NATS at ${this.opts.url}; reconnecting`);
-        if (!this.streamReady) {
-          const how = await ensureEventsStream(this.jsm!, this.opts.studyId, this.limits);
-          if (how !== 'unchanged') log.info({ stream: this.stream }, `NATS events stream ${how}`);
-          this.streamReady = true;
-        }
-        await this.publishPending();
-        if (this.lastError !== null) {
-          log.info({ url: this.opts.url, published: this.published, dropped: this.dropped }, 'NATS event publishing resumed; buffered events delivered');
-        }
-        this.lastError = null;
-        this.droppedInOutage = 0;
-        backoff = 100;
-        this.notifyWaiters();
-        if (this.stopped) break;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          if (this.stopped || this.queue.length > 0) resolve();
-        });
-        this.wake = null;
-      } catch (err) {
-        const msg = (err as Error).message;
-        if (this.lastError === null) {
-          log.warn({ url: this.opts.url, err: msg, pending: this.queue.length }, 'NATS event publishing interrupted; buffering events and retrying');
-        }
-        this.lastError = msg;
-        this.streamReady = false;
-        if (this.nc?.isClosed()) this.nc = null;
-        this.notifyWaiters();
-        if (this.stopped) break;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, backoff);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-          if (this.stopped) this.wake();
-        });
-        this.wake = null;
-        backoff = Math.min(backoff * 2, this.opts.maxRetryMs ?? 2000);
-      }
-    }
-  }
-
-  private notifyWaiters(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  private async connectIfNeeded(): Promise<void> {
-    if (this.nc && !this.nc.isClosed()) return;
-    this.nc = await connect({
-      ...natsServerOptions(this.opts.url), reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
-      timeout: this.timeout, name: `fl-events-${this.opts.studyId}`,
-    });
-    this.online = true;
-    this.streamReady = false;
-    this.watchStatus(this.nc);
-    this.jsm = await this.nc.jetstreamManager({ timeout: this.timeout });
-    this.js = this.nc.jetstream({ timeout: this.timeout });
-  }
-
-  private watchStatus(nc: NatsConnection): void {
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (nc !== this.nc) return;
-        if (s.type === Events.Disconnect) {
-          this.online = false;
-        } else if (s.type === Events.Reconnect) {
-          this.online = true;
-          this.streamReady = false; // the server may have restarted with another store
-          this.wake?.();
-        }
-      }
-    })().catch(() => undefined);
-  }
-
-  /** Publishes the queue in order, `window` at a time; an event leaves the queue once acknowledged. */
-  private async publishPending(): Promise<void> {
-    const js = this.js!;
-    const window = this.opts.window ?? 64;
-    while (this.queue.length > 0 && !this.stopped) {
-      const batch = this.queue.peek(window);
-      const results = await Promise.allSettled(batch.map((p) =>
-        js.publish(p.subject, p.body, { msgID: p.id, timeout: this.timeout, expect: { streamName: this.stream } })));
-      // The batch was the queue's prefix; events dropped from it meanwhile are already gone.
-      for (let i = 0; i < results.length; i++) {
-        const r = results[i]!;
-        if (r.status === 'rejected') throw r.reason as Error;
-        if (this.queue.peek(1)[0] === batch[i]) this.queue.shift();
-        this.published++;
-      }
-    }
-  }
-
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Starts publishing the bus's events to NATS JetStream; returns at once (connection is in the background). */

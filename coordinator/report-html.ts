@@ -1,7 +1,7 @@
 // report.html for a federated study: the statistics panel of `fl evaluate --html` (shared/report)
 // plus study sections: frozen models and thresholds, learning curves per round, the cross-site
 // table, and where the audit trail is.
-import { renderHtmlReport, escapeHtml, type HtmlReportInput } from '../shared/report/html.js';
+import { renderHtmlReport, escapeHtml } from '../shared/report/html.js';
 import type { StudyReport } from './report.js';
 
 const COLORS = ['#1f4e99', '#c0392b', '#27864a', '#8e44ad', '#d68910'];
@@ -75,11 +75,11 @@ export function fittedSection(fitted: Record<string, FittedView>): string {
 }
 
 export function renderStudyHtml(report: StudyReport): string {
-  const frozen = (report.frozen_models ?? []) as { model: string; version: number; digest: string; threshold: number; thresholdRule: string; validation: { n: number; positives: number; fraction_below_threshold: number | null } }[];
+  const frozen = report.frozen_models ?? [];
   const frozenTable = `<table><thead><tr><th>model</th><th>round</th><th>digest (SHA-256)</th><th>threshold</th><th>rule (pooled validation)</th><th>validation n (positives)</th><th>below threshold</th></tr></thead><tbody>${
     frozen.map((f) => `<tr><td>${escapeHtml(f.model)}</td><td>${f.version}</td><td><code>${f.digest}</code></td><td>${f.threshold.toFixed(4)}</td><td>${escapeHtml(f.thresholdRule)}</td><td>${f.validation.n} (${f.validation.positives})</td><td>${f.validation.fraction_below_threshold === null ? '—' : (100 * f.validation.fraction_below_threshold).toFixed(1) + '%'}</td></tr>`).join('')
   }</tbody></table>`;
-  const cross = (report.cross_site_auc ?? {}) as Record<string, Record<string, { estimate: number | null; ci: [number, number] | null } | null>>;
+  const cross = report.cross_site_auc ?? {};
   const models = Object.keys(report.final_models);
   const crossTable = `<table><thead><tr><th>site (held-out cases)</th>${models.map((m) => `<th>${escapeHtml(m)} AUC (95% CI)</th>`).join('')}</tr></thead><tbody>${
     Object.entries(cross).map(([site, row]) => `<tr><td>${escapeHtml(site)}</td>${models.map((m) => {
@@ -88,7 +88,7 @@ export function renderStudyHtml(report: StudyReport): string {
     }).join('')}</tr>`).join('')
   }</tbody></table>`;
   const rounds = report.rounds.map((r) => `<tr><td>${r.round}</td><td>${escapeHtml(r.state.replaceAll('_', ' '))}</td><td>${r.participants.length - Object.keys(r.dropped).length}/${r.participants.length}</td><td>${r.duration_s.toFixed(1)} s</td>${r.privacy ? `<td>ε = ${r.privacy.epsilon.toFixed(3)}</td>` : ''}</tr>`).join('');
-  return renderHtmlReport(report as unknown as HtmlReportInput, {
+  return renderHtmlReport({ cohorts: report.cohorts ?? {} }, {
     title: report.study.title ?? `Study ${report.study.id}`,
     subtitle: `Federated study ${report.study.id}: ${report.sites.length} sites, ${report.rounds.length} rounds, strategy ${report.strategy}; held-out cohorts scored only by frozen models. Generated ${report.ended_at}.`,
     extraSections: [

@@ -5,20 +5,9 @@ import type { CoordinatorFile } from '../shared/config/study.js';
 import type { RoundResult } from './round-engine.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteInfo } from './site-registry.js';
+import { parseStudyReport, type StudyReport } from '../shared/report/schema.js';
 
-export interface StudyReport {
-  readonly study: { id: string; title: string | null; config_digest: string };
-  readonly state: 'completed' | 'failed';
-  readonly reason: string | null;
-  readonly started_at: string;
-  readonly ended_at: string;
-  readonly duration_s: number;
-  readonly strategy: string;
-  readonly sites: { site: string; backend: string; cohorts: Record<string, number> }[];
-  readonly rounds: (Omit<RoundResult, 'started' | 'ended'> & { duration_s: number })[];
-  readonly final_models: Record<string, { version: number; digest: string; checkpoint: string }>;
-  readonly [key: string]: unknown;
-}
+export type { StudyReport };
 
 /** SHA-256 of the canonical JSON (shared/util/canonical-json.ts: sorted keys, RFC 8785 numbers) of a value. */
 export function canonicalDigest(value: unknown): string {
@@ -35,7 +24,9 @@ export function buildReport(a: {
   extra: Record<string, unknown>;
 }): StudyReport {
   const { study } = a.file;
-  return {
+  // Checked against the report.json contract (shared/report/schema.ts): a report that does not fit
+  // it is a bug, found here rather than by the dashboard or an auditor's script.
+  return parseStudyReport({
     study: { id: study.id, title: study.title ?? null, config_digest: canonicalDigest(study) },
     state: a.outcome.state,
     reason: a.outcome.reason ?? null,
@@ -50,5 +41,5 @@ export function buildReport(a: {
       return [m.name, { version: g.version, digest: g.digest, checkpoint: a.store.checkpointPath(m.name, g.version) }];
     })),
     ...a.extra,
-  };
+  }, 'report.json (as built)');
 }

@@ -7,11 +7,11 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { buildTrainTask, type ModelConfigs, type UpdateHeader } from '../shared/protocol/index.js';
+import { buildTrainTask, type CoordinatorMessage, type ModelConfigs, type UpdateHeader } from '../shared/protocol/index.js';
 import type { StudyConfig } from '../shared/config/study.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
-import type { EventBus, RoundState } from './events.js';
+import type { EventBus, RoundState } from '../shared/events/events.js';
 import type { Admission, ReceivedUpdate } from './update-receiver.js';
 import { invalid, precondition, duplicate } from './errors.js';
 import type { AggregateResult, Failure, Strategy, StrategyState } from '../shared/strategies/types.js';
@@ -69,6 +69,9 @@ interface RoundRun {
   readonly rejected: Map<string, { site: string; reason: string }[]>;
   readonly dropped: Map<string, string>;
   readonly digestsBefore: Map<string, string>;
+  /** The task as sent, so a site that reconnects within the grace period gets it again at once. */
+  task: CoordinatorMessage | null;
+  readonly taskArgs: { taskId: string; strategyParams: Record<string, number>; deadline: number } | null;
   arrivals: number;
   settle: () => void;
   settled: boolean;
@@ -95,11 +98,25 @@ export class StudyFailedError extends Error {
   override name = 'StudyFailedError';
 }
 
+/** The study was stopped (by an admin, or by a signal to the coordinator): not a failure. */
+export class StudyStoppedError extends Error {
+  override name = 'StudyStoppedError';
+  constructor(readonly by: string, readonly resumable: boolean) {
+    super(`study stopped by ${by}`);
+  }
+}
+
+/** A write the study relies on failed (disk full, I/O error): the study is interrupted, not failed. */
+export class StudyStorageError extends Error {
+  override name = 'StudyStorageError';
+}
+
 export class RoundEngine {
   private run: RoundRun | null = null;
   private readonly strategyState = new Map<string, StrategyState>();
   readonly results: RoundResult[] = [];
-  private stopped = false;
+  private stopped: { by: string; resumable: boolean } | null = null;
+  private storageError: Error | null = null;
   private wakeJoin: (() => void) | null = null;
   /** Sites that disconnected mid-round and may still come back before they are dropped. */
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
@@ -107,11 +124,17 @@ export class RoundEngine {
   constructor(private readonly deps: RoundEngineDeps) {
     deps.sites.onChange((site, connected, reason) => {
       if (connected) {
-        // Back within the grace period: the site stays in the round (its transfers resume).
+        // Back within the grace period: the site stays in the round (its transfers resume) and is
+        // given the open task again at once (a restarted site process has lost it; a site whose
+        // socket only blipped recognises the task id and carries on).
         const t = this.graceTimers.get(site);
         if (t) {
           clearTimeout(t);
           this.graceTimers.delete(site);
+        }
+        const run = this.run;
+        if (run && !run.settled && run.participants.has(site) && !run.dropped.has(site) && !this.siteDone(run, site)) {
+          this.resendTask(run, site);
         }
         this.wakeJoin?.();
         return;
@@ -142,10 +165,55 @@ export class RoundEngine {
     for (const [k, v] of Object.entries(strategyState)) this.strategyState.set(k, v);
   }
 
-  stop(): void {
-    this.stopped = true;
+  /**
+   * Stops the study: the open round ends without aggregating (it is re-run on resume) and
+   * runRounds throws StudyStoppedError. `resumable`: a signal (the coordinator restarts later),
+   * not an admin's decision to end the study.
+   */
+  stop(by = 'an administrator', resumable = false): void {
+    this.stopped ??= { by, resumable };
     this.wakeJoin?.();
     this.run?.settle();
+  }
+
+  get stopInfo(): { by: string; resumable: boolean } | null {
+    return this.stopped;
+  }
+
+  /** A write the study relies on failed: the open round ends, runRounds throws StudyStorageError. */
+  storageFailed(err: Error): void {
+    this.storageError ??= err;
+    this.wakeJoin?.();
+    this.run?.settle();
+  }
+
+  private checkInterrupted(): void {
+    if (this.storageError) throw new StudyStorageError(this.storageError.message, { cause: this.storageError });
+    if (this.stopped) throw new StudyStoppedError(this.stopped.by, this.stopped.resumable);
+  }
+
+  /**
+   * Waits until every site of `list` is connected or `timeoutMs` passed (after a restart, before
+   * asking anything). Resolves with the connected ones; throws when stopped.
+   */
+  async waitForSites(list: readonly string[], timeoutMs: number): Promise<string[]> {
+    const { sites } = this.deps;
+    const deadline = Date.now() + timeoutMs;
+    while (!list.every((s) => sites.isConnected(s))) {
+      this.checkInterrupted();
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.wakeJoin = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeJoin = null;
+    }
+    this.checkInterrupted();
+    return list.filter((s) => sites.isConnected(s));
   }
 
   updatesDir(model: string, round: number): string {
@@ -156,12 +224,20 @@ export class RoundEngine {
   async runRounds(fromRound = 1): Promise<RoundResult[]> {
     const { study } = this.deps;
     for (let r = fromRound; r <= study.rounds; r++) {
-      if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
+      this.checkInterrupted();
       await this.waitForQuorum(r, r === fromRound);
       const result = await this.runRound(r);
+      // A stop or a storage failure before the aggregate: the round is not saved and is re-run on
+      // resume. A round that completed is saved even when a stop arrived meanwhile.
+      if (result.state === 'failed' && (this.stopped || this.storageError)) this.checkInterrupted();
       this.results.push(result);
       if (result.state !== 'failed' && this.deps.persist) {
-        await this.deps.persist(this.results, Object.fromEntries(this.strategyState));
+        try {
+          await this.deps.persist(this.results, Object.fromEntries(this.strategyState));
+        } catch (err) {
+          this.results.pop();
+          throw new StudyStorageError(`round ${r} could not be saved: ${(err as Error).message}`, { cause: err });
+        }
         this.deps.log.info({ round: r }, 'round saved');
       }
       if (result.state === 'failed') {
@@ -185,7 +261,7 @@ export class RoundEngine {
       return n >= study.min_sites;
     };
     while (!ready()) {
-      if (this.stopped) throw new StudyFailedError('study stopped by an administrator');
+      this.checkInterrupted();
       const left = deadline - Date.now();
       if (left <= 0) {
         const reason = `only ${sites.connectedSites().length} of min_sites ${study.min_sites} sites connected within join_timeout_s ${study.join_timeout_s}`;
@@ -220,6 +296,7 @@ export class RoundEngine {
       accepted: new Map(study.models.map((m) => [m.name, new Map()])),
       rejected: new Map(study.models.map((m) => [m.name, []])),
       dropped: new Map(), digestsBefore: new Map(study.models.map((m) => [m.name, store.get(m.name).digest])),
+      task: null, taskArgs: null,
       arrivals: 0, settle: () => { run.settled = true; settle(); }, settled: false,
     };
     this.run = run;
@@ -231,21 +308,20 @@ export class RoundEngine {
     events.publish({ type: 'round_started', round, participants, deadline });
     log.info({ round, participants }, 'round started');
 
-    // Phases a strategy runs before training (e.g. secure aggregation's key set-up).
-    await this.runPhases('before_fit', round, participants);
+    // Phases a strategy runs before training (e.g. secure aggregation's key set-up). A phase that
+    // cannot go on (fewer than its threshold of sites) fails the round with its reason.
+    const setupFailure = await this.runPhases('before_fit', round, participants, run);
+    if (setupFailure !== undefined) {
+      this.run = null;
+      run.settled = true;
+      return { round, state: 'failed', reason: setupFailure, participants, dropped: {}, started, ended: Date.now(), models: {} };
+    }
     const strategyParams: Record<string, number> = {};
     for (const m of study.models) Object.assign(strategyParams, this.deps.strategies.get(m.name)!.configureFit({ round, model: m.name }).params);
     const taskId = `r${round}-${randomUUID()}`;
-    const task = buildTrainTask({
-      taskId, studyId: study.id, round, deadlineUnixMs: deadline,
-      models: study.models.map((m) => {
-        const g = store.get(m.name);
-        return { studyId: study.id, model: m.name, round, version: g.version, digest: g.digest };
-      }),
-      training: { epochs: study.training.epochs, batchSize: study.training.batch_size, learningRate: study.training.learning_rate, seed: study.training.seed * 100_003 + round },
-      strategyParams,
-      modelConfigs: this.deps.modelConfigs,
-    });
+    (run as { taskArgs: RoundRun['taskArgs'] }).taskArgs = { taskId, strategyParams, deadline };
+    const task = this.trainTask(run, study.models.map((m) => m.name));
+    run.task = task;
     for (const site of participants) sites.send(site, task);
 
     const timer = setTimeout(() => {
@@ -267,21 +343,24 @@ export class RoundEngine {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
     }
 
-    // Phases a strategy runs once the updates are in (e.g. unmasking with the survivors' shares).
-    await this.runPhases('after_fit', round, participants.filter((s) => !run.dropped.has(s)));
-
     // Quorum per model, then aggregation through each model's strategy hooks (wrappers such as
     // the norm-outlier filter and DP accounting act inside aggregateFit). Every model is
     // aggregated before any is stored, so a round fails or completes as a whole.
     const models: RoundResult['models'] = {};
     let failure: string | undefined;
+    // Phases a strategy runs once the updates are in (e.g. unmasking with the survivors' shares).
+    failure = await this.runPhases('after_fit', round, participants.filter((s) => !run.dropped.has(s)), run);
     for (const m of study.models) {
       const accepted = run.accepted.get(m.name)!.size;
       if (accepted < study.min_sites) {
         failure ??= `model "${m.name}": ${accepted} update(s) accepted, min_sites is ${study.min_sites}`;
       }
     }
-    if (this.stopped) failure ??= 'study stopped by an administrator';
+    if (this.stopped || this.storageError) {
+      // Not aggregated: the round is re-run when the study resumes (or reported as not done).
+      this.run = null;
+      return { round, state: 'failed', reason: this.storageError ? this.storageError.message : `study stopped by ${this.stopped!.by}`, participants, dropped: Object.fromEntries(run.dropped), started, ended: Date.now(), models: {} };
+    }
     const outcomes: { model: string; received: AcceptedUpdate[]; summed: AcceptedUpdate[]; out: AggregateResult; strategy: Strategy }[] = [];
     if (failure === undefined) {
       for (const m of study.models) {
@@ -333,6 +412,8 @@ export class RoundEngine {
           strategy_metrics: out.metrics,
           rejected: run.rejected.get(model)!,
         };
+        // Facts a wrapper adds to the log, one record per key (e.g. secure_aggregation).
+        for (const [type, body] of Object.entries(out.audit ?? {})) await recorder?.append({ ...(body as Record<string, unknown>), type, round, model });
         await recorder?.append({
           type: 'round_aggregated', round, model, strategy: strategy.name, strategy_config: study.strategy,
           summation_order: summed.map((u) => ({ site: u.site, update_id: u.updateId, digest: u.digest, num_examples: u.numExamples })),
@@ -363,19 +444,61 @@ export class RoundEngine {
     return result;
   }
 
-  /** Runs each model's strategy phases of one kind, threading the strategy state through them. */
-  private async runPhases(when: 'before_fit' | 'after_fit', round: number, sites: readonly string[]): Promise<void> {
+  /**
+   * Runs each model's strategy phases of one kind, threading the strategy state through them.
+   * After-fit phases get the model's accepted updates as readers. Returns the reason when a phase
+   * fails the round (QuorumError, e.g. fewer than secure aggregation's threshold of sites).
+   */
+  private async runPhases(when: 'before_fit' | 'after_fit', round: number, sites: readonly string[], run: RoundRun): Promise<string | undefined> {
     for (const m of this.deps.study.models) {
       const strategy = this.deps.strategies.get(m.name)!;
       const phases = (strategy.phases ?? []).filter((p) => p.when === when);
       if (phases.length === 0) continue;
       if (!this.deps.phases) throw new Error(`strategy "${strategy.name}" runs phases, but this coordinator has no phase transport`);
       let state = this.strategyState.get(m.name) ?? strategy.initialState?.() ?? {};
-      for (const phase of phases) {
-        state = await phase.run({ round, model: m.name, minSites: this.deps.study.min_sites }, this.deps.phases.transport(round, m.name, sites), state);
+      const updates = when === 'after_fit'
+        ? await this.openReaders([...run.accepted.get(m.name)!.values()].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0)))
+        : undefined;
+      try {
+        for (const phase of phases) {
+          state = await phase.run({
+            round, model: m.name, minSites: this.deps.study.min_sites, modelLength: this.deps.store.get(m.name).set.data.length,
+            ...(updates ? { updates } : {}),
+          }, this.deps.phases.transport(round, m.name, sites), state);
+        }
+      } catch (err) {
+        if (err instanceof QuorumError) return err.message;
+        throw err;
+      } finally {
+        if (updates) await Promise.all(updates.map((r) => r.close?.()));
       }
       this.strategyState.set(m.name, state);
     }
+    return undefined;
+  }
+
+  private trainTask(run: RoundRun, models: readonly string[]): CoordinatorMessage {
+    const { study, store } = this.deps;
+    const { taskId, strategyParams, deadline } = run.taskArgs!;
+    return buildTrainTask({
+      taskId, studyId: study.id, round: run.round, deadlineUnixMs: deadline,
+      models: models.map((name) => {
+        const g = store.get(name);
+        return { studyId: study.id, model: name, round: run.round, version: g.version, digest: g.digest };
+      }),
+      training: { epochs: study.training.epochs, batchSize: study.training.batch_size, learningRate: study.training.learning_rate, seed: study.training.seed * 100_003 + run.round },
+      strategyParams,
+      modelConfigs: this.deps.modelConfigs,
+    });
+  }
+
+  /** The open task again, for the models the site has not delivered yet (same task id). */
+  private resendTask(run: RoundRun, site: string): void {
+    if (!run.taskArgs) return;
+    const missing = this.deps.study.models.map((m) => m.name).filter((m) => !run.accepted.get(m)?.has(site));
+    if (missing.length === 0) return;
+    this.deps.sites.send(site, this.trainTask(run, missing));
+    this.deps.log.info({ round: run.round, site, models: missing }, 'site reconnected within the grace period; task sent again');
   }
 
   private openReaders(updates: readonly AcceptedUpdate[]) {
@@ -434,6 +557,7 @@ export class RoundEngine {
     if (!/^[A-Za-z0-9._-]{8,80}$/.test(header.updateId)) throw invalid(`${who}: update_id must be 8-80 characters [A-Za-z0-9._-]`);
     return {
       round: run.round, model: header.model, site, spec: g.set.infos,
+      ...(this.deps.strategies.get(header.model)?.maskedUpdates ? { masked: true } : {}),
       spoolPath: join(this.updatesDir(header.model, run.round), `${header.updateId}.flt`),
     };
   }

@@ -12,12 +12,13 @@ import type { Gatekeeper } from './gatekeeper.js';
 import type { SiteRegistry, SiteSession } from './site-registry.js';
 import type { ModelStore } from './model-store.js';
 import type { RoundEngine } from './round-engine.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../shared/events/events.js';
 import { receiveUpload, partialState } from './update-receiver.js';
 import { join } from 'node:path';
 import { RejectError } from './errors.js';
 import { toStatus } from './grpc-status.js';
 import { TransferSlots } from './transfer-slots.js';
+import { AtomicWriteError } from '../shared/util/atomic-write.js';
 
 export interface ServiceDeps {
   readonly studyId: string;
@@ -34,7 +35,8 @@ export interface ServiceDeps {
   readonly admin: {
     status(): StatusResponse;
     start(): void;
-    stop(): void;
+    /** An admin's stop: `by` names the admin; `evaluate` runs the held-out evaluation of the last completed round. */
+    stop(by: string, evaluate: boolean): void;
   };
   /** Co-signatures of the study log arriving on site sessions. */
   readonly onCosignature?: (site: string, r: CosignResponse) => void;
@@ -84,7 +86,8 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
               },
               close: (reason) => {
                 close(reason);
-                call.end();
+                // The reason travels to the site (UNAVAILABLE: it reconnects and logs why).
+                call.refuse({ code: grpc.status.UNAVAILABLE, details: reason });
               },
             };
             session = s;
@@ -185,6 +188,8 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             callback(null, { accepted: true, updateId: err.updateId, digest: err.digest, message: 'already accepted (counted once)' });
             return;
           }
+          // A full disk or an I/O error while spooling: the round cannot go on (the engine stops it).
+          if (err instanceof AtomicWriteError) deps.engine.storageFailed(err);
           const status = toStatus(err, log);
           log.warn({ site, model: header?.model, round: header?.round, reason: status.details }, 'update rejected');
           await deps.engine.reject(site, header, status.details).catch((e) => log.error({ err: e }, 'could not record rejection'));
@@ -244,8 +249,11 @@ export function studyAdminImpl(deps: ServiceDeps): StudyAdminHandlers {
       return { ok: true, message: 'study started' };
     }),
     stopStudy: (call, respond) => guard(call, 'StopStudy', respond, () => {
-      deps.admin.stop();
-      return { ok: true, message: 'study stopping' };
+      const who = deps.gate.admin(call, 'StopStudy').name;
+      const md = (call as unknown as { metadata?: grpc.Metadata }).metadata;
+      const evaluate = String(md?.get('fl-stop-evaluate')[0] ?? '') === '1';
+      deps.admin.stop(who, evaluate);
+      return { ok: true, message: `study stopping (stopped by admin "${who}"${evaluate ? '; the last completed round is frozen and evaluated' : ''})` };
     }),
   };
 }

@@ -32,8 +32,10 @@ export class SiteRegistry {
   /** Registers a session; an older session of the same site is closed (the newest wins). */
   connect(session: SiteSession): void {
     const old = this.sessions.get(session.site);
-    if (old && old !== session) old.close('replaced by a newer session from the same site');
+    // The newer session is registered first, so closing the old one is not a disconnect of the
+    // site (no grace timer, no drop): the site stays connected throughout.
     this.sessions.set(session.site, session);
+    if (old && old !== session) old.close('replaced by a newer session from the same site');
     this.info.set(session.site, {
       site: session.site, connected: true, backend: session.backend, lastSeen: Date.now(),
       fingerprint: session.fingerprint, publicKey: session.publicKey ?? null, cohortCounts: session.cohortCounts,

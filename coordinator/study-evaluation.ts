@@ -1,7 +1,6 @@
 // After training: choose each model's final version by the configured rule, choose its
 // operating threshold on pooled federated validation predictions, FREEZE (study log first, then
 // a notice to every site), and only then ask the sites to score their held-out cohorts.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildFreezeNotice, type FrozenModel, type ModelConfigs } from '../shared/protocol/index.js';
@@ -10,8 +9,10 @@ import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
 import type { RoundResult, StudyRecorder } from './round-engine.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
-import type { EventBus } from './events.js';
-import type { EvaluationCollector } from './evaluation.js';
+import type { EventBus } from '../shared/events/events.js';
+import type { EvaluationCollector, SiteEvaluation } from './evaluation.js';
+import type { EvaluationProgress, EvaluationResultStore } from './study-state.js';
+import { atomicWriteFile } from '../shared/util/atomic-write.js';
 import { StudyFailedError } from './round-engine.js';
 import { chooseThreshold } from './threshold.js';
 import { gridThreshold, pool, type ModelSummary } from '../shared/evaluation/aggregate.js';
@@ -31,6 +32,18 @@ export interface EvaluationHost {
   readonly evaluation: Pick<EvaluationCollector, 'request'>;
   readonly modelConfigs: ModelConfigs;
   readonly recorder?: StudyRecorder;
+  /** Persisted progress (a resumed evaluation continues from it); absent: nothing is persisted. */
+  readonly resume?: EvaluationResume;
+}
+
+/** How the evaluation persists its progress and, after a restart, waits for the sites. */
+export interface EvaluationResume {
+  /** Progress saved by an earlier run of this coordinator (null: a fresh evaluation). */
+  readonly saved: EvaluationProgress | null;
+  save(p: EvaluationProgress): Promise<void>;
+  readonly results: EvaluationResultStore;
+  /** Waits (up to the join timeout) for these sites to connect before anything is asked. */
+  waitForSites(sites: readonly string[]): Promise<string[]>;
 }
 
 export interface FrozenChoice {
@@ -75,20 +88,65 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   }));
   const deadlineMs = ev.deadline_s * 1000;
   const round = rounds.length;
-  const sites = h.sites.connectedSites();
+  const resume = h.resume;
+  const saved = resume?.saved ?? null;
+  // The sites asked are fixed at the first attempt: a resumed evaluation asks the same ones
+  // (after waiting for them with the join timeout), and only for what is not saved yet.
+  const sites = saved?.sites ?? h.sites.connectedSites();
+  if (saved && resume) {
+    const back = await resume.waitForSites(sites);
+    log.info({ sites: back, of: sites, phase: saved.frozen ? 'held-out scoring' : 'validation scoring' }, 'resuming the evaluation');
+  } else {
+    await resume?.save({ sites });
+  }
+  const aggregateOnly = ev.privacy === 'aggregate';
+  const collect = async (kind: 'validation' | 'held-out', a: Omit<Parameters<EvaluationHost['evaluation']['request']>[0], 'sites' | 'onResult'>, onEach?: (r: SiteEvaluation) => Promise<void>) => {
+    const results = new Map<string, SiteEvaluation>();
+    for (const s of sites) {
+      const r = await resume?.results.load<SiteEvaluation>(kind, s);
+      if (r) results.set(s, r);
+    }
+    const missing = sites.filter((s) => !results.has(s));
+    let failures = new Map<string, string>();
+    if (missing.length > 0) {
+      if (kind === 'held-out') {
+        await h.recorder?.append({ type: 'evaluation_requested', cohorts: study.cohorts.held_out, models: a.models.map((f) => ({ model: f.ref.model, digest: f.ref.digest })), sites: missing });
+      }
+      const got = await h.evaluation.request({
+        ...a, sites: missing,
+        onResult: async (r) => {
+          await resume?.results.save(kind, r.site, r);
+          await onEach?.(r);
+        },
+      });
+      for (const [site, r] of got.results) results.set(site, r);
+      failures = got.failures;
+    } else if (kind === 'held-out') {
+      log.info('held-out results of every site were saved before the restart; nothing to ask');
+    }
+    return { results: new Map([...results].sort(([x], [y]) => x.localeCompare(y))), failures };
+  };
+
+  let frozen: FrozenChoice[];
+  let validationSites: string[];
+  let freezeRecord: { seq: number; hash: string };
+  if (saved?.frozen) {
+    frozen = saved.frozen.models as FrozenChoice[];
+    validationSites = saved.frozen.validation_sites;
+    freezeRecord = saved.frozen.record;
+  } else {
   h.events.publish({ type: 'log', level: 'info', message: `selection (${ev.selection}): ${refs.map((r) => `${r.model}@round ${r.version}`).join(', ')}; scoring validation cohorts` });
 
   // 1. Federated validation predictions (not held out) → thresholds.
-  const aggregateOnly = ev.privacy === 'aggregate';
-  const val = await h.evaluation.request({
-    sites, models: refs.map((ref) => ({ ref, threshold: 0 })), cohorts: study.cohorts.validation, heldOut: false,
+  const val = await collect('validation', {
+    models: refs.map((ref) => ({ ref, threshold: 0 })), cohorts: study.cohorts.validation, heldOut: false,
     modelConfigs: h.modelConfigs, round, deadlineMs, privacy: ev.privacy,
   });
   if (val.results.size < study.min_sites) {
     throw new StudyFailedError(`validation scoring: ${val.results.size} site(s) answered, min_sites is ${study.min_sites} (${[...val.failures].map(([s, r]) => `${s}: ${r}`).join('; ')})`);
   }
   const pooledVal = [...val.results.values()].flatMap((r) => r.predictions);
-  const frozen: FrozenChoice[] = refs.map((ref) => {
+  frozen = refs.map((ref): FrozenChoice => {
     if (aggregateOnly) {
       // Threshold from pooled validation counts on the 0.01 grid.
       const pooledSummary = pool([...val.results.values()].flatMap((r) => Object.values(r.aggregate?.cohorts ?? {}).map((c) => c[ref.model]).filter((x): x is ModelSummary => !!x)));
@@ -114,21 +172,25 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
     type: 'models_frozen',
     models: frozen.map((f) => ({ model: f.model, version: f.version, digest: f.digest, threshold: f.threshold, threshold_rule: f.thresholdRule, selection: f.selection })),
   });
+  validationSites = [...val.results.keys()].sort();
+  freezeRecord = { seq: rec?.seq ?? 0, hash: rec?.hash ?? '' };
+  await resume?.save({ sites, frozen: { models: frozen, validation_sites: validationSites, record: freezeRecord } });
+  }
   const frozenModels: FrozenModel[] = frozen.map((f) => ({
     ref: { studyId: study.id, model: f.model, round: f.version, version: f.version, digest: f.digest }, threshold: f.threshold,
   }));
-  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: rec?.seq ?? 0, recordHash: rec?.hash ?? '' });
+  // Sent again after a restart (a site records a notice it already has once more; harmless).
+  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: freezeRecord.seq, recordHash: freezeRecord.hash });
   for (const s of sites) h.sites.send(s, notice);
   h.events.publish({ type: 'log', level: 'info', message: `frozen: ${frozen.map((f) => `${f.model} ${f.digest.slice(0, 12)} threshold ${f.threshold.toFixed(4)}`).join('; ')}` });
 
   // 3. Held-out cohorts, scored by the frozen models only.
-  await h.recorder?.append({ type: 'evaluation_requested', cohorts: study.cohorts.held_out, models: frozen.map((f) => ({ model: f.model, digest: f.digest })), sites });
-  const held = await h.evaluation.request({
-    sites, models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigs: h.modelConfigs, round, deadlineMs, privacy: ev.privacy,
+  // Each result is saved and recorded as it arrives (a restart asks only the sites still missing).
+  const held = await collect('held-out', {
+    models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigs: h.modelConfigs, round, deadlineMs, privacy: ev.privacy,
+  }, async (r) => {
+    await h.recorder?.append({ type: 'evaluation_result', site: r.site, cohorts: study.cohorts.held_out, results_digest: r.digest, cases: r.predictions.length });
   });
-  for (const [site, r] of held.results) {
-    await h.recorder?.append({ type: 'evaluation_result', site, cohorts: study.cohorts.held_out, results_digest: r.digest, cases: r.predictions.length });
-  }
   for (const [site, reason] of held.failures) log.warn({ site, reason }, 'held-out evaluation missing from a site');
 
   const thresholdsByModel = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
@@ -139,7 +201,7 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
       held_out_cohorts: study.cohorts.held_out,
       sites_answered: [...held.results.keys()].sort(),
       sites_missing: Object.fromEntries(held.failures),
-      validation_sites: [...val.results.keys()].sort(),
+      validation_sites: validationSites,
     },
   };
   if (aggregateOnly) {
@@ -160,8 +222,7 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
     for (const p of r.predictions) rows.push(toRow(site, p, models));
   }
   const dir = h.file.coordinator.data_dir;
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'predictions.csv'), predictionsCsv(rows, models));
+  await atomicWriteFile(join(dir, 'predictions.csv'), predictionsCsv(rows, models));
   const thresholds = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
   const statistics = buildStudyStatistics(rows, models, thresholds, {
     bootstrap: ev.bootstrap, seed: study.training.seed, reference: ev.reference_model ?? models[0]!,

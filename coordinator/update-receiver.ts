@@ -1,12 +1,14 @@
 // Receiving one update upload: header first, then chunks streamed straight to a spool file
 // while the digest and finiteness are checked incrementally. Memory is O(chunk), never
 // O(model); nothing reaches the round until the whole update has been verified.
-import { open, rename, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
+import { open, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
-import { sha256Hex, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { fsyncDir, encodeTensorFileHeader, decodeTensorFileHeader } from '../shared/tensor/file.js';
+import { sha256HexAsync, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
+import { encodeTensorFileHeader, decodeTensorFileHeader, readTensorFileLayout, readTensorSetFile } from '../shared/tensor/file.js';
+import { commitFile, writeError } from '../shared/util/atomic-write.js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { invalid, precondition, RejectError } from './errors.js';
 
 /** What the round engine says about an announced update before any byte is read. */
@@ -16,6 +18,8 @@ export interface Admission {
   readonly site: string;
   readonly spec: readonly TensorInfo[];
   readonly spoolPath: string;
+  /** Secure aggregation (issue 17): the update is a masked ring vector (any bit pattern), not floats. */
+  readonly masked?: boolean;
 }
 
 export interface ReceivedUpdate {
@@ -26,13 +30,28 @@ export interface ReceivedUpdate {
   readonly bytes: number;
 }
 
+/** Chunks of one upload being hashed and written at the same time (bounded memory: 4 MiB). */
+export const UPLOAD_PIPELINE = 4;
+
+interface InFlight {
+  readonly offset: number;
+  readonly sha256: string;
+  readonly hash: Promise<string>;
+  readonly write: Promise<unknown>;
+  readonly logBlock: boolean;
+}
+
 /** Finite check over raw little-endian float32 bytes (copied into an aligned scratch view). */
 function firstNonFinite(bytes: Uint8Array, scratch: Float32Array): number {
   const n = bytes.length >> 2;
-  const view = new Uint8Array(scratch.buffer, 0, n * 4);
-  view.set(bytes.subarray(0, n * 4));
+  let values: Float32Array;
+  if (bytes.byteOffset % 4 === 0) values = new Float32Array(bytes.buffer, bytes.byteOffset, n); // aligned: no copy
+  else {
+    new Uint8Array(scratch.buffer, 0, n * 4).set(bytes.subarray(0, n * 4));
+    values = scratch;
+  }
   for (let i = 0; i < n; i++) {
-    const v = scratch[i]!;
+    const v = values[i]!;
     if (v - v !== 0) return i; // NaN and ±Infinity give NaN here
   }
   return -1;
@@ -97,6 +116,22 @@ export async function receiveUpload(
   const blockLog = await open(blocksPath, 'a');
   let ok = false;
   let refused = false;
+  let interrupted: RejectError | null = null;
+  // Pipeline: up to UPLOAD_PIPELINE chunks are in flight at once, each hashed on the thread pool
+  // (WebCrypto) and written to the spool while the next is read from the stream; they complete in
+  // order, and a block is logged as verified only when its hash matched and its bytes are written.
+  // Each chunk settles as soon as it is hashed and written (not when the next one arrives), so a
+  // stalled connection leaves every whole block it delivered verified and logged for a resume.
+  const outstanding = new Set<Promise<unknown>>();
+  const window: Promise<void>[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  const settle = async (f: InFlight): Promise<void> => {
+    const [actual] = await Promise.all([f.hash, f.write]);
+    outstanding.delete(f.hash);
+    outstanding.delete(f.write);
+    if (actual !== f.sha256) throw invalid(`${who}: chunk at offset ${f.offset} fails its SHA-256 check`);
+    if (f.logBlock) await blockLog.write(`${f.sha256}\n`);
+  };
   try {
     const scratch = new Float32Array(MAX_CHUNK_BYTES / 4);
     let pos = head.length + received;
@@ -111,9 +146,11 @@ export async function receiveUpload(
         throw invalid(`${who}: chunk at offset ${c.offset} has ${c.data.length} bytes (must be a positive multiple of 4, at most ${MAX_CHUNK_BYTES})`);
       }
       if (received + c.data.length > total) throw invalid(`${who}: more data than the announced ${total} bytes`);
-      if (sha256Hex(c.data) !== c.sha256) throw invalid(`${who}: chunk at offset ${c.offset} fails its SHA-256 check`);
-      const bad = firstNonFinite(c.data, scratch);
+      if (!/^[0-9a-f]{64}$/.test(c.sha256)) throw invalid(`${who}: chunk at offset ${c.offset} has a malformed SHA-256`);
+      const hash = sha256HexAsync(c.data);
+      const bad = admission.masked ? -1 : firstNonFinite(c.data, scratch); // masked ring bytes: no finiteness
       if (bad >= 0) {
+        hash.catch(() => undefined);
         throw invalid(`${who}: non-finite value at element ${(received >> 2) + bad}`);
       }
       // A verified 1 MiB block-aligned chunk's SHA-256 is its digest block hash: no second pass.
@@ -123,26 +160,48 @@ export async function receiveUpload(
         blockAligned = false;
         hasher.update(c.data);
       }
-      await fh.write(c.data, 0, c.data.length, pos);
+      const write = fh.write(c.data, 0, c.data.length, pos);
+      outstanding.add(hash);
+      outstanding.add(write);
+      const f: InFlight = { offset: c.offset, sha256: c.sha256, hash, write, logBlock: isBlock && c.data.length === DIGEST_BLOCK_BYTES };
+      chain = chain.then(() => settle(f));
+      chain.catch(() => undefined); // observed through `window` and the final await
+      window.push(chain);
       pos += c.data.length;
       received += c.data.length;
-      if (isBlock && c.data.length === DIGEST_BLOCK_BYTES) await blockLog.write(`${c.sha256}\n`);
+      if (window.length >= UPLOAD_PIPELINE) await window.shift();
     }
-    if (received !== total) throw invalid(`${who}: upload ended after ${received} of ${total} bytes`);
+    await chain;
+    if (received !== total) {
+      // A stream that ends early is an interrupted transfer (a dropped connection can surface as
+      // an end rather than an error): keep the verified blocks so the site can resume.
+      interrupted = new RejectError(grpcStatus.ABORTED, `${who}: upload ended after ${received} of ${total} bytes; resume it at byte ${received - (received % DIGEST_BLOCK_BYTES)}`);
+      throw interrupted;
+    }
     const digest = hasher.digest();
     if (digest !== header.digest) throw invalid(`${who}: digest mismatch (announced ${header.digest}, content ${digest})`);
     await fh.sync();
     ok = true;
     return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
   } catch (err) {
-    refused = err instanceof RejectError;
+    refused = err instanceof RejectError && err !== interrupted;
+    // A file-system error (ENOSPC, EIO) names the spool file it concerns.
+    if (!(err instanceof RejectError) && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((err as NodeJS.ErrnoException).code!)) throw writeError(partial, err);
     throw err;
   } finally {
+    // Nothing may still be writing when the files are closed (or removed).
+    await Promise.allSettled([chain, ...outstanding]);
     await fh.close();
     await blockLog.close();
     if (ok) {
-      await rename(partial, admission.spoolPath);
-      await fsyncDir(dirname(admission.spoolPath));
+      // Verified again from the disk before the rename (a full disk can leave a short file even
+      // after every write call returned): size and content digest, then the rename is durable.
+      await commitFile(partial, admission.spoolPath, async (tmp) => {
+        const layout = await readTensorFileLayout(tmp).catch((e: Error) => e);
+        if (layout instanceof Error) return layout.message;
+        const { digest: found } = await readTensorSetFile(tmp).catch((e: Error) => ({ digest: e.message }));
+        return found === header.digest ? null : `content digest ${found.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
+      });
       await rm(blocksPath, { force: true });
     } else if (refused) {
       await rm(partial, { force: true });

@@ -47,6 +47,21 @@ export interface AgentOptions {
   readonly guard?: PrivacyGuard;
   /** Handlers for phase requests by prefix ("tabular", "secagg"): they answer with sums or keys, never rows. */
   readonly phaseHandlers?: Readonly<Record<string, (req: PhaseRequest) => Promise<Uint8Array>>>;
+  /** Secure aggregation (site-agent/secagg-handler.ts): masks updates when the task asks for it. */
+  readonly secureAggregation?: { maskUpdate(model: string, round: number, delta: Float32Array, numExamples: number, clipNorm?: number): Uint8Array };
+}
+
+/** How `run()` ended: the study ended (completed, stopped by an admin, failed) or this agent was shut down. */
+export interface AgentEnd {
+  readonly ended: 'completed' | 'stopped' | 'failed' | 'shutdown';
+  readonly reason: string;
+}
+
+/** What the coordinator's Stop reason says about the end of the study. */
+export function classifyStop(reason: string): AgentEnd['ended'] {
+  if (/^study completed/.test(reason)) return 'completed';
+  if (/^study failed/.test(reason)) return 'failed';
+  return 'stopped';
 }
 
 export interface AgentStats {
@@ -59,7 +74,10 @@ export interface AgentStats {
 /** Cohorts that training or model selection may see; every other cohort is held out. */
 export const NON_HELD_OUT = new Set(['train', 'validation']);
 
-const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED]);
+// INTERNAL too: a cut TCP connection can surface as an HTTP/2 stream reset (code 13) on the client.
+const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED, grpc.status.INTERNAL, grpc.status.CANCELLED]);
+/** Upload attempts before giving up on one update (with backoff up to backoff.max_ms between them). */
+const UPLOAD_ATTEMPTS = 40;
 
 export class SiteAgent {
   readonly client: FederationClient;
@@ -68,6 +86,10 @@ export class SiteAgent {
   private queue: Promise<void> = Promise.resolve();
   private stopReason: string | null = null;
   private readonly freezes: FreezeRegistry;
+  /** The current session (status messages go to it; a task outlives a broken session). */
+  private call: SessionStream | null = null;
+  /** Train tasks received (by id): a task sent again after a reconnect is not run twice. */
+  private readonly seenTasks = new Set<string>();
 
   constructor(private readonly opts: AgentOptions, private readonly trainer: Trainer, private readonly log: Logger) {
     this.freezes = new FreezeRegistry(opts.freezeFile ?? null);
@@ -77,14 +99,28 @@ export class SiteAgent {
     });
   }
 
-  /** Runs until the coordinator sends Stop (resolves with its reason) or `shutdown()` is called. */
+  /**
+   * Runs until the coordinator says the study ended (Stop; resolves with its reason) or
+   * `shutdown()` is called. Every other end of a session (the coordinator restarting, a socket
+   * error at any point) is followed by a reconnect with backoff; the session is picked up again.
+   * Rejects only with PermanentConnectionError (certificates, CA, an unlisted site).
+   */
   async run(): Promise<string> {
+    return (await this.runUntilEnd()).reason;
+  }
+
+  /** Like run(), saying how the study ended (for the exit status of `fl site`). */
+  async runUntilEnd(): Promise<AgentEnd> {
     const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
-    while (!this.abort.signal.aborted) {
-      try {
-        await this.session(() => backoff.reset());
-        if (this.stopReason !== null) break;
-      } catch (err) {
+    // Keeps the process alive while the agent runs: an agent never ends because the event loop
+    // ran empty (which would exit silently with status 0 or 13).
+    const alive = setInterval(() => undefined, 60_000);
+    try {
+      while (!this.abort.signal.aborted) {
+        try {
+          await this.session(() => backoff.reset());
+          if (this.stopReason !== null) break;
+        } catch (err) {
         const e = (isServiceError(err) ? err : { code: grpc.status.UNKNOWN, details: (err as Error).message, message: (err as Error).message }) as grpc.ServiceError;
         const problem = classifyConnectionError(e, this.opts.address);
         if (problem.permanent) {
@@ -92,15 +128,19 @@ export class SiteAgent {
           this.log.error({ code: e.code, details: e.details, advice: problem.advice }, problem.reason);
           throw new PermanentConnectionError(problem, { cause: err });
         }
-        if (this.abort.signal.aborted) break;
-        const delay = backoff.next();
-        this.log.warn({ reason: problem.reason, advice: problem.advice, retryInMs: delay, attempt: backoff.attempts }, 'cannot reach the coordinator; retrying');
-        await sleep(delay, this.abort.signal);
+          if (this.abort.signal.aborted) break;
+          const delay = backoff.next();
+          this.log.warn({ reason: problem.reason, details: e.details, advice: problem.advice, retryInMs: delay, attempt: backoff.attempts }, 'session with the coordinator ended; reconnecting');
+          await sleep(delay, this.abort.signal);
+        }
       }
+      await this.queue;
+    } finally {
+      clearInterval(alive);
+      this.client.close();
     }
-    await this.queue;
-    this.client.close();
-    return this.stopReason ?? 'shut down';
+    if (this.stopReason !== null) return { ended: classifyStop(this.stopReason), reason: this.stopReason };
+    return { ended: 'shutdown', reason: 'shut down by a signal' };
   }
 
   shutdown(): void {
@@ -110,6 +150,7 @@ export class SiteAgent {
   private session(onWelcome: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       const call = this.client.session();
+      this.call = call;
       this.stats.connects++;
       const onAbort = () => call.cancel();
       this.abort.signal.addEventListener('abort', onAbort, { once: true });
@@ -124,16 +165,24 @@ export class SiteAgent {
           this.log.info({ study: m.studyId, round: m.currentRound }, 'connected to coordinator');
         } else if (m.type === 'train' || m.type === 'evaluate') {
           const task = m;
-          this.queue = this.queue.then(() => this.runTask(task, call)).catch((err) => {
+          if (task.type === 'train' && this.seenTasks.has(task.taskId)) {
+            // Sent again after a reconnect while this agent still has it: it carries on.
+            this.log.info({ task: task.taskId }, 'task already in hand; continuing it');
+            return;
+          }
+          if (task.type === 'train') this.seenTasks.add(task.taskId);
+          this.queue = this.queue.then(() => this.runTask(task)).catch((err) => {
             this.log.error({ err: (err as Error).message, task: task.taskId }, 'task failed');
           });
         } else if (m.type === 'freeze') {
           const f = m;
-          this.freezes.record(f.models.map((x) => ({
-            model: x.ref.model, digest: x.ref.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
-          })));
-          this.log.info({ models: f.models.map((x) => `${x.ref.model}@${x.ref.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
-          this.status(call, `freeze-${f.logSeq}`, 'done', 1, 'freeze recorded');
+          this.queue = this.queue.then(async () => {
+            await this.freezes.record(f.models.map((x) => ({
+              model: x.ref.model, digest: x.ref.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
+            })));
+            this.log.info({ models: f.models.map((x) => `${x.ref.model}@${x.ref.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
+            this.status(`freeze-${f.logSeq}`, 'done', 1, 'freeze recorded');
+          }).catch((err) => this.log.error({ err: (err as Error).message }, 'could not record the frozen models'));
         } else if (m.type === 'cosign') {
           const req = m;
           this.queue = this.queue.then(() => this.cosign(req, call)).catch((err) => {
@@ -145,14 +194,14 @@ export class SiteAgent {
             this.log.warn({ err: (err as Error).message, phase: req.phase }, 'phase request failed');
           });
         } else if (m.type === 'stop') {
-          this.stopReason = m.reason || 'stopped';
-          this.log.info({ reason: this.stopReason }, 'coordinator ended the study');
+          this.stopReason = m.reason || 'study stopped';
+          this.log.info({ reason: this.stopReason, ended: classifyStop(this.stopReason) }, 'coordinator ended the study');
           call.end();
         }
       }, (err: ProtocolError) => {
         // A message this agent cannot accept (e.g. a malformed model config): the task fails, the session stays.
         this.log.error({ err: err.message, task: err.taskId }, 'refused a message from the coordinator');
-        if (err.taskId !== undefined) this.status(call, err.taskId, 'failed', 0, err.message.slice(0, 200));
+        if (err.taskId !== undefined) this.status(err.taskId, 'failed', 0, err.message.slice(0, 200));
       });
       call.onError((err) => done(err));
       call.onEnd(() => done(this.stopReason === null ? Object.assign(new Error('session closed by the coordinator'), { code: grpc.status.UNAVAILABLE }) : undefined));
@@ -207,7 +256,9 @@ export class SiteAgent {
     this.opts.guard?.guardOutbound(kind, payload);
   }
 
-  private status(call: SessionStream, taskId: string, state: 'running' | 'done' | 'failed', progress: number, message: string): void {
+  private status(taskId: string, state: 'running' | 'done' | 'failed', progress: number, message: string): void {
+    const call = this.call;
+    if (!call) return;
     try {
       const value = { taskId, state, progress: Math.max(0, Math.min(1, progress)), message, metrics: {} };
       this.check('status', value);
@@ -217,21 +268,41 @@ export class SiteAgent {
     }
   }
 
-  private async runTask(task: Task, call: SessionStream): Promise<void> {
+  private async runTask(task: Task): Promise<void> {
     this.stats.tasks++;
     if (task.type === 'train') {
-      await this.train(task, call);
+      await this.train(task);
     } else {
       try {
-        await this.evaluate(task, call);
+        await this.withRetries(`task ${task.taskId}`, () => this.evaluate(task));
       } catch (err) {
-        this.status(call, task.taskId, 'failed', 0, (err as Error).message.slice(0, 200));
+        this.status(task.taskId, 'failed', 0, (err as Error).message.slice(0, 200));
         throw err;
       }
     }
   }
 
-  private async train(t: TrainTask, call: SessionStream): Promise<void> {
+  /**
+   * Runs a task step again after a transient transport error (the coordinator restarting, a cut
+   * connection during a download or a submission), with backoff, until it succeeds, fails for
+   * another reason, or the agent stops. A refusal (invalid, not in the round) is not retried.
+   */
+  private async withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = isServiceError(err) ? err.code : null;
+        if (code === null || !RETRYABLE.has(code) || this.abort.signal.aborted || this.stopReason !== null) throw err;
+        const delay = backoff.next();
+        this.log.warn({ what, code, details: (err as grpc.ServiceError).details, retryInMs: delay }, 'transfer interrupted; retrying');
+        await sleep(delay, this.abort.signal);
+      }
+    }
+  }
+
+  private async train(t: TrainTask): Promise<void> {
     const task = t;
     const configs = t.modelConfigs;
     const n = t.models.length;
@@ -239,20 +310,20 @@ export class SiteAgent {
       const ref = t.models[i]!;
       const spec = configs[ref.model];
       if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
-      const global = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
+      const global = await this.withRetries(`download of ${ref.model}`, () => downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest }));
       this.opts.guard?.setModelSpec(ref.model, global.set.infos);
-      this.status(call, task.taskId, 'running', i / n, `training ${ref.model}`);
+      this.status(task.taskId, 'running', i / n, `training ${ref.model}`);
       const started = Date.now();
       const result = await this.trainer.train({
         round: task.round, model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, global: global.set,
         epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: { ...t.strategyParams },
-        onProgress: (f, msg) => this.status(call, task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
+        onProgress: (f, msg) => this.status(task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
       });
       const delta = new Float32Array(global.set.data.length);
       const w = result.weights.data;
       const g = global.set.data;
       for (let k = 0; k < delta.length; k++) delta[k] = w[k]! - g[k]!;
-      const update: TensorSet = { infos: global.set.infos, data: delta };
+      let update: TensorSet = { infos: global.set.infos, data: delta };
       const metrics: Record<string, number> = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };
       const clip = t.strategyParams.dp_clip;
       const sigma = t.strategyParams.dp_noise_multiplier;
@@ -262,7 +333,17 @@ export class SiteAgent {
         metrics.dp_norm_before_clip = dp.normBeforeClip;
         metrics.dp_clipped = dp.clipped ? 1 : 0;
       }
-      const digest = this.opts.guard?.approveUpdate(ref.model, update) ?? tensorSetDigest(update);
+      let digest: string;
+      if (t.strategyParams.secagg === 1) {
+        // Secure aggregation: only the masked ring vector leaves the site, never the plain update.
+        const sa = this.opts.secureAggregation;
+        if (!sa) throw new Error(`task ${task.taskId}: the study uses secure aggregation, but this site has no secure-aggregation handler; nothing uploaded`);
+        const masked = sa.maskUpdate(ref.model, task.round, delta, result.numExamples, t.strategyParams.secagg_clip_norm);
+        update = { infos: global.set.infos, data: new Float32Array(masked.buffer, masked.byteOffset, masked.byteLength / 4) };
+        digest = this.opts.guard?.approveMaskedUpdate(ref.model, update) ?? tensorSetDigest(update);
+      } else {
+        digest = this.opts.guard?.approveUpdate(ref.model, update) ?? tensorSetDigest(update);
+      }
       const updateId = `${this.opts.siteId}-${ref.model}-r${task.round}-${randomUUID().slice(0, 8)}`;
       // The site's signature over what it sends, so the log proves which site sent which update.
       const signature = this.opts.siteKey
@@ -273,10 +354,10 @@ export class SiteAgent {
         numExamples: result.numExamples, updateId, metrics, taskId: task.taskId, signature,
       }, update, digest);
     }
-    this.status(call, task.taskId, 'done', 1, 'all models uploaded');
+    this.status(task.taskId, 'done', 1, 'all models uploaded');
   }
 
-  private async evaluate(t: EvaluateTask, call: SessionStream): Promise<void> {
+  private async evaluate(t: EvaluateTask): Promise<void> {
     const task = t;
     if (!this.opts.pseudonymSecret) throw new Error('evaluation needs pseudonym_secret in the site config (case ids never leave the site)');
     const heldOut = t.cohorts.filter((c) => !NON_HELD_OUT.has(c));
@@ -297,7 +378,7 @@ export class SiteAgent {
       if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
       const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
       this.opts.guard?.setModelSpec(ref.model, g.set.infos);
-      this.status(call, task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
+      this.status(task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
       const scored = await this.trainer.evaluate({ model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, weights: g.set, cohorts: [...t.cohorts], modelConfigs: configs });
       if (aggregate) {
         // Only counts on a threshold grid leave the site: no score, no pseudonym.
@@ -331,7 +412,7 @@ export class SiteAgent {
     }
     await this.client.submitEvaluation(batches);
     this.log.info({ task: task.taskId, cases: predictions.length, cohorts: t.cohorts, digest: digest.slice(0, 12) }, 'evaluation submitted');
-    this.status(call, task.taskId, 'done', 1, 'evaluation submitted');
+    this.status(task.taskId, 'done', 1, 'evaluation submitted');
   }
 
   /**
@@ -379,16 +460,25 @@ export class SiteAgent {
         return;
       } catch (err) {
         const e = isServiceError(err) ? err : null;
-        if (!e || !RETRYABLE.has(e.code) || attempt >= 5 || this.abort.signal.aborted) {
+        if (!e || !RETRYABLE.has(e.code) || attempt >= UPLOAD_ATTEMPTS || this.abort.signal.aborted || this.stopReason !== null) {
           this.stats.rejected++;
           this.log.warn({ model: header.model, round: header.round, code: e?.code, details: e?.details ?? (err as Error).message }, 'update not accepted');
           return;
         }
         await sleep(backoff.next(), this.abort.signal);
         // Resume from the last block the coordinator verified (or learn it was accepted after all).
-        const status = await this.client
-          .uploadStatus({ studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round })
-          .catch(() => null);
+        // The channel may still be reconnecting (a status call then fails at once): ask again
+        // with backoff rather than restarting the upload from byte 0.
+        let status: Awaited<ReturnType<FederationClient['uploadStatus']>> | null = null;
+        for (let ask = 0; ask < 5 && !status && !this.abort.signal.aborted; ask++) {
+          status = await this.client
+            .uploadStatus({ studyId: header.studyId, siteId: header.siteId, updateId: header.updateId, model: header.model, round: header.round })
+            .catch((err: unknown) => {
+              this.log.debug({ model: header.model, round: header.round, err: (err as Error).message }, 'upload status not available yet');
+              return null;
+            });
+          if (!status) await sleep(backoff.next(), this.abort.signal);
+        }
         if (status?.accepted) {
           this.stats.uploads++;
           this.log.info({ model: header.model, round: header.round }, 'update accepted (receipt was lost)');
@@ -396,6 +486,7 @@ export class SiteAgent {
         }
         resumeOffset = status?.receivedBytes ?? 0;
         if (resumeOffset > 0) this.log.info({ model: header.model, round: header.round, resumeOffset }, 'resuming the upload');
+        else this.log.warn({ model: header.model, round: header.round, code: e.code, details: e.details, attempt: attempt + 1 }, 'upload interrupted; sending it again');
       }
     }
   }

@@ -1,10 +1,10 @@
 // The site's own record of frozen models. The coordinator announces the final models'
 // digests and thresholds (FreezeNotice) before it may ask for held-out evaluation; the site
-// appends each notice to a local file (fsync'ed) and refuses to score a held-out cohort with a
+// records each notice in a local file (atomically replaced, fsync'ed) and refuses to score a held-out cohort with a
 // model digest it has not recorded as frozen. The check does not depend on trusting the
 // coordinator's word at evaluation time.
-import { appendFileSync, existsSync, mkdirSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { atomicWriteFile } from '../shared/util/atomic-write.js';
 
 export interface FrozenEntry {
   readonly model: string;
@@ -30,18 +30,17 @@ export class FreezeRegistry {
     }
   }
 
-  record(entries: readonly Omit<FrozenEntry, 'receivedAt'>[]): void {
-    const stamped = entries.map((e) => ({ ...e, receivedAt: new Date().toISOString() }));
-    if (this.path) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      appendFileSync(this.path, stamped.map((e) => JSON.stringify(e) + '\n').join(''));
-      const fd = openSync(this.path, 'r');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+  /**
+   * Records a notice durably (shared/util/atomic-write.ts: the whole file is replaced, verified
+   * and fsync'ed) before the site acknowledges it. A notice already recorded (sent again after a
+   * coordinator restart) is not added twice.
+   */
+  async record(entries: readonly Omit<FrozenEntry, 'receivedAt'>[]): Promise<void> {
+    const fresh = entries.filter((e) => !this.entries.some((x) => x.model === e.model && x.digest === e.digest && x.logSeq === e.logSeq));
+    if (fresh.length === 0) return;
+    const stamped = fresh.map((e) => ({ ...e, receivedAt: new Date().toISOString() }));
+    const all = [...this.entries, ...stamped];
+    if (this.path) await atomicWriteFile(this.path, all.map((e) => JSON.stringify(e) + '\n').join(''));
     this.entries.push(...stamped);
   }
 

@@ -33,6 +33,8 @@ export interface LocalTrainerOptions {
   readonly tabularColumns?: readonly string[];
   /** The site's disclosure floor for tabular sums (site.yaml min_cell). */
   readonly minCell?: number;
+  /** Training threads: data-parallel replicas when the backend is wasm or cpu (default 1). */
+  readonly threads?: number;
 }
 
 /**
@@ -74,7 +76,11 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   const depFeatures = new Map<string, Promise<Map<string, Float32Array>>>();
   const tables = new Map<string, ReturnType<typeof openTabularData>>();
   const tabularCache = o.cacheDir ?? join(dirname(o.manifest), '.fl-cache');
+  const threads = o.threads ?? 1;
+  o.log.info({ threads, backend: selected.name }, threads > 1 && (selected.name === 'wasm' || selected.name === 'cpu')
+    ? 'local training is data-parallel' : 'local training on one replica (the backend parallelises itself or threads is 1)');
   const siteData: SiteData = {
+    training: { threads },
     ...(o.siteId ? { site: o.siteId } : {}),
     ...(o.minCell !== undefined ? { minCell: o.minCell } : {}),
     table(req) {
@@ -158,7 +164,12 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       remember({ [req.model]: { ...(req.family ? { family: req.family } : {}), architecture: req.architecture, config: req.config } });
       const m = await modelFor(req);
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
-      return m.train(req);
+      const res = await m.train(req);
+      const sps = res.metrics.train_samples_per_s;
+      if (sps !== undefined) {
+        o.log.info({ model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps }, 'local training done');
+      }
+      return res;
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {

@@ -246,6 +246,23 @@ export class PrivacyGuard {
     return digest;
   }
 
+  /**
+   * Approve a masked update (secure aggregation): the ring vector produced by the site's
+   * SecAggClient, sent in place of the plain update. Its layout must match the model spec; its
+   * values are uniformly random bit patterns (not floats), so no finiteness check applies.
+   */
+  approveMaskedUpdate(model: string, update: TensorSet): string {
+    const spec = this.specs.get(model);
+    if (!spec) this.block('update', `no tensor spec for model "${model}" (setModelSpec after downloading it)`);
+    const mismatch = specMismatch(spec, update.infos);
+    if (mismatch) this.block('update', `masked update does not match the model spec: ${mismatch}`);
+    if (update.data.length !== totalElements(spec)) this.block('update', `masked update has ${update.data.length} values, the model has ${totalElements(spec)}`);
+    const digest = tensorSetDigest(update);
+    this.approved.set(digest, { model, infos: spec, bytes: new Uint8Array(bytesOf(update.data)) });
+    while (this.approved.size > (this.opts.keepApproved ?? 4)) this.approved.delete(this.approved.keys().next().value!);
+    return digest;
+  }
+
   /** Check one outbound message; throws OutboundBlockedError (after logging) when it may not leave. */
   guardOutbound<K extends OutboundKind>(kind: K, payload: OutboundPayloads[K]): void {
     const schema = schemas[kind as OutboundKind] as z.ZodType | undefined;

@@ -2,7 +2,7 @@
 // resumes from the last verified chunk; an upload is retried with the same update id, which
 // the coordinator counts once.
 import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt } from '../shared/protocol/index.js';
-import { ChunkAssembler, chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
+import { ChunkAssembler, chunkViews, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
 import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
@@ -106,16 +106,33 @@ function consume(stream: ModelDownloadStream, idleMs: number, onMessage: (m: Mod
   });
 }
 
+/** The wire chunks of `bytes` with their SHA-256s, hashed off the event loop (a few at a time). */
+export async function hashedChunks(bytes: Uint8Array, size: number, from = 0): Promise<WireChunk[]> {
+  const views = chunkViews(bytes, size, from);
+  const out: WireChunk[] = new Array(views.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < views.length; i = next++) out[i] = { ...views[i]!, sha256: await sha256HexAsync(views[i]!.data) };
+  };
+  await Promise.all(Array.from({ length: Math.min(HASH_LANES, views.length) }, lane));
+  return out;
+}
+
+/** Concurrent hashes per transfer (libuv's default pool has 4 threads). */
+const HASH_LANES = 4;
+
 /** Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt. */
-export function uploadUpdate(
+export async function uploadUpdate(
   client: FederationClient,
   header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest' | 'resumeOffset'>,
   set: TensorSet,
   opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard; resumeOffset?: number } = {},
 ): Promise<UploadReceipt> {
   const bytes = bytesOf(set.data);
-  // One hashing pass: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
-  const chunkList = [...chunkBytes(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES)];
+  // One hashing pass, on the thread pool and in parallel: the 1 MiB chunks' SHA-256s are also the
+  // digest's block hashes. Chunks are zero-copy views of the update.
+  // With the digest given, a resumed upload hashes only what it still sends.
+  const chunkList = await hashedChunks(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, opts.digest ? opts.resumeOffset ?? 0 : 0);
   let digest = opts.digest;
   if (!digest) {
     const h = new TensorSetHasher(set.infos);

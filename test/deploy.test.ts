@@ -14,7 +14,7 @@ import { parseDocument } from 'yaml';
 import { NATS_BIN } from './helpers/nats-server.js';
 import { freePort } from './helpers/processes.js';
 import { provisionStudy } from '../shared/security/provision.js';
-import { natsServerOptions } from '../shared/audit/nats-url.js';
+import { natsServerOptions } from '../shared/events/nats-url.js';
 import { register as registerCoordinator } from '../cli/commands/coordinator.js';
 import { register as registerSite } from '../cli/commands/site.js';
 

@@ -8,12 +8,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createStudyFixture, type StudyFixture } from './helpers/study-fixture.js';
 import { freePort, waitFor } from './helpers/processes.js';
+import { parseStudyReport } from '../shared/report/schema.js';
 
 const fixtures: StudyFixture[] = [];
 const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 afterAll(() => fixtures.forEach((f) => f.killAll()));
 
-const report = (dir: string) => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+const report = (dir: string) => { const r = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')); parseStudyReport(r); return r; };
 
 describe('fault injection (real processes)', () => {
   it('SIGKILL of the coordinator after round 1: restarted, the study ends with the uninterrupted digest', async () => {

@@ -13,6 +13,7 @@ import { connectFederation, type TrainTask } from '../shared/protocol/index.js';
 import { clientCredentials } from '../shared/security/tls.js';
 import { downloadModel, uploadUpdate } from '../site-agent/transfer.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
+import { parseStudyReport } from '../shared/report/schema.js';
 
 const procs: Proc[] = [];
 afterAll(() => {
@@ -92,6 +93,7 @@ describe('federated study across processes (mTLS)', () => {
     client.close();
     expect(code, coord.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(join(dir, 'coord', 'report.json'), 'utf8'));
+    parseStudyReport(report); // report.json fits its contract (shared/report/schema.ts)
     expect(report.state).toBe('completed');
     expect(report.rounds.map((x: { state: string }) => x.state)).toEqual(['completed', 'completed']);
     const before = await readTensorSetFile(join(dir, 'coord', 'checkpoints', 'ddfn', 'round-0.flt'));

@@ -2,7 +2,7 @@
 // coordinator + 3 agents with a deterministic fake trainer, FedAvg checked exactly, and hostile
 // uploads (wrong shape, NaN, replay, wrong site) refused while the round completes.
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -13,6 +13,7 @@ import { SiteAgent } from '../site-agent/agent.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import { connectFederation } from '../shared/protocol/index.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
+import { partialState } from '../coordinator/update-receiver.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
 import { PrivacyGuard } from '../site-agent/privacy-guard.js';
@@ -44,13 +45,30 @@ function config(dataDir: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-function agent(port: number, site: string, trainer: OffsetTrainer): SiteAgent {
+function agent(port: number, site: string, trainer: OffsetTrainer, agentLog = log): SiteAgent {
   const a = new SiteAgent({
     studyId: 'rt', siteId: site, address: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(),
     backoff: { initial_ms: 50, max_ms: 500 }, guard: new PrivacyGuard({ studyId: 'rt', siteId: site, log }),
-  }, trainer, log);
+  }, trainer, agentLog);
   agents.push(a);
   return a;
+}
+
+/**
+ * Waits until `site`'s upload under `dataDir` holds at least `n` verified blocks (as UploadStatus
+ * would report them); returns the count seen.
+ */
+async function waitForBlocks(dataDir: string, site: string, n: number, timeoutMs = 30_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const files = readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.flt.blocks'));
+    for (const f of files) {
+      const st = await partialState(join(dataDir, f.slice(0, -'.blocks'.length)));
+      if (st && st.site === site && st.bytes >= n << 20) return st.bytes >> 20;
+    }
+    if (Date.now() > until) throw new Error(`no upload of ${site} under ${dataDir} reached ${n} verified blocks within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('federated round trip', () => {
@@ -245,20 +263,41 @@ describe('resumable upload', () => {
     const big: TensorSet = { infos: [{ name: 'w', shape: [4_000_000], dtype: 'float32' }], data: new Float32Array(4_000_000) };
     handle = await startCoordinator(config(dir, { rounds: 1, round_deadline_s: 60, sites: ['site-1', 'site-2'] }), { log, initialModels: async () => new Map([['m', big]]) });
     const proxy = await startCapturingProxy(handle.port);
+    // site-2 logs where it resumes (the block the coordinator reported as its last verified one).
+    const resumed: number[] = [];
+    const site2Log = pino({ level: 'info' }, { write: (line: string) => {
+      const rec = JSON.parse(line) as { msg?: string; resumeOffset?: number };
+      if (rec.msg === 'resuming the upload' && typeof rec.resumeOffset === 'number') resumed.push(rec.resumeOffset);
+    } });
     void agent(handle.port, 'site-1', new OffsetTrainer(1, 10)).run();
-    void agent(proxy.port, 'site-2', new OffsetTrainer(2, 10, 300)).run();
+    void agent(proxy.port, 'site-2', new OffsetTrainer(2, 10, 300), site2Log).run();
     await new Promise<void>((r) => handle!.events.subscribe((e) => e.type === 'round_started' && r()));
-    proxy.cutAfter(13 << 20); // about 13 MiB into site-2 16 MB upload
+    // Hold site-2's traffic once 8 MiB of its 16 MB upload have been forwarded, wait until the
+    // coordinator has verified at least 6 blocks of what it received, then drop the connection.
+    // Nothing here depends on timing: the coordinator cannot verify more than was forwarded, and
+    // it will verify every whole block it was given.
+    const MiB = 1 << 20;
+    const forwarded = await proxy.stallAfter(8 * MiB);
+    const blocks = await waitForBlocks(dir, 'site-2', 6);
+    proxy.cut();
+    const upAtCut = proxy.upstream().length;
     const outcome = await handle.done;
     await proxy.close();
     expect(outcome.state).toBe('completed');
     expect(outcome.rounds[0]!.state).toBe('completed');
     expect(outcome.rounds[0]!.models.m!.sites).toEqual(['site-1', 'site-2']);
     const update = big.data.byteLength;
-    // Resumed, not restarted: well under two full uploads went through the proxy.
-    expect(proxy.upstream().length).toBeGreaterThan(update);
-    // A restart from 0 would need > 1.8x; a resume re-sends only what was in flight (windows, buffers).
-    expect(proxy.upstream().length).toBeLessThan(1.65 * update);
+    // The coordinator kept the verified blocks: the site resumed at a block boundary no lower than
+    // the blocks seen verified before the cut and no higher than what had been forwarded.
+    expect(resumed.length).toBe(1);
+    const kept = resumed[0]!;
+    expect(kept % MiB).toBe(0);
+    expect(kept / MiB).toBeGreaterThanOrEqual(blocks);
+    expect(kept).toBeLessThanOrEqual(forwarded);
+    // After the cut only the rest went through: the remaining bytes plus framing, not a restart.
+    const after = proxy.upstream().length - upAtCut;
+    expect(after).toBeGreaterThanOrEqual(update - kept);
+    expect(after).toBeLessThan(update - kept + MiB);
     for (const v of handle.store.get('m').set.data.subarray(0, 1000)) expect(v).toBeCloseTo(1.5, 5);
   });
 });

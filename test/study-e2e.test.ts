@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flRun } from './helpers/processes.js';
+import { parseStudyReport } from '../shared/report/schema.js';
 
 describe('lead study end to end', () => {
   it('runs the demo study and its report is reproducible and audited', async () => {
@@ -20,6 +21,7 @@ describe('lead study end to end', () => {
     expect(demo.stderr).toMatch(/internal_test\s+ddfn/); // the paper-style table
 
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    parseStudyReport(report); // report.json fits its contract (shared/report/schema.ts)
     expect(report.state).toBe('completed');
     expect(Object.keys(report.cohorts)).toEqual(['internal_test', 'prospective_site-1', 'prospective_site-2', 'prospective_site-3']);
     const it = report.cohorts.internal_test;
@@ -73,6 +75,7 @@ describe('lead study end to end', () => {
     const demo = await flRun(['demo', '--out', out, '--cases-per-site', '48', '--rounds', '1', '--image-size', '32', '--epochs', '1', '--seed', '6', '--privacy', 'aggregate']);
     expect(demo.code, demo.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    parseStudyReport(report); // report.json fits its contract (shared/report/schema.ts)
     expect(existsSync(join(out, 'predictions.csv'))).toBe(false);
     expect(report.unavailable.privacy).toBe('aggregate');
     expect(report.unavailable.figures).toEqual(expect.arrayContaining(['AUC 95% CI (DeLong)', 'paired bootstrap P-values', 'predictions.csv']));

@@ -14,7 +14,7 @@ import { checkInclusionProof } from '../../shared/audit/proofs.js';
 import { replayAggregates } from '../../shared/audit/replay.js';
 import { summationOrder, type AuditRecord } from '../../shared/audit/records.js';
 import type { VerifyReport } from '../../shared/audit/verifier.js';
-import { auditSubject } from '../../shared/audit/nats-stream.js';
+import { auditSubject } from '../../shared/events/subjects.js';
 
 async function verifyOrThrow(dir: string, o: { pubkey?: string; nats?: string; study?: string }): Promise<DirVerification> {
   if ((o.nats === undefined) !== (o.study === undefined)) throw new CliError('--nats and --study go together', 2);
@@ -52,11 +52,15 @@ function summary(rec: AuditRecord): string {
     case 'round_aggregated': return `round ${rec.round} ${rec.model}: ${rec.strategy} over ${summationOrder(rec).map((a) => a.site).join(' → ')} = ${d(rec.aggregated_digest)}`;
     case 'site_dropped': return `${rec.site} dropped${rec.round !== undefined ? ` in round ${rec.round}` : ''}: ${rec.reason}`;
     case 'privacy_accounting': return `privacy ε=${rec.epsilon} δ=${rec.delta}${rec.site ? ` (${rec.site})` : ''}${rec.round !== undefined ? ` after round ${rec.round}` : ''}`;
+    case 'secure_aggregation': return `round ${rec.round} ${rec.model}: secure aggregation T=${rec.session.threshold} of ${rec.session.sites.length}, sum of ${rec.survivors.join(', ')}${rec.dropped.length ? ` (dropped before upload: ${rec.dropped.join(', ')})` : ''} = ${d(rec.aggregate_sha256)}`;
     case 'models_frozen': return `frozen: ${rec.models.map((m) => `${m.model}${m.version !== undefined ? `@v${m.version}` : ''} ${d(m.digest)}${m.threshold !== undefined ? ` threshold ${m.threshold}` : ''}`).join(', ')}`;
     case 'evaluation_requested': return `evaluation requested${rec.cohorts ? ` on ${rec.cohorts.join(', ')}` : ''} for ${rec.models.map((m) => `${m.model} ${d(m.digest)}`).join(', ')}`;
     case 'evaluation_result': return `evaluation result from ${rec.site}${rec.cohort ?? rec.cohorts ? ` (${rec.cohort ?? rec.cohorts!.join(', ')})` : ''}: ${d(rec.results_digest)}`;
     case 'report': return `report ${d(rec.digest)}`;
     case 'log_recovered': return `log recovered after a crash: torn ${rec.torn_bytes} bytes${rec.quarantined_to ? ` → ${rec.quarantined_to}` : ''}, ${rec.unsigned_records} unsigned record(s)`;
+    case 'round_interrupted': return `round ${rec.round} interrupted: ${rec.reason}`;
+    case 'study_stopped': return `study stopped by ${rec.by}${rec.resumable ? ' (resumes at the next start)' : ''}`;
+    case 'study_resumed': return `study resumed at ${rec.phase} (from round ${rec.from_round})`;
   }
 }
 

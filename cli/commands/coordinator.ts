@@ -8,7 +8,8 @@ import { summaryTable, paperTable } from './demo.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../shared/util/log.js';
-import { startCoordinator } from '../../coordinator/coordinator.js';
+import { startCoordinator, readStudyEnd } from '../../coordinator/coordinator.js';
+import { FlError } from '../../shared/errors/index.js';
 import { initialModels, validateStudyModels } from '../../coordinator/initial-models.js';
 import { attachProgress } from '../progress.js';
 import { CliError } from '../errors.js';
@@ -41,22 +42,40 @@ export function register(program: Command): void {
       if (file.coordinator.insecure) file.coordinator.tls = undefined;
       validateStudyModels(file);
       const http = dashboardConfig(file.coordinator.http, o.http, o.httpToken ?? process.env.FL_HTTP_TOKEN);
+      // A study that has ended is never run again: say so, where the report is, exit 0, touch nothing.
+      const ended = await readStudyEnd(file.coordinator.data_dir);
+      if (ended) {
+        const msg = `study ${file.study.id} is ${ended.state === 'completed' ? 'complete' : ended.state === 'failed' ? 'over (failed)' : 'over (stopped)'}${ended.by ? ` (stopped by ${ended.by})` : ''}${ended.reason && ended.state !== 'stopped' && ended.state !== 'completed' ? `: ${ended.reason}` : ''}; ended ${ended.at}; report: ${ended.report}${existsSync(join(file.coordinator.data_dir, 'report.html')) ? `, ${join(file.coordinator.data_dir, 'report.html')}` : ''}. Nothing was changed; use a new data_dir to run the study again.`;
+        if (o.json) process.stdout.write(JSON.stringify({ study: file.study.id, state: ended.state, ended_at: ended.at, report: ended.report, by: ended.by, reason: ended.reason }) + '\n');
+        process.stderr.write(msg + '\n');
+        return;
+      }
       const log = createLogger('coordinator');
-      const handle = await startCoordinator(file, {
-        log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints, autoStart: !o.waitForAdmin,
-      });
+      let handle;
+      try {
+        handle = await startCoordinator(file, {
+          log, initialModels, denyFingerprints: file.coordinator.revoked_fingerprints, autoStart: !o.waitForAdmin,
+        });
+      } catch (err) {
+        // A start that fails before the study runs (damaged state or checkpoint, port, certificates,
+        // data_dir not writable): the message names the file or setting; exit 2, nothing was written.
+        if (err instanceof FlError) throw new CliError(err.message, err.user ? 2 : 1, { cause: err });
+        throw err;
+      }
       const detach = attachProgress(handle.events, { study: file.study, quiet: Boolean(o.json) });
       const dashboard = http ? await startDashboard(handle, http, { log }).catch(async (err: Error) => {
         await handle.close();
         throw new CliError(err.message, 2);
       }) : null;
       if (dashboard && !o.json) process.stderr.write(`dashboard: ${dashboard.url}${http?.token ? ' (bearer token required; in a browser add ?token=...)' : ''}\n`);
-      const stop = () => {
-        log.warn('interrupted: stopping the study');
-        handle.engine.stop();
+      // A signal is a stop that the next start resumes (systemctl restart, a reboot): the sites
+      // keep reconnecting and pick up the resumed round. `fl study stop` ends the study.
+      const stop = (sig: string) => () => {
+        log.warn(`${sig}: stopping; the study continues when the coordinator starts again`);
+        handle.stop(`signal ${sig}`, { resumable: true });
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop('SIGINT'));
+      process.once('SIGTERM', stop('SIGTERM'));
       const outcome = await handle.done;
       detach();
       await dashboard?.close();
@@ -64,7 +83,7 @@ export function register(program: Command): void {
       if (o.json) process.stdout.write(JSON.stringify(outcome.report, null, 2) + '\n');
       else {
         // The same closing summary as the demo: the round table, the paper table and where the report is.
-        const report = outcome.report as unknown as Record<string, unknown>;
+        const report = outcome.report;
         const say = (line: string) => process.stderr.write(line + '\n');
         say('');
         say(summaryTable(report));
@@ -72,8 +91,12 @@ export function register(program: Command): void {
         if (paper) say('\n' + paper);
         const dir = file.coordinator.data_dir;
         const html = join(dir, 'report.html');
-        say(`study ${file.study.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ''}; report ${join(dir, 'report.json')}${existsSync(html) ? `, ${html}` : ''}`);
+        if (outcome.state === 'interrupted') say(`study ${file.study.id}: interrupted (${outcome.reason}); start the coordinator again to continue from the last saved state`);
+        else say(`study ${file.study.id}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ''}${outcome.state === 'stopped' && outcome.resumable ? '; it continues when the coordinator starts again' : ''}; report ${join(dir, 'report.json')}${existsSync(html) ? `, ${html}` : ''}`);
       }
-      if (outcome.state !== 'completed') throw new CliError(`study ${file.study.id} failed: ${outcome.reason}`, 1);
+      // Exit status: 0 the study ended as planned or was stopped (admin, or a signal: resumable);
+      // 1 it failed or was interrupted (disk full, I/O error: a restart continues).
+      if (outcome.state === 'interrupted') throw new CliError(`study ${file.study.id} interrupted: ${outcome.reason}`, 1);
+      if (outcome.state === 'failed') throw new CliError(`study ${file.study.id} failed: ${outcome.reason}`, 1);
     });
 }

@@ -1,6 +1,7 @@
 // `fl demo [--out DIR]` (= `npm run demo`): a complete federated study on one machine.
 // Synthetic data for 3 hospitals, a provisioned PKI (mutual TLS), the coordinator in this
 // process and one site-agent process per hospital on loopback.
+import { maxBits, minimumThreshold } from '../../shared/secagg/params.js';
 import { reportCohortOrder } from '../../coordinator/report-cohorts.js';
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import { attachProgress } from '../progress.js';
 import { CliError } from '../errors.js';
 import { startDashboard } from '../../coordinator/http/server.js';
 import { dashboardConfig } from '../dashboard-options.js';
+import type { Estimate, StudyReport } from '../../shared/report/schema.js';
 
 const FL_BIN = fileURLToPath(new URL('../../../bin/fl.js', import.meta.url));
 
@@ -36,6 +38,8 @@ export interface DemoOptions {
   /** Serve the dashboard and metrics here (HOST:PORT or PORT). */
   http?: string;
   httpToken?: string;
+  /** Secure aggregation (issue 17): the coordinator learns only the sum of the sites' updates. */
+  secureAggregation?: boolean;
 }
 
 export function register(program: Command): void {
@@ -54,17 +58,19 @@ export function register(program: Command): void {
     .option('--privacy <mode>', 'held-out results leave sites as pseudonymised "predictions" or only "aggregate" counts', 'predictions')
     .option('--http <host:port>', 'serve the live dashboard, /api/status, /events and /metrics (PORT alone = 127.0.0.1:PORT)')
     .option('--http-token <token>', 'require this bearer token on the dashboard (or set FL_HTTP_TOKEN)')
+    .option('--secure-aggregation', 'masked updates, pairwise masks and Shamir-shared seeds: the coordinator sees only the sum (needs --sites >= 3)')
     .option('--json', 'print report.json on stdout at the end')
     .action(async (o: Omit<DemoOptions, 'models'> & { models: string; json?: boolean }) => {
       for (const k of ['sites', 'casesPerSite', 'rounds', 'imageSize', 'epochs', 'seed'] as const) {
         if (!Number.isInteger(o[k]) || o[k] < (k === 'seed' ? 0 : 1)) throw new CliError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer`, 2);
       }
+      if (o.secureAggregation && o.sites < 3) throw new CliError(`--secure-aggregation needs --sites 3 or more (with 2 the sum reveals each site's update to the other); got ${o.sites}`, 2);
       const outcome = await runDemo({ ...o, ...(o.httpToken ?? process.env.FL_HTTP_TOKEN ? { httpToken: o.httpToken ?? process.env.FL_HTTP_TOKEN } : {}), models: o.models.split(',').map((s) => s.trim()).filter(Boolean) });
       if (o.json) process.stdout.write(JSON.stringify(outcome, null, 2) + '\n');
     });
 }
 
-export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> {
+export async function runDemo(o: DemoOptions): Promise<StudyReport> {
   const out = resolve(o.out);
   const say = (line: string) => process.stderr.write(line + '\n');
   const t0 = Date.now();
@@ -90,6 +96,12 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
       models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() })),
       training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
       strategy: { name: 'fedavg' },
+      // Secure aggregation: T = ceil(2n/3) (the README's bound), clip 1 per element (CNN deltas of
+      // a round stay far below), the most bits that cannot wrap the 32-bit ring for n sites.
+      ...(o.secureAggregation ? {
+        outlier_norm_factor: 0,
+        secure_aggregation: { enabled: true, threshold: minimumThreshold(o.sites), quantization: { clip: 1, bits: maxBits(o.sites) } },
+      } : {}),
       evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0], privacy: o.privacy ?? 'predictions' },
     },
     coordinator: {
@@ -153,19 +165,19 @@ export async function runDemo(o: DemoOptions): Promise<Record<string, unknown>> 
   for (const f of ['report.html', 'predictions.csv']) {
     if (existsSync(join(out, 'coordinator', f))) await copyFile(join(out, 'coordinator', f), join(out, f));
   }
-  const frozen = ((outcome.report as unknown as { frozen_models?: { model: string; version: number }[] }).frozen_models) ?? [];
+  const frozen = outcome.report.frozen_models ?? [];
   await mkdir(join(out, 'models'), { recursive: true });
   for (const f of frozen) {
     await copyFile(handle.store.checkpointPath(f.model, f.version), join(out, 'models', `${f.model}.flt`));
   }
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   say('');
-  say(summaryTable(outcome.report as unknown as Record<string, unknown>));
-  const paper = paperTable(outcome.report as unknown as Record<string, unknown>);
+  say(summaryTable(outcome.report));
+  const paper = paperTable(outcome.report);
   if (paper) say('\n' + paper);
   say(`demo: ${outcome.state} in ${secs}s; report ${reportPath}${existsSync(join(out, 'report.html')) ? `, ${join(out, 'report.html')}` : ''}`);
   if (outcome.state !== 'completed') throw new CliError(`demo study failed: ${outcome.reason}`, 1);
-  return outcome.report as unknown as Record<string, unknown>;
+  return outcome.report;
 }
 
 function summariseLogLine(line: string): string {
@@ -179,31 +191,30 @@ function summariseLogLine(line: string): string {
   }
 }
 
-export function summaryTable(report: Record<string, unknown>): string {
-  const rounds = (report.rounds ?? []) as { round: number; state: string; models: Record<string, { metrics: Record<string, number>; sites: string[] }> }[];
+export function summaryTable(report: Pick<StudyReport, 'rounds'>): string {
+  const rounds = report.rounds;
   const lines = ['round  state                         model        sites  train_loss  val_loss  val_auc'];
   for (const r of rounds) {
     for (const [m, v] of Object.entries(r.models)) {
-      const f = (x: number | undefined) => (x === undefined ? '      -' : x.toFixed(4).padStart(7));
+      const f = (x: number | null | undefined) => (x === undefined || x === null || Number.isNaN(x) ? '      -' : x.toFixed(4).padStart(7));
       lines.push(`${String(r.round).padEnd(6)} ${r.state.padEnd(29)} ${m.padEnd(12)} ${String(v.sites.length).padStart(5)}  ${f(v.metrics.train_loss)}     ${f(v.metrics.val_loss)}   ${f(v.metrics.val_auc)}`);
     }
   }
   return lines.join('\n');
 }
 
-interface Est { estimate: number | null; ci: [number, number] | null }
 /** The lead study's table: per held-out cohort and model, AUC (95% CI), NPV, specificity, accuracy, P vs the reference. */
-export function paperTable(report: Record<string, unknown>): string | null {
-  const cohorts = report.cohorts as Record<string, { n: number; positives: number; models: Record<string, Record<string, Est>>; comparisons: { a: string; b: string; delong: { p: number | null } }[] }> | undefined;
+export function paperTable(report: Pick<StudyReport, 'cohorts' | 'reference_model'>): string | null {
+  const cohorts = report.cohorts;
   if (!cohorts) return null;
-  const ref = report.reference_model as string;
-  const f = (e: Est | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)} (${e.ci ? `${e.ci[0].toFixed(3)}-${e.ci[1].toFixed(3)}` : '-'})` : '-').padEnd(22);
+  const ref = report.reference_model ?? Object.keys(Object.values(cohorts)[0]?.models ?? {})[0] ?? '';
+  const f = (e: Estimate | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)} (${e.ci ? `${e.ci[0].toFixed(3)}-${e.ci[1].toFixed(3)}` : '-'})` : '-').padEnd(22);
   const lines = ['cohort                 model       n    AUC (95% CI)           NPV (95% CI)           Specificity (95% CI)   Accuracy (95% CI)      P (DeLong vs ' + ref + ')'];
   const order = reportCohortOrder(Object.keys(cohorts));
   for (const c of order) {
     const co = cohorts[c]!;
     for (const [m, r] of Object.entries(co.models)) {
-      const cmp = co.comparisons.find((x) => (x.a === ref && x.b === m) || (x.b === ref && x.a === m));
+      const cmp = (co.comparisons ?? []).find((x) => (x.a === ref && x.b === m) || (x.b === ref && x.a === m));
       const p = m === ref ? '' : cmp?.delong.p === null || cmp?.delong.p === undefined ? '-' : cmp.delong.p < 0.001 ? '<0.001' : cmp.delong.p.toFixed(3);
       lines.push(`${c.padEnd(22)} ${m.padEnd(11)} ${String(co.n).padStart(4)} ${f(r.auc)} ${f(r.npv)} ${f(r.specificity)} ${f(r.accuracy)} ${p}`);
     }

@@ -65,8 +65,8 @@ function est(e: HtmlEstimate | undefined): string {
   return e.ci ? `${fmt(e.estimate)} (${ciText(e.ci)})` : fmt(e.estimate);
 }
 
-function pText(p: number | null | undefined): string {
-  if (p === null || p === undefined) return '—';
+function pText(p: number | null | undefined, reason?: string): string {
+  if (p === null || p === undefined) return reason ? `— (${reason})` : '—';
   return p < 0.001 ? '<0.001' : p.toFixed(3);
 }
 
@@ -84,7 +84,8 @@ function groupText(name: string, g: HtmlGroup): string {
     ['Model', 'n', 'Threshold', 'AUC (95% CI)', 'Sensitivity', 'Specificity', 'PPV', 'NPV', 'Accuracy'],
     Object.entries(g.models).map(([m, r]) => [m, String(r.n ?? g.n), fmt(r.threshold), est(r.auc), est(r.sensitivity), est(r.specificity), est(r.ppv), est(r.npv), est(r.accuracy)]),
   ));
-  const cal = Object.entries(g.models).map(([m, r]) => [m, fmt(r.calibration?.intercept), fmt(r.calibration?.slope), fmt(r.calibration?.brier), r.calibration?.reason ?? '']);
+  const cal = Object.entries(g.models).map(([m, r]) => [m, fmt(r.calibration?.intercept), fmt(r.calibration?.slope), fmt(r.calibration?.brier),
+    [r.calibration?.reason, r.calibration?.note, r.decision_curve === null || (r.decision_curve_reason && !(r.decision_curve ?? []).length) ? r.decision_curve_reason : undefined].filter(Boolean).join('; ')]);
   out.push(table(['Model', 'Cal. intercept', 'Cal. slope', 'Brier', 'Note'], cal));
   const cs: readonly HtmlComparison[] = g.comparisons ?? [];
   if (cs.length) {
@@ -93,7 +94,7 @@ function groupText(name: string, g: HtmlGroup): string {
       cs.map((c) => {
         const npv = c.npv_difference ?? c.bootstrap?.npv_difference;
         const spec = c.specificity_difference ?? c.bootstrap?.specificity_difference;
-        return [`${c.a} vs ${c.b}`, fmt(c.auc_difference), fmt(c.delong.z, 2), pText(c.delong.p), npv ? est(npv) : '—', pText(npv?.p), spec ? est(spec) : '—', pText(spec?.p)];
+        return [`${c.a} vs ${c.b}`, fmt(c.auc_difference), fmt(c.delong.z, 2), pText(c.delong.p, c.delong.reason), npv ? est(npv) : '—', pText(npv?.p, npv?.reason), spec ? est(spec) : '—', pText(spec?.p, spec?.reason)];
       }),
     ));
   }

@@ -1,4 +1,5 @@
 // `fl site --config site.yaml`: runs a site agent (dials out to the coordinator).
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import * as grpc from '@grpc/grpc-js';
 import { loadConfigFile, ConfigError, resolveTls, resolveFrom } from '../../shared/config/load.js';
@@ -8,6 +9,7 @@ import { clientCredentials, insecureClientCredentials } from '../../shared/secur
 import { clientOptions } from '../../shared/security/limits.js';
 import { SiteAgent } from '../../site-agent/agent.js';
 import { createLocalTrainer } from '../../site-agent/local-trainer.js';
+import { SiteSecAgg } from '../../site-agent/secagg-handler.js';
 import { CliError } from '../errors.js';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -25,8 +27,9 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto|tensorflow-gpu|tensorflow|wasm|cpu (overrides the config)')
     .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
     .option('--coordinator <host:port>', 'override the coordinator address')
+    .option('--threads <n>', 'training threads (data-parallel replicas on wasm/cpu; default: site.yaml threads, else the cores this process may use)')
     .option('--work-dir <dir>', 'override work_dir (frozen-model records, co-signing state), e.g. when the kit is read-only')
-    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string; workDir?: string }) => {
+    .action(async (o: { config: string; backend?: string; insecure?: boolean; coordinator?: string; workDir?: string; threads?: string }) => {
       let cfg;
       try {
         cfg = loadConfigFile(siteSchema, o.config);
@@ -38,6 +41,11 @@ export function register(program: Command): void {
         const b = backendSchema.safeParse(o.backend);
         if (!b.success) throw new CliError(`--backend: expected one of ${backendSchema.options.join(', ')}, got "${o.backend}"`, 2);
         cfg.backend = b.data;
+      }
+      if (o.threads !== undefined) {
+        const t = Number(o.threads);
+        if (!Number.isInteger(t) || t < 1 || t > 256) throw new CliError(`--threads: expected a whole number from 1 to 256, got "${o.threads}"`, 2);
+        cfg.threads = t;
       }
       if (o.coordinator) cfg.coordinator = o.coordinator;
       if (o.insecure) cfg.insecure = true;
@@ -58,13 +66,18 @@ export function register(program: Command): void {
           return (await downloadModel(agentRef.client, { studyId: cfg.study_id, model: ref.model, version: ref.version, expectDigest: ref.digest })).set;
         },
         manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log, modalities: cfg.modalities,
+        threads: cfg.threads ?? availableParallelism(),
         ...(cfg.data_root ? { dataRoot: resolveFrom(o.config, cfg.data_root) } : {}),
         ...(cfg.cache_dir ? { cacheDir: resolveFrom(o.config, cfg.cache_dir) } : {}),
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
       });
       log.info({ backend: trainer.backend, coordinator: cfg.coordinator }, 'site agent starting');
       const workDir = o.workDir ?? resolveFrom(o.config, cfg.work_dir);
+      // Secure aggregation (issue 17): answers the "secagg.*" phases and masks updates when a task asks.
+      const secagg = new SiteSecAgg({ studyId: cfg.study_id, siteId: cfg.site_id, examples: () => trainer.cohortCounts().train ?? 0 });
       const agent = new SiteAgent({
+        // Phase handlers: secure aggregation (secagg.*) and the sums of tabular models (tabular.*).
+        phaseHandlers: { secagg: secagg.handler, tabular: createTabularHandler(trainer, log) }, secureAggregation: secagg,
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
@@ -72,16 +85,33 @@ export function register(program: Command): void {
         stateDir: workDir,
         ...(tls && !cfg.insecure ? { siteKey: createPrivateKey(readFileSync(tls.key)) } : {}),
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
-        phaseHandlers: { tabular: createTabularHandler(trainer, log) },
       }, trainer, log);
       agentRef = agent;
-      process.once('SIGINT', () => agent.shutdown());
-      process.once('SIGTERM', () => agent.shutdown());
-      const reason = await agent.run().catch((err: unknown) => {
+      let signal: string | null = null;
+      const onSignal = (s: string) => () => {
+        signal = s;
+        agent.shutdown();
+      };
+      process.once('SIGINT', onSignal('SIGINT'));
+      process.once('SIGTERM', onSignal('SIGTERM'));
+      // Every exit is logged with its reason. Exit status (deploy/README.md "Exit codes"):
+      // 0 the study ended (completed, stopped by an admin, failed); 2 a permanent configuration or
+      // credential problem; 128+n stopped by signal n; 1 anything unexpected (systemd restarts it).
+      const end = await agent.runUntilEnd().catch((err: unknown) => {
         // A certificate, CA or membership problem: say what to do, exit 2 (systemd does not restart).
-        if (err instanceof PermanentConnectionError) throw new CliError(`site ${cfg.site_id}: ${err.message}`, 2, { cause: err });
+        if (err instanceof PermanentConnectionError) {
+          log.error({ exit: 2, reason: err.message }, 'site agent exiting: permanent connection problem');
+          throw new CliError(`site ${cfg.site_id}: ${err.message}`, 2, { cause: err });
+        }
+        log.error({ exit: 1, err: (err as Error).message }, 'site agent exiting: unexpected error');
         throw err;
       });
-      log.info({ reason, ...agent.stats }, 'site agent finished');
+      if (end.ended === 'shutdown') {
+        const code = signal === 'SIGINT' ? 130 : 143;
+        log.warn({ exit: code, signal, ...agent.stats }, 'site agent exiting: stopped by a signal before the study ended (start it again to continue)');
+        process.exitCode = code;
+        return;
+      }
+      log.info({ exit: 0, ended: end.ended, reason: end.reason, ...agent.stats }, `site agent exiting: the study ${end.ended === 'completed' ? 'completed' : end.ended === 'failed' ? 'failed' : 'was stopped'} (${end.reason})`);
     });
 }

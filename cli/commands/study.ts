@@ -6,13 +6,13 @@ import type { Ack } from '../../shared/protocol/index.js';
 import { ADMIN_OPTIONS, callAdmin, connectAdmin, type AdminConnectOptions } from '../admin-client.js';
 import { CliError } from '../errors.js';
 
-async function run(action: 'start' | 'stop', o: AdminConnectOptions & { json?: boolean }): Promise<void> {
+async function run(action: 'start' | 'stop', o: AdminConnectOptions & { json?: boolean; evaluate?: boolean }): Promise<void> {
   const conn = connectAdmin(o);
   let ack: Ack;
   try {
     ack = action === 'start'
       ? await callAdmin(conn, 'StartStudy', (c, opts) => c.startStudy({ rounds: 0 }, opts))
-      : await callAdmin(conn, 'StopStudy', (c, opts) => c.stopStudy(opts));
+      : await callAdmin(conn, 'StopStudy', (c, opts) => c.stopStudy({ ...opts, evaluate: Boolean(o.evaluate) }));
   } finally {
     conn.close();
   }
@@ -23,14 +23,15 @@ async function run(action: 'start' | 'stop', o: AdminConnectOptions & { json?: b
 
 export function register(program: Command): void {
   const study = program.command('study').description('control a running study (admin certificate required)');
-  for (const [action, what] of [['start', 'start the rounds of a coordinator that waits for an admin'], ['stop', 'stop the study (the coordinator settles the current round, writes its report and exits)']] as const) {
-    study
-      .command(action)
+  for (const [action, what] of [['start', 'start the rounds of a coordinator that waits for an admin'], ['stop', 'stop the study (state "stopped", the admin named in the study log; the coordinator writes a report of what was completed and exits; the sites exit 0)']] as const) {
+    const cmd = study.command(action);
+    if (action === 'stop') cmd.option('--evaluate', 'freeze the last completed round and run the held-out evaluation before the report');
+    cmd
       .description(what)
       .requiredOption(...ADMIN_OPTIONS.config)
       .option(...ADMIN_OPTIONS.coordinator)
       .option(...ADMIN_OPTIONS.timeout)
       .option('--json', 'print the acknowledgement as JSON')
-      .action((o: AdminConnectOptions & { json?: boolean }) => run(action, o));
+      .action((o: AdminConnectOptions & { json?: boolean; evaluate?: boolean }) => run(action, o));
   }
 }

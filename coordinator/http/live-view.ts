@@ -2,7 +2,7 @@
 // curves (one point per completed round and model), refusals and warnings, and the co-signature
 // status of the study log. Built only from the coordinator's EventBus (a read-only view) and
 // bounded in memory: the curves have one point per round, the notices keep the last MAX_NOTICES.
-import type { EventBus, StudyEvent } from '../events.js';
+import type { EventBus, StudyEvent } from '../../shared/events/events.js';
 
 export const MAX_NOTICES = 200;
 

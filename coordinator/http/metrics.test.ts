@@ -1,7 +1,7 @@
 // /metrics content from study events, read back with an independent Prometheus text-format parser.
 import { describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
-import { EventBus } from '../events.js';
+import { EventBus } from '../../shared/events/events.js';
 import { createStudyMetrics, refusalReason, REFUSAL_REASONS } from './metrics.js';
 
 function value(fams: PromFamily[], name: string, labels: Record<string, string> = {}): number | undefined {

@@ -3,7 +3,7 @@
 // coordinator's state at scrape time. Every metric is named fl_...; label values are bounded
 // (sites and models come from the study config; refusal reasons are mapped to a fixed set).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EventBus } from '../events.js';
+import type { EventBus } from '../../shared/events/events.js';
 
 /** Fixed refusal categories, so a site cannot grow the label set with free text. */
 export const REFUSAL_REASONS = [

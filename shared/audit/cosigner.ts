@@ -8,10 +8,9 @@
 //   const { signature } = await c.cosign(head, proof)   // throws CosignRefused on any mismatch
 //   await log.addCosignature(site, head, signature)     // coordinator side
 import type { KeyObject } from 'node:crypto';
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { fsyncDir } from '../tensor/file.js';
+import { atomicWriteFile } from '../util/atomic-write.js';
 import { checkConsistencyProof, type ConsistencyProof } from './proofs.js';
 import { TreeHeadSchema, checkTreeHeadSignature, cosignTreeHead, headOf, type Cosignature, type SignedTreeHead, type TreeHead } from './tree-head.js';
 
@@ -81,16 +80,6 @@ export class SiteCosigner {
   }
 
   private async persist(last: TreeHead): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify({ study: this.opts.study, site: this.opts.site, last }) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
-    await fsyncDir(dirname(this.path));
+    await atomicWriteFile(this.path, JSON.stringify({ study: this.opts.study, site: this.opts.site, last }) + '\n', { mode: 0o600 });
   }
 }

@@ -1,9 +1,11 @@
 // Reads a study log's replicated copy back from NATS JetStream, as the bytes of log.jsonl and
 // heads.jsonl, so the same verifier checks it. Message ids are checked against the content.
-import { natsServerOptions } from './nats-url.js';
+import { natsServerOptions } from '../events/nats-url.js';
 import { connect } from 'nats';
 import { leafHash } from './merkle.js';
-import { STREAM_NOT_FOUND, apiErrorCode, auditStreamName, auditSubject, headMsgId, headsSubject } from './nats-stream.js';
+import { STREAM_NOT_FOUND, apiErrorCode } from '../events/jetstream-publisher.js';
+import { auditStreamName, auditSubject, headsSubject } from '../events/subjects.js';
+import { headMsgId } from './nats-stream.js';
 
 export interface NatsCopy {
   readonly log: Buffer;

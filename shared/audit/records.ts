@@ -99,6 +99,28 @@ export const PrivacyAccountingRecord = z.looseObject({
   delta: z.number().min(0).max(1),
 });
 
+/**
+ * Secure aggregation of one model in one round (issue 17): who took part at each step, the
+ * threshold, the digest of each masked upload and of the unmasked ring sum, and the secrets the
+ * round revealed (survivors' self-mask seeds, dropped sites' mask keys), so an audit replay can
+ * re-derive the aggregate from the spooled masked uploads.
+ */
+export const SecureAggregationRecord = z.looseObject({
+  ...base, type: z.literal('secure_aggregation'),
+  round, model: name,
+  session: z.looseObject({
+    study: name, sites: z.array(name).min(1), threshold: count, elements: count, chunkElements: count,
+    quantization: z.looseObject({ clip: z.number().positive(), bits: count }),
+  }),
+  survivors: z.array(name), dropped: z.array(name),
+  weights: z.record(z.string(), z.number()),
+  upload_digests: z.record(z.string(), hex64),
+  aggregate_sha256: hex64,
+  revealed: z.looseObject({ selfSeeds: z.record(z.string(), base64), droppedMaskKeys: z.record(z.string(), base64) }),
+  mask_keys: z.record(z.string(), base64),
+  update_ids: z.record(z.string(), name),
+});
+
 export const FrozenModel = z.looseObject({
   model: name,
   version: count.optional(),
@@ -150,10 +172,32 @@ export const LogRecoveredRecord = z.looseObject({
   unsigned_records: count,
 });
 
+/** A round attempt that was started but never saved (the coordinator stopped); it is run again. */
+export const RoundInterruptedRecord = z.looseObject({
+  ...base, type: z.literal('round_interrupted'),
+  round,
+  reason: z.string().min(1).max(2000),
+});
+
+/** The study was stopped: by an admin (it ends) or by a signal (`resumable`: it continues at the next start). */
+export const StudyStoppedRecord = z.looseObject({
+  ...base, type: z.literal('study_stopped'),
+  by: z.string().min(1).max(300),
+  resumable: z.boolean(),
+});
+
+/** The coordinator started again on the same data_dir and continues the study (never a new study_config). */
+export const StudyResumedRecord = z.looseObject({
+  ...base, type: z.literal('study_resumed'),
+  phase: z.string().min(1).max(40),
+  from_round: round,
+});
+
 export const RECORD_SCHEMAS = [
   StudyConfigRecord, SiteJoinedRecord, RoundStartedRecord, UpdateAcceptedRecord, UpdateRejectedRecord,
-  RoundAggregatedRecord, SiteDroppedRecord, PrivacyAccountingRecord, ModelsFrozenRecord,
+  RoundAggregatedRecord, SiteDroppedRecord, PrivacyAccountingRecord, SecureAggregationRecord, ModelsFrozenRecord,
   EvaluationRequestedRecord, EvaluationResultRecord, ReportRecord, LogRecoveredRecord,
+  RoundInterruptedRecord, StudyStoppedRecord, StudyResumedRecord,
 ] as const;
 
 export const AuditRecordSchema = z.discriminatedUnion('type', RECORD_SCHEMAS);

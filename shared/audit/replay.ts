@@ -9,6 +9,11 @@
 // is the version named in that round's round_started record (else r-1) and must have the logged
 // global_digest_before. The strategy's configuration comes from the record (`strategy_config`),
 // else from the study_config record, else the strategy's defaults.
+//
+// Secure aggregation (a `secure_aggregation` record for the model and round): the stored updates
+// are masked; the replay re-derives the unmasked ring sum from them and the revealed seeds
+// (shared/secagg replayUnmask, which checks each upload's and the sum's logged digest), then runs
+// the strategy on the dequantised weighted mean exactly as the coordinator's wrapper does.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTensorFileLayout, readTensorSetFile } from '../tensor/file.js';
@@ -16,7 +21,41 @@ import { specMismatch, tensorSetDigest } from '../tensor/tensor-set.js';
 import { fileUpdateReader, type UpdateReader } from '../aggregate/reader.js';
 import { createStrategy } from '../strategies/registry.js';
 import type { StrategyState } from '../strategies/types.js';
+import { memoryUpdateReader } from '../aggregate/reader.js';
+import { dequantize, replayUnmask, Session } from '../secagg/index.js';
 import { summationOrder, type AuditRecord } from './records.js';
+
+type SecAggRecord = Extract<AuditRecord, { type: 'secure_aggregation' }>;
+
+/** The dequantised example-weighted mean delta of a secure-aggregation round, from the spool and the log. */
+async function secureMean(sa: SecAggRecord, dir: string, round: number, model: string): Promise<Float32Array> {
+  const { study, sites, threshold, quantization, elements, chunkElements } = sa.session;
+  const session = new Session({ study, round, sites, threshold, quantization, elements, chunkElements });
+  const readers = new Map<string, UpdateReader>();
+  try {
+    for (const site of sa.survivors) {
+      const id = sa.update_ids[site];
+      if (!id) throw new Error(`secure_aggregation record names no upload of survivor ${site}`);
+      const p = join(dir, model, `round-${round}`, `${id}.flt`);
+      const layout = await readTensorFileLayout(p);
+      readers.set(site, fileUpdateReader(p, layout.dataOffset, layout.length, { id, site, numExamples: 1 }));
+    }
+    const sum = await replayUnmask(session, {
+      survivors: sa.survivors, dropped: sa.dropped, weightSum: sa.weight_sum as number, threshold: sa.session.threshold,
+      uploadDigests: sa.upload_digests, aggregateSha256: sa.aggregate_sha256, revealed: sa.revealed, maskKeys: sa.mask_keys,
+    }, async (site, start, count) => {
+      const out = new Float32Array(count);
+      await readers.get(site)!.read(start, out);
+      return new Uint8Array(out.buffer);
+    });
+    const deq = dequantize(sum, sa.survivors.length, session.quantization);
+    const mean = new Float32Array(deq.length);
+    for (let i = 0; i < deq.length; i++) mean[i] = deq[i]! / (sa.weight_sum as number);
+    return mean;
+  } finally {
+    for (const r of readers.values()) await r.close?.();
+  }
+}
 
 export interface ReplayOptions {
   readonly updatesDir: string;
@@ -66,7 +105,10 @@ export async function replayAggregates(records: readonly AuditRecord[], opts: Re
     const base = { seq: rec.seq, round: rec.round, model: rec.model, strategy: rec.strategy, updates: order.length, logged: rec.aggregated_digest };
     const readers: UpdateReader[] = [];
     try {
-      const config = rec.strategy_config ?? (studyStrategy && (studyStrategy as { name?: unknown }).name === rec.strategy ? studyStrategy : { name: rec.strategy });
+      const sa = records.find((r): r is SecAggRecord => r.type === 'secure_aggregation' && r.round === rec.round && r.model === rec.model);
+      let config = rec.strategy_config ?? (studyStrategy && (studyStrategy as { name?: unknown }).name === rec.strategy ? studyStrategy : { name: rec.strategy });
+      // Under secure aggregation norm bounding is site-side clipping; the server averaged.
+      if (sa && (config as { name?: unknown }).name === 'norm_bounding') config = { name: 'fedavg' };
       const strategy = createStrategy(config);
       const prior = states.has(rec.model) ? states.get(rec.model)! : (strategy.initialState?.() ?? {});
       if (prior === null) throw new Error(`an earlier round of "${rec.model}" could not be replayed, so the ${rec.strategy} state for this round is unknown`);
@@ -85,14 +127,21 @@ export async function replayAggregates(records: readonly AuditRecord[], opts: Re
         const layout = await readTensorFileLayout(p);
         readers.push(fileUpdateReader(p, layout.dataOffset, layout.length, { id: a.update_id, site: a.site, numExamples: a.num_examples }));
       }
-      const result = await strategy.aggregateFit(g.set.data, readers, prior, { round: rec.round, model: rec.model });
+      let inputs = readers;
+      if (sa) {
+        const mean = await secureMean(sa, opts.updatesDir, rec.round, rec.model);
+        const survivors = new Set(sa.survivors);
+        const examples = order.filter((a) => survivors.has(a.site)).reduce((t, a) => t + a.num_examples, 0);
+        inputs = [memoryUpdateReader(mean, { id: `secagg-${rec.model}-r${rec.round}`, site: 'secure-aggregate', numExamples: Math.max(1, examples) })];
+      }
+      const result = await strategy.aggregateFit(g.set.data, inputs, prior, { round: rec.round, model: rec.model });
       states.set(rec.model, result.state);
       const digest = tensorSetDigest({ infos: g.set.infos, data: result.global });
       out.push({
         ...base, recomputed: digest,
         status: digest === rec.aggregated_digest ? 'ok' : 'mismatch',
         message: digest === rec.aggregated_digest
-          ? `recomputed with ${strategy.name} from ${readers.length} update(s) in the logged order`
+          ? `recomputed with ${strategy.name} from ${readers.length} ${sa ? 'masked update(s) unmasked with the revealed seeds' : 'update(s) in the logged order'}`
           : `recomputed digest ${digest} differs from the logged ${rec.aggregated_digest}`,
       });
     } catch (err) {

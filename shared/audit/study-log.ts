@@ -37,7 +37,7 @@ import { recordProblem, type AuditRecord, type RecordInput } from './records.js'
 import { checkCosignature, headOf, signTreeHead, type Cosignature, type SignedTreeHead, type TreeHead } from './tree-head.js';
 import { verifyStudyLog } from './verifier.js';
 import { AuditReplicator, type ReplicationStatus } from './nats-replicator.js';
-import { assertStudyId } from './nats-stream.js';
+import { assertStudyId } from '../events/subjects.js';
 import type { ConsistencyProof, InclusionProof } from './proofs.js';
 import { fsyncDir } from '../tensor/file.js';
 import { FlError } from '../errors/index.js';

@@ -134,6 +134,8 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
     tree.append(h);
     leafHashes.push(h.toString('hex'));
   }
+  let configSeq: number | null = null;
+  const aggregated = new Map<string, number>();
   const parsed: AuditRecord[] = [];
   const siteKeys = new Map<string, KeyObject>();
   const accepted = new Map<string, AuditRecord & { type: 'update_accepted' }>();
@@ -171,9 +173,12 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
     parsed.push(rec);
   }
 
-  function semanticProblem(rec: AuditRecord): string | null {
+    function semanticProblem(rec: AuditRecord): string | null {
     switch (rec.type) {
       case 'study_config':
+        // One study, one configuration: a second study_config means history was started again.
+        if (configSeq !== null) return `a second study_config record (the first is record ${configSeq}): the study's history was started again (a fork)`;
+        configSeq = rec.seq;
         if (rec.study !== undefined) {
           if (study !== null && rec.study !== study) return `study_config names study "${rec.study}", the tree heads "${study}"`;
           study = rec.study;
@@ -210,7 +215,14 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
         if (!verifyBytes(pub, stmt, rec.signature)) return `site "${rec.site}"'s signature over update ${rec.update_id} (digest ${rec.digest.slice(0, 12)}…) does not verify`;
         return null;
       }
+      case 'round_interrupted':
+        // The attempt's aggregates (if any) are void: its re-run is not a fork.
+        for (const k of [...aggregated.keys()]) if (k.startsWith(`${rec.round}/`)) aggregated.delete(k);
+        return null;
       case 'round_aggregated': {
+        const prior = aggregated.get(`${rec.round}/${rec.model}`);
+        if (prior !== undefined) return `a second completed aggregate of model "${rec.model}" for round ${rec.round} (the first is record ${prior}) without a round_interrupted record between them: the history forks`;
+        aggregated.set(`${rec.round}/${rec.model}`, rec.seq);
         const seen = new Set<string>();
         const field = rec.summation_order ? 'summation_order' : 'arrival_order';
         for (const [i, a] of summationOrder(rec).entries()) {

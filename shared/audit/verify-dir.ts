@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { loadPublicKey } from './keys.js';
 import { readNatsCopy } from './nats-reader.js';
-import { auditSubject, headsSubject } from './nats-stream.js';
+import { auditSubject, headsSubject } from '../events/subjects.js';
 import { HEADS_FILE, LOG_FILE, PUBKEY_FILE } from './study-log.js';
 import { splitLines, verifyStudyLog, type VerifyReport } from './verifier.js';
 

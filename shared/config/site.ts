@@ -16,6 +16,8 @@ export const siteSchema = z.strictObject({
   /** Local working directory (downloaded models, logs). */
   work_dir: z.string().min(1).default('.fl-site'),
   backend: backendSchema.default('auto'),
+  /** Training threads (data-parallel replicas on the wasm/cpu backends); default: the cores this process may use. */
+  threads: z.int().min(1).max(256).optional(),
   tls: tlsKitSchema.optional(),
   insecure: z.boolean().default(false),
   /** Secret for pseudonymising case ids in evaluation results (HMAC-SHA256). */

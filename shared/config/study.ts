@@ -1,6 +1,8 @@
 // The study configuration (study.yaml), validated by zod; errors name the field.
 import { z } from 'zod';
 import { tlsKitSchema } from './tls.js';
+import { endpointFields, refineEndpointFields } from './endpoint.js';
+import { secureAggregationSchema, validateSecureAggregation } from '../secagg/params.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)');
 
@@ -112,7 +114,23 @@ export const studySchema = z.strictObject({
   strategy: z.looseObject({ name: z.string().min(1) }).default({ name: 'fedavg' }),
   /** Reject an update whose L2 norm exceeds `factor` x the round's median norm (0 = off). */
   outlier_norm_factor: z.number().min(0).default(10),
+  /** Endpoint from manifest columns, restricted population, hierarchical levels, subgroups (endpoint.ts). */
+  ...endpointFields,
+  /** Secure aggregation (shared/secagg/README.md): the coordinator learns only the sum of the updates.
+   *  threshold T in ceil(2n/3)..n for n listed sites (or min_sites); quantization {clip, bits}. */
+  secure_aggregation: secureAggregationSchema.optional(),
 }).superRefine((s, ctx) => {
+  refineEndpointFields(s, ctx);
+  if (s.secure_aggregation?.enabled) {
+    try {
+      validateSecureAggregation(s.secure_aggregation, s.sites?.length ?? s.min_sites, 'study');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['secure_aggregation'], message: (err as Error).message });
+    }
+    if (s.outlier_norm_factor > 0) {
+      ctx.addIssue({ code: 'custom', path: ['outlier_norm_factor'], message: 'secure_aggregation hides individual updates, so the norm-outlier filter cannot run: set outlier_norm_factor: 0' });
+    }
+  }
   if (s.sites && s.min_sites > s.sites.length) {
     ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
   }

@@ -83,6 +83,8 @@ export interface TabularData {
 
 /** The site's data as a family may ask for it (the agent caches what it opens). */
 export interface SiteData {
+  /** How this site trains: threads for data-parallel local training (1 = the main thread only). */
+  readonly training?: { readonly threads: number };
   /** The site's id (named in refusals). */
   readonly site?: string;
   /** The site's own disclosure floor for sums (default 5): a study's smaller min_cell does not lower it. */

@@ -139,6 +139,8 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
 
 export interface AdminCallOptions {
   readonly deadline?: Date;
+  /** StopStudy only: freeze the last completed round and run the held-out evaluation (metadata fl-stop-evaluate). */
+  readonly evaluate?: boolean;
 }
 
 /** The coordinator's StudyAdmin service (needs an admin certificate). Failures reject with grpc.ServiceError. */
@@ -156,7 +158,11 @@ export function connectStudyAdmin(address: string, credentials: grpc.ChannelCred
   return {
     getStatus: async (o) => decodeStatusResponse(await unary((cb) => client.getStatus({}, new grpc.Metadata(), callOptions(o), cb)), party),
     startStudy: (req, o) => unary((cb) => client.startStudy({ ...req }, new grpc.Metadata(), callOptions(o), cb)),
-    stopStudy: (o) => unary((cb) => client.stopStudy({}, new grpc.Metadata(), callOptions(o), cb)),
+    stopStudy: (o) => {
+      const md = new grpc.Metadata();
+      if (o?.evaluate) md.set('fl-stop-evaluate', '1');
+      return unary((cb) => client.stopStudy({}, md, callOptions(o), cb));
+    },
     close: () => client.close(),
   };
 }

@@ -41,10 +41,36 @@ describe('renderHtmlReport', () => {
     const input: HtmlReportInput = { cohorts: { all: { n: 10, positives: 0, models: { 'a&b': m } } } };
     const html = renderHtmlReport(input, { title: 'x' });
     expect(html).toContain('title="no positives"');
+    // the reason is printed, not only on hover
+    expect(html).toMatch(/<ol class="reasons"><li>no positives<\/li><li>no cases called positive<\/li><\/ol>/);
     expect(html).toContain('title="no cases called positive"');
     expect(html).toContain('a&amp;b');
     expect(html).toContain('9/10');
     expect(html).toMatch(/<path d="M54\.00,304\.00L/);
     expect(html).not.toMatch(/NaN/);
+  });
+
+  it('marks each operating point, shades the DeLong CI band, draws calibration CIs and prints the clipping note', () => {
+    const report = evaluatePredictions(rows(90), { label: 'label', scores: ['m1', 'm2'], bootstrap: { replicates: 0 } });
+    const html = renderHtmlReport(report, { title: 't' });
+    expect(html.match(/class="operating"/g)).toHaveLength(2);
+    expect(html.match(/class="rocband"/g)).toHaveLength(2);
+    expect(html).toContain('Calibration (9 bins of predicted risk)');
+    expect(html.match(/class="calci"/g)!.length).toBeGreaterThanOrEqual(9);
+    const m1 = report.cohorts.all!.models.m1!;
+    const cx = (54 + (1 - m1.specificity.estimate!) * (380 - 54 - 14)).toFixed(2);
+    expect(html).toContain(`<circle cx="${cx}"`);
+    const clipped = evaluatePredictions(rows(30).map((r, i) => (i < 2 ? { ...r, m1: String(Number(r.label)) } : r)), { label: 'label', scores: ['m1'], bootstrap: { replicates: 0 } });
+    expect(renderHtmlReport(clipped, { title: 't' })).toMatch(/<li>\d+ scores? (is|are) exactly 0 or 1/);
+  });
+
+  it('binormal band curve: its area is the AUC', async () => {
+    const { binormalRoc } = await import('./html.js');
+    for (const auc of [0.6, 0.8, 0.95]) {
+      const pts = binormalRoc(auc, 4000);
+      let area = 0;
+      for (let i = 1; i < pts.length; i++) area += (pts[i]![0] - pts[i - 1]![0]) * (pts[i]![1] + pts[i - 1]![1]) / 2;
+      expect(area).toBeCloseTo(auc, 3);
+    }
   });
 });

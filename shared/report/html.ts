@@ -1,76 +1,23 @@
 // Self-contained HTML report of an evaluation (the JSON of `fl evaluate --json`): per cohort a
-// figure panel with inline SVG (A: ROC curves with the chance diagonal, B: calibration curves,
-// C: decision curves against treat-all and treat-none), a table of estimates with 95% CIs, a
-// table of model comparisons with P-values, and subgroup AUCs. No scripts, no external assets.
+// figure panel with inline SVG (A: ROC curves with the chance diagonal, each model's operating
+// point at its threshold and a shaded band for its DeLong 95% CI of the AUC; B: calibration
+// curves with Wilson CIs per bin; C: decision curves against treat-all and treat-none), a table of
+// estimates with 95% CIs, a table of model comparisons with P-values, and subgroup AUCs.
+// Undefined figures print a dash with a numbered note that states the reason (also on hover).
+// No scripts, no external assets.
 //
-// The input is typed structurally (only the fields drawn are required), so any report with the
-// documented JSON shape renders; ROC points may be [fpr, tpr] pairs or { fpr, tpr } objects.
+// The panel's input types are the report.json contract (schema.ts): the HTML report reads exactly
+// what report.json and `fl evaluate --json` hold.
+import type { CohortStats, ComparisonStats, Difference, Estimate, GroupStats, ModelStats, RocPoint, StatisticsPanel } from './schema.js';
 
-type Ci = readonly [number, number] | null;
-
-export interface HtmlEstimate {
-  readonly estimate: number | null;
-  readonly ci?: Ci;
-  readonly reason?: string;
-  readonly numerator?: number;
-  readonly denominator?: number;
-  readonly x?: number;
-  readonly n?: number;
-}
-
-export type HtmlRocPoint = readonly [number, number] | { readonly fpr: number; readonly tpr: number };
-
-export interface HtmlModel {
-  readonly n?: number;
-  readonly auc: HtmlEstimate;
-  readonly roc?: readonly HtmlRocPoint[];
-  readonly threshold: number;
-  readonly sensitivity: HtmlEstimate;
-  readonly specificity: HtmlEstimate;
-  readonly ppv: HtmlEstimate;
-  readonly npv: HtmlEstimate;
-  readonly accuracy: HtmlEstimate;
-  readonly calibration?: {
-    readonly intercept: number | null;
-    readonly slope: number | null;
-    readonly brier: number | null;
-    readonly reason?: string;
-    readonly curve?: readonly { readonly mean_predicted: number; readonly observed: number; readonly n: number }[];
-  };
-  readonly decision_curve?: readonly { readonly threshold: number; readonly net_benefit: number; readonly treat_all: number }[];
-}
-
-export interface HtmlDifference {
-  readonly estimate: number | null;
-  readonly ci?: Ci;
-  readonly p?: number | null;
-  readonly reason?: string;
-}
-
-export interface HtmlComparison {
-  readonly a: string;
-  readonly b: string;
-  readonly auc_difference: number | null;
-  readonly delong: { readonly z: number | null; readonly p: number | null; readonly reason?: string };
-  readonly npv_difference?: HtmlDifference;
-  readonly specificity_difference?: HtmlDifference;
-  readonly bootstrap?: { readonly replicates?: number; readonly npv_difference?: HtmlDifference; readonly specificity_difference?: HtmlDifference };
-}
-
-export interface HtmlGroup {
-  readonly n: number;
-  readonly positives: number;
-  readonly models: Readonly<Record<string, HtmlModel>>;
-  readonly comparisons?: readonly HtmlComparison[];
-}
-
-export interface HtmlCohort extends HtmlGroup {
-  readonly subgroups?: Readonly<Record<string, HtmlGroup>>;
-}
-
-export interface HtmlReportInput {
-  readonly cohorts: Readonly<Record<string, HtmlCohort>>;
-}
+export type HtmlEstimate = Estimate;
+export type HtmlRocPoint = RocPoint;
+export type HtmlModel = ModelStats;
+export type HtmlDifference = Difference;
+export type HtmlComparison = ComparisonStats;
+export type HtmlGroup = GroupStats;
+export type HtmlCohort = CohortStats;
+export type HtmlReportInput = StatisticsPanel;
 
 export interface HtmlReportOptions {
   readonly title: string;
@@ -96,9 +43,27 @@ export function formatP(p: number | null | undefined): string {
   return p.toFixed(3);
 }
 
+// Reasons for undefined figures, numbered per section and listed under its tables.
+let notes: string[] = [];
+
+/** A dash with the number of the note that gives the reason (the same reason keeps its number). */
+export function undefinedMark(reason: string | undefined): string {
+  const r = reason ?? 'undefined (no reason given)';
+  let k = notes.indexOf(r);
+  if (k < 0) { notes.push(r); k = notes.length - 1; }
+  return `<span class="na" title="${escapeHtml(r)}">—<sup>${k + 1}</sup></span>`;
+}
+
+function notesList(): string {
+  if (!notes.length) return '';
+  const out = `<ol class="reasons">${notes.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ol>`;
+  notes = [];
+  return `<p class="note"><b>Notes</b> (— = undefined):</p>${out}`;
+}
+
 function withCi(e: HtmlEstimate | HtmlDifference | undefined, digits = 3): string {
   if (!e) return '—';
-  if (e.estimate === null || e.estimate === undefined) return `<span class="na" title="${escapeHtml(e.reason ?? 'undefined')}">—<sup>†</sup></span>`;
+  if (e.estimate === null || e.estimate === undefined) return undefinedMark(e.reason);
   const ci = e.ci ? ` <span class="ci">(${ciText(e.ci, digits)})</span>` : '';
   return `${num(e.estimate, digits)}${ci}`;
 }
@@ -185,33 +150,88 @@ function fmtTick(t: number): string {
   return Math.abs(t) < 1e-12 ? '0' : String(Number(t.toFixed(2)));
 }
 
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7: enough to draw). */
+function phi(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erf = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
+function phiInv(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  if (p < lo || p > 1 - lo) {
+    const q = Math.sqrt(-2 * Math.log(p < lo ? p : 1 - p));
+    const x = (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    return p < lo ? x : -x;
+  }
+  const q = p - 0.5, r = q * q;
+  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+/** Equal-variance binormal ROC curve with the given AUC: TPR = Φ(√2·Φ⁻¹(AUC) + Φ⁻¹(FPR)). */
+export function binormalRoc(auc: number, points = 60): [number, number][] {
+  const A = Math.min(1 - 1e-9, Math.max(1e-9, auc));
+  const shift = Math.SQRT2 * phiInv(A);
+  const out: [number, number][] = [[0, 0]];
+  for (let k = 1; k < points; k++) {
+    const f = (k / points) ** 2; // denser near FPR 0, where the curve bends
+    out.push([f, phi(shift + phiInv(f))]);
+  }
+  out.push([1, 1]);
+  return out;
+}
+
 function rocPlot(models: [string, HtmlModel, string][], override: Readonly<Record<string, readonly HtmlRocPoint[]>> | undefined): string {
   const a: Axes = { x0: 0, x1: 1, y0: 0, y1: 1, xLabel: '1 − Specificity', yLabel: 'Sensitivity', letter: 'A', title: 'ROC curves', xTicks: ticks(0, 1, 0.2), yTicks: ticks(0, 1, 0.2) };
   let body = `<line x1="${sx(a, 0)}" y1="${sy(a, 0)}" x2="${sx(a, 1)}" y2="${sy(a, 1)}" stroke="#999" stroke-dasharray="4 3" stroke-width="1"/>`;
   const legend: { color: string; label: string; dash?: string }[] = [];
+  // CI bands first, so the curves are drawn over them.
+  for (const [, m, color] of models) {
+    if (!m.auc.ci || m.auc.estimate === null) continue;
+    const lo = binormalRoc(m.auc.ci[0]), hi = binormalRoc(m.auc.ci[1]);
+    const ring = [...hi, ...lo.reverse()];
+    body += `<path d="${path(a, ring)}Z" fill="${color}" fill-opacity="0.12" stroke="none" class="rocband"/>`;
+  }
   for (const [name, m, color] of models) {
     const pts = rocPairs(override?.[name] ?? m.roc);
     if (pts.length) body += `<path d="${path(a, pts)}" fill="none" stroke="${color}" stroke-width="1.8"/>`;
-    legend.push({ color, label: `${name}: AUC ${m.auc.estimate === null ? '— (undefined)' : `${num(m.auc.estimate)}${m.auc.ci ? ` (95% CI ${ciText(m.auc.ci)})` : ''}`}` });
+    const se = m.sensitivity.estimate, sp = m.specificity.estimate;
+    if (se !== null && sp !== null && se !== undefined && sp !== undefined) {
+      body += `<circle cx="${sx(a, 1 - sp).toFixed(2)}" cy="${sy(a, se).toFixed(2)}" r="4.5" fill="#fff" stroke="${color}" stroke-width="2" class="operating"><title>${escapeHtml(`${name}: threshold ${num(m.threshold)}, sensitivity ${num(se)}, specificity ${num(sp)}`)}</title></circle>`;
+    }
+    legend.push({ color, label: `${name}: AUC ${m.auc.estimate === null ? `— (${m.auc.reason ?? 'undefined'})` : `${num(m.auc.estimate)}${m.auc.ci ? ` (95% CI ${ciText(m.auc.ci)})` : ''}`}; ○ at ${num(m.threshold)}` });
   }
   legend.push({ color: '#999', label: 'chance', dash: '4 3' });
   return frame(a, body, legend);
 }
 
 function calibrationPlot(models: [string, HtmlModel, string][]): string {
-  const a: Axes = { x0: 0, x1: 1, y0: 0, y1: 1, xLabel: 'Predicted probability', yLabel: 'Observed proportion', letter: 'B', title: 'Calibration (deciles of risk)', xTicks: ticks(0, 1, 0.2), yTicks: ticks(0, 1, 0.2) };
+  const bins = [...new Set(models.map(([, m]) => m.calibration?.bins).filter((b): b is number => b !== undefined))];
+  const title = bins.length === 1 ? `Calibration (${bins[0]} bins of predicted risk)` : 'Calibration (bins of predicted risk)';
+  const a: Axes = { x0: 0, x1: 1, y0: 0, y1: 1, xLabel: 'Predicted probability', yLabel: 'Observed proportion', letter: 'B', title, xTicks: ticks(0, 1, 0.2), yTicks: ticks(0, 1, 0.2) };
   let body = `<line x1="${sx(a, 0)}" y1="${sy(a, 0)}" x2="${sx(a, 1)}" y2="${sy(a, 1)}" stroke="#999" stroke-dasharray="4 3" stroke-width="1"/>`;
   const legend: { color: string; label: string; dash?: string }[] = [];
-  for (const [name, m, color] of models) {
+  models.forEach(([name, m, color], k) => {
     const curve = m.calibration?.curve ?? [];
     const pts = curve.map((b) => [b.mean_predicted, b.observed] as [number, number]);
     if (pts.length) {
+      // Wilson 95% CI of the observed proportion per bin (nudged sideways per model so bars do not overlap).
+      const dx = (k - (models.length - 1) / 2) * 0.006;
+      body += curve.filter((b) => b.ci).map((b) => `<line x1="${sx(a, b.mean_predicted + dx).toFixed(2)}" x2="${sx(a, b.mean_predicted + dx).toFixed(2)}" y1="${sy(a, b.ci![0]).toFixed(2)}" y2="${sy(a, b.ci![1]).toFixed(2)}" stroke="${color}" stroke-width="1" class="calci"/>`).join('');
       body += `<path d="${path(a, pts)}" fill="none" stroke="${color}" stroke-width="1.5"/>`;
-      body += pts.map(([x, y]) => `<circle cx="${sx(a, x).toFixed(2)}" cy="${sy(a, y).toFixed(2)}" r="3" fill="${color}"/>`).join('');
+      body += curve.map((b) => `<circle cx="${sx(a, b.mean_predicted).toFixed(2)}" cy="${sy(a, b.observed).toFixed(2)}" r="3" fill="${color}"><title>${escapeHtml(`${name}: n ${b.n}, predicted ${num(b.mean_predicted)}, observed ${num(b.observed)}`)}</title></circle>`).join('');
     }
     const c = m.calibration;
-    legend.push({ color, label: `${name}: slope ${num(c?.slope ?? null, 2)}, int. ${num(c?.intercept ?? null, 2)}` });
-  }
+    legend.push({ color, label: c && c.slope === null && c.intercept === null && !pts.length ? `${name}: undefined` : `${name}: slope ${num(c?.slope ?? null, 2)}, int. ${num(c?.intercept ?? null, 2)}${c?.note ? ' (clipped)' : ''}` });
+  });
   legend.push({ color: '#999', label: 'ideal', dash: '4 3' });
   return frame(a, body, legend);
 }
@@ -232,7 +252,8 @@ function decisionPlot(models: [string, HtmlModel, string][], prevalence: number 
   for (const [name, m, color] of models) {
     const dc = m.decision_curve ?? [];
     if (dc.length) body += `<path d="${path(a, dc.map((d) => [d.threshold, d.net_benefit] as [number, number]))}" fill="none" stroke="${color}" stroke-width="1.8"/>`;
-    legend.push({ color, label: dc.length ? name : `${name} (undefined)` });
+    const why = m.decision_curve_reason?.includes('not probabilities') ? ' (scores are not probabilities)' : '';
+    legend.push({ color, label: dc.length ? name : `${name}: undefined${why}` });
   }
   legend.push({ color: '#888', label: 'treat all', dash: '6 3' }, { color: '#222', label: 'treat none' });
   return frame(a, body, legend);
@@ -244,12 +265,20 @@ function estimatesTable(g: HtmlGroup, caption: string): string {
   const rows = Object.entries(g.models).map(([name, m]) => `<tr><th scope="row">${escapeHtml(name)}</th><td>${m.n ?? g.n}</td>
 <td>${withCi(m.auc)}</td><td>${num(m.threshold, 3)}</td><td>${proportionCell(m.sensitivity)}</td><td>${proportionCell(m.specificity)}</td>
 <td>${proportionCell(m.ppv)}</td><td>${proportionCell(m.npv)}</td><td>${proportionCell(m.accuracy)}</td>
-<td>${naCell(m.calibration?.brier, m.calibration?.reason)}</td><td>${naCell(m.calibration?.intercept, m.calibration?.reason)}</td><td>${naCell(m.calibration?.slope, m.calibration?.reason)}</td></tr>`).join('\n');
-  return `<table><caption>${caption}</caption><thead><tr><th>Model</th><th>n</th><th>AUC (95% CI)</th><th>Threshold</th><th>Sensitivity</th><th>Specificity</th><th>PPV</th><th>NPV</th><th>Accuracy</th><th>Brier</th><th>Cal. intercept</th><th>Cal. slope</th></tr></thead><tbody>${rows}</tbody></table>`;
+<td>${naCell(m.calibration?.brier, m.calibration?.reason)}</td><td>${calCell(m.calibration?.intercept, m.calibration?.reason, m.calibration?.note)}</td><td>${calCell(m.calibration?.slope, m.calibration?.reason, m.calibration?.note)}</td>
+<td>${m.decision_curve === null || (m.decision_curve_reason && !(m.decision_curve ?? []).length) ? undefinedMark(m.decision_curve_reason) : 'Fig. C'}</td></tr>`).join('\n');
+  return `<table><caption>${caption}</caption><thead><tr><th>Model</th><th>n</th><th>AUC (95% CI)</th><th>Threshold</th><th>Sensitivity</th><th>Specificity</th><th>PPV</th><th>NPV</th><th>Accuracy</th><th>Brier</th><th>Cal. intercept</th><th>Cal. slope</th><th>Decision curve</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** A calibration figure; a note (scores of exactly 0 or 1 clipped) is numbered like a reason. */
+function calCell(v: number | null | undefined, reason: string | undefined, note: string | undefined): string {
+  if (v === null || v === undefined) return undefinedMark(reason);
+  if (!note) return num(v);
+  return undefinedMark(note).replace('class="na"', 'class="noted"').replace('>—<sup>', `>${num(v)}<sup>`);
 }
 
 function naCell(v: number | null | undefined, reason: string | undefined): string {
-  return v === null || v === undefined ? `<span class="na" title="${escapeHtml(reason ?? 'undefined')}">—<sup>†</sup></span>` : num(v);
+  return v === null || v === undefined ? undefinedMark(reason) : num(v);
 }
 
 function comparisonsTable(cs: readonly HtmlComparison[], caption: string): string {
@@ -291,9 +320,11 @@ thead th{border-top:2px solid #111;border-bottom:1px solid #111;padding:4px 6px;
 td,tbody th{padding:4px 6px;vertical-align:top;text-align:left;font-weight:normal}
 tbody tr:last-child td,tbody tr:last-child th{border-bottom:2px solid #111}
 .ci{color:#444}.counts{color:#777;font-size:11px}.na{color:#999}
+ol.reasons{font-size:11.5px;color:#555;margin:2px 0 8px;padding-left:22px}
 .note{font-size:11.5px;color:#555}`;
 
 export function renderHtmlReport(report: HtmlReportInput, opts: HtmlReportOptions): string {
+  notes = [];
   const sections: string[] = [];
   let figure = 0;
   let table = 0;
@@ -306,18 +337,20 @@ export function renderHtmlReport(report: HtmlReportInput, opts: HtmlReportOption
     sections.push(`<section><h2>${escapeHtml(cohort)}</h2>
 <p class="meta">n = ${c.n}; positives = ${c.positives}${prevalence === null ? '' : ` (prevalence ${(prevalence * 100).toFixed(1)}%)`}</p>
 <div class="panel">${rocPlot(models, opts.rocData?.[cohort])}${calibrationPlot(models)}${decisionPlot(models, prevalence)}</div>
-<p class="note"><b>Figure ${figure}.</b> ${escapeHtml(cohort)}: (A) ROC curves, dashed line = chance; (B) calibration by deciles of predicted risk, dashed line = ideal; (C) decision curves: net benefit of each model against treating all and treating none.</p>
+<p class="note"><b>Figure ${figure}.</b> ${escapeHtml(cohort)}: (A) ROC curves, dashed line = chance, ○ = operating point at the model's threshold, shaded = equal-variance binormal ROC curves whose AUCs are the DeLong 95% CI limits; (B) calibration: observed proportion by bins of predicted risk with Wilson 95% CIs, dashed line = ideal; (C) decision curves: net benefit of each model against treating all and treating none.</p>
 ${estimatesTable(c, `Table ${++table}. ${escapeHtml(cohort)}: estimates with 95% confidence intervals (AUC: DeLong; proportions at the threshold, positive when score ≥ threshold).`)}
 ${comparisonsTable(c.comparisons ?? [], `Table ${++table}. ${escapeHtml(cohort)}: paired comparisons (AUC: DeLong test${hasBoot ? '; NPV and specificity: paired stratified bootstrap' : ''}).`)}
 ${c.subgroups && Object.keys(c.subgroups).length ? subgroupTable(c.subgroups, names, `Table ${++table}. ${escapeHtml(cohort)}: subgroups.`) : ''}
+${notesList()}
 </section>`);
   }
+  notes = [];
   for (const s of opts.extraSections ?? []) sections.push(`<section><h2>${escapeHtml(s.title)}</h2>${s.html}</section>`);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(opts.title)}</title><style>${CSS}</style></head>
 <body><h1>${escapeHtml(opts.title)}</h1>${opts.subtitle ? `<p class="sub">${escapeHtml(opts.subtitle)}</p>` : ''}
 ${sections.join('\n')}
-<p class="note">— <sup>†</sup> undefined (hover for the reason). P-values are two-sided.</p>
+<p class="note">— <sup>k</sup>: undefined, for the reason numbered k under the section's tables. P-values are two-sided.</p>
 </body></html>
 `;
 }

@@ -7,3 +7,4 @@ export { SecAggClient, fillFromFloats, fillFromRing, type ClientOptions } from '
 export { SecAggServer, type SecAggResult, type ServerOptions } from './server.js';
 export { unmaskChunks, unmaskSum, type MaskedReader, type UnmaskInputs } from './unmask.js';
 export { replayUnmask } from './replay.js';
+export * from './envelope.js';

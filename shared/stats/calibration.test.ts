@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibration, calibrationCurve } from './calibration.js';
+import { calibration, calibrationBins, calibrationCurve, P_CLIP } from './calibration.js';
 
 const y = [0, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1];
 const p = [0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.25, 0.9];
@@ -27,10 +27,23 @@ describe('calibration', () => {
     expect(calibration([0, 1], [0.2, 1.4])).toMatchObject({ brier: null, reason: expect.stringMatching(/not probabilities/) });
   });
 
-  it('clips p = 0 and p = 1 before the logit instead of producing infinities', () => {
+  it('clips p = 0 and p = 1 before the logit instead of producing infinities, and says so', () => {
     const c = calibration([0, 1, 0, 1, 1], [0, 1, 0.5, 0.4, 0.7]);
     expect(Number.isFinite(c.intercept!)).toBe(true);
     expect(Number.isFinite(c.slope!)).toBe(true);
+    expect(c.note).toBe(`2 scores are exactly 0 or 1 (logit infinite): clipped to [${P_CLIP}, 1 - ${P_CLIP}] before logit(p), so the calibration intercept and slope depend on that constant`);
+    expect(calibration([0, 1, 0, 1, 1], [0.01, 0.99, 0.5, 0.4, 0.7]).note).toBeUndefined();
+  });
+
+  it('few cases: fewer bins (about 10 cases each, 2 to 10), each with a Wilson CI', () => {
+    expect([5, 20, 35, 99, 100, 5000].map(calibrationBins)).toEqual([2, 2, 3, 9, 10, 10]);
+    const yy = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const pp = yy.map((_, i) => (i + 0.5) / 30);
+    const c = calibration(yy, pp);
+    expect(c.bins).toBe(3);
+    expect(c.curve).toHaveLength(3);
+    expect(c.curve.map((b) => b.n)).toEqual([10, 10, 10]);
+    for (const b of c.curve) expect(b.ci[0]).toBeLessThanOrEqual(b.observed);
   });
 
   it('binned curve: equal-width bins, empty bins left out', () => {

@@ -2,7 +2,8 @@
 //   intercept: glm(y ~ 1, offset = logit(p), family = binomial)  (calibration-in-the-large)
 //   slope:     glm(y ~ logit(p), family = binomial)              (coefficient of logit(p))
 //   Brier score mean((p - y)^2), and a binned calibration curve with Wilson CIs.
-// p is clipped to [1e-6, 1 - 1e-6] before the logit. Maximum likelihood by Newton-Raphson with
+// p is clipped to [1e-6, 1 - 1e-6] before the logit (as the R reference does); when some p are
+// exactly 0 or 1 the intercept and slope depend on that constant, and the result says so (note). Maximum likelihood by Newton-Raphson with
 // step halving, to a tighter tolerance than R's glm (so R's figures are matched to ~1e-8).
 // Where the maximum likelihood estimate does not exist (one class only, complete or
 // quasi-complete separation by logit(p)) the figure is null with a reason, not R's huge number.
@@ -15,23 +16,27 @@ export function clippedLogit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-export interface CalibrationBin {
+export type CalibrationBin = {
   readonly lower: number;
   readonly upper: number;
   readonly n: number;
   readonly mean_predicted: number;
   readonly observed: number;
   readonly ci: readonly [number, number];
-}
+};
 
-export interface Calibration {
+export type Calibration = {
   readonly intercept: number | null;
   readonly slope: number | null;
   readonly brier: number | null;
   /** Why intercept, slope or Brier is null (joined when several are). */
   readonly reason?: string;
+  /** Set when scores of exactly 0 or 1 were clipped: the intercept and slope then depend on P_CLIP. */
+  readonly note?: string;
+  /** Bins of the calibration curve (fewer with few cases: about 10 cases per bin, 2 to 10 bins). */
+  readonly bins: number;
   readonly curve: CalibrationBin[];
-}
+};
 
 function logLik(y: ArrayLike<number>, x: Float64Array, a: number, b: number, offset: boolean): number {
   let ll = 0;
@@ -98,14 +103,21 @@ export function calibrationCurve(labels: ArrayLike<number>, probs: ArrayLike<num
   return out;
 }
 
-export function calibration(labels: ArrayLike<number>, probs: ArrayLike<number>, bins = 10): Calibration {
+/** Bins for a calibration curve of n cases: about 10 cases per bin, at least 2 and at most 10. */
+export function calibrationBins(n: number): number {
+  return Math.max(2, Math.min(10, Math.floor(n / 10)));
+}
+
+export function calibration(labels: ArrayLike<number>, probs: ArrayLike<number>, bins = calibrationBins(labels.length)): Calibration {
   const len = labels.length;
   for (let i = 0; i < len; i++) {
     if (!(probs[i]! >= 0 && probs[i]! <= 1)) {
-      return { intercept: null, slope: null, brier: null, reason: `calibration undefined: scores are not probabilities in [0, 1] (index ${i}: ${probs[i]})`, curve: [] };
+      return { intercept: null, slope: null, brier: null, reason: `calibration undefined: scores are not probabilities in [0, 1] (index ${i}: ${probs[i]})`, bins, curve: [] };
     }
   }
-  if (len === 0) return { intercept: null, slope: null, brier: null, reason: 'calibration undefined: no cases', curve: [] };
+  if (len === 0) return { intercept: null, slope: null, brier: null, reason: 'calibration undefined: no cases', bins, curve: [] };
+  let extreme = 0;
+  for (let i = 0; i < len; i++) if (probs[i] === 0 || probs[i] === 1) extreme++;
   let brier = 0;
   let pos = 0;
   const x = new Float64Array(len);
@@ -135,5 +147,8 @@ export function calibration(labels: ArrayLike<number>, probs: ArrayLike<number>,
       if (typeof fs === 'string') reasons.push(`calibration slope undefined: ${fs}`); else slope = fs.b;
     }
   }
-  return { intercept, slope, brier, ...(reasons.length ? { reason: reasons.join('; ') } : {}), curve: calibrationCurve(labels, probs, bins) };
+  const note = extreme > 0 && (intercept !== null || slope !== null)
+    ? `${extreme} score${extreme === 1 ? ' is' : 's are'} exactly 0 or 1 (logit infinite): clipped to [${P_CLIP}, 1 - ${P_CLIP}] before logit(p), so the calibration intercept and slope depend on that constant`
+    : undefined;
+  return { intercept, slope, brier, ...(reasons.length ? { reason: reasons.join('; ') } : {}), ...(note ? { note } : {}), bins, curve: calibrationCurve(labels, probs, bins) };
 }

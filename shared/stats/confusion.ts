@@ -3,12 +3,12 @@
 import { proportion, type ProportionCiMethod } from './proportions.js';
 import type { ProportionEstimate } from './estimate.js';
 
-export interface Confusion {
+export type Confusion = {
   readonly tp: number;
   readonly fp: number;
   readonly tn: number;
   readonly fn: number;
-}
+};
 
 export function confusionAt(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold: number): Confusion {
   let tp = 0, fp = 0, tn = 0, fn = 0;
@@ -19,13 +19,13 @@ export function confusionAt(labels: ArrayLike<number>, scores: ArrayLike<number>
   return { tp, fp, tn, fn };
 }
 
-export interface DiagnosticMetrics {
+export type DiagnosticMetrics = {
   readonly sensitivity: ProportionEstimate;
   readonly specificity: ProportionEstimate;
   readonly ppv: ProportionEstimate;
   readonly npv: ProportionEstimate;
   readonly accuracy: ProportionEstimate;
-}
+};
 
 export function diagnosticMetrics(c: Confusion, method: ProportionCiMethod = 'wilson'): DiagnosticMetrics {
   const p = (x: number, n: number, what: string, whyZero: string): ProportionEstimate => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decisionCurve, decisionThresholds } from './decision-curve.js';
+import { decisionCurve, decisionCurveChecked, decisionThresholds } from './decision-curve.js';
 
 describe('decision curve', () => {
   it('uses exact decimal thresholds 0.01..0.99', () => {
@@ -20,5 +20,13 @@ describe('decision curve', () => {
     expect(at15.treat_all).toBeCloseTo(0.4 - 0.6 * (0.15 / 0.85), 15);
     const at60 = dc[59]!;
     expect(at60.net_benefit).toBeCloseTo(1 / 5, 15);
+  });
+
+  it('scores that are not probabilities (logits, threshold 0) have no decision curve: null with the reason', () => {
+    const r = decisionCurveChecked([1, 0, 1, 0], [2.1, -0.4, 0.3, -3]);
+    expect(r.points).toBeNull();
+    expect(r.reason).toMatch(/not probabilities in \[0, 1\].*index 0: 2\.1/);
+    expect(decisionCurveChecked([], [])).toEqual({ points: null, reason: 'decision curve undefined: no cases' });
+    expect(decisionCurveChecked([1, 0], [0, 1]).points).toHaveLength(99);
   });
 });

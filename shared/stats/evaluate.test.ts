@@ -97,6 +97,45 @@ describe('evaluatePredictions', () => {
     expect(allFinite(rep)).toEqual([]);
   });
 
+  it('the text NA (R, pandas) in a score column is missing like an empty cell; an NA or empty label leaves the case out', () => {
+    const withNa = data.slice(0, 60).map((r, i) => (i === 3 ? { ...r, ddfn: 'NA' } : i === 5 ? { ...r, label: 'NA' } : i === 7 ? { ...r, label: ' ' } : r));
+    const rep = evaluatePredictions(withNa, { label: 'label', scores: ['ddfn', 'gsus'], bootstrap: { replicates: 0 } });
+    expect(rep.settings.missing_labels).toBe(2);
+    const all = rep.cohorts.all!;
+    expect(all.n).toBe(58);
+    expect(all.models.ddfn!.n).toBe(57);
+    expect(all.models.gsus!.n).toBe(58);
+    const keep = withNa.filter((_, i) => i !== 3 && i !== 5 && i !== 7);
+    expect(all.models.ddfn!.auc.estimate).toBe(aucDelong(keep.map((r) => Number(r.label)), keep.map((r) => Number(r.ddfn))).estimate);
+  });
+
+  it('a model with no scored cases: every null field carries a reason', () => {
+    const none = data.slice(0, 40).map((r) => ({ ...r, ddfn: 'NA' }));
+    const m = evaluatePredictions(none, { label: 'label', scores: ['ddfn', 'gsus'], bootstrap: { replicates: 20 } }).cohorts.all!.models.ddfn!;
+    expect(m.n).toBe(0);
+    const unexplained: string[] = [];
+    const walk = (o: Record<string, unknown>, path: string): void => {
+      for (const [k, v] of Object.entries(o)) {
+        if (v === null && !(`${k}_reason` in o) && !('reason' in o)) unexplained.push(`${path}.${k}`);
+        else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, `${path}.${k}`);
+      }
+    };
+    walk(m as unknown as Record<string, unknown>, 'ddfn');
+    expect(unexplained).toEqual([]);
+    expect(m.auc.reason).toBe('AUC undefined: the model scored no cases');
+    expect(m.decision_curve).toBeNull();
+    expect(m.roc_reason).toMatch(/scored no cases/);
+  });
+
+  it('logit scores (threshold 0): decision curve and calibration null with reasons, AUC defined', () => {
+    const logits = data.slice(0, 80).map((r) => ({ ...r, ddfn: String(Math.log(Number(r.ddfn) / (1 - Number(r.ddfn)))) }));
+    const m = evaluatePredictions(logits, { label: 'label', scores: ['ddfn'], threshold: 0, bootstrap: { replicates: 0 } }).cohorts.all!.models.ddfn!;
+    expect(m.auc.estimate).not.toBeNull();
+    expect(m.decision_curve).toBeNull();
+    expect(m.decision_curve_reason).toMatch(/not probabilities/);
+    expect(m.calibration.reason).toMatch(/not probabilities/);
+  });
+
   it('bad input names the row and the column', () => {
     const base = { label: 'label', scores: ['ddfn'], bootstrap: { replicates: 0 } };
     const bad = (rs: PredictionRow[], o: Partial<typeof base> & { rowName?: (i: number) => string } = {}) => () => evaluatePredictions(rs, { ...base, ...o });

@@ -3,13 +3,14 @@
 // decision curve and ROC points; per pair of models the paired DeLong test and paired bootstrap
 // P-values for the differences in NPV and specificity. The JSON shape is the one `fl evaluate
 // --json` prints and the study report embeds. Undefined figures are null with a reason.
-// An empty score cell leaves that case out for that model only (the model's n says how many it
-// scored); a comparison uses the cases both models scored.
+// An empty score cell (or the text NA, as R and pandas write it) leaves that case out for that
+// model only (the model's n says how many it scored); a comparison uses the cases both models
+// scored. A case whose label is empty or NA is left out of every figure (settings.missing_labels).
 import { DEFAULT_REPLICATES, DEFAULT_SEED, type PairedBootstrap } from './bootstrap.js';
 import { diagnosticReplicates, pairedDiagnosticDifferences } from './diagnostic-bootstrap.js';
 import { calibration, type Calibration } from './calibration.js';
 import { confusionAt, diagnosticMetrics, type Confusion } from './confusion.js';
-import { decisionCurve, type DecisionPoint } from './decision-curve.js';
+import { decisionCurveChecked, type DecisionPoint } from './decision-curve.js';
 import { aucFromPlacements, delongPlacements, delongTestFromPlacements, type Placements } from './delong.js';
 import type { ProportionEstimate } from './estimate.js';
 import type { ProportionCiMethod } from './proportions.js';
@@ -19,7 +20,7 @@ import { FlError } from '../errors/index.js';
 /** One row of a predictions table, as read from CSV: column name -> text. */
 export type PredictionRow = Readonly<Record<string, string>>;
 
-export interface EvaluateOptions {
+export type EvaluateOptions = {
   readonly label: string;
   readonly scores: readonly string[];
   /** Positive when score >= threshold; one for all models or one per model. Default 0.5. */
@@ -31,7 +32,7 @@ export interface EvaluateOptions {
   readonly bootstrap?: { readonly replicates?: number; readonly seed?: number };
   /** How to name row i in error messages (default "data row i+1"), e.g. the CSV line number. */
   readonly rowName?: (index: number) => string;
-}
+};
 
 export class EvaluationInputError extends FlError {
   constructor(message: string, readonly row?: number, readonly column?: string) {
@@ -39,13 +40,13 @@ export class EvaluationInputError extends FlError {
   }
 }
 
-export interface AucEstimate {
+export type AucEstimate = {
   readonly estimate: number | null;
   readonly ci: readonly [number, number] | null;
   readonly se: number | null;
   readonly method: 'delong';
   readonly reason?: string;
-}
+};
 
 /** [fpr, tpr]. */
 export type RocVertex = readonly [number, number];
@@ -53,7 +54,7 @@ export type RocVertex = readonly [number, number];
 /** Vertices of the ROC curve kept in the report (enough to draw it from the JSON alone). */
 export const ROC_REPORT_POINTS = 200;
 
-export interface ModelReport {
+export type ModelReport = {
   /** Cases with a score from this model (rows with an empty score cell are left out). */
   readonly n: number;
   readonly positives: number;
@@ -67,13 +68,17 @@ export interface ModelReport {
   readonly accuracy: ProportionEstimate;
   /** Fraction of patients with score < threshold (e.g. spared a biopsy). */
   readonly fraction_below_threshold: number | null;
+  readonly fraction_below_threshold_reason?: string;
   readonly calibration: Calibration;
-  readonly decision_curve: DecisionPoint[];
+  /** null when undefined (scores not probabilities, no cases): see decision_curve_reason. */
+  readonly decision_curve: DecisionPoint[] | null;
+  readonly decision_curve_reason?: string;
   /** ROC vertices [fpr, tpr] for plotting (at most ROC_REPORT_POINTS), from (0, 0) to (1, 1); empty when undefined. */
   readonly roc: RocVertex[];
-}
+  readonly roc_reason?: string;
+};
 
-export interface DifferenceTest {
+export type DifferenceTest = {
   readonly estimate: number | null;
   readonly ci: readonly [number, number] | null;
   /** Two-sided: min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (1 + B)). */
@@ -81,9 +86,9 @@ export interface DifferenceTest {
   /** Replicates in which both figures were defined. */
   readonly valid: number;
   readonly reason?: string;
-}
+};
 
-export interface Comparison {
+export type Comparison = {
   readonly a: string;
   readonly b: string;
   /** Cases both models scored. */
@@ -103,22 +108,22 @@ export interface Comparison {
     readonly npv_difference: DifferenceTest;
     readonly specificity_difference: DifferenceTest;
   };
-}
+};
 
-export interface GroupReport {
+export type GroupReport = {
   readonly n: number;
   readonly positives: number;
   readonly negatives: number;
   readonly prevalence: number | null;
   readonly models: Record<string, ModelReport>;
   readonly comparisons: Comparison[];
-}
+};
 
-export interface CohortReport extends GroupReport {
+export type CohortReport = GroupReport & {
   readonly subgroups: Record<string, GroupReport>;
-}
+};
 
-export interface EvaluationReport {
+export type EvaluationReport = {
   readonly cohorts: Record<string, CohortReport>;
   readonly settings: {
     readonly label: string;
@@ -129,10 +134,19 @@ export interface EvaluationReport {
     readonly subgroup_col: string | null;
     readonly bootstrap: { readonly replicates: number; readonly seed: number };
     readonly positive_when: 'score >= threshold';
+    /** Rows left out because their label cell was empty or NA. */
+    readonly missing_labels: number;
   };
+};
+
+/** An empty cell or the text NA (R, pandas): no value. */
+export function isMissingCell(v: string | undefined): boolean {
+  const t = (v ?? '').trim();
+  return t === '' || t === 'NA';
 }
 
 interface Parsed {
+  readonly missingLabels: number;
   readonly labels: Uint8Array;
   readonly scores: Record<string, Float64Array>;
   readonly cohort: string[] | null;
@@ -148,23 +162,25 @@ function parseRows(rows: readonly PredictionRow[], o: EvaluateOptions): Parsed {
     if (!(c in rows[0]!)) throw new EvaluationInputError(`column "${c}" is missing (columns: ${Object.keys(rows[0]!).join(', ')})`, undefined, c);
   }
   if (new Set(o.scores).size !== o.scores.length) throw new EvaluationInputError(`a score column is named twice: ${o.scores.join(', ')}`);
-  const labels = new Uint8Array(rows.length);
-  const scores: Record<string, Float64Array> = Object.fromEntries(o.scores.map((s) => [s, new Float64Array(rows.length)]));
-  rows.forEach((r, i) => {
-    const lv = (r[o.label] ?? '').trim();
-    const l = lv === '' ? NaN : Number(lv);
-    if (l !== 0 && l !== 1) throw new EvaluationInputError(`${name(i)}, column "${o.label}": label ${JSON.stringify(r[o.label] ?? '')} is not 0 or 1`, i, o.label);
-    labels[i] = l;
+  const kept: number[] = [];
+  rows.forEach((r, i) => { if (!isMissingCell(r[o.label])) kept.push(i); });
+  if (kept.length === 0) throw new EvaluationInputError(`every label in column "${o.label}" is empty or NA: nothing to evaluate`, undefined, o.label);
+  const labels = new Uint8Array(kept.length);
+  const scores: Record<string, Float64Array> = Object.fromEntries(o.scores.map((s) => [s, new Float64Array(kept.length)]));
+  kept.forEach((i, k) => {
+    const r = rows[i]!;
+    const l = Number((r[o.label] ?? '').trim());
+    if (l !== 0 && l !== 1) throw new EvaluationInputError(`${name(i)}, column "${o.label}": label ${JSON.stringify(r[o.label] ?? '')} is not 0 or 1 (empty or NA: missing)`, i, o.label);
+    labels[k] = l;
     for (const s of o.scores) {
-      const v = (r[s] ?? '').trim();
-      if (v === '') { scores[s]![i] = NaN; continue; } // no score from this model: left out for it
-      const x = Number(v);
-      if (!Number.isFinite(x)) throw new EvaluationInputError(`${name(i)}, column "${s}": score ${JSON.stringify(r[s] ?? '')} is not a finite number`, i, s);
-      scores[s]![i] = x;
+      if (isMissingCell(r[s])) { scores[s]![k] = NaN; continue; } // no score from this model: left out for it
+      const x = Number((r[s] ?? '').trim());
+      if (!Number.isFinite(x)) throw new EvaluationInputError(`${name(i)}, column "${s}": score ${JSON.stringify(r[s] ?? '')} is not a finite number (empty or NA: missing)`, i, s);
+      scores[s]![k] = x;
     }
   });
-  const col = (c: string | undefined) => (c ? rows.map((r) => r[c] ?? '') : null);
-  return { labels, scores, cohort: col(o.cohortCol), subgroup: col(o.subgroupCol) };
+  const col = (c: string | undefined) => (c ? kept.map((i) => rows[i]![c] ?? '') : null);
+  return { missingLabels: rows.length - kept.length, labels, scores, cohort: col(o.cohortCol), subgroup: col(o.subgroupCol) };
 }
 
 function thresholdsFor(o: EvaluateOptions): Record<string, number> {
@@ -179,6 +195,7 @@ function thresholdsFor(o: EvaluateOptions): Record<string, number> {
 }
 
 function modelReport(labels: Uint8Array, scores: Float64Array, placements: Placements | string, threshold: number, ci: ProportionCiMethod): ModelReport {
+  if (labels.length === 0) placements = 'the model scored no cases';
   const auc: AucEstimate = typeof placements === 'string'
     ? { estimate: null, ci: null, se: null, method: 'delong', reason: `AUC undefined: ${placements}` }
     : (({ estimate, ci, se, reason }) => ({ estimate, ci, se, method: 'delong' as const, ...(reason ? { reason } : {}) }))(aucFromPlacements(placements));
@@ -187,6 +204,7 @@ function modelReport(labels: Uint8Array, scores: Float64Array, placements: Place
   let positives = 0;
   for (let i = 0; i < n; i++) positives += labels[i]!;
   const roc = rocCurve(labels, scores);
+  const dc = decisionCurveChecked(labels, scores);
   return {
     n,
     positives,
@@ -195,9 +213,12 @@ function modelReport(labels: Uint8Array, scores: Float64Array, placements: Place
     confusion,
     ...diagnosticMetrics(confusion, ci),
     fraction_below_threshold: n ? (confusion.tn + confusion.fn) / n : null,
+    ...(n ? {} : { fraction_below_threshold_reason: 'fraction below threshold undefined: the model scored no cases' }),
     calibration: calibration(labels, scores),
-    decision_curve: decisionCurve(labels, scores),
+    decision_curve: dc.points,
+    ...(dc.reason ? { decision_curve_reason: dc.reason } : {}),
     roc: roc ? thinRoc(roc, ROC_REPORT_POINTS).map((p) => [p.fpr, p.tpr] as const) : [],
+    ...(roc ? {} : { roc_reason: typeof placements === 'string' ? `ROC curve undefined: ${placements}` : 'ROC curve undefined: needs positive and negative cases' }),
   };
 }
 
@@ -292,7 +313,7 @@ export function evaluatePredictions(rows: readonly PredictionRow[], o: EvaluateO
     scores: Object.fromEntries(names.map((s) => [s, take(p.scores[s]!, idx)])),
   });
   const cohorts: Record<string, CohortReport> = {};
-  const cohortGroups = p.cohort ? groupsOf(p.cohort) : new Map([['all', Array.from({ length: rows.length }, (_, i) => i)]]);
+  const cohortGroups = p.cohort ? groupsOf(p.cohort) : new Map([['all', Array.from({ length: p.labels.length }, (_, i) => i)]]);
   for (const [cohort, idx] of cohortGroups) {
     const c = sub(idx);
     const subgroups: Record<string, GroupReport> = {};
@@ -315,6 +336,7 @@ export function evaluatePredictions(rows: readonly PredictionRow[], o: EvaluateO
       subgroup_col: o.subgroupCol ?? null,
       bootstrap: { replicates: o.bootstrap?.replicates ?? DEFAULT_REPLICATES, seed: o.bootstrap?.seed ?? DEFAULT_SEED },
       positive_when: 'score >= threshold',
+      missing_labels: p.missingLabels,
     },
   };
 }

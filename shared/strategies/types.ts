@@ -27,6 +27,10 @@ export interface RoundInfo {
   readonly failures?: readonly Failure[];
   /** The fewest updates the round may aggregate (min_sites). */
   readonly minSites?: number;
+  /** Number of model parameters (given to round phases). */
+  readonly modelLength?: number;
+  /** After-fit phases: the round's accepted updates as spooled (closed by the round engine). */
+  readonly updates?: readonly UpdateReader[];
 }
 
 /** What a training task carries for this strategy (e.g. FedProx's proximal_mu, DP clip and noise). */
@@ -57,6 +61,8 @@ export interface AggregateResult {
   /** Updates left out before aggregation (the summation order lists only the others). */
   readonly excluded?: readonly Exclusion[];
   readonly privacy?: PrivacySpentReport;
+  /** Extra study-log records by type (e.g. secure_aggregation: survivors, digests, revealed seeds); the type needs a schema in shared/audit/records.ts. */
+  readonly audit?: Readonly<Record<string, unknown>>;
 }
 
 /** One site's evaluation result: metrics and the number of cases behind them. */
@@ -116,4 +122,6 @@ export interface Strategy {
   readonly phases?: readonly RoundPhase[];
   /** Needs to see individual updates (median, trimmed mean, the outlier filter): refused with secure aggregation. */
   readonly needsIndividualUpdates?: boolean;
+  /** Updates arrive masked (secure aggregation: ring bytes, not floats); the receiver skips its finiteness check. */
+  readonly maskedUpdates?: boolean;
 }

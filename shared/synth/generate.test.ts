@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkManifest } from '../../site-agent/data/manifest.js';
 import { cohortSizes, generateSites } from './generate.js';
+import { parseCsv } from '../stats/csv.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-synth-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,5 +41,16 @@ describe('synthetic multicenter generator', () => {
     expect(() => generateSites({ out: dir, sites: 0, casesPerSite: 2, seed: -1 })).toThrow(
       /sites 0: expected an integer in 1..100\n {2}casesPerSite 2: .*\n {2}seed -1/,
     );
+  });
+
+  it('a seed study: its clinical columns, outcome and pair; valid manifests', async () => {
+    const r = generateSites({ out: join(dir, 'comb'), sites: 1, casesPerSite: 24, seed: 4, imageSize: 40, study: 'comb' });
+    const check = await checkManifest(r.sites[0]!.manifest);
+    expect(check.problems).toEqual([]);
+    expect(check.manifest.modalities).toEqual(['bmus', 'cdus']);
+    const rows = parseCsv(readFileSync(r.sites[0]!.manifest, 'utf8'));
+    expect(Object.keys(rows[0]!)).toEqual(expect.arrayContaining(['er', 'her2', 'aus_suspicious', 'aln_class', 'n_positive_sln', 'nsln_positive']));
+    for (const x of rows) expect(x.label).toBe(Number(x.n_positive_nodes) > 0 ? '1' : '0');
+    expect(() => generateSites({ out: dir, sites: 1, casesPerSite: 4, seed: 1, study: 'nope' as never })).toThrow(/study nope: expected one of ddfn, comb/);
   });
 });

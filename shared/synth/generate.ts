@@ -9,6 +9,7 @@ import { boundingBox, ceusAppearance, ellipseRadius, gsusAppearance, suspicion, 
 import { renderDoppler, type Rgb } from './doppler.js';
 import { renderCeus, renderGsus } from './render.js';
 import { Rng } from './rng.js';
+import { drawClinicalCase, STUDY_CLINICAL_COLUMNS, STUDY_NAMES, STUDY_PROFILES, type ClinicalCase, type StudyName } from './clinical.js';
 import { drawSiteProfile, prospectiveShift, type SiteProfile } from './scanner.js';
 
 export const COHORTS = ['train', 'validation', 'test', 'prospective'] as const;
@@ -31,6 +32,12 @@ export interface GenerateSitesOptions {
    * (grey B-mode + RGB colour Doppler, for dual-stream B-mode/Doppler models).
    */
   readonly pair?: 'gsus-ceus' | 'bmus-cdus';
+  /**
+   * A seed study (clinical.ts): the clinical variables, the outcome the images show and the pair
+   * follow the study's profile, and the study's extra columns are appended. Without it the files
+   * are exactly those of earlier versions for the same seed.
+   */
+  readonly study?: StudyName;
 }
 
 export interface GeneratedSite {
@@ -121,6 +128,7 @@ function validate(o: GenerateSitesOptions): void {
   const d = o.separation ?? 1.6;
   if (!(d >= 0 && d <= 10)) problems.push(`separation ${d}: expected a number in 0..10`);
   if (o.pair !== undefined && o.pair !== 'gsus-ceus' && o.pair !== 'bmus-cdus') problems.push(`pair ${String(o.pair)}: expected gsus-ceus or bmus-cdus`);
+  if (o.study !== undefined && !(STUDY_NAMES as readonly string[]).includes(o.study)) problems.push(`study ${String(o.study)}: expected one of ${STUDY_NAMES.join(', ')}`);
   if (o.cohortFractions && (o.cohortFractions.length !== 4 || o.cohortFractions.some((f) => !(f > 0)))) {
     problems.push('cohortFractions: expected four positive numbers (train, validation, test, prospective)');
   }
@@ -149,8 +157,10 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
     const prospective = prospectiveShift(profile, siteRng);
     const sizes = cohortSizes(o.casesPerSite, fractions);
     const cases = {} as Record<Cohort, { n: number; positives: number }>;
-    const doppler = o.pair === 'bmus-cdus';
-    const rows: string[] = [(doppler ? DOPPLER_MANIFEST_COLUMNS : MANIFEST_COLUMNS).join(',')];
+    const doppler = (o.pair ?? (o.study ? STUDY_PROFILES[o.study].pair : undefined)) === 'bmus-cdus';
+    const rows: string[] = [[...(doppler ? DOPPLER_MANIFEST_COLUMNS : MANIFEST_COLUMNS), ...(o.study ? STUDY_CLINICAL_COLUMNS : [])].join(',')];
+    // A study's site prevalence varies around the profile's (logit shift, its own stream).
+    const studyShift = o.study ? new Rng(o.seed, site, 'study-prevalence').normal(0, 0.25) : 0;
     let index = 0;
     COHORTS.forEach((cohort, ci) => {
       const p = cohort === 'prospective' ? prospective : profile;
@@ -159,7 +169,8 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         index++;
         const caseId = `S${s}-${String(index).padStart(4, '0')}`;
         const rng = new Rng(o.seed, site, caseId);
-        const label = rng.bernoulli(p.prevalence) ? 1 : 0;
+        const clinical: ClinicalCase | null = o.study ? drawClinicalCase(o.study, new Rng(o.seed, site, caseId, 'clinical'), studyShift) : null;
+        const label = clinical ? clinical.label : rng.bernoulli(p.prevalence) ? 1 : 0;
         positives += label;
         const zg = d * label + rng.normal();
         const zc = d * label + rng.normal();
@@ -195,13 +206,15 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
           maskPaths.push(first, second, String(spacing));
         }
         // Clinical covariates, weakly associated with nodal status.
-        const age = Math.round(Math.min(85, Math.max(25, rng.normal(54 - 2 * label, 10))));
-        const tumour = Math.round(Math.exp(rng.normal(Math.log(18) + 0.25 * label, 0.35)) * 10) / 10;
-        const ki67 = Math.round(Math.min(95, Math.max(1, rng.normal(22 + 8 * label, 12))));
-        const nodes = label ? 1 + Math.floor(-Math.log(1 - rng.next()) * 1.2) : 0;
+        let age = Math.round(Math.min(85, Math.max(25, rng.normal(54 - 2 * label, 10))));
+        let tumour = Math.round(Math.exp(rng.normal(Math.log(18) + 0.25 * label, 0.35)) * 10) / 10;
+        let ki67 = Math.round(Math.min(95, Math.max(1, rng.normal(22 + 8 * label, 12))));
+        let nodes = label ? 1 + Math.floor(-Math.log(1 - rng.next()) * 1.2) : 0;
+        if (clinical) ({ age, tumor_size_mm: tumour, ki67, n_positive_nodes: nodes } = clinical);
+        const extra = clinical ? STUDY_CLINICAL_COLUMNS.map((c) => clinical[c]) : [];
         const roi = (box: [number, number, number, number]): string => box.join(' ');
         rows.push(
-          [caseId, cohort, label, gsusPath, ceusPath, roi(boundingBox(gApp.node, 0.25, size)), roi(boundingBox(secondNode, 0.25, size)), age, tumour, ki67, nodes, ...maskPaths]
+          [caseId, cohort, label, gsusPath, ceusPath, roi(boundingBox(gApp.node, 0.25, size)), roi(boundingBox(secondNode, 0.25, size)), age, tumour, ki67, nodes, ...maskPaths, ...extra]
             .map(csvField)
             .join(','),
         );

@@ -4,8 +4,8 @@
 // `{ infos, digest, meta }`, zero padding to a multiple of 4 bytes from the file start,
 // then the raw little-endian float32 data. The data offset is therefore 4-aligned, so a
 // block can be read straight into a Float32Array.
-import { open, rename, mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readFile } from 'node:fs/promises';
+import { atomicWriteFile, fsyncDir } from '../util/atomic-write.js';
 import { type TensorInfo, type TensorSet, bytesOf, tensorSetDigest, totalElements, TensorSetHasher } from './tensor-set.js';
 
 export const TENSOR_FILE_MAGIC = 'FLTSET01';
@@ -64,40 +64,17 @@ export function decodeTensorFileHeader(bytes: Buffer, where: string): { header: 
   return { header, dataOffset: tensorFileDataOffset(len) };
 }
 
-/** fsync a directory so a rename inside it is durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { fsyncDir };
 
 /**
- * Writes a tensor set atomically: temp file, fsync, rename, fsync of the directory.
- * Returns the digest written in the header.
+ * Writes a tensor set atomically (shared/util/atomic-write.ts: temp file, fsync, read back and
+ * check size and SHA-256, rename, fsync of the folder). Returns the digest written in the header;
+ * a full disk or an I/O error is an AtomicWriteError naming the path, the previous file is kept.
  */
 export async function writeTensorSetFile(path: string, set: TensorSet, meta: Record<string, unknown> = {}): Promise<string> {
   const digest = tensorSetDigest(set);
   const header = encodeTensorFileHeader({ infos: set.infos.map((t) => ({ ...t, shape: [...t.shape] })), digest, meta });
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.write(header);
-    const bytes = bytesOf(set.data);
-    // Write in 16 MiB slices so very large models do not need one giant syscall.
-    const step = 16 << 20;
-    for (let off = 0; off < bytes.length; off += step) {
-      await fh.write(bytes.subarray(off, Math.min(bytes.length, off + step)));
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await fsyncDir(dirname(path));
+  await atomicWriteFile(path, [header, bytesOf(set.data)]);
   return digest;
 }
 

@@ -1,5 +1,5 @@
 // Splitting tensor bytes into wire chunks and reassembling them with per-chunk digests.
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { DIGEST_BLOCK_BYTES } from '../tensor/tensor-set.js';
 
 /**
@@ -19,9 +19,31 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * SHA-256 on the thread pool (WebCrypto), so the event loop keeps reading the network while a
+ * chunk is hashed; several chunks hash in parallel on a multi-core machine.
+ */
+export async function sha256HexAsync(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
+
+function wireChunkSize(chunkBytes: number): number {
+  return Math.max(4, Math.min(MAX_CHUNK_BYTES, chunkBytes - (chunkBytes % 4)));
+}
+
+/** Zero-copy views of `bytes` in wire-chunk sizes, starting at `from`, without hashes. */
+export function chunkViews(bytes: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, from = 0): { offset: number; data: Buffer }[] {
+  const size = wireChunkSize(chunkBytes);
+  const out: { offset: number; data: Buffer }[] = [];
+  for (let off = from; off < bytes.length; off += size) {
+    out.push({ offset: off, data: Buffer.from(bytes.buffer, bytes.byteOffset + off, Math.min(size, bytes.length - off)) });
+  }
+  return out;
+}
+
 /** Yields chunks of `bytes` starting at `from` (for resumed transfers). Zero-copy views. */
 export function* chunkBytes(bytes: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, from = 0): Generator<WireChunk> {
-  const size = Math.max(4, Math.min(MAX_CHUNK_BYTES, chunkBytes - (chunkBytes % 4)));
+  const size = wireChunkSize(chunkBytes);
   for (let off = from; off < bytes.length; off += size) {
     const data = Buffer.from(bytes.buffer, bytes.byteOffset + off, Math.min(size, bytes.length - off));
     yield { offset: off, data, sha256: sha256Hex(data) };

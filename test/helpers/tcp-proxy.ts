@@ -12,6 +12,13 @@ export interface CapturingProxy {
   resume(): void;
   /** Drops every connection once, when agent-to-coordinator traffic passes `bytes` more bytes. */
   cutAfter(bytes: number): void;
+  /**
+   * Stops forwarding (both directions) once agent-to-coordinator traffic passes `bytes` more bytes;
+   * the message that crosses the mark is still forwarded. Resolves with the upstream byte count then.
+   */
+  stallAfter(bytes: number): Promise<number>;
+  /** Drops every connection now and forwards again (what was held back is discarded). */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +29,8 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
   let stalled = false;
   let upBytes = 0;
   let cutAt = Infinity;
+  let stallAt = Infinity;
+  let onStalled: ((upstreamBytes: number) => void) | null = null;
   const held: (() => void)[] = [];
   const forward = (fn: () => void) => (stalled ? held.push(fn) : fn());
   const server: Server = createServer((client) => {
@@ -37,6 +46,12 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
         return;
       }
       forward(() => upstreamSock.write(d));
+      if (upBytes >= stallAt) {
+        stallAt = Infinity;
+        stalled = true;
+        onStalled?.(upBytes);
+        onStalled = null;
+      }
     });
     upstreamSock.on('data', (d: Buffer) => {
       down.push(Buffer.from(d));
@@ -58,6 +73,16 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
     downstream: () => Buffer.concat(down),
     cutAfter: (bytes: number) => {
       cutAt = upBytes + bytes;
+    },
+    stallAfter: (bytes: number) => new Promise<number>((resolve) => {
+      stallAt = upBytes + bytes;
+      onStalled = resolve;
+    }),
+    cut: () => {
+      held.length = 0;
+      stalled = false;
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
     },
     stall: () => {
       stalled = true;

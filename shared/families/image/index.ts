@@ -4,7 +4,7 @@
 // holds what makes them a family: inputs, the initial model, local training and scoring.
 import type * as tf from '@tensorflow/tfjs';
 import { buildModel, listModels, modelModalities } from '../../models/registry.js';
-import { channelsOf, parseModelConfig } from '../../models/config.js';
+import { channelsOf, parseModelConfig, type ModelConfigInput } from '../../models/config.js';
 import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
 import type { Cohort, SiteData } from '../data.js';
 import type { FamilyModelEntry, LocalTrainResult, ModelFamily, ModelInputs, ScoredCase, SiteModel } from '../types.js';
@@ -52,10 +52,15 @@ export const imageFamily: ModelFamily = {
         const res = await trainLocal(m, dataset.forTraining(), {
           epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, seed: req.seed % 2 ** 31, augment: true,
           ...(mu > 0 ? { proximalMu: mu, globalWeights: req.global } : {}),
+          ...(data.training && data.training.threads > 1
+            ? { parallel: { threads: data.training.threads, architecture: { name: entry.architecture, config: entry.config as ModelConfigInput } } } : {}),
           onEpoch: (e, loss) => req.onProgress?.(Math.min(1, e / req.epochs), `epoch ${e}/${req.epochs} loss ${loss.toFixed(4)}`),
         });
         const val = dataset.cohortCounts().validation > 0 ? evaluateCohort(m, dataset, 'validation') : null;
-        const metrics: Record<string, number> = { train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps };
+        const metrics: Record<string, number> = {
+          train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps,
+          train_samples_per_s: res.samplesPerSecond, train_replicas: res.replicas,
+        };
         if (val) {
           metrics.val_loss = val.loss;
           metrics.val_n = val.n;

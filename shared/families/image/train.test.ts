@@ -47,6 +47,23 @@ describe('trainLocal', () => {
     expect(a.digest).not.toBe(c.digest);
   });
 
+  it('trains data-parallel over 2 replicas when asked (plain SGD), and on the main thread alone with FedProx', async () => {
+    const parallel = { threads: 2, architecture: { name: 'ddfn', config: cfg } };
+    const m = buildModel('ddfn', cfg);
+    const start = modelToTensorSet(m).data.slice();
+    const before = tf.memory().numTensors;
+    const r = await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1, parallel });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.replicas).toBe(2);
+    expect(r.steps).toBe(3);
+    expect(r.samplesPerSecond).toBeGreaterThan(0);
+    expect(Number.isFinite(r.trainLoss)).toBe(true);
+    expect(distance(modelToTensorSet(m).data, start)).toBeGreaterThan(0);
+    const prox = await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1, parallel, proximalMu: 0.1 });
+    expect(prox.replicas).toBe(1);
+    m.dispose();
+  }, 120_000);
+
   it('the FedProx term keeps the weights closer to the global model', async () => {
     const global = modelToTensorSet(buildModel('ddfn', cfg));
     const drift = async (mu: number) => {

@@ -6,6 +6,8 @@ import { reseedDropout } from '../../models/seeded-dropout.js';
 import { splitTensors, type TensorSet } from '../../tensor/tensor-set.js';
 import type { TrainingBatchOptions, TrainingData } from '../data.js';
 import { batchTensors, checkCompatible } from './predict.js';
+import { DataParallelTrainer } from '../../tfjs/parallel/data-parallel.js';
+import type { ModelConfigInput } from '../../models/config.js';
 
 export interface TrainLocalOptions {
   readonly epochs: number;
@@ -19,6 +21,13 @@ export interface TrainLocalOptions {
   readonly globalWeights?: TensorSet;
   /** L2 weight decay coefficient on kernels (default 0). */
   readonly weightDecay?: number;
+  /**
+   * Data-parallel training (shared/tfjs/parallel): the batch is split over `threads` replicas (the
+   * main thread and threads-1 workers that rebuild `architecture`). Used on the wasm and cpu
+   * backends for plain local SGD; with FedProx or weight decay, or on a native backend (which
+   * parallelises its own kernels), training stays on the main thread.
+   */
+  readonly parallel?: { readonly threads: number; readonly architecture: { readonly name: string; readonly config: ModelConfigInput } };
   onEpoch?(epoch: number, meanLoss: number): void;
 }
 
@@ -30,6 +39,10 @@ export interface TrainLocalResult {
   readonly epochLosses: readonly number[];
   readonly steps: number;
   readonly seconds: number;
+  /** Replicas that computed each step (1 = the main thread alone). */
+  readonly replicas: number;
+  /** Training samples processed per second over all epochs. */
+  readonly samplesPerSecond: number;
 }
 
 function validate(o: TrainLocalOptions): void {
@@ -70,8 +83,14 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
   }
 
   const optimizer = tf.train.adam(o.learningRate);
+  const backend = tf.getBackend();
+  const threads = o.parallel?.threads ?? 1;
+  const dp = threads > 1 && mu === 0 && decay === 0 && (backend === 'wasm' || backend === 'cpu')
+    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend })
+    : null;
   const epochLosses: number[] = [];
   let steps = 0;
+  let samples = 0;
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       let sum = 0;
@@ -79,6 +98,21 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
       for (const batch of data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })) {
         const xs = batchTensors(batch, data.inputSize);
         const ys = tf.tensor2d(batch.labels, [batch.size, 1]);
+        if (dp) {
+          let value: number;
+          try {
+            value = await dp.trainBatch(xs, ys);
+          } finally {
+            xs.forEach((x) => x.dispose());
+            ys.dispose();
+          }
+          if (!Number.isFinite(value)) throw new Error(`trainLocal: loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`);
+          sum += value * batch.size;
+          count += batch.size;
+          samples += batch.size;
+          steps++;
+          continue;
+        }
         const bce = tf.tidy(() => {
           let bceOut: tf.Scalar | undefined;
           optimizer.minimize(
@@ -109,6 +143,7 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
         if (!Number.isFinite(value)) throw new Error(`trainLocal: loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`);
         sum += value * batch.size;
         count += batch.size;
+        samples += batch.size;
         steps++;
       }
       const mean = sum / count;
@@ -116,14 +151,18 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
       o.onEpoch?.(epoch + 1, mean);
     }
   } finally {
+    await dp?.dispose();
     optimizer.dispose();
     anchors.forEach((a) => a.dispose());
   }
+  const seconds = (performance.now() - started) / 1000;
   return {
     numExamples: data.size,
     trainLoss: epochLosses[epochLosses.length - 1]!,
     epochLosses,
     steps,
-    seconds: (performance.now() - started) / 1000,
+    seconds,
+    replicas: dp ? dp.replicaCount : 1,
+    samplesPerSecond: samples / seconds,
   };
 }

@@ -1,5 +1,6 @@
 // Study events: an in-process bus that the CLI progress display, the dashboard and the NATS
 // publisher subscribe to. Events are notifications; the durable record is the study log.
+// Their NATS subjects and stream are in ./subjects.ts.
 import { EventEmitter } from 'node:events';
 
 export type StudyEvent =

@@ -1,0 +1,173 @@
+// The report.json contract, as zod schemas: the study report the coordinator writes (and the
+// demo prints), and the statistics panel `fl evaluate` computes (its `cohorts`). The HTML report,
+// `fl evaluate`, the demo, the dashboard and the tests read reports through these types, never by
+// casting. Objects are loose: a newer coordinator may add keys (older readers keep working), but
+// every key a reader uses is named and typed here.
+import { z } from 'zod';
+
+/** A number in a report: JSON has no NaN, so undefined figures are null (with a reason beside them). */
+const num = z.number();
+const maybe = num.nullable();
+const ci = z.tuple([num, num]).readonly().nullable();
+/** Metric maps: values may be non-finite in memory (NaN AUC of a one-class cohort) and null in JSON. */
+const metricMap = z.record(z.string(), z.union([num, z.nan(), z.null()]));
+
+export const estimateSchema = z.looseObject({
+  estimate: maybe,
+  ci: ci.optional(),
+  method: z.string().optional(),
+  /** Why the estimate (or its interval) is undefined. */
+  reason: z.string().optional(),
+  numerator: num.optional(),
+  denominator: num.optional(),
+  se: maybe.optional(),
+  x: num.optional(),
+  n: num.optional(),
+});
+
+export const rocPointSchema = z.union([z.tuple([num, num]).readonly(), z.looseObject({ fpr: num, tpr: num })]);
+
+export const calibrationSchema = z.looseObject({
+  intercept: maybe,
+  slope: maybe,
+  brier: maybe,
+  reason: z.string().optional(),
+  /** e.g. scores of exactly 0 or 1 clipped before the fit (the slope depends on that constant). */
+  note: z.string().optional(),
+  bins: num.optional(),
+  curve: z.array(z.looseObject({ mean_predicted: num, observed: num, n: num, ci: z.tuple([num, num]).readonly().optional() })).optional(),
+});
+
+export const decisionPointSchema = z.looseObject({ threshold: num, net_benefit: num, treat_all: num });
+
+export const modelStatsSchema = z.looseObject({
+  n: num.optional(),
+  positives: num.optional(),
+  auc: estimateSchema,
+  threshold: num,
+  sensitivity: estimateSchema,
+  specificity: estimateSchema,
+  ppv: estimateSchema,
+  npv: estimateSchema,
+  accuracy: estimateSchema,
+  fraction_below_threshold: maybe.optional(),
+  fraction_below_threshold_reason: z.string().optional(),
+  roc: z.array(rocPointSchema).optional(),
+  roc_reason: z.string().optional(),
+  calibration: calibrationSchema.optional(),
+  /** null when undefined (scores that are not probabilities, no cases): see decision_curve_reason. */
+  decision_curve: z.array(decisionPointSchema).nullable().optional(),
+  decision_curve_reason: z.string().optional(),
+});
+
+export const differenceSchema = z.looseObject({
+  estimate: maybe,
+  ci: ci.optional(),
+  p: maybe.optional(),
+  reason: z.string().optional(),
+});
+
+export const comparisonSchema = z.looseObject({
+  a: z.string(),
+  b: z.string(),
+  auc_difference: maybe,
+  delong: z.looseObject({ z: maybe, p: maybe, reason: z.string().optional() }),
+  npv_difference: differenceSchema.optional(),
+  specificity_difference: differenceSchema.optional(),
+  bootstrap: z.looseObject({
+    replicates: num.optional(),
+    npv_difference: differenceSchema.optional(),
+    specificity_difference: differenceSchema.optional(),
+  }).optional(),
+});
+
+export const groupSchema = z.looseObject({
+  n: num,
+  positives: num,
+  models: z.record(z.string(), modelStatsSchema),
+  comparisons: z.array(comparisonSchema).optional(),
+});
+
+export const cohortSchema = groupSchema.extend({
+  subgroups: z.record(z.string(), groupSchema).optional(),
+});
+
+/** What the statistics panel (HTML) needs: the cohorts of `fl evaluate` or of a study report. */
+export const statisticsPanelSchema = z.looseObject({
+  cohorts: z.record(z.string(), cohortSchema),
+});
+
+export const roundReportSchema = z.looseObject({
+  round: num,
+  state: z.enum(['completed', 'completed_without_some_sites', 'failed']),
+  reason: z.string().optional(),
+  participants: z.array(z.string()),
+  dropped: z.record(z.string(), z.string()),
+  duration_s: num,
+  privacy: z.looseObject({ epsilon: num, delta: num, noise_multiplier: num, clip: num, releases: num }).optional(),
+  models: z.record(z.string(), z.looseObject({
+    sites: z.array(z.string()),
+    num_examples: num,
+    metrics: metricMap,
+    global_digest_before: z.string(),
+    global_digest: z.string(),
+    strategy_metrics: metricMap,
+    rejected: z.array(z.looseObject({ site: z.string(), reason: z.string() })),
+  })),
+});
+
+export const frozenModelSchema = z.looseObject({
+  model: z.string(),
+  version: num,
+  digest: z.string(),
+  threshold: num,
+  thresholdRule: z.string(),
+  selection: z.string().optional(),
+  validation: z.looseObject({ n: num, positives: num, fraction_below_threshold: maybe }),
+});
+
+export const studyReportSchema = z.looseObject({
+  study: z.looseObject({ id: z.string(), title: z.string().nullable(), config_digest: z.string() }),
+  state: z.enum(['completed', 'failed', 'stopped']),
+  reason: z.string().nullable(),
+  started_at: z.string(),
+  ended_at: z.string(),
+  duration_s: num,
+  strategy: z.string(),
+  sites: z.array(z.looseObject({ site: z.string(), backend: z.string(), cohorts: z.record(z.string(), num) })),
+  rounds: z.array(roundReportSchema),
+  final_models: z.record(z.string(), z.looseObject({ version: num, digest: z.string(), checkpoint: z.string() })),
+  frozen_models: z.array(frozenModelSchema).optional(),
+  evaluation: z.looseObject({
+    privacy: z.string(),
+    held_out_cohorts: z.array(z.string()),
+    sites_answered: z.array(z.string()),
+    sites_missing: z.record(z.string(), z.string()),
+  }).optional(),
+  cohorts: z.record(z.string(), cohortSchema).optional(),
+  thresholds: z.record(z.string(), num).optional(),
+  reference_model: z.string().optional(),
+  cross_site_auc: z.record(z.string(), z.record(z.string(), z.looseObject({ estimate: maybe, ci: ci.optional() }).nullable())).optional(),
+});
+
+export type Estimate = z.output<typeof estimateSchema>;
+export type RocPoint = z.output<typeof rocPointSchema>;
+export type ModelStats = z.output<typeof modelStatsSchema>;
+export type Difference = z.output<typeof differenceSchema>;
+export type ComparisonStats = z.output<typeof comparisonSchema>;
+export type GroupStats = z.output<typeof groupSchema>;
+export type CohortStats = z.output<typeof cohortSchema>;
+export type StatisticsPanel = z.output<typeof statisticsPanelSchema>;
+export type RoundReport = z.output<typeof roundReportSchema>;
+export type FrozenModelReport = z.output<typeof frozenModelSchema>;
+export type StudyReport = z.output<typeof studyReportSchema>;
+
+/** Parses a report.json (a study report); the error names the first field that does not fit. */
+export function parseStudyReport(value: unknown, where = 'report.json'): StudyReport {
+  const r = studyReportSchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`${where}: field "${i.path.join('.') || '(root)'}": ${i.message}`);
+  }
+  return r.data;
+}
