@@ -139,6 +139,8 @@ describe('study config and fit order', () => {
     const typed = { inputs: { columns: ['age', { name: 'aus_positive', type: 'binary' }, { name: 'subtype', type: 'categorical', levels: ['luminal_a', 'her2', 'tnbc'] }] } };
     expect(fitSpecOf({ name: 'c', architecture: 'logistic', config: typed }).columns).toEqual(['age', 'aus_positive', 'subtype=her2', 'subtype=tnbc']);
     expect(() => fitSpecOf({ name: 'c', architecture: 'logistic', config: { inputs: { columns: [{ name: 'subtype', type: 'categorical' }] } } })).toThrow(/inputs\.columns\[0\]\.levels: categorical column "subtype" needs its levels/);
+    const sa = studySchema.safeParse({ id: 's', rounds: 1, min_sites: 3, sites: ['a', 'b', 'c'], outlier_norm_factor: 0, secure_aggregation: { enabled: true, threshold: 2, quantization: { clip: 1, bits: 16 } }, models: [{ name: 'c', family: 'logistic', inputs: { columns: ['age'] } }] });
+    expect(sa.error?.issues.find((i) => i.path.join('.') === 'models.0.family')?.message).toMatch(/secure aggregation of tabular sums is not available yet/);
     const bad = study([{ name: 'ddfn', architecture: 'ddfn', selection: { icc_min: 0.8 } }]);
     expect(bad.error!.issues[0]).toMatchObject({ path: ['models', 0, 'selection'] });
     expect(study([{ name: 'c', family: 'logistic' }]).error!.issues[0]).toMatchObject({ path: ['models', 0, 'inputs'] });

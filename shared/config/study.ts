@@ -130,6 +130,11 @@ export const studySchema = z.strictObject({
     if (s.outlier_norm_factor > 0) {
       ctx.addIssue({ code: 'custom', path: ['outlier_norm_factor'], message: 'secure_aggregation hides individual updates, so the norm-outlier filter cannot run: set outlier_norm_factor: 0' });
     }
+    // Tabular fits read each site's sums (coordinator/fit-from-sums.ts); until they travel through
+    // secure aggregation (its transportFor seam), a study that promises only totals refuses them.
+    s.models.forEach((m, i) => {
+      if (isSumsModel(m)) ctx.addIssue({ code: 'custom', path: ['models', i, 'family'], message: `a ${m.family} model is fitted from each site's sums, which the coordinator would see one site at a time; secure aggregation of tabular sums is not available yet: fit it in a study without secure_aggregation` });
+    });
   }
   if (s.sites && s.min_sites > s.sites.length) {
     ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
