@@ -115,6 +115,23 @@ describe('fit from sums through the tabular family', () => {
       .rejects.toThrow(/site mincell_d: .*fewer than min_cell = 5/);
     const silent: PhaseTransport = { sites: ['a'], exchange: async () => ({ answers: new Map(), failures: [{ site: 'a', reason: 'tabular.sums: no answer within 5 s' }] }) };
     await expect(sumsTransport(silent, base, 1000, stats())({ kind: 'moments', outcome: 'y', columns: ['x'], subsets: [{ kind: 'all' }] })).rejects.toThrow(StudyFailedError);
+    // A site cut off once is asked again when it is back; the second answer completes the request.
+    let calls = 0;
+    const flaky: PhaseTransport = {
+      sites: ['a', 'b'],
+      exchange: async (_p, req) => {
+        calls++;
+        const ok = new TextEncoder().encode('{"droppedMissing":0,"subsets":[{"n":6,"events":3,"sum":[1],"sumSq":[2]}]}');
+        if (calls === 1) return { answers: new Map([['a', ok]]), failures: [{ site: 'b', reason: 'tabular.sums: disconnected (network)' }] };
+        expect([...req.keys()]).toEqual(['b']);
+        return { answers: new Map([['b', ok]]), failures: [] };
+      },
+    };
+    const st = stats();
+    const got = await sumsTransport(flaky, base, 1000, st, { attempts: 2, waitFor: async () => true })({ kind: 'moments', outcome: 'y', columns: ['x'], subsets: [{ kind: 'all' }] });
+    expect(got.map((r) => r.site)).toEqual(['a', 'b']);
+    expect((st as { retries?: number }).retries).toBe(1);
+    await expect(sumsTransport(silent, base, 1000, stats(), { attempts: 2, waitFor: async () => false })({ kind: 'moments', outcome: 'y', columns: ['x'], subsets: [{ kind: 'all' }] })).rejects.toThrow(/the fit needs every site's sums; a: tabular.sums: no answer within 5 s/);
     const bad: PhaseTransport = { sites: ['a'], exchange: async () => ({ answers: new Map([['a', new TextEncoder().encode('{"droppedMissing":0,"subsets":[{"n":"many"}]}')]]), failures: [] }) };
     await expect(sumsTransport(bad, base, 1000, stats())({ kind: 'moments', outcome: 'y', columns: ['x'], subsets: [{ kind: 'all' }] })).rejects.toThrow(/site a: its moments reply does not have the expected shape \(subsets\.0\.n/);
   });

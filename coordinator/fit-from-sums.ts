@@ -149,24 +149,49 @@ const replySchemas: Record<SiteRequest['kind'], z.ZodType> = {
 const REFUSAL = /refused: (min_cell|hessian_rows|no_rows): (.*)$/s;
 
 /** One model's fit over the phase transport: each request is one round trip to every participating site. */
-export function sumsTransport(pt: PhaseTransport, payloadBase: { spec: unknown; modelConfigs: unknown; dependencies: unknown; deep?: unknown }, deadlineMs: number, stats: { bytesOut: number; bytesIn: number }): Transport {
+/**
+ * A site that is cut off mid-fit (disconnect, deadline) is asked again once it is back: a sums
+ * request is stateless at the site, so the same request gives the same sums. `retry.waitFor`
+ * resolves when the sites are connected again (false after the grace period: the fit fails).
+ */
+export interface SumsRetry {
+  readonly attempts: number;
+  waitFor(sites: readonly string[]): Promise<boolean>;
+}
+
+export function sumsTransport(
+  pt: PhaseTransport, payloadBase: { spec: unknown; modelConfigs: unknown; dependencies: unknown; deep?: unknown }, deadlineMs: number,
+  stats: { bytesOut: number; bytesIn: number; retries?: number }, retry: SumsRetry = { attempts: 0, waitFor: async () => false },
+): Transport {
   return async (request) => {
     const bytes = new TextEncoder().encode(JSON.stringify({ ...payloadBase, request }));
-    stats.bytesOut += bytes.byteLength * pt.sites.length;
-    const { answers, failures } = await pt.exchange('tabular.sums', new Map(pt.sites.map((s) => [s, bytes])), deadlineMs);
     const replies: SiteReply[] = [];
-    for (const f of failures) {
-      const m = REFUSAL.exec(f.reason);
-      if (!m) throw new StudyFailedError(`site ${f.site} could not answer a ${request.kind} request of the fit: ${f.reason}`);
-      replies.push({ site: f.site, ok: false, code: m[1] as 'min_cell', message: m[2]! });
-    }
-    for (const [site, payload] of answers) {
-      stats.bytesIn += payload.byteLength;
-      let json: unknown;
-      try { json = JSON.parse(new TextDecoder().decode(payload)); } catch { throw new StudyFailedError(`site ${site}: its ${request.kind} reply is not JSON`); }
-      const r = replySchemas[request.kind].safeParse(json);
-      if (!r.success) throw new StudyFailedError(`site ${site}: its ${request.kind} reply does not have the expected shape (${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message})`);
-      replies.push({ site, ok: true, ...(r.data as object) } as SiteReply);
+    let ask = [...pt.sites];
+    for (let attempt = 0; ask.length > 0; attempt++) {
+      stats.bytesOut += bytes.byteLength * ask.length;
+      const { answers, failures } = await pt.exchange('tabular.sums', new Map(ask.map((s) => [s, bytes])), deadlineMs);
+      const lost: { site: string; reason: string }[] = [];
+      for (const f of failures) {
+        const m = REFUSAL.exec(f.reason);
+        if (m) replies.push({ site: f.site, ok: false, code: m[1] as 'min_cell', message: m[2]! });
+        else if (/refused: /.test(f.reason)) throw new StudyFailedError(`site ${f.site} could not answer a ${request.kind} request of the fit: ${f.reason}`);
+        else lost.push(f);
+      }
+      for (const [site, payload] of answers) {
+        stats.bytesIn += payload.byteLength;
+        let json: unknown;
+        try { json = JSON.parse(new TextDecoder().decode(payload)); } catch { throw new StudyFailedError(`site ${site}: its ${request.kind} reply is not JSON`); }
+        const r = replySchemas[request.kind].safeParse(json);
+        if (!r.success) throw new StudyFailedError(`site ${site}: its ${request.kind} reply does not have the expected shape (${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message})`);
+        replies.push({ site, ok: true, ...(r.data as object) } as SiteReply);
+      }
+      ask = lost.map((f) => f.site);
+      if (ask.length === 0) break;
+      const why = lost.map((f) => `${f.site}: ${f.reason}`).join('; ');
+      if (attempt >= retry.attempts || !(await retry.waitFor(ask))) {
+        throw new StudyFailedError(`the fit needs every site's sums; ${why}${retry.attempts > 0 ? ` (asked ${attempt + 1} times)` : ''}`);
+      }
+      stats.retries = (stats.retries ?? 0) + ask.length;
     }
     // Sites in a fixed order, so the sums (and the fit) do not depend on network timing.
     return replies.sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
@@ -226,7 +251,20 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
     }
     const spec = fitSpecOf(entry);
     const dependencies = deps.map((d) => frozen.get(d)!);
-    const stats = { bytesOut: 0, bytesIn: 0 };
+    const stats: { bytesOut: number; bytesIn: number; retries?: number } = { bytesOut: 0, bytesIn: 0 };
+    // A site cut off mid-fit gets reconnect_grace_s (at least 10 s) to come back; then it is asked again.
+    const retry: SumsRetry = {
+      attempts: 3,
+      waitFor: async (lost) => {
+        const until = Date.now() + Math.max(10, study.reconnect_grace_s) * 1000;
+        while (Date.now() < until) {
+          const connected = h.sites.connectedSites();
+          if (lost.every((s) => connected.includes(s))) return true;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        return false;
+      },
+    };
     const payloadBase = {
       spec: { family: m.family, architecture: entry.architecture, config: entry.config },
       modelConfigs: Object.fromEntries(deps.map((d) => [d, h.modelConfigs[d]])),
@@ -248,7 +286,7 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
         const ref = frozen.get(deepCfg.model)!;
         const width = penultimateWidth((await h.store.version(ref.model, ref.version)).set.infos, ref.model);
         if (deepCfg.components > width) throw new StudyFailedError(`model "${name}": inputs.deep_features.components is ${deepCfg.components}, but "${ref.model}" has ${width} penultimate-layer features`);
-        const fed = new Federation(sumsTransport(phase, { ...payloadBase, deep: [ref] }, study.round_deadline_s * 1000, stats), 'fail');
+        const fed = new Federation(sumsTransport(phase, { ...payloadBase, deep: [ref] }, study.round_deadline_s * 1000, stats, retry), 'fail');
         const raw = Array.from({ length: width }, (_, k) => deepColumn(ref.model, k));
         const pc = await pooledPca(fed, spec.outcome, raw);
         pcaTrips = fed.roundTrips;
@@ -261,7 +299,7 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
         deep = [{ ...ref, pca: input }];
         pcaReport = { model: ref.model, features: width, components: k, n: pc.n, variances: pc.variances.slice(0, k), explained: pc.explained.slice(0, k) };
       }
-      fitted = await fitTabular(sumsTransport(phase, { ...payloadBase, ...(deep.length ? { deep } : {}) }, study.round_deadline_s * 1000, stats), spec);
+      fitted = await fitTabular(sumsTransport(phase, { ...payloadBase, ...(deep.length ? { deep } : {}) }, study.round_deadline_s * 1000, stats, retry), spec);
       fitted.round_trips += pcaTrips;
     } catch (err) {
       if (err instanceof StudyFailedError) throw err;
@@ -276,7 +314,7 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
     });
     frozen.set(name, { model: name, version: g.version, digest: g.digest });
     imageVersions.set(name, g.version);
-    log.info({ model: name, family: fitted.family, n: fitted.n, roundTrips: fitted.round_trips, fitMs: fitted.fit_ms, bytesOut: stats.bytesOut, bytesIn: stats.bytesIn, digest: g.digest.slice(0, 12) }, 'tabular model fitted from sums');
+    log.info({ model: name, family: fitted.family, n: fitted.n, roundTrips: fitted.round_trips, fitMs: fitted.fit_ms, bytesOut: stats.bytesOut, bytesIn: stats.bytesIn, retries: stats.retries ?? 0, digest: g.digest.slice(0, 12) }, 'tabular model fitted from sums');
     out[name] = { ...fitted, version: g.version, digest: g.digest, depends_on: deps, ...(pcaReport ? { pca: pcaReport } : {}) };
   }
   return out;
