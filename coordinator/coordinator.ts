@@ -37,6 +37,7 @@ import { startNatsEventPublisher } from './nats-events.js';
 import { loadSigningKey, saveSigningKey, generateSigningKey } from '../shared/audit/keys.js';
 import { EvaluationCollector } from './evaluation.js';
 import { ConfigError } from '../shared/config/load.js';
+import { watchRevocations } from './revocations.js';
 
 export interface StudyOutcome {
   /**
@@ -255,6 +256,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
     study: trainedStudy, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
+    declaredExamples: (site) => sites.all().find((x) => x.site === site)?.cohortCounts.train,
     persist: async (results, strategyState) => {
       // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
       // round, so a crash between the two writes never pairs a state with another round's moments.
@@ -302,7 +304,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   let state = 'waiting';
   let resolveStart!: () => void;
   const startSignal = new Promise<void>((r) => (resolveStart = r));
-  const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(new DenyList(opts.denyFingerprints ?? []), log);
+  const deny = new DenyList(opts.denyFingerprints ?? []);
+  const revocations = coordinator.revoked_fingerprints_file ? watchRevocations(coordinator.revoked_fingerprints_file, opts.denyFingerprints ?? [], deny, log) : null;
+  const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(deny, log);
   const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000);
   const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log, events) : null;
   // Listed sites that never connected are shown too (not connected, never seen), so a status reads
@@ -328,22 +332,46 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       if (e.type === 'round_completed') setImmediate(() => cosigning.request(e.sites.filter((s) => sites.isConnected(s))));
     });
   }
+  const recordAdmin = (action: string, by: { name: string; fingerprint: string | null }) => {
+    log.info({ admin: by.name, fingerprint: by.fingerprint, action }, 'admin action');
+    recorder.append({ type: 'admin_action', action, admin: by.name, ...(by.fingerprint ? { cert_fingerprint: by.fingerprint } : {}) })
+      .catch((err: Error) => log.error({ err }, 'could not record admin_action'));
+  };
   const joined = new Set<string>();
   sites.onChange((site, connected) => {
     const fp = sites.all().find((x) => x.site === site)?.fingerprint;
     if (!connected || !fp || joined.has(`${site}/${fp}`)) return;
     joined.add(`${site}/${fp}`);
-    const pk = sites.all().find((x) => x.site === site)?.publicKey;
-    recorder.append({ type: 'site_joined', site, cert_fingerprint: fp, ...(pk ? { public_key: pk } : {}) }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
+    const info = sites.all().find((x) => x.site === site);
+    const pk = info?.publicKey;
+    const train = info?.cohortCounts.train;
+    recorder.append({
+      type: 'site_joined', site, cert_fingerprint: fp, ...(pk ? { public_key: pk } : {}),
+      ...(info?.certificate ? { certificate: info.certificate } : {}),
+      ...(train !== undefined ? { train_cases: train } : {}),
+      ...(info?.joinSignature ? { join_signature: info.joinSignature } : {}),
+    }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
   });
   const server = createGrpcServer({
     studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
     ...(cosigning ? { onCosignature: (site: string, r: CosignResponse) => void cosigning.receive(site, r) } : {}),
     onPhaseReply: (site, r) => phases.receive(site, r),
+    streamTimeouts: { headerMs: coordinator.header_timeout_s * 1000, progressMs: coordinator.progress_timeout_s * 1000 },
+    maxUploadsPerParty: study.models.length + 1,
+    onTaskRefused: (site, taskId, reason) => {
+      recorder.append({ type: 'task_refused', site, task_id: taskId, reason }).catch((err: Error) => log.error({ err }, 'could not record task_refused'));
+      events.publish({ type: 'log', level: 'warn', message: `site ${site} refused task ${taskId}: ${reason}` });
+    },
     admin: {
       status,
-      start: () => handle.start(),
-      stop: (by: string, evaluate: boolean) => handle.stop(`admin "${by}"`, { evaluate }),
+      start: (by) => {
+        recordAdmin('start', by);
+        handle.start();
+      },
+      stop: (by, evaluate) => {
+        recordAdmin('stop', by);
+        handle.stop(`admin "${by.name}"`, { evaluate });
+      },
     },
   }, { ...serverOptions(), ...opts.serverOptions });
   const port = await bindServer(server, coordinator.listen, creds, log);
@@ -498,6 +526,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       if (!started) engine.stop('shutdown', true);
       else handle.stop('shutdown', { resumable: true });
       phases.close();
+      revocations?.close();
       sites.closeAll('coordinator shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();

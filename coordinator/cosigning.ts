@@ -14,6 +14,8 @@ import type { EventBus } from '../shared/events/events.js';
 
 export class Cosigning {
   private readonly lastSize = new Map<string, number>();
+  /** Sites whose latest answer was a refusal to co-sign, with their reason. */
+  readonly refused = new Map<string, string>();
   private readonly pem: string;
 
   constructor(private readonly studyLog: StudyLog, signingKey: KeyObject, private readonly sites: SiteRegistry, private readonly log: Logger, private readonly events?: EventBus) {
@@ -41,7 +43,9 @@ export class Cosigning {
         this.send(site, head, r.lastSize);
         return;
       }
-      this.log.warn({ site, reason: r.error }, 'site refused to co-sign the study log');
+      // Loud: a site refusing to co-sign says this coordinator showed it a history it cannot accept.
+      this.refused.set(site, r.error);
+      this.log.error({ site, reason: r.error, advice: 'compare the heads sites recorded with `fl audit verify DIR --ca study-ca.pem --strict --cosign-state SITE_WORK_DIR...`' }, 'site REFUSED to co-sign the study log');
       this.events?.publish({ type: 'cosignature', site, ok: false, reason: r.error });
       return;
     }
@@ -50,6 +54,7 @@ export class Cosigning {
       if (!head) throw new Error('co-signature without a tree head');
       await this.studyLog.addCosignature(site, head, r.signature);
       this.lastSize.set(site, head.tree_size);
+      this.refused.delete(site);
       this.log.info({ site, treeSize: head.tree_size }, 'study log co-signed');
       this.events?.publish({ type: 'cosignature', site, ok: true, treeSize: head.tree_size });
     } catch (err) {

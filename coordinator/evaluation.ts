@@ -39,6 +39,8 @@ interface Pending {
   done: () => void;
 }
 
+const MAX_ROWS = 1_000_000;
+
 export class EvaluationCollector {
   private readonly pending = new Map<string, Pending>();
 
@@ -170,6 +172,7 @@ export class EvaluationCollector {
 
   private async receive(call: ClientStreamCall<ReceivedEvaluationReport>, state: { site: string }): Promise<Ack> {
     const rows: PredictionRecord[] = [];
+    let maxRows = MAX_ROWS;
     let head: ReceivedEvaluationReport | null = null;
     let aggregateJson = '';
     let aggregate: AggregateEvaluation | null = null;
@@ -192,6 +195,10 @@ export class EvaluationCollector {
         if (!p || !p.sites.has(site)) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": no open evaluation task "${msg.taskId}" for this site`);
         if (p.results.has(site)) throw new RejectError(grpc.status.ALREADY_EXISTS, `site "${site}": already submitted task "${msg.taskId}"`);
         head = msg;
+        // Memory bound: no more rows than the cases the site declared in the requested cohorts.
+        const counts = this.sites.all().find((x) => x.site === site)?.cohortCounts ?? {};
+        const declared = [...p.cohorts].reduce((n, c) => n + (counts[c] ?? 0), 0);
+        maxRows = declared > 0 ? declared : MAX_ROWS;
       } else if (msg.taskId !== head.taskId || msg.siteId !== head.siteId || msg.digest !== head.digest) {
         throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${state.site}": batches of one submission must share task, site and digest`);
       }
@@ -210,7 +217,7 @@ export class EvaluationCollector {
           if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score for model "${m}" that was not requested`);
           if (!(v >= 0 && v <= 1)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score ${v} for model "${m}" is not a probability`);
         }
-        if (rows.length >= 1_000_000) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": too many predictions`);
+        if (rows.length >= maxRows) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": more predictions than the ${maxRows} case(s) it declared in cohorts ${[...p.cohorts].join(', ')}`);
         rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores } });
       }
     }

@@ -11,6 +11,8 @@ export interface Caller {
   readonly fingerprint: string | null;
   /** Base64 DER SPKI of the certificate's key (mTLS only). */
   readonly publicKey?: string | null;
+  /** Base64 DER of the client certificate (mTLS only). */
+  readonly certificate?: string | null;
 }
 
 function certPublicKey(call: CallWithAuth): string | null {
@@ -36,7 +38,8 @@ export function mtlsGatekeeper(deny: DenyList, log: Logger): Gatekeeper {
     site(call, claimed, method) {
       const id = authorize(call, { roles: ['site'], deny, log, method });
       assertClaimedSite(id, claimed, log);
-      return { name: id.name, fingerprint: id.fingerprint, publicKey: certPublicKey(call) };
+      const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+      return { name: id.name, fingerprint: id.fingerprint, publicKey: certPublicKey(call), certificate: raw ? raw.toString('base64') : null };
     },
     admin(call, method) {
       const id = authorize(call, { roles: ['admin'], deny, log, method });

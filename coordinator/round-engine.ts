@@ -6,6 +6,7 @@
 // the deadline is left out of that round's aggregate; it rejoins at the next round.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { buildTrainTask, type CoordinatorMessage, type ModelConfigs, type UpdateHeader } from '../shared/protocol/index.js';
 import type { StudyConfig } from '../shared/config/study.js';
@@ -51,6 +52,8 @@ export interface RoundResult {
     global_digest: string;
     strategy_metrics: Record<string, number>;
     rejected: { site: string; reason: string }[];
+    /** Each summed site's share of the examples (its weight in a FedAvg-style mean). */
+    weights?: Record<string, { num_examples: number; weight: number }>;
   }>;
 }
 
@@ -58,6 +61,8 @@ export interface RoundResult {
 export interface StudyRecorder {
   /** Durably appends a record (fsync'ed before it resolves); returns its sequence number and leaf hash. */
   append(record: Record<string, unknown> & { type: string }): Promise<{ seq: number; hash: string }>;
+  /** The record line of `seq`, a signed tree head covering it and its inclusion proof (signed logs only). */
+  proveRecord?(seq: number): { record: string; head: unknown; proof: unknown } | null;
 }
 
 interface RoundRun {
@@ -90,8 +95,28 @@ export interface RoundEngineDeps {
   readonly phases?: PhaseExchange;
   /** { model: { architecture, config } } sent with every training task. */
   readonly modelConfigs: ModelConfigs;
+  /** The train-cohort size each site declared when it joined (signed, in its site_joined record):
+   *  an update claiming more examples is refused. Undefined: no bound known for the site. */
+  readonly declaredExamples?: (site: string) => number | undefined;
   /** Called (and awaited) after every completed round: durable study state. */
   readonly persist?: (results: readonly RoundResult[], strategyState: Record<string, StrategyState>) => Promise<void>;
+}
+
+function siteWeights(summed: readonly AcceptedUpdate[]): Record<string, { num_examples: number; weight: number }> {
+  const total = summed.reduce((s, u) => s + u.numExamples, 0);
+  return Object.fromEntries(summed.map((u) => [u.site, { num_examples: u.numExamples, weight: total > 0 ? u.numExamples / total : 0 }]));
+}
+
+async function removePartials(dir: string, log: Logger): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const stale = names.filter((n) => n.endsWith('.partial') || n.endsWith('.blocks'));
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+  if (stale.length > 0) log.info({ dir, files: stale.length }, 'removed abandoned partial uploads of the closed round');
 }
 
 export class StudyFailedError extends Error {
@@ -342,6 +367,8 @@ export class RoundEngine {
     for (const [site, reason] of run.dropped) {
       await recorder?.append({ type: 'site_dropped', round, site, reason });
     }
+    // Abandoned partial uploads of this round can never complete now: remove them.
+    for (const m of study.models) await removePartials(this.updatesDir(m.name, round), log);
 
     // Quorum per model, then aggregation through each model's strategy hooks (wrappers such as
     // the norm-outlier filter and DP accounting act inside aggregateFit). Every model is
@@ -406,6 +433,7 @@ export class RoundEngine {
         models[model] = {
           sites: summed.map((u) => u.site),
           num_examples: summed.reduce((s, u) => s + u.numExamples, 0),
+          weights: siteWeights(summed),
           metrics: strategy.aggregateEvaluate(summed.map((u) => ({ site: u.site, numExamples: u.numExamples, metrics: u.metrics })), { round, model }),
           global_digest_before: g.digest,
           global_digest: next.digest,
@@ -531,6 +559,9 @@ export class RoundEngine {
     const who = `site "${site}"`;
     if (header.studyId !== study.id) throw invalid(`${who}: update for study "${header.studyId}", this is study "${study.id}"`);
     if (header.siteId !== site) throw invalid(`${who}: update claims to come from site "${header.siteId}"`);
+    // Update ids live in the sending site's namespace, so one site can neither overwrite nor probe
+    // another's (the refusal is the same whether or not such an id exists).
+    if (!header.updateId.startsWith(`${site}-`)) throw invalid(`${who}: update_id "${header.updateId}" must start with "${site}-" (update ids are per site)`);
     if (!store.has(header.model)) throw invalid(`${who}: unknown model "${header.model}"`);
     const run = this.run;
     if (!run || run.settled) {
@@ -555,6 +586,10 @@ export class RoundEngine {
       throw duplicate(`${who}: already sent an update for model "${header.model}" in round ${run.round} (one update per site per round)`);
     }
     if (!/^[A-Za-z0-9._-]{8,80}$/.test(header.updateId)) throw invalid(`${who}: update_id must be 8-80 characters [A-Za-z0-9._-]`);
+    const declared = this.deps.declaredExamples?.(site);
+    if (declared !== undefined && header.numExamples > declared) {
+      throw invalid(`${who}: update ${header.updateId} claims ${header.numExamples} training examples, more than the ${declared} train cases the site declared when it joined`);
+    }
     return {
       round: run.round, model: header.model, site, spec: g.set.infos,
       ...(this.deps.strategies.get(header.model)?.maskedUpdates ? { masked: true } : {}),
@@ -604,12 +639,13 @@ export class RoundEngine {
   }
 
   private findAccepted(header: UpdateHeader): AcceptedUpdate | undefined {
-    return this.acceptedIds.get(header.updateId);
+    return this.acceptedUpdate(header.siteId, header.updateId);
   }
 
-  /** The accepted update with this id, if any. */
-  acceptedUpdate(updateId: string): AcceptedUpdate | undefined {
-    return this.acceptedIds.get(updateId);
+  /** The update with this id accepted from this site, if any (another site's ids are not visible). */
+  acceptedUpdate(site: string, updateId: string): AcceptedUpdate | undefined {
+    const u = this.acceptedIds.get(updateId);
+    return u && u.site === site ? u : undefined;
   }
 
   /** Every accepted update id, so a resubmission after a lost receipt is counted once. */

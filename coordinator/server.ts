@@ -19,6 +19,13 @@ import { RejectError } from './errors.js';
 import { toStatus } from './grpc-status.js';
 import { TransferSlots } from './transfer-slots.js';
 import { AtomicWriteError } from '../shared/util/atomic-write.js';
+import { CallLimiter } from '../shared/security/limits.js';
+import { ResourceExhaustedError } from '../shared/security/grpc-errors.js';
+import { POLICY_REFUSAL_PREFIX } from '../shared/config/site.js';
+import type { Caller } from './gatekeeper.js';
+import { verifyJoinSignature } from '../shared/audit/update-signature.js';
+import { parsePublicKey } from '../shared/audit/keys.js';
+import { RefusalLog, StalledStreamError, timedStream } from './stream-guard.js';
 
 export interface ServiceDeps {
   readonly studyId: string;
@@ -34,10 +41,17 @@ export interface ServiceDeps {
   readonly maxConcurrentTransfers?: number;
   readonly admin: {
     status(): StatusResponse;
-    start(): void;
-    /** An admin's stop: `by` names the admin; `evaluate` runs the held-out evaluation of the last completed round. */
-    stop(by: string, evaluate: boolean): void;
+    /** `by`: the admin certificate that asked (recorded in the study log). */
+    start(by: Caller): void;
+    /** An admin's stop; `evaluate` runs the held-out evaluation of the last completed round. */
+    stop(by: Caller, evaluate: boolean): void;
   };
+  /** Header and progress timeouts of client streams (uploads, evaluation submissions). */
+  readonly streamTimeouts?: { headerMs: number; progressMs: number };
+  /** Concurrent upload streams one party may hold before sending a header (after it: one per model). */
+  readonly maxUploadsPerParty?: number;
+  /** A site refused a task under its own policy (TaskStatus "failed" with the policy prefix). */
+  readonly onTaskRefused?: (site: string, taskId: string, reason: string) => void;
   /** Co-signatures of the study log arriving on site sessions. */
   readonly onCosignature?: (site: string, r: CosignResponse) => void;
   /** Answers to phase requests (coordinator/phase-exchange.ts). */
@@ -54,6 +68,21 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
   const { log } = deps;
   const downloads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
   const uploads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
+  const timeouts = deps.streamTimeouts ?? { headerMs: 5_000, progressMs: 30_000 };
+  // Per party (certificate identity): streams before their header, then one upload per model.
+  const uploadStreams = new CallLimiter(deps.maxUploadsPerParty ?? 2);
+  const uploadingModels = new Set<string>();
+  const evaluationStreams = new CallLimiter(1);
+  const refusals = new RefusalLog(log);
+  /** The party behind a call, from its certificate alone, checked (revocation, role, study listing) before anything is given to it. */
+  const partyOf = (call: PeerCall, method: string, listed: boolean): string => {
+    if (!deps.gate.secure) return '';
+    const caller = deps.gate.site(call, peerName(call), method);
+    if (listed && deps.allowedSites && !deps.allowedSites.includes(caller.name)) {
+      throw new RejectError(grpc.status.PERMISSION_DENIED, `site "${caller.name}" is not listed in the study's sites`);
+    }
+    return caller.name;
+  };
   return {
     session(call) {
       let session: SiteSession | null = null;
@@ -79,8 +108,22 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             if (deps.allowedSites && !deps.allowedSites.includes(caller.name)) {
               throw new RejectError(grpc.status.PERMISSION_DENIED, `site "${caller.name}" is not listed in the study's sites`);
             }
+            // The declared train-cohort size bounds this site's example counts; when signed, the
+            // signature must verify with the certificate's key (it goes into the study log).
+            const train = h.cohortCounts.train;
+            if (h.joinSignature && caller.publicKey) {
+              if (train === undefined) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${caller.name}": a signed join declaration needs cohort_counts.train`);
+              let ok = false;
+              try {
+                ok = verifyJoinSignature(parsePublicKey(caller.publicKey), { study: deps.studyId, site: caller.name, train_cases: train }, h.joinSignature);
+              } catch {
+                ok = false;
+              }
+              if (!ok) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${caller.name}": join_signature does not verify with the certificate's key`);
+            }
             const s: SiteSession = {
               site: caller.name, backend: h.backend, fingerprint: caller.fingerprint, publicKey: caller.publicKey ?? null, cohortCounts: { ...h.cohortCounts },
+              certificate: caller.certificate ?? null, joinSignature: h.joinSignature ?? '',
               send: (out) => {
                 if (!closed) call.send(out);
               },
@@ -105,7 +148,13 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
               type: 'task_progress', round: deps.engine.currentRound, site: session.site,
               state: st.state, progress: st.progress, message: st.message,
             });
-            if (st.state === 'failed') deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
+            if (st.state === 'failed') {
+              if (st.message.startsWith(POLICY_REFUSAL_PREFIX)) {
+                log.warn({ site: session.site, task: st.taskId, reason: st.message }, 'site refused a task under its policy');
+                deps.onTaskRefused?.(session.site, st.taskId, st.message);
+              }
+              deps.evaluation?.siteFailed(st.taskId, session.site, st.message);
+            }
           } else if (m.type === 'cosignature') {
             deps.onCosignature?.(session.site, m);
           } else if (m.type === 'phase_reply') {
@@ -113,7 +162,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           }
         } catch (err) {
           const status = toStatus(err, log);
-          log.warn({ site: session?.site, reason: status.details }, 'session refused');
+          refusals.warn(`session/${session?.site ?? peerName(call)}/${status.code}`, { site: session?.site, reason: status.details }, 'session refused');
           close(status.details);
           call.refuse(status);
         }
@@ -165,23 +214,36 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
     uploadUpdate(call, callback) {
       let header: UpdateHeader | undefined;
       let site = peerName(call) || '?';
+      const releases: (() => void)[] = [];
       (async () => {
-        const release = await uploads.acquire();
+        // Identity, revocation and listing first: nothing (no slot, no buffer) before them.
+        site = partyOf(call, 'UploadUpdate', true) || site;
+        releases.push(uploadStreams.acquire(site));
+        const timed = timedStream(call, { ...timeouts, who: () => `site "${site}"`, what: 'upload' });
         let accepted;
-        try {
-          const { admission, update } = await receiveUpload(call, (h) => {
-            header = h;
-            site = deps.gate.site(call, h.siteId, 'UploadUpdate').name;
-            const a = deps.engine.admit(site, h);
-            if ('already' in a) throw new AlreadyAccepted(a.already.updateId, a.already.digest);
-            return a;
-          });
-          accepted = await deps.engine.accept(admission, update);
-        } finally {
-          release();
-        }
+        const { admission, update } = await receiveUpload(timed, async (h) => {
+          header = h;
+          site = deps.gate.site(call, h.siteId, 'UploadUpdate').name;
+          const a = deps.engine.admit(site, h);
+          if ('already' in a) throw new AlreadyAccepted(a.already.updateId, a.already.digest);
+          const key = `${site}\u0000${a.model}`;
+          if (uploadingModels.has(key)) throw new ResourceExhaustedError(`site "${site}" is already uploading an update of model "${a.model}"; one upload per model at a time`);
+          uploadingModels.add(key);
+          releases.push(() => uploadingModels.delete(key));
+          // A transfer slot only for an admitted header; waiting for it is bounded by the progress timeout.
+          let timer: NodeJS.Timeout | undefined;
+          const release = await Promise.race([
+            uploads.acquire(),
+            new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ResourceExhaustedError(`site "${site}": no upload slot free within ${timeouts.progressMs / 1000} s; retry`)), timeouts.progressMs); }),
+          ]).finally(() => clearTimeout(timer));
+          releases.push(release);
+          return a;
+        });
+        accepted = await deps.engine.accept(admission, update);
         return { accepted: true, updateId: accepted.updateId, digest: accepted.digest, message: `accepted for round ${accepted.round}` };
-      })().then(
+      })().finally(() => {
+        for (const r of releases.reverse()) r();
+      }).then(
         (receipt) => callback(null, receipt),
         async (err) => {
           if (err instanceof AlreadyAccepted) {
@@ -191,8 +253,12 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           // A full disk or an I/O error while spooling: the round cannot go on (the engine stops it).
           if (err instanceof AtomicWriteError) deps.engine.storageFailed(err);
           const status = toStatus(err, log);
-          log.warn({ site, model: header?.model, round: header?.round, reason: status.details }, 'update rejected');
-          await deps.engine.reject(site, header, status.details).catch((e) => log.error({ err: e }, 'could not record rejection'));
+          refusals.warn(`upload/${site}/${status.code}`, { site, model: header?.model, round: header?.round, reason: status.details }, 'update rejected');
+          // Refusals of the update itself go to the study log; a stream refused before its header
+          // (identity, quota, no header) is no update and is only logged (rate-limited).
+          if (header && !(err instanceof StalledStreamError)) {
+            await deps.engine.reject(site, header, status.details).catch((e) => log.error({ err: e }, 'could not record rejection'));
+          }
           callback(status);
         },
       );
@@ -205,7 +271,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
         if (req.studyId !== deps.studyId) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": study "${req.studyId}", this is "${deps.studyId}"`);
         if (!/^[A-Za-z0-9._-]{8,80}$/.test(req.updateId)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": malformed update_id`);
         if (!deps.store.has(req.model)) throw new RejectError(grpc.status.NOT_FOUND, `site "${site}": unknown model "${req.model}"`);
-        if (deps.engine.acceptedUpdate(req.updateId)) return { receivedBytes: 0, accepted: true };
+        if (deps.engine.acceptedUpdate(site, req.updateId)) return { receivedBytes: 0, accepted: true };
         const st = await partialState(join(deps.engine.updatesDir(req.model, req.round), `${req.updateId}.flt`));
         return { receivedBytes: st && st.site === site ? st.bytes : 0, accepted: false };
       })().then((r) => callback(null, r), (err) => callback(toStatus(err, log)));
@@ -216,7 +282,22 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
         callback({ code: grpc.status.UNIMPLEMENTED, details: 'this coordinator does not collect evaluations' });
         return;
       }
-      deps.evaluation.submit(call, callback);
+      let release: (() => void) | undefined;
+      let site = peerName(call) || '?';
+      try {
+        site = partyOf(call, 'SubmitEvaluation', false) || site;
+        release = evaluationStreams.acquire(site);
+      } catch (err) {
+        const status = toStatus(err, log);
+        refusals.warn(`evaluation/${site}/${status.code}`, { site, reason: status.details }, 'evaluation refused');
+        callback(status);
+        return;
+      }
+      const timed = Object.assign(timedStream(call, { ...timeouts, who: () => `site "${site}"`, what: 'evaluation' }), { getAuthContext: () => call.getAuthContext() });
+      deps.evaluation.submit(timed, (err, ack) => {
+        release?.();
+        callback(err, ack);
+      });
     },
   };
 }
@@ -234,26 +315,25 @@ function peerName(call: PeerCall): string {
 }
 
 export function studyAdminImpl(deps: ServiceDeps): StudyAdminHandlers {
-  const guard = <T>(call: PeerCall, method: string, respond: Respond<T>, fn: () => T) => {
+  const guard = <T>(call: PeerCall, method: string, respond: Respond<T>, fn: (by: Caller) => T) => {
     try {
-      deps.gate.admin(call, method);
-      respond(null, fn());
+      const by = deps.gate.admin(call, method);
+      respond(null, fn(by));
     } catch (err) {
       respond(toStatus(err, deps.log));
     }
   };
   return {
     getStatus: (call, respond) => guard(call, 'GetStatus', respond, () => deps.admin.status()),
-    startStudy: (call, respond) => guard(call, 'StartStudy', respond, () => {
-      deps.admin.start();
+    startStudy: (call, respond) => guard(call, 'StartStudy', respond, (by) => {
+      deps.admin.start(by);
       return { ok: true, message: 'study started' };
     }),
-    stopStudy: (call, respond) => guard(call, 'StopStudy', respond, () => {
-      const who = deps.gate.admin(call, 'StopStudy').name;
+    stopStudy: (call, respond) => guard(call, 'StopStudy', respond, (by) => {
       const md = (call as unknown as { metadata?: grpc.Metadata }).metadata;
       const evaluate = String(md?.get('fl-stop-evaluate')[0] ?? '') === '1';
-      deps.admin.stop(who, evaluate);
-      return { ok: true, message: `study stopping (stopped by admin "${who}"${evaluate ? '; the last completed round is frozen and evaluated' : ''})` };
+      deps.admin.stop(by, evaluate);
+      return { ok: true, message: `study stopping (stopped by admin "${by.name}"${evaluate ? '; the last completed round is frozen and evaluated' : ''})` };
     }),
   };
 }

@@ -8,6 +8,9 @@ export interface SiteSession {
   /** Base64 DER SPKI of the site's certificate key (mTLS only). */
   readonly publicKey?: string | null;
   readonly cohortCounts: Record<string, number>;
+  /** Base64 DER certificate and the signature over the site's join declaration (mTLS only). */
+  readonly certificate?: string | null;
+  readonly joinSignature?: string;
   send(message: CoordinatorMessage): void;
   close(reason: string): void;
 }
@@ -20,6 +23,8 @@ export interface SiteInfo {
   fingerprint: string | null;
   publicKey: string | null;
   cohortCounts: Record<string, number>;
+  certificate: string | null;
+  joinSignature: string;
 }
 
 type Listener = (site: string, connected: boolean, reason: string) => void;
@@ -39,6 +44,7 @@ export class SiteRegistry {
     this.info.set(session.site, {
       site: session.site, connected: true, backend: session.backend, lastSeen: Date.now(),
       fingerprint: session.fingerprint, publicKey: session.publicKey ?? null, cohortCounts: session.cohortCounts,
+      certificate: session.certificate ?? null, joinSignature: session.joinSignature ?? '',
     });
     for (const l of this.listeners) l(session.site, true, 'connected');
   }

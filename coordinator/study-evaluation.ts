@@ -180,7 +180,8 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
     ref: { studyId: study.id, model: f.model, round: f.version, version: f.version, digest: f.digest }, threshold: f.threshold,
   }));
   // Sent again after a restart (a site records a notice it already has once more; harmless).
-  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: freezeRecord.seq, recordHash: freezeRecord.hash });
+  const proof = h.recorder?.proveRecord?.(freezeRecord.seq);
+  const notice = buildFreezeNotice({ studyId: study.id, models: frozenModels, logSeq: freezeRecord.seq, recordHash: freezeRecord.hash, ...(proof ? { proofJson: JSON.stringify(proof) } : {}) });
   for (const s of sites) h.sites.send(s, notice);
   h.events.publish({ type: 'log', level: 'info', message: `frozen: ${frozen.map((f) => `${f.model} ${f.digest.slice(0, 12)} threshold ${f.threshold.toFixed(4)}`).join('; ')}` });
 

@@ -63,7 +63,7 @@ function firstNonFinite(bytes: Uint8Array, scratch: Float32Array): number {
  */
 export async function receiveUpload(
   messages: AsyncIterable<UploadPart>,
-  admit: (header: UpdateHeader) => Admission,
+  admit: (header: UpdateHeader) => Admission | Promise<Admission>,
 ): Promise<{ admission: Admission; update: ReceivedUpdate }> {
   const it = messages[Symbol.asyncIterator]();
   const first = await it.next();
@@ -71,7 +71,7 @@ export async function receiveUpload(
     throw invalid('upload must start with an update header');
   }
   const header = first.value.header;
-  const admission = admit(header);
+  const admission = await admit(header);
   const who = `site "${admission.site}", model "${admission.model}", round ${admission.round}`;
   const infos = [...header.tensors];
   const mismatch = specMismatch(admission.spec, infos);
@@ -184,7 +184,9 @@ export async function receiveUpload(
     ok = true;
     return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
   } catch (err) {
-    refused = err instanceof RejectError && err !== interrupted;
+    // A refused update leaves nothing; a stream that broke or went quiet keeps its verified
+    // blocks for a resume (the round engine removes what is still there when the round closes).
+    refused = err instanceof RejectError && err !== interrupted && err.code !== grpcStatus.DEADLINE_EXCEEDED;
     // A file-system error (ENOSPC, EIO) names the spool file it concerns.
     if (!(err instanceof RejectError) && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((err as NodeJS.ErrnoException).code!)) throw writeError(partial, err);
     throw err;

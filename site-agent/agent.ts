@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   connectFederation, encodeEvaluationAggregate, isServiceError,
-  type FederationClient, type SessionStream, type Task, type TrainTask, type EvaluateTask, type CosignRequest, type ProtocolError, type PhaseRequest,
+  type FederationClient, type SessionStream, type Task, type TrainTask, type EvaluateTask, type CosignRequest, type ProtocolError, type PhaseRequest, type FreezeNotice,
 } from '../shared/protocol/index.js';
 import { FreezeRegistry } from './freeze-registry.js';
 import { createPublicKey, createHash, type KeyObject } from 'node:crypto';
@@ -26,6 +26,9 @@ import { Backoff, sleep } from './backoff.js';
 import { classifyConnectionError, PermanentConnectionError } from './connection-errors.js';
 import { downloadModel, uploadUpdate, type OutboundGuard } from './transfer.js';
 import type { Trainer } from './trainer.js';
+import { DEFAULT_SITE_POLICY, type SitePolicy } from '../shared/config/site.js';
+import { PolicyRefusal, checkEvaluateTask, checkFreezeNotice, checkTrainTask } from './policy.js';
+import { signJoin } from '../shared/audit/update-signature.js';
 
 export interface AgentOptions {
   readonly studyId: string;
@@ -49,6 +52,8 @@ export interface AgentOptions {
   readonly phaseHandlers?: Readonly<Record<string, (req: PhaseRequest) => Promise<Uint8Array>>>;
   /** Secure aggregation (site-agent/secagg-handler.ts): masks updates when the task asks for it. */
   readonly secureAggregation?: { maskUpdate(model: string, round: number, delta: Float32Array, numExamples: number, clipNorm?: number): Uint8Array };
+  /** What this site accepts whatever the coordinator asks (site.yaml `policy:`); default: DEFAULT_SITE_POLICY. */
+  readonly policy?: SitePolicy;
 }
 
 /** How `run()` ended: the study ended (completed, stopped by an admin, failed) or this agent was shut down. */
@@ -176,13 +181,9 @@ export class SiteAgent {
           });
         } else if (m.type === 'freeze') {
           const f = m;
-          this.queue = this.queue.then(async () => {
-            await this.freezes.record(f.models.map((x) => ({
-              model: x.ref.model, digest: x.ref.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
-            })));
-            this.log.info({ models: f.models.map((x) => `${x.ref.model}@${x.ref.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
-            this.status(`freeze-${f.logSeq}`, 'done', 1, 'freeze recorded');
-          }).catch((err) => this.log.error({ err: (err as Error).message }, 'could not record the frozen models'));
+          this.queue = this.queue.then(() => this.onFreeze(f)).catch((err) => {
+            this.log.error({ err: (err as Error).message, logSeq: f.logSeq }, 'freeze notice not recorded');
+          });
         } else if (m.type === 'cosign') {
           const req = m;
           this.queue = this.queue.then(() => this.cosign(req, call)).catch((err) => {
@@ -205,9 +206,13 @@ export class SiteAgent {
       });
       call.onError((err) => done(err));
       call.onEnd(() => done(this.stopReason === null ? Object.assign(new Error('session closed by the coordinator'), { code: grpc.status.UNAVAILABLE }) : undefined));
+      const cohortCounts = this.trainer.cohortCounts();
+      const train = cohortCounts.train;
       const hello = {
         studyId: this.opts.studyId, siteId: this.opts.siteId, agentVersion: this.opts.version ?? '0.1.0',
-        backend: this.trainer.backend, cohortCounts: this.trainer.cohortCounts(),
+        backend: this.trainer.backend, cohortCounts,
+        // The declared train-cohort size, signed: it bounds this site's example counts in the study log.
+        ...(this.opts.siteKey && train !== undefined ? { joinSignature: signJoin(this.opts.siteKey, { study: this.opts.studyId, site: this.opts.siteId, train_cases: train }) } : {}),
       };
       try {
         this.check('hello', hello);
@@ -251,6 +256,44 @@ export class SiteAgent {
     call.send({ type: 'phase_reply', exchangeId: reply.exchangeId, payload: reply.payload, error: reply.error });
   }
 
+  private get policy(): SitePolicy {
+    return this.opts.policy ?? DEFAULT_SITE_POLICY;
+  }
+
+  /** Loudly: an error line at the site, and a refusal (not a crash) to the coordinator. */
+  private refuse(taskId: string, err: PolicyRefusal): void {
+    this.log.error({ task: taskId, reason: err.message }, 'refused a task under this site\'s policy');
+    this.status(taskId, 'failed', 0, err.statusMessage);
+  }
+
+  private async onFreeze(f: FreezeNotice): Promise<void> {
+    const taskId = `freeze-${f.logSeq}`;
+    try {
+      // Without a site key (insecure mode) nothing was co-signed and no log key pinned: there is no
+      // trust to check a proof against, so the notice is taken as is (one-machine experiments only).
+      if (this.opts.siteKey) checkFreezeNotice(this.policy, f, this.opts.studyId, await this.pinnedCoordinatorKey());
+      else if (this.policy.require_freeze_proof) this.log.warn({ logSeq: f.logSeq }, 'insecure mode: freeze notice taken without checking its proof');
+    } catch (err) {
+      if (!(err instanceof PolicyRefusal)) throw err;
+      this.refuse(taskId, err);
+      return;
+    }
+    await this.freezes.record(f.models.map((x) => ({
+      model: x.ref.model, digest: x.ref.digest, threshold: x.threshold, logSeq: f.logSeq, recordHash: f.recordHash,
+    })));
+    this.log.info({ models: f.models.map((x) => `${x.ref.model}@${x.ref.digest.slice(0, 12)}`), logSeq: f.logSeq }, 'recorded frozen models');
+    this.status(taskId, 'done', 1, 'freeze recorded');
+  }
+
+  private async pinnedCoordinatorKey(): Promise<KeyObject | null> {
+    if (!this.opts.stateDir) return null;
+    try {
+      return createPublicKey(await readFile(join(this.opts.stateDir, 'coordinator-log.pub'), 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
   /** Every outbound message passes the privacy guard first (when one is configured). */
   private check<K extends OutboundKind>(kind: K, payload: OutboundPayloads[K]): void {
     this.opts.guard?.guardOutbound(kind, payload);
@@ -270,6 +313,15 @@ export class SiteAgent {
 
   private async runTask(task: Task): Promise<void> {
     this.stats.tasks++;
+    // The site's policy first: a refused task is logged here and reported as a refusal.
+    try {
+      if (task.type === 'train') checkTrainTask(this.policy, task);
+      else checkEvaluateTask(this.policy, task);
+    } catch (err) {
+      if (!(err instanceof PolicyRefusal)) throw err;
+      this.refuse(task.taskId, err);
+      return;
+    }
     if (task.type === 'train') {
       await this.train(task);
     } else {
@@ -442,7 +494,10 @@ export class SiteAgent {
       response = { head: req.head, signature, error: '', lastSize: req.head.tree_size };
     } catch (err) {
       response = { head: req.head, signature: '', error: (err as Error).message.slice(0, 200), lastSize: cosigner.lastSigned()?.tree_size ?? 0 };
-      this.log.warn({ reason: response.error }, 'refused to co-sign the study log');
+      this.log.error({
+        reason: response.error,
+        advice: 'do not trust this coordinator\'s study log: keep work_dir/cosign-state.json and ask the auditor to run `fl audit verify --ca study-ca.pem --strict --cosign-state DIR...` against it',
+      }, 'REFUSED to co-sign the study log');
     }
     call.send({ type: 'cosignature', ...response });
   }

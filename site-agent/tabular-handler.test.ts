@@ -57,6 +57,9 @@ describe('tabular.sums handler', () => {
     await expect(h(request('{not json'))).rejects.toThrow(/payload is not JSON/);
     await expect(h(request({ spec, dependencies: [], request: { ...moments, subsets: [{ kind: 'fold', fold: 0 }] } }))).rejects.toThrow(/field "request.subsets.0/);
     await expect(h(request({ spec, dependencies: [], request: moments }, 'tabular.rows'))).rejects.toThrow(/unknown tabular phase "tabular.rows"/);
+    const strict = createTabularHandler(trainer(table(20, 8)), log, { models: ['ddfn'] });
+    await expect(strict(request({ spec, dependencies: [], request: moments }))).rejects.toThrow(/model "clinical" \(logistic, logistic\) is not in policy.training.models \[ddfn\]/);
+    await expect(createTabularHandler(trainer(table(20, 8)), log, { models: ['logistic'] })(request({ spec, dependencies: [], request: moments }))).resolves.toBeInstanceOf(Uint8Array);
     // 3 events < 5; a study config asking for min_cell 1 does not lower the site's floor.
     await expect(h(request({ spec: { ...spec, config: { ...spec.config, min_cell: 1 } }, dependencies: [], request: moments }))).rejects.toThrow(/min_cell: site site-a: .*3 events .*fewer than min_cell = 5/);
   });

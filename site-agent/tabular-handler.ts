@@ -52,7 +52,7 @@ export const tabularPayloadSchema = z.strictObject({
 export type TabularPayload = z.input<typeof tabularPayloadSchema>;
 
 /** The `tabular` phase handler of a site agent. */
-export function createTabularHandler(trainer: Trainer, log: Logger): (req: PhaseRequest) => Promise<Uint8Array> {
+export function createTabularHandler(trainer: Trainer, log: Logger, policy: { readonly models: readonly string[] } = { models: ['all'] }): (req: PhaseRequest) => Promise<Uint8Array> {
   return async (req) => {
     if (req.phase !== 'tabular.sums') throw new FlError('tabular.phase', `unknown tabular phase "${req.phase}" (this site answers tabular.sums)`);
     if (!trainer.sums) throw new FlError('tabular.phase', 'this site cannot compute sums of tabular models');
@@ -68,6 +68,11 @@ export function createTabularHandler(trainer: Trainer, log: Logger): (req: Phase
       throw new FlError('tabular.payload', `tabular.sums for model "${req.model}": field "${i.path.join('.')}": ${i.message}`);
     }
     const p = parsed.data;
+    // The site's policy (site.yaml policy.training.models) applies to fits from sums as to training.
+    const names = [p.spec.architecture, p.spec.family].filter((x): x is string => !!x);
+    if (!policy.models.includes('all') && !names.some((n) => policy.models.includes(n))) {
+      throw new FlError('SITE_POLICY', `tabular.sums for model "${req.model}" (${names.join(', ')}) is not in policy.training.models [${policy.models.join(', ')}]`, { user: true });
+    }
     const started = Date.now();
     const sums = await trainer.sums({
       model: req.model, ...(p.spec.family ? { family: p.spec.family } : {}), architecture: p.spec.architecture, config: p.spec.config,

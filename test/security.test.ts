@@ -120,19 +120,20 @@ describe('mutual TLS at the real coordinator', () => {
     void agent.run();
     handle.start();
     const big = client(clientCredentials(kit('site', 'big')));
-    // One 12 MiB message (the limit is 8 MiB): refused by the transport before any handler runs.
+    // One 12 MiB message (the limit is 8 MiB) from a party not listed in the study: refused on its
+    // identity before anything is read.
     const err = await (async () => {
       const call = big.uploadUpdate();
       call.write({ type: 'chunk', chunk: { offset: 0, data: Buffer.alloc(12 << 20), sha256: '' } });
       call.end();
       return call.receipt.then(() => { throw new Error('accepted'); }, (e: grpc.ServiceError) => e);
     })();
-    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/site "big" is not listed in the study's sites/) });
     // The same site can still make well-formed calls afterwards (refused here for a real reason).
     const after = await uploadUpdate(big, {
       studyId: 'sec', siteId: 'big', model: 'm', round: 1, modelVersion: 0, numExamples: 1, updateId: 'big-update-1', metrics: {}, taskId: 't', signature: '',
     }, { infos, data: new Float32Array(8) }).catch((e: grpc.ServiceError) => e);
-    expect(after).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: expect.stringMatching(/site "big": not a participant/) });
+    expect(after).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/site "big" is not listed/) });
     const outcome = await handle.done;
     expect(outcome.state).toBe('completed');
     expect(outcome.rounds[0]!.models.m!.sites).toEqual(['good']);

@@ -1,11 +1,13 @@
 // `fl audit`: the auditor's tools for a study log directory (log.jsonl, heads.jsonl, coordinator.pub).
-//   fl audit verify DIR [--nats URL --study ID] [--pubkey PEM] [--strict] [--json]
+//   fl audit verify DIR [--nats URL --study ID] [--pubkey PEM] [--ca CA.pem] [--strict] [--cosign-state DIR...] [--json]
 //   fl audit show DIR [--json]
 //   fl audit prove DIR --record N [--size S]
 //   fl audit replay DIR --updates DIR [--checkpoints DIR] [--json]
 // Exit codes: 0 intact, 1 verification failed (first bad record named), 2 usage errors,
 // 3 warnings under --strict (torn line, unsigned records), 4 replay mismatch.
 import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { verifyLogDir, type DirVerification } from '../../shared/audit/verify-dir.js';
@@ -16,10 +18,47 @@ import { summationOrder, type AuditRecord } from '../../shared/audit/records.js'
 import type { VerifyReport } from '../../shared/audit/verifier.js';
 import { auditSubject } from '../../shared/events/subjects.js';
 
-async function verifyOrThrow(dir: string, o: { pubkey?: string; nats?: string; study?: string }): Promise<DirVerification> {
+async function loadCa(path: string): Promise<X509Certificate> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`--ca ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 2);
+  }
+  try {
+    return new X509Certificate(text);
+  } catch {
+    throw new CliError(`--ca ${path}: not a PEM certificate (use the study CA, pki/ca/ca.pem from \`fl provision\`)`, 2);
+  }
+}
+
+/** A site's own record of the last head it co-signed, compared with the log: a different root is a fork. */
+async function checkCosignState(dirOrFile: string, f: VerifyReport): Promise<{ site: string; ok: boolean; message: string }> {
+  const path = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, 'cosign-state.json');
+  let state: { study?: unknown; site?: unknown; last?: { tree_size?: unknown; root_hash?: unknown } | null };
+  try {
+    state = JSON.parse(await readFile(path, 'utf8')) as typeof state;
+  } catch (err) {
+    throw new CliError(`--cosign-state ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (give the site\'s work_dir)' : `not valid JSON: ${(err as Error).message}`}`, 2);
+  }
+  const site = typeof state.site === 'string' ? state.site : '?';
+  if (state.study !== f.study) return { site, ok: false, message: `${path}: state is for study "${String(state.study)}", the log is "${f.study}"` };
+  const last = state.last;
+  if (!last) return { site, ok: true, message: `site ${site} has co-signed nothing yet` };
+  const size = Number(last.tree_size);
+  if (!Number.isInteger(size) || size < 1 || typeof last.root_hash !== 'string') return { site, ok: false, message: `${path}: malformed last head` };
+  if (size > f.records) return { site, ok: false, message: `FORK: site ${site} co-signed a log of ${size} records; this log has ${f.records} (records were removed)` };
+  const root = f.tree.root(size).toString('hex');
+  if (root !== last.root_hash) return { site, ok: false, message: `FORK: site ${site} co-signed root ${last.root_hash.slice(0, 16)}… at size ${size}; this log has root ${root.slice(0, 16)}… there (the log shown to the auditor is not the one the site signed)` };
+  return { site, ok: true, message: `site ${site}'s last co-signed head (size ${size}) matches the log` };
+}
+
+async function verifyOrThrow(dir: string, o: { pubkey?: string; nats?: string; study?: string; ca?: string }): Promise<DirVerification> {
   if ((o.nats === undefined) !== (o.study === undefined)) throw new CliError('--nats and --study go together', 2);
+  const ca = o.ca ? await loadCa(o.ca) : undefined;
   try {
     return await verifyLogDir(dir, {
+      ...(ca ? { ca } : {}),
       ...(o.pubkey ? { publicKey: await loadPublicKey(o.pubkey) } : {}),
       ...(o.nats && o.study ? { nats: { url: o.nats, study: o.study } } : {}),
     });
@@ -37,7 +76,7 @@ function failureText(r: VerifyReport, dir: string): string {
 function reportJson(r: VerifyReport) {
   return {
     ok: r.ok, study: r.study, records: r.records, heads: r.heads, signed_size: r.signedSize, root_hash: r.rootHash,
-    latest_head: r.latestHead, cosignatures: r.cosignatures, torn_tail: r.tornTail, warnings: r.warnings, failure: r.failure,
+    latest_head: r.latestHead, cosignatures: r.cosignatures, uncosigned: r.uncosigned, torn_tail: r.tornTail, warnings: r.warnings, failure: r.failure,
   };
 }
 
@@ -57,6 +96,8 @@ function summary(rec: AuditRecord): string {
     case 'evaluation_requested': return `evaluation requested${rec.cohorts ? ` on ${rec.cohorts.join(', ')}` : ''} for ${rec.models.map((m) => `${m.model} ${d(m.digest)}`).join(', ')}`;
     case 'evaluation_result': return `evaluation result from ${rec.site}${rec.cohort ?? rec.cohorts ? ` (${rec.cohort ?? rec.cohorts!.join(', ')})` : ''}: ${d(rec.results_digest)}`;
     case 'report': return `report ${d(rec.digest)}`;
+    case 'admin_action': return `admin ${rec.admin} ${rec.action}${rec.cert_fingerprint ? ` (cert ${d(rec.cert_fingerprint)})` : ''}`;
+    case 'task_refused': return `${rec.site} refused task ${rec.task_id}: ${rec.reason}`;
     case 'log_recovered': return `log recovered after a crash: torn ${rec.torn_bytes} bytes${rec.quarantined_to ? ` → ${rec.quarantined_to}` : ''}, ${rec.unsigned_records} unsigned record(s)`;
     case 'round_interrupted': return `round ${rec.round} interrupted: ${rec.reason}`;
     case 'study_stopped': return `study stopped by ${rec.by}${rec.resumable ? ' (resumes at the next start)' : ''}`;
@@ -73,10 +114,13 @@ export function register(program: Command): void {
     .option('--nats <url>', 'also verify the replicated copy on NATS JetStream and compare it with the file')
     .option('--study <id>', 'study id of the NATS stream (with --nats)')
     .option('--pubkey <pem>', "the coordinator's public key, obtained out of band (default DIR/coordinator.pub)")
-    .option('--strict', 'treat warnings (torn last line, records without a signed head, unsigned updates) as failures (exit 3)')
+    .option('--ca <pem>', 'the study CA certificate: every site key must come from a certificate it issued')
+    .option('--strict', 'treat warnings (torn last line, records without a signed head, unsigned updates) as failures (exit 3), and fail (exit 1) unless every round is co-signed by every site aggregated in it')
+    .option('--cosign-state <dirs...>', "sites' work_dir (or cosign-state.json): check the heads they co-signed against this log and report any fork")
     .option('--json', 'print the result as JSON')
-    .action(async (dir: string, o: { nats?: string; study?: string; pubkey?: string; strict?: boolean; json?: boolean }) => {
+    .action(async (dir: string, o: { nats?: string; study?: string; pubkey?: string; strict?: boolean; json?: boolean; ca?: string; cosignState?: string[] }) => {
       const v = await verifyOrThrow(dir, o);
+      const states = v.file.ok ? await Promise.all((o.cosignState ?? []).map((d) => checkCosignState(d, v.file))) : [];
       const warnings = [...v.file.warnings, ...(v.nats ? v.nats.report.warnings.map((w) => `nats: ${w}`) : [])];
       if (v.nats && v.nats.agreement === 'behind') warnings.push(`nats: ${v.nats.message}`);
       if (o.json) {
@@ -92,8 +136,16 @@ export function register(program: Command): void {
         }
         if (v.nats) process.stdout.write(`  NATS ${v.nats.url} ${auditSubject(v.nats.study)}: ${v.nats.report.ok ? 'verifies' : 'DOES NOT VERIFY'}; ${v.nats.message}\n`);
         for (const w of warnings) process.stdout.write(`  warning: ${w}\n`);
+        for (const st of states) process.stdout.write(`  cosign-state: ${st.message}\n`);
+        if (o.strict) for (const u of v.file.uncosigned) process.stdout.write(`  not co-signed: round ${u.round} by ${u.site} (no co-signature covers record ${u.last_seq})\n`);
       }
       if (!v.file.ok) throw new CliError(`audit verify FAILED: ${failureText(v.file, dir)}`, 1);
+      const fork = states.find((st) => !st.ok);
+      if (fork) throw new CliError(`audit verify FAILED: ${fork.message}`, 1);
+      if (o.strict && v.file.uncosigned.length > 0) {
+        const u = v.file.uncosigned[0]!;
+        throw new CliError(`audit verify FAILED under --strict: ${v.file.uncosigned.length} round/site pair(s) not co-signed (first: round ${u.round} by site ${u.site}); a coordinator could have rewritten that history`, 1);
+      }
       if (v.nats && !v.nats.report.ok) throw new CliError(`audit verify FAILED (NATS copy): ${failureText(v.nats.report, dir)}`, 1);
       if (v.nats && v.nats.agreement === 'differs') throw new CliError(`audit verify FAILED: the NATS copy differs from the file: ${v.nats.message}`, 1);
       if (o.strict && warnings.length > 0) throw new CliError(`audit verify: ${warnings.length} warning(s) under --strict`, 3);

@@ -77,7 +77,7 @@ export function register(program: Command): void {
       const secagg = new SiteSecAgg({ studyId: cfg.study_id, siteId: cfg.site_id, examples: () => trainer.cohortCounts().train ?? 0 });
       const agent = new SiteAgent({
         // Phase handlers: secure aggregation (secagg.*) and the sums of tabular models (tabular.*).
-        phaseHandlers: { secagg: secagg.handler, tabular: createTabularHandler(trainer, log) }, secureAggregation: secagg,
+        phaseHandlers: { secagg: secagg.handler, tabular: createTabularHandler(trainer, log, cfg.policy.training) }, secureAggregation: secagg,
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
@@ -85,6 +85,7 @@ export function register(program: Command): void {
         stateDir: workDir,
         ...(tls && !cfg.insecure ? { siteKey: createPrivateKey(readFileSync(tls.key)) } : {}),
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
+        policy: cfg.policy,
       }, trainer, log);
       agentRef = agent;
       let signal: string | null = null;

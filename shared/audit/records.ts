@@ -32,6 +32,12 @@ export const SiteJoinedRecord = z.looseObject({
   cert_fingerprint: hex64,
   /** Base64 DER SPKI of the key the site signs updates and co-signatures with (if it does). */
   public_key: base64.optional(),
+  /** Base64 DER of the site's certificate (issued by the study CA; its key is `public_key`). */
+  certificate: base64.optional(),
+  /** The train-cohort size the site declared: the bound on num_examples of its updates. */
+  train_cases: count.optional(),
+  /** The site's signature over joinStatement(study, site, train_cases). */
+  join_signature: base64.optional(),
 });
 
 export const RoundStartedRecord = z.looseObject({
@@ -193,11 +199,27 @@ export const StudyResumedRecord = z.looseObject({
   from_round: round,
 });
 
+/** An administrator's action (start, stop, any change), naming the admin certificate. */
+export const AdminActionRecord = z.looseObject({
+  ...base, type: z.literal('admin_action'),
+  action: name,
+  admin: name,
+  cert_fingerprint: hex64.optional(),
+});
+
+/** A task a site refused under its own policy (reported by the site, with its reason). */
+export const TaskRefusedRecord = z.looseObject({
+  ...base, type: z.literal('task_refused'),
+  site: name,
+  task_id: z.string().min(1).max(200),
+  reason: z.string().min(1),
+});
+
 export const RECORD_SCHEMAS = [
   StudyConfigRecord, SiteJoinedRecord, RoundStartedRecord, UpdateAcceptedRecord, UpdateRejectedRecord,
   RoundAggregatedRecord, SiteDroppedRecord, PrivacyAccountingRecord, SecureAggregationRecord, ModelsFrozenRecord,
   EvaluationRequestedRecord, EvaluationResultRecord, ReportRecord, LogRecoveredRecord,
-  RoundInterruptedRecord, StudyStoppedRecord, StudyResumedRecord,
+  RoundInterruptedRecord, StudyStoppedRecord, StudyResumedRecord, AdminActionRecord, TaskRefusedRecord,
 ] as const;
 
 export const AuditRecordSchema = z.discriminatedUnion('type', RECORD_SCHEMAS);
@@ -223,4 +245,9 @@ export function recordProblem(value: unknown): string | null {
  */
 export function updateSignatureStatement(u: { study: string; round: number; model: string; site: string; update_id: string; num_examples: number; digest: string }): string {
   return JSON.stringify(['fl-audit/update/v1', u.study, u.round, u.model, u.site, u.update_id, u.num_examples, u.digest]);
+}
+
+/** What a site signs when it joins: its study, name and train-cohort size (bounds its updates' example counts). */
+export function joinStatement(u: { study: string; site: string; train_cases: number }): string {
+  return JSON.stringify(['fl-audit/join/v1', u.study, u.site, u.train_cases]);
 }

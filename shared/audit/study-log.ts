@@ -268,6 +268,13 @@ export class StudyLog {
     };
   }
 
+  /** The record line of `seq`, the latest signed tree head and the inclusion proof of the record in it. */
+  proveRecord(seq: number): { record: string; head: SignedTreeHead; proof: InclusionProof } | null {
+    const head = this.head;
+    if (!head || seq >= head.tree_size) return null;
+    return { record: this.recordLines[seq]!, head, proof: this.inclusionProof(seq, head.tree_size) };
+  }
+
   /** Consistency proof from the tree of `fromSize` records to that of `toSize` (default: all). */
   consistencyProof(fromSize: number, toSize = this.size): ConsistencyProof {
     return {

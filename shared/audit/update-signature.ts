@@ -4,7 +4,7 @@
 // (`signature`); the auditor checks it with the key the site announced in site_joined.
 import type { KeyObject } from 'node:crypto';
 import { signBytes, verifyBytes } from './keys.js';
-import { updateSignatureStatement } from './records.js';
+import { joinStatement, updateSignatureStatement } from './records.js';
 
 export interface SignedUpdateFields {
   readonly study: string;
@@ -23,4 +23,13 @@ export function signUpdate(siteKey: KeyObject, u: SignedUpdateFields): string {
 
 export function verifyUpdateSignature(sitePublicKey: KeyObject, u: SignedUpdateFields, signatureB64: string): boolean {
   return verifyBytes(sitePublicKey, updateSignatureStatement(u), signatureB64);
+}
+
+/** The site's signature over its join declaration (study, site, train-cohort size). */
+export function signJoin(siteKey: KeyObject, j: { study: string; site: string; train_cases: number }): string {
+  return signBytes(siteKey, joinStatement(j));
+}
+
+export function verifyJoinSignature(sitePublicKey: KeyObject, j: { study: string; site: string; train_cases: number }, signatureB64: string): boolean {
+  return verifyBytes(sitePublicKey, joinStatement(j), signatureB64);
 }

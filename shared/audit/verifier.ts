@@ -12,10 +12,10 @@
 // localises the bad record to the batch between two heads (one record when heads are signed
 // per append). A torn last line (a crash mid-write) is reported, not counted and not fatal:
 // such a record was never acknowledged. Records after the last signed head are reported too.
-import type { KeyObject } from 'node:crypto';
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { isCanonicalJson } from '../util/canonical-json.js';
 import { MerkleTree, leafHash } from './merkle.js';
-import { AuditRecordSchema, recordProblem, updateSignatureStatement, summationOrder, type AuditRecord } from './records.js';
+import { AuditRecordSchema, joinStatement, recordProblem, updateSignatureStatement, summationOrder, type AuditRecord } from './records.js';
 import { HeadLineSchema, checkCosignature, checkTreeHeadSignature, type HeadLine, type SignedTreeHead } from './tree-head.js';
 import { parsePublicKey, verifyBytes } from './keys.js';
 
@@ -29,6 +29,8 @@ export interface VerifyInput {
   /** Names used in messages (defaults: log.jsonl, heads.jsonl). */
   readonly logName?: string;
   readonly headsName?: string;
+  /** The study CA: every site key must come from a certificate it issued (site_joined.certificate). */
+  readonly ca?: X509Certificate;
 }
 
 export interface VerifyFailure {
@@ -51,6 +53,8 @@ export interface VerifyReport {
   readonly rootHash: string;
   readonly latestHead: SignedTreeHead | null;
   readonly cosignatures: { site: string; tree_size: number }[];
+  /** Per completed round, the sites whose updates were aggregated but that co-signed no head covering the round. */
+  readonly uncosigned: { round: number; site: string; last_seq: number }[];
   readonly tornTail: { line: number; bytes: number } | null;
   readonly warnings: string[];
   readonly failure: VerifyFailure | null;
@@ -138,6 +142,8 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
   const aggregated = new Map<string, number>();
   const parsed: AuditRecord[] = [];
   const siteKeys = new Map<string, KeyObject>();
+  const declared = new Map<string, number>();
+  const roundEnds = new Map<number, { lastSeq: number; sites: Set<string> }>();
   const accepted = new Map<string, AuditRecord & { type: 'update_accepted' }>();
   const frozen = new Map<string, number>();
   let lastRequested: { model: string; digest: string }[] | null = null;
@@ -184,20 +190,46 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
           study = rec.study;
         }
         return null;
-      case 'site_joined':
+      case 'site_joined': {
+        let key: KeyObject | undefined;
+        if (rec.certificate !== undefined) {
+          const problem = certificateProblem(rec.site, rec.certificate, rec.cert_fingerprint, input.ca);
+          if (typeof problem === 'string') return problem;
+          key = problem;
+        } else if (input.ca) {
+          return `site "${rec.site}" joined without a certificate: its key is not certified by the study CA (a coordinator could have made it up)`;
+        }
         if (rec.public_key !== undefined) {
+          let announced: KeyObject;
           try {
-            siteKeys.set(rec.site, parsePublicKey(rec.public_key, `public_key of site "${rec.site}"`));
+            announced = parsePublicKey(rec.public_key, `public_key of site "${rec.site}"`);
           } catch (err) {
             return (err as Error).message;
           }
+          if (key && !spki(key).equals(spki(announced))) return `site "${rec.site}": public_key is not the key of its certificate`;
+          key ??= announced;
+        }
+        if (key) siteKeys.set(rec.site, key);
+        if (rec.train_cases !== undefined) {
+          if (rec.join_signature !== undefined) {
+            if (!key || study === null) return `site "${rec.site}": join_signature cannot be checked (no site key or study name)`;
+            if (!verifyBytes(key, joinStatement({ study, site: rec.site, train_cases: rec.train_cases }), rec.join_signature)) {
+              return `site "${rec.site}": join_signature over train_cases ${rec.train_cases} does not verify with the site's key`;
+            }
+          }
+          declared.set(rec.site, rec.train_cases);
         }
         notJoined.delete(rec.site);
         return null;
+      }
       case 'update_accepted': {
         const key = `${rec.round}/${rec.model}/${rec.update_id}`;
         if (accepted.has(key)) return `update ${rec.update_id} of model "${rec.model}" round ${rec.round} accepted twice`;
         accepted.set(key, rec);
+        const bound = declared.get(rec.site);
+        if (bound !== undefined && rec.num_examples > bound) {
+          return `update ${rec.update_id} of site "${rec.site}" claims ${rec.num_examples} examples, more than the ${bound} train cases the site declared when it joined`;
+        }
         if (!parsed.some((p) => p.type === 'site_joined' && p.site === rec.site)) notJoined.add(rec.site);
         if (rec.signature === null) {
           unsignedUpdates++;
@@ -206,6 +238,10 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
         let pub: KeyObject | undefined;
         try {
           pub = rec.site_public_key !== undefined ? parsePublicKey(rec.site_public_key, 'site_public_key') : siteKeys.get(rec.site);
+          if (input.ca && rec.site_public_key !== undefined) {
+            const certified = siteKeys.get(rec.site);
+            if (!certified || !pub || !spki(certified).equals(spki(pub))) return `update ${rec.update_id}: site_public_key is not the certified key of site "${rec.site}"`;
+          }
         } catch (err) {
           return (err as Error).message;
         }
@@ -234,6 +270,10 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
           if (seen.has(a.update_id)) return `${field}[${i}]: update ${a.update_id} listed twice`;
           seen.add(a.update_id);
         }
+        const end = roundEnds.get(rec.round) ?? { lastSeq: rec.seq, sites: new Set<string>() };
+        end.lastSeq = Math.max(end.lastSeq, rec.seq);
+        for (const a of summationOrder(rec)) end.sites.add(a.site);
+        roundEnds.set(rec.round, end);
         return null;
       }
       case 'models_frozen':
@@ -321,6 +361,14 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
     }
   }
 
+  // Which participant co-signed no head covering the end of each aggregated round (--strict fails on it).
+  const uncosigned: { round: number; site: string; last_seq: number }[] = [];
+  for (const [round, end] of [...roundEnds].sort((a, b) => a[0] - b[0])) {
+    for (const site of [...end.sites].sort()) {
+      if (!cosignatures.some((c) => c.site === site && c.tree_size > end.lastSeq)) uncosigned.push({ round, site, last_seq: end.lastSeq });
+    }
+  }
+
   failures.sort((a, b) => a.rank - b.rank);
   const failure = failures[0]?.f ?? null;
   if (!failure) {
@@ -331,6 +379,28 @@ export function verifyStudyLog(input: VerifyInput): VerifyReport {
   }
   return {
     ok: failure === null, study, records: n, heads: headLines.length, signedSize,
-    rootHash: tree.root().toString('hex'), latestHead, cosignatures, tornTail, warnings, failure, parsed, leafHashes, tree,
+    rootHash: tree.root().toString('hex'), latestHead, cosignatures, uncosigned, tornTail, warnings, failure, parsed, leafHashes, tree,
   };
+}
+
+function spki(k: KeyObject): Buffer {
+  return k.export({ type: 'spki', format: 'der' });
+}
+
+/** The certified key of a site_joined certificate, or what is wrong with it. */
+function certificateProblem(site: string, b64: string, fingerprint: string, ca: X509Certificate | undefined): KeyObject | string {
+  let cert: X509Certificate;
+  const der = Buffer.from(b64, 'base64');
+  try {
+    cert = new X509Certificate(der);
+  } catch {
+    return `site "${site}": certificate in site_joined cannot be parsed`;
+  }
+  if (createHash('sha256').update(der).digest('hex') !== fingerprint) return `site "${site}": cert_fingerprint is not the SHA-256 of the certificate`;
+  const uris = (cert.subjectAltName ?? '').split(/,\s*/).filter((x) => x.startsWith('URI:fl://')).map((x) => x.slice(4));
+  if (uris.length !== 1 || uris[0] !== `fl://site/${site}`) return `site "${site}": the certificate names ${uris.join(', ') || 'no party'}, not fl://site/${site}`;
+  if (ca) {
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return `site "${site}": the certificate was not issued by the study CA (${ca.subject.replace(/\n/g, ', ')}): its key is not certified`;
+  }
+  return cert.publicKey;
 }

@@ -3,7 +3,7 @@
 // lag behind while the coordinator catches the stream up; that is reported, not failed).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { loadPublicKey } from './keys.js';
 import { readNatsCopy } from './nats-reader.js';
 import { auditSubject, headsSubject } from '../events/subjects.js';
@@ -37,7 +37,7 @@ async function readOrEmpty(path: string): Promise<Buffer> {
 
 export async function verifyLogDir(
   dir: string,
-  opts: { publicKey?: KeyObject; nats?: { url: string; study: string } } = {},
+  opts: { publicKey?: KeyObject; nats?: { url: string; study: string }; ca?: X509Certificate } = {},
 ): Promise<DirVerification> {
   const publicKey = opts.publicKey ?? (await loadPublicKey(join(dir, PUBKEY_FILE)));
   const logPath = join(dir, LOG_FILE);
@@ -45,11 +45,11 @@ export async function verifyLogDir(
     throw new Error(`${logPath}: ${err.code === 'ENOENT' ? 'no such file (not a study log directory?)' : err.message}`);
   });
   const heads = await readOrEmpty(join(dir, HEADS_FILE));
-  const file = verifyStudyLog({ log, heads, publicKey });
+  const file = verifyStudyLog({ log, heads, publicKey, ...(opts.ca ? { ca: opts.ca } : {}) });
   let nats: NatsComparison | null = null;
   if (opts.nats) {
     const copy = await readNatsCopy(opts.nats.url, opts.nats.study);
-    const report = verifyStudyLog({ log: copy.log, heads: copy.heads, publicKey, logName: `nats:${auditSubject(opts.nats.study)}`, headsName: `nats:${headsSubject(opts.nats.study)}` });
+    const report = verifyStudyLog({ log: copy.log, heads: copy.heads, publicKey, ...(opts.ca ? { ca: opts.ca } : {}), logName: `nats:${auditSubject(opts.nats.study)}`, headsName: `nats:${headsSubject(opts.nats.study)}` });
     const cmp = (a: Buffer, b: Buffer) => {
       const la = splitLines(a).lines.map((l) => Buffer.from(l.bytes));
       const lb = splitLines(b).lines.map((l) => Buffer.from(l.bytes));

@@ -3,7 +3,33 @@ import { z } from 'zod';
 import { tlsKitSchema } from './tls.js';
 import { modalitySettingsSchema } from './modality.js';
 
+/** Start of the TaskStatus message of a task a site refused under its `policy:` (the coordinator records it). */
+export const POLICY_REFUSAL_PREFIX = 'refused by site policy: ';
+
 export const backendSchema = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+
+const range = (what: string) => z.strictObject({ min: z.number().positive(), max: z.number().positive() })
+  .refine((r) => r.min <= r.max, { message: `${what}: min must not exceed max` });
+
+/** What this site accepts whatever the coordinator asks (`policy:` in site.yaml). */
+export const sitePolicySchema = z.strictObject({
+  /** Evaluation privacy modes this site accepts. */
+  privacy: z.array(z.enum(['predictions', 'aggregate'])).min(1).default(['predictions', 'aggregate']),
+  /** Cohorts whose per-case scores may leave the site (`aggregate`-only sites: none). */
+  per_case_cohorts: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'cohort names are lowercase')).default(['validation', 'test', 'prospective']),
+  /** Bounds on the training settings of a task (absent: no bound). */
+  training: z.strictObject({
+    learning_rate: range('learning_rate').optional(),
+    epochs: z.strictObject({ min: z.int().min(1), max: z.int().min(1) }).refine((r) => r.min <= r.max, { message: 'epochs: min must not exceed max' }).optional(),
+    batch_size: z.strictObject({ min: z.int().min(1), max: z.int().min(1) }).refine((r) => r.min <= r.max, { message: 'batch_size: min must not exceed max' }).optional(),
+    /** Registered architectures or families this site trains (`all`: any). */
+    models: z.array(z.string().min(1)).min(1).default(['all']),
+  }).default({ models: ['all'] }),
+  /** A freeze notice must carry a signed tree head and the inclusion proof of its models_frozen record. */
+  require_freeze_proof: z.boolean().default(true),
+});
+export type SitePolicy = z.output<typeof sitePolicySchema>;
+export const DEFAULT_SITE_POLICY: SitePolicy = sitePolicySchema.parse({});
 
 export const siteSchema = z.strictObject({
   /** The study this agent takes part in (from the startup kit). */
@@ -35,6 +61,8 @@ export const siteSchema = z.strictObject({
   /** Smallest number of cases (and of each outcome class) a tabular sum may come from (DataSHIELD's
    *  disclosure floor); a study may ask for more, never fewer. */
   min_cell: z.int().min(1).default(5),
+  /** What this site accepts whatever the coordinator asks (see sitePolicySchema). */
+  policy: sitePolicySchema.default(DEFAULT_SITE_POLICY),
   /** Reconnect backoff, milliseconds. */
   backoff: z.strictObject({
     initial_ms: z.int().min(1).default(200),

@@ -176,6 +176,13 @@ export const coordinatorSchema = z.strictObject({
   audit_dir: z.string().min(1).optional(),
   /** SHA-256 fingerprints of revoked party certificates (refused at every call). */
   revoked_fingerprints: z.array(z.string().regex(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons optional)')).default([]),
+  /** A file of revoked fingerprints (one per line, `#` comments), added to revoked_fingerprints and
+   *  re-read while the coordinator runs (on change and on SIGHUP). */
+  revoked_fingerprints_file: z.string().min(1).optional(),
+  /** An upload or evaluation stream must send its header within this many seconds. */
+  header_timeout_s: z.number().positive().max(300).default(5),
+  /** ...and then must not go this long without a message (it is cancelled and its slot freed). */
+  progress_timeout_s: z.number().positive().max(3600).default(30),
   /** NATS server URL for events and the replicated log; in-process bus when absent. */
   nats_url: z.string().optional(),
   /** Read-only dashboard and metrics over HTTP (`/`, `/api/status`, `/events`, `/metrics`); off when absent. */

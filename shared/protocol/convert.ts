@@ -56,7 +56,7 @@ export function encodeCoordinatorMessage(m: CoordinatorMessage, party = 'the coo
     case 'stop':
       return { msg: { $case: 'stop', value: { reason: m.reason } } };
     case 'freeze':
-      return { msg: { $case: 'freeze', value: { studyId: m.studyId, models: toWireFrozen(m.models), logSeq: m.logSeq, recordHash: m.recordHash } } };
+      return { msg: { $case: 'freeze', value: { studyId: m.studyId, models: toWireFrozen(m.models), logSeq: m.logSeq, recordHash: m.recordHash, proofJson: m.proofJson ?? '' } } };
     case 'cosign':
       return {
         msg: {
@@ -121,7 +121,7 @@ export function decodeCoordinatorMessage(w: W.CoordinatorMessage, party: string)
       return { type: 'stop', reason: m.value.reason };
     case 'freeze': {
       const f = m.value;
-      return { type: 'freeze', studyId: f.studyId, models: fromWireFrozen(f.models, 'freeze.models', party), logSeq: f.logSeq, recordHash: f.recordHash };
+      return { type: 'freeze', studyId: f.studyId, models: fromWireFrozen(f.models, 'freeze.models', party), logSeq: f.logSeq, recordHash: f.recordHash, proofJson: f.proofJson };
     }
     case 'cosign': {
       const c = m.value;
@@ -189,6 +189,7 @@ export function encodeSiteMessage(m: SiteMessage, party = 'this site'): W.SiteMe
           value: {
             studyId: m.studyId, siteId: m.siteId, agentVersion: m.agentVersion, backend: m.backend,
             cohortCounts: checkField(cohortCountsSchema, m.cohortCounts, 'hello.cohort_counts', party),
+            joinSignature: m.joinSignature ?? '',
           },
         },
       };
@@ -224,6 +225,7 @@ export function decodeSiteMessage(w: W.SiteMessage, party: string): SiteMessage 
       return {
         type: 'hello', studyId: h.studyId, siteId: h.siteId, agentVersion: h.agentVersion, backend: h.backend,
         cohortCounts: checkField(cohortCountsSchema, h.cohortCounts, 'hello.cohort_counts', party),
+        joinSignature: h.joinSignature,
       };
     }
     case 'heartbeat':

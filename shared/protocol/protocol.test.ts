@@ -159,7 +159,7 @@ describe('gRPC adapters on loopback', () => {
     const err = await new Promise<grpc.ServiceError>((resolve) => {
       s.on('data', () => undefined);
       s.on('error', resolve);
-      s.write({ msg: { $case: 'hello', value: { studyId: 's', siteId: 'mallory', agentVersion: '1', backend: 'x', cohortCounts: {} } } });
+      s.write({ msg: { $case: 'hello', value: { studyId: 's', siteId: 'mallory', agentVersion: '1', backend: 'x', cohortCounts: {}, joinSignature: '' } } });
       s.write({ msg: { $case: 'cosignature', value: { headJson: 'not json', signature: '', error: '', lastSize: 0 } } });
     });
     raw.close();

@@ -41,6 +41,6 @@ export function buildEvaluateTask(a: {
   };
 }
 
-export function buildFreezeNotice(a: { studyId: string; models: readonly FrozenModel[]; logSeq: number; recordHash: string }): FreezeNotice {
-  return { type: 'freeze', studyId: a.studyId, models: a.models.map((m) => ({ ref: { ...m.ref }, threshold: m.threshold })), logSeq: a.logSeq, recordHash: a.recordHash };
+export function buildFreezeNotice(a: { studyId: string; models: readonly FrozenModel[]; logSeq: number; recordHash: string; proofJson?: string }): FreezeNotice {
+  return { type: 'freeze', studyId: a.studyId, models: a.models.map((m) => ({ ref: { ...m.ref }, threshold: m.threshold })), logSeq: a.logSeq, recordHash: a.recordHash, proofJson: a.proofJson ?? '' };
 }

@@ -88,6 +88,8 @@ export interface FreezeNotice {
   readonly models: readonly FrozenModel[];
   readonly logSeq: number;
   readonly recordHash: string;
+  /** JSON {record, head, proof} proving the models_frozen record is in the signed log ('' when absent). */
+  readonly proofJson?: string;
 }
 
 /** End of a round: the log's signed tree head and a consistency proof from the site's last head. */
@@ -124,6 +126,8 @@ export interface Hello {
   readonly agentVersion: string;
   readonly backend: string;
   readonly cohortCounts: Readonly<Record<string, number>>;
+  /** Base64 signature over joinStatement(study, site, train cases) with the certificate key ('' when unsigned). */
+  readonly joinSignature?: string;
 }
 
 export interface Heartbeat {

@@ -10,9 +10,9 @@ export interface StudyFixture {
   readonly dir: string;
   readonly sites: string[];
   readonly pki: (p: string) => string;
-  coordinatorConfig(extra?: Record<string, unknown>, dataDir?: string, listen?: string): string;
+  coordinatorConfig(extra?: Record<string, unknown>, dataDir?: string, listen?: string, coordinatorExtra?: Record<string, unknown>): string;
   startCoordinator(cfgPath: string): Promise<{ proc: Proc; port: number }>;
-  startSite(site: string, port: number, env?: Record<string, string>): Proc;
+  startSite(site: string, port: number, env?: Record<string, string>, extra?: Record<string, unknown>): Proc;
   readonly procs: Proc[];
   killAll(): void;
 }
@@ -29,7 +29,7 @@ export async function createStudyFixture(o: { sites: string[]; extraParties?: st
   const procs: Proc[] = [];
   return {
     dir, sites: o.sites, pki, procs,
-    coordinatorConfig(extra = {}, dataDir = join(dir, 'coord'), listen = '127.0.0.1:0') {
+    coordinatorConfig(extra = {}, dataDir = join(dir, 'coord'), listen = '127.0.0.1:0', coordinatorExtra = {}) {
       const p = join(dir, `coordinator-${Math.random().toString(36).slice(2, 8)}.yaml`);
       writeFileSync(p, stringify({
         study: {
@@ -41,6 +41,7 @@ export async function createStudyFixture(o: { sites: string[]; extraParties?: st
         coordinator: {
           listen, data_dir: dataDir,
           tls: { ca: pki('coordinator/ca.pem'), cert: pki('coordinator/cert.pem'), key: pki('coordinator/key.pem') },
+          ...coordinatorExtra,
         },
       }));
       return p;
@@ -53,7 +54,7 @@ export async function createStudyFixture(o: { sites: string[]; extraParties?: st
       if (!m) throw new Error(`coordinator did not start: ${proc.stderr.slice(-2000)}`);
       return { proc, port: Number(m[1]) };
     },
-    startSite(site, port, env = {}) {
+    startSite(site, port, env = {}, extra = {}) {
       const kit = pki(`sites/${site}`);
       const cfg = join(kit, `site-${port}.yaml`);
       writeFileSync(cfg, stringify({
@@ -61,6 +62,7 @@ export async function createStudyFixture(o: { sites: string[]; extraParties?: st
         backend: 'auto', tls: { ca: join(kit, 'ca.pem'), cert: join(kit, 'cert.pem'), key: join(kit, 'key.pem') },
         backoff: { initial_ms: 100, max_ms: 1000 }, pseudonym_secret: `secret-for-${site}-0123456789`,
         work_dir: join(dir, 'work', site),
+        ...extra,
       }));
       const p = fl(['site', '--config', cfg], { FL_LOG_LEVEL: 'info', ...env });
       procs.push(p);
