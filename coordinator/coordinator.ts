@@ -409,6 +409,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
             file, store, sites, events, modelConfigs, recorder, transportFor: (round, model, s) => phases.transport(round, model, s),
           }, engine.results, log);
           await atomicWriteFile(fittedPath, JSON.stringify(fittedSaved));
+          // The sites co-sign the log with the fit records (as after a round); a site that has not
+          // co-signed before pins the log key here, before any freeze notice asks it to check a proof.
+          if (cosigning && !coordinator.insecure) cosigning.request(sites.connectedSites());
         }
       }
       if (fittedSaved) extra = { fitted: fittedSaved };
