@@ -1,10 +1,11 @@
 // Composition of the coordinator: config → model store, strategies, round engine, gRPC server.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
-import type { CoordinatorFile } from '../shared/config/study.js';
+import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
+import { unfittedTensorSet } from '../shared/families/tabular/model.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { serverCredentials, insecureServerCredentials } from '../shared/security/tls.js';
 import { serverOptions } from '../shared/security/limits.js';
@@ -182,7 +183,11 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     recorder = studyLog;
   }
 
-  const { byModel: strategies, accounting } = createStudyStrategies(study);
+  // Models fitted from sums (tabular families) take no part in the rounds: the round engine, the
+  // strategies and the checkpoint checks see the trained (image) models only; fit-from-sums.ts fits
+  // the others after the rounds.
+  const trainedStudy = { ...study, models: study.models.filter((m) => !isSumsModel(m)) };
+  const { byModel: strategies, accounting } = createStudyStrategies(trainedStudy);
   // Resume after a crash or restart: finished rounds from the state file, models from checkpoints,
   // both checked against the digests in the study log. Nothing here ever starts history again.
   const studyDigest = canonicalDigest(study);
@@ -198,7 +203,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   if (saved) {
     const last = saved.rounds.filter((r) => r.state !== 'failed').at(-1)?.round ?? 0;
     const logged = loggedDigests(logEntries).get(last);
-    for (const m of study.models) {
+    for (const m of trainedStudy.models) {
       const path = store.checkpointPath(m.name, last);
       const expected = last === 0 ? null : saved.rounds.find((r) => r.round === last)?.models[m.name]?.global_digest ?? null;
       const inLog = logged?.get(m.name);
@@ -228,6 +233,19 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       await store.put(m.name, 0, set, { round: 0, initial: true });
     }
   }
+  // Tabular models: their fitted version (1) when a resumed study already fitted them, else the
+  // unfitted marker until the fit after the rounds (a fit is deterministic in the sums).
+  const fittedPath = join(dataDir, 'fitted.json');
+  let fittedSaved: Record<string, unknown> | null = null;
+  for (const m of study.models) {
+    if (!isSumsModel(m)) continue;
+    const fitted = saved && saved.phase && saved.phase !== 'training' ? await store.version(m.name, 1).catch(() => null) : null;
+    if (fitted) store.adopt(fitted);
+    else if (!store.has(m.name)) await store.put(m.name, 0, unfittedTensorSet(), { round: 0, initial: true });
+  }
+  if (saved && saved.phase && saved.phase !== 'training' && existsSync(fittedPath)) {
+    fittedSaved = JSON.parse(await readFile(fittedPath, 'utf8')) as Record<string, unknown>;
+  }
   let savedStrategy: Record<string, Record<string, unknown>> = (saved?.strategy_state ?? {}) as Record<string, Record<string, unknown>>;
   let phase: StudyPhase = saved?.phase ?? 'training';
   let progress: EvaluationProgress | null = saved?.evaluation ?? null;
@@ -237,7 +255,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const modelConfigs = modelConfigsFor(study.models);
   const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
-    study, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
+    study: trainedStudy, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
     declaredExamples: (site) => sites.all().find((x) => x.site === site)?.cohortCounts.train,
     persist: async (results, strategyState) => {
       // Strategy state: JSON in state.json, optimiser moments as checkpointed tensor files named by
@@ -268,7 +286,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       decoded[model] = decodeStrategyState(rest, tensors);
     }
     engine.restore(saved.rounds, decoded);
-    accounting?.restore(saved.rounds.filter((r) => r.state !== 'failed').length * study.models.length);
+    accounting?.restore(saved.rounds.filter((r) => r.state !== 'failed').length * trainedStudy.models.length);
     log.info({ round: resumeFrom, phase: saved.phase ?? 'training' }, saved.phase && saved.phase !== 'training' ? `resuming the study at ${saved.phase}` : 'resuming the study after the last completed round');
     // An attempt of the next round that was started but never saved is recorded as interrupted,
     // so its re-run is not a fork of the history.
@@ -382,11 +400,24 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     try {
       if (phase === 'training') {
         state = 'training';
-        await engine.runRounds(resumeFrom);
+        if (trainedStudy.models.length > 0) await engine.runRounds(resumeFrom);
+        // Tabular models: fitted from the sites' sums once the image rounds are done, before the freeze.
+        if (trainedStudy.models.length < study.models.length) {
+          state = 'fitting';
+          const { fitModelsFromSums } = await import('./fit-from-sums.js');
+          fittedSaved = await fitModelsFromSums({
+            file, store, sites, events, modelConfigs, recorder, transportFor: (round, model, s) => phases.transport(round, model, s),
+          }, engine.results, log);
+          await atomicWriteFile(fittedPath, JSON.stringify(fittedSaved));
+          // The sites co-sign the log with the fit records (as after a round); a site that has not
+          // co-signed before pins the log key here, before any freeze notice asks it to check a proof.
+          if (cosigning && !coordinator.insecure) cosigning.request(sites.connectedSites());
+        }
       }
+      if (fittedSaved) extra = { fitted: fittedSaved };
       // Also when resumed at reporting: every result is saved, so nothing is asked again and the
       // statistics are recomputed from the same inputs.
-      if (afterTraining) extra = await evaluate();
+      if (afterTraining) extra = { ...extra, ...(await evaluate()) };
       outcome = { state: 'completed', rounds: engine.results };
       events.publish({ type: 'study_completed', rounds: engine.results.length });
     } catch (err) {

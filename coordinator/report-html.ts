@@ -35,6 +35,45 @@ ${lines}
 </svg>`;
 }
 
+interface FittedView {
+  family: string; n: number; events: number; lambda: number | null; lambda_rule: string | null; iterations: number; converged: boolean;
+  terms: { term: string; estimate: number | null; std_error: number | null; z: number | null; p: number | null; ci: [number, number] | null }[];
+  selected: { input: string[]; icc: string[]; pearson: string[]; model: string[] };
+  standardization: Record<string, { mean: number; sd: number }>;
+  round_trips?: number; fit_ms?: number; digest?: string; separation?: { detected: boolean; message?: string }; aliased?: string[];
+  dropped_missing?: Record<string, number>;
+}
+
+const num = (v: number | null | undefined, d = 4): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(d) : v.toExponential(2));
+
+/**
+ * Tabular models: the selection funnel, the coefficient table (original scale) and, for linear
+ * models, a nomogram-style points table: each term's points per unit, scaled so the term with the
+ * largest effect over mean ± 2 sd of its input spans 100 points.
+ */
+export function fittedSection(fitted: Record<string, FittedView>): string {
+  return Object.entries(fitted).map(([name, f]) => {
+    const s = f.selected;
+    const funnel = `<p>Selection: <b>${s.input.length}</b> features in → <b>${s.icc.length}</b> after ICC → <b>${s.pearson.length}</b> after correlation → <b>${s.model.length}</b> ${f.family === 'lasso_logistic' ? 'after LASSO' : 'in the model'}.` +
+      ` n = ${f.n} (${f.events} events)${f.lambda !== null ? `; λ = ${f.lambda.toPrecision(4)} (${escapeHtml(f.lambda_rule ?? '')})` : ''}; ${f.iterations} iterations, ${f.converged ? 'converged' : '<b>not converged</b>'}` +
+      `${f.round_trips !== undefined ? `; ${f.round_trips} round trips, ${f.fit_ms} ms` : ''}${f.digest ? `; digest <code>${f.digest.slice(0, 16)}…</code>` : ''}.</p>` +
+      (f.separation?.detected ? `<p><b>Separation:</b> ${escapeHtml(f.separation.message ?? '')}</p>` : '') +
+      (f.aliased?.length ? `<p>Aliased (collinear, not estimated): ${f.aliased.map(escapeHtml).join(', ')}</p>` : '') +
+      `<details><summary>features after each filter</summary><p>ICC: ${s.icc.map(escapeHtml).join(', ') || '—'}</p><p>correlation: ${s.pearson.map(escapeHtml).join(', ') || '—'}</p><p>model: ${s.model.map(escapeHtml).join(', ') || '—'}</p></details>`;
+    if (f.terms.length === 0) return `<h3>${escapeHtml(name)} (${escapeHtml(f.family)})</h3>${funnel}`;
+    const coef = `<table><thead><tr><th>term</th><th>estimate</th><th>std. error</th><th>z</th><th>P</th><th>95% CI</th><th>odds ratio</th></tr></thead><tbody>${
+      f.terms.map((t) => `<tr><td>${escapeHtml(t.term)}</td><td>${num(t.estimate)}</td><td>${num(t.std_error)}</td><td>${num(t.z, 3)}</td><td>${t.p === null ? '—' : t.p < 0.001 ? '&lt;0.001' : t.p.toFixed(3)}</td><td>${t.ci ? `${num(t.ci[0])} to ${num(t.ci[1])}` : '—'}</td><td>${t.term === '(Intercept)' || t.estimate === null ? '—' : num(Math.exp(t.estimate), 3)}</td></tr>`).join('')
+    }</tbody></table>`;
+    const effects = f.terms.filter((t) => t.term !== '(Intercept)' && t.estimate !== null && t.estimate !== 0 && f.standardization[t.term])
+      .map((t) => ({ t, span: Math.abs(t.estimate!) * 4 * f.standardization[t.term]!.sd }));
+    const max = Math.max(0, ...effects.map((e) => e.span));
+    const points = max > 0 ? `<table><thead><tr><th>term</th><th>points per unit</th><th>points over mean ± 2 sd</th><th>direction</th></tr></thead><tbody>${
+      effects.map((e) => `<tr><td>${escapeHtml(e.t.term)}</td><td>${num((100 * Math.abs(e.t.estimate!)) / max, 3)}</td><td>${((100 * e.span) / max).toFixed(1)}</td><td>${e.t.estimate! > 0 ? 'higher value, higher risk' : 'higher value, lower risk'}</td></tr>`).join('')
+    }</tbody></table><p>Nomogram-style points: add each term's points (per unit of its input, from the lowest value); the total maps to the linear predictor by total × ${num(max / 100, 4)} + constant.</p>` : '';
+    return `<h3>${escapeHtml(name)} (${escapeHtml(f.family)})</h3>${funnel}${coef}${points}`;
+  }).join('');
+}
+
 export function renderStudyHtml(report: StudyReport): string {
   const frozen = report.frozen_models ?? [];
   const frozenTable = `<table><thead><tr><th>model</th><th>round</th><th>digest (SHA-256)</th><th>threshold</th><th>rule (pooled validation)</th><th>validation n (positives)</th><th>below threshold</th></tr></thead><tbody>${
@@ -55,6 +94,7 @@ export function renderStudyHtml(report: StudyReport): string {
     extraSections: [
       { title: 'Frozen models and operating thresholds', html: frozenTable },
       { title: 'Learning curves (federated validation, example-weighted over sites)', html: `<div style="display:flex;gap:24px;flex-wrap:wrap">${learningCurves(report, 'val_auc', 'validation AUC')}${learningCurves(report, 'train_loss', 'training loss')}</div>` },
+      ...(report.fitted && Object.keys(report.fitted as object).length > 0 ? [{ title: 'Tabular models fitted from sums', html: fittedSection(report.fitted as Record<string, FittedView>) }] : []),
       { title: 'Cross-site table: each global model on each site\'s held-out data', html: crossTable },
       { title: 'Rounds', html: `<table><thead><tr><th>round</th><th>state</th><th>sites</th><th>duration</th></tr></thead><tbody>${rounds}</tbody></table>` },
       { title: 'Audit', html: `<p>Study configuration digest <code>${report.study.config_digest}</code>. Every round, accepted and rejected update, the freeze and every evaluation are in the tamper-evident study log (<code>audit/</code>); check it with <code>fl audit verify DIR/audit</code> and recompute the aggregates with <code>fl audit replay</code>.</p>` },

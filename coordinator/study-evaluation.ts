@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildFreezeNotice, type FrozenModel, type ModelConfigs } from '../shared/protocol/index.js';
 import type { PredictionRecord } from '../shared/evaluation/predictions.js';
-import type { CoordinatorFile } from '../shared/config/study.js';
+import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
 import type { RoundResult, StudyRecorder } from './round-engine.js';
 import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
@@ -26,7 +26,7 @@ import { buildStudyStatistics, predictionsCsv, type StudyPredictionRow } from '.
  */
 export interface EvaluationHost {
   readonly file: CoordinatorFile;
-  readonly store: Pick<ModelStore, 'version'>;
+  readonly store: Pick<ModelStore, 'version' | 'get'>;
   readonly sites: Pick<SiteRegistry, 'connectedSites' | 'send'>;
   readonly events: Pick<EventBus, 'publish'>;
   readonly evaluation: Pick<EvaluationCollector, 'request'>;
@@ -79,7 +79,9 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   const ev = study.evaluation;
   if (!ev) return {};
   const models = study.models.map((m) => m.name);
-  const versions = chooseVersions(rounds, models, ev.selection);
+  // Trained models: by the selection rule; models fitted from sums: their fitted version.
+  const versions = chooseVersions(rounds, study.models.filter((m) => !isSumsModel(m)).map((m) => m.name), ev.selection);
+  for (const m of study.models) if (isSumsModel(m)) versions.set(m.name, h.store.get(m.name).version);
   const refs = await Promise.all(models.map(async (m) => {
     const g = await h.store.version(m, versions.get(m)!);
     return { studyId: study.id, model: m, round: g.version, version: g.version, digest: g.digest };

@@ -11,7 +11,10 @@ import { openSiteDataset } from './data/dataset.js';
 import { inputChannels, type ModalitySettings } from '../shared/config/modality.js';
 import { FlError } from '../shared/errors/index.js';
 import { loadManifest, type Cohort } from './data/manifest.js';
-import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase } from './trainer.js';
+import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase, ModelRef, SumsRequest } from './trainer.js';
+import type { TensorSet } from '../shared/tensor/tensor-set.js';
+import { openTabularData } from './data/tabular-table.js';
+import { dirname, join } from 'node:path';
 
 export interface LocalTrainerOptions {
   readonly manifest: string;
@@ -22,6 +25,14 @@ export interface LocalTrainerOptions {
   readonly modalities?: Readonly<Record<string, ModalitySettings>>;
   readonly dataRoot?: string;
   readonly cacheDir?: string;
+  /** The site's id (named in refusals of tabular sums). */
+  readonly siteId?: string;
+  /** Downloads a model version by reference (a tabular model's inputs may be other models' scores). */
+  readonly fetchModel?: (ref: { model: string; version: number; digest: string }) => Promise<TensorSet>;
+  /** Manifest columns (beyond the clinical ones) tabular models may read (site.yaml tabular_columns). */
+  readonly tabularColumns?: readonly string[];
+  /** The site's disclosure floor for tabular sums (site.yaml min_cell). */
+  readonly minCell?: number;
   /** Training threads: data-parallel replicas when the backend is wasm or cpu (default 1). */
   readonly threads?: number;
 }
@@ -50,16 +61,75 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   const selected = await selectBackend(o.backend, { info: (m) => o.log.info(m) });
   o.log.info({ backend: selected.name, detail: selected.detail }, 'tfjs backend selected');
   // Validate the manifest up front (every problem at once) so a broken site fails before it joins.
-  const check = await loadManifest(o.manifest, { decodeImages: false });
+  const check = await loadManifest(o.manifest, { decodeImages: false, ...(o.tabularColumns?.length ? { extraColumns: o.tabularColumns } : {}) });
   const counts: Record<string, number> = {};
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
   const datasets = new Map<string, Promise<ImageDataset>>();
+  // Configs of the study's models as tasks and sums requests announce them (a tabular model may
+  // read another model's score; the reference names the model, this map its family and config).
+  const specs = new Map<string, Omit<ModelRef, 'model'>>();
+  const remember = (configs: Readonly<Record<string, Omit<ModelRef, 'model'>>> | undefined) => {
+    for (const [k, v] of Object.entries(configs ?? {})) specs.set(k, v);
+  };
+  const depScores = new Map<string, Promise<Map<string, number>>>();
+  const depFeatures = new Map<string, Promise<Map<string, Float32Array>>>();
+  const tables = new Map<string, ReturnType<typeof openTabularData>>();
+  const tabularCache = o.cacheDir ?? join(dirname(o.manifest), '.fl-cache');
   const threads = o.threads ?? 1;
   o.log.info({ threads, backend: selected.name }, threads > 1 && (selected.name === 'wasm' || selected.name === 'cpu')
     ? 'local training is data-parallel' : 'local training on one replica (the backend parallelises itself or threads is 1)');
   const siteData: SiteData = {
     training: { threads },
+    ...(o.siteId ? { site: o.siteId } : {}),
+    ...(o.minCell !== undefined ? { minCell: o.minCell } : {}),
+    table(req) {
+      const key = JSON.stringify(req.inputs);
+      let t = tables.get(key);
+      if (!t) {
+        t = openTabularData(check.manifest, req, tabularCache, o.tabularColumns ?? []);
+        tables.set(key, t);
+        t.catch(() => tables.delete(key));
+      }
+      return t;
+    },
+    async modelFeatures(ref, cohorts) {
+      if (!o.fetchModel) throw new FlError('tabular.deep', `model "${ref.model}": this site cannot download models to read their features`);
+      const spec = specs.get(ref.model);
+      if (!spec) throw new FlError('tabular.deep', `model "${ref.model}": its config was not announced to this site`);
+      const key = `${ref.model}@${ref.digest}:${[...cohorts].sort().join(',')}`;
+      let p = depFeatures.get(key);
+      if (!p) {
+        p = (async () => {
+          const weights = await o.fetchModel!(ref);
+          const m = await modelFor({ model: ref.model, ...spec });
+          if (!m.embed) throw new FlError('tabular.deep', `model "${ref.model}": its family has no penultimate-layer features`);
+          const rows = await m.embed(weights, cohorts);
+          return new Map(rows.map((r) => [r.caseId, r.values]));
+        })();
+        depFeatures.set(key, p);
+        p.catch(() => depFeatures.delete(key));
+      }
+      return p;
+    },
+    async modelScores(ref, cohorts) {
+      if (!o.fetchModel) throw new FlError('tabular.scores', `model "${ref.model}": this site cannot download models to score them as inputs`);
+      const spec = specs.get(ref.model);
+      if (!spec) throw new FlError('tabular.scores', `model "${ref.model}": its config was not announced to this site`);
+      const key = `${ref.model}@${ref.digest}:${[...cohorts].sort().join(',')}`;
+      let p = depScores.get(key);
+      if (!p) {
+        p = (async () => {
+          const weights = await o.fetchModel!(ref);
+          const m = await modelFor({ model: ref.model, ...spec });
+          const scored = await m.score(weights, cohorts);
+          return new Map(scored.map((c) => [c.caseId, c.score]));
+        })();
+        depScores.set(key, p);
+        p.catch(() => depScores.delete(key));
+      }
+      return p;
+    },
     images({ model, modalities, inputSize, channels }) {
       const modalitySettings = settingsForModel(model, channels, o.modalities);
       const key = `${modalities.join(',')}@${inputSize}:${JSON.stringify(modalitySettings)}`;
@@ -91,6 +161,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     cohortCounts: () => ({ ...counts }),
 
     async train(req: TrainRequest): Promise<TrainResult> {
+      remember({ [req.model]: { ...(req.family ? { family: req.family } : {}), architecture: req.architecture, config: req.config } });
       const m = await modelFor(req);
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
       const res = await m.train(req);
@@ -102,8 +173,16 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {
+      remember(req.modelConfigs);
       const m = await modelFor(req);
       return m.score(req.weights, req.cohorts as Cohort[]);
+    },
+
+    async sums(req: SumsRequest): Promise<unknown> {
+      remember(req.modelConfigs);
+      const m = await modelFor(req);
+      if (!m.sums) throw new FlError('tabular.family', `model "${req.model}": its family is not fitted from sums`);
+      return m.sums(req.request);
     },
   };
 }

@@ -23,6 +23,14 @@ export type TrainResult = LocalTrainResult;
 export interface EvaluateRequest extends ModelRef {
   readonly weights: TensorSet;
   readonly cohorts: readonly string[];
+  /** Every model of the study (a tabular model may read another model's score). */
+  readonly modelConfigs?: Readonly<Record<string, Omit<ModelRef, 'model'>>>;
+}
+
+/** A sums request of a model fitted from sums (tabular families), with the configs of its dependencies. */
+export interface SumsRequest extends ModelRef {
+  readonly request: unknown;
+  readonly modelConfigs?: Readonly<Record<string, Omit<ModelRef, 'model'>>>;
 }
 
 export interface Trainer {
@@ -33,4 +41,6 @@ export interface Trainer {
   train(req: TrainRequest): Promise<TrainResult>;
   /** Scores every case of the given cohorts (training code never sees held-out cohorts). */
   evaluate(req: EvaluateRequest): Promise<ScoredCase[]>;
+  /** Answers a request of a model fitted from sums with the sums of the `train` cohort (or throws a refusal). */
+  sums?(req: SumsRequest): Promise<unknown>;
 }

@@ -16,6 +16,8 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { PrivacyGuard } from '../../site-agent/privacy-guard.js';
 import { PermanentConnectionError } from '../../site-agent/connection-errors.js';
+import { createTabularHandler } from '../../site-agent/tabular-handler.js';
+import { downloadModel } from '../../site-agent/transfer.js';
 
 export function register(program: Command): void {
   program
@@ -55,7 +57,14 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, 2);
       }
+      // A tabular model may read other models' scores: the trainer downloads them through the agent.
+      let agentRef: SiteAgent | null = null;
       const trainer = await createLocalTrainer({
+        siteId: cfg.site_id, tabularColumns: cfg.tabular_columns, minCell: cfg.min_cell,
+        fetchModel: async (ref) => {
+          if (!agentRef) throw new Error('the site agent is not connected yet');
+          return (await downloadModel(agentRef.client, { studyId: cfg.study_id, model: ref.model, version: ref.version, expectDigest: ref.digest })).set;
+        },
         manifest: resolveFrom(o.config, cfg.manifest), backend: cfg.backend, log, modalities: cfg.modalities,
         threads: cfg.threads ?? availableParallelism(),
         ...(cfg.data_root ? { dataRoot: resolveFrom(o.config, cfg.data_root) } : {}),
@@ -67,7 +76,8 @@ export function register(program: Command): void {
       // Secure aggregation (issue 17): answers the "secagg.*" phases and masks updates when a task asks.
       const secagg = new SiteSecAgg({ studyId: cfg.study_id, siteId: cfg.site_id, examples: () => trainer.cohortCounts().train ?? 0 });
       const agent = new SiteAgent({
-        phaseHandlers: { secagg: secagg.handler }, secureAggregation: secagg,
+        // Phase handlers: secure aggregation (secagg.*) and the sums of tabular models (tabular.*).
+        phaseHandlers: { secagg: secagg.handler, tabular: createTabularHandler(trainer, log, cfg.policy.training) }, secureAggregation: secagg,
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),
@@ -77,6 +87,7 @@ export function register(program: Command): void {
         guard: new PrivacyGuard({ studyId: cfg.study_id, siteId: cfg.site_id, log }),
         policy: cfg.policy,
       }, trainer, log);
+      agentRef = agent;
       let signal: string | null = null;
       const onSignal = (s: string) => () => {
         signal = s;

@@ -55,6 +55,12 @@ export const siteSchema = z.strictObject({
   data_root: z.string().min(1).optional(),
   /** Cache of preprocessed model-sized tensors (default: .fl-cache beside the manifest). */
   cache_dir: z.string().min(1).optional(),
+  /** Manifest columns beyond age, tumor_size_mm, ki67, n_positive_nodes that tabular models may read
+   *  (e.g. aus_positive, molecular_subtype); their values stay at the site, only sums leave. */
+  tabular_columns: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'column names are letters, digits and _')).default([]),
+  /** Smallest number of cases (and of each outcome class) a tabular sum may come from (DataSHIELD's
+   *  disclosure floor); a study may ask for more, never fewer. */
+  min_cell: z.int().min(1).default(5),
   /** What this site accepts whatever the coordinator asks (see sitePolicySchema). */
   policy: sitePolicySchema.default(DEFAULT_SITE_POLICY),
   /** Reconnect backoff, milliseconds. */

@@ -16,7 +16,36 @@ export const studyModelSchema = z.strictObject({
   architecture: z.string().min(1).optional(),
   /** Architecture config (modalities, input size, widths...), validated by the architecture. */
   config: z.record(z.string(), z.unknown()).default({}),
+  // Tabular models (family logistic | lasso_logistic | gbdt; shared/tabular/config.ts): inputs,
+  // selection rules, tree settings, outcome, min_cell, missing. Validated by the family (errors
+  // name the field); carried to the family in `config`.
+  inputs: z.unknown().optional(),
+  selection: z.unknown().optional(),
+  gbdt: z.unknown().optional(),
+  outcome: z.unknown().optional(),
+  min_cell: z.unknown().optional(),
+  missing: z.unknown().optional(),
+}).superRefine((m, ctx) => {
+  const tabular = TABULAR_FAMILIES.includes(m.family as (typeof TABULAR_FAMILIES)[number]);
+  for (const k of TABULAR_KEYS) {
+    if (m[k] !== undefined && !tabular) ctx.addIssue({ code: 'custom', path: [k], message: `only tabular models (family: ${TABULAR_FAMILIES.join(' | ')}) take "${k}"` });
+  }
+  if (tabular && m.inputs === undefined) ctx.addIssue({ code: 'custom', path: ['inputs'], message: `a ${m.family} model names its inputs (columns, radiomics, scores)` });
+}).transform(({ inputs, selection, gbdt, outcome, min_cell, missing, ...m }) => {
+  const extra = { inputs, selection, gbdt, outcome, min_cell, missing };
+  const given = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  if (Object.keys(given).length === 0) return m;
+  return { ...m, architecture: m.architecture ?? m.family, config: { ...m.config, ...given } };
 });
+
+/** Families whose models are fitted from sums after the image rounds (shared/families/tabular). */
+export const TABULAR_FAMILIES = ['logistic', 'lasso_logistic', 'gbdt'] as const;
+const TABULAR_KEYS = ['inputs', 'selection', 'gbdt', 'outcome', 'min_cell', 'missing'] as const;
+
+/** True for a model fitted from sums (not trained in rounds). */
+export function isSumsModel(m: { readonly family?: string | undefined }): boolean {
+  return TABULAR_FAMILIES.includes(m.family as (typeof TABULAR_FAMILIES)[number]);
+}
 
 export const trainingSchema = z.strictObject({
   epochs: z.int().min(1).max(1000).default(1),
@@ -101,6 +130,11 @@ export const studySchema = z.strictObject({
     if (s.outlier_norm_factor > 0) {
       ctx.addIssue({ code: 'custom', path: ['outlier_norm_factor'], message: 'secure_aggregation hides individual updates, so the norm-outlier filter cannot run: set outlier_norm_factor: 0' });
     }
+    // Tabular fits read each site's sums (coordinator/fit-from-sums.ts); until they travel through
+    // secure aggregation (its transportFor seam), a study that promises only totals refuses them.
+    s.models.forEach((m, i) => {
+      if (isSumsModel(m)) ctx.addIssue({ code: 'custom', path: ['models', i, 'family'], message: `a ${m.family} model is fitted from each site's sums, which the coordinator would see one site at a time; secure aggregation of tabular sums is not available yet: fit it in a study without secure_aggregation` });
+    });
   }
   if (s.sites && s.min_sites > s.sites.length) {
     ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });

@@ -55,10 +55,46 @@ export interface ImageDataset {
   forEvaluation(cohort: Cohort): EvaluationData;
 }
 
+/** One cohort's (or the training cohort's) table of per-case inputs; NaN = missing. */
+export interface TabularTable {
+  readonly cohort: Cohort;
+  readonly caseIds: readonly string[];
+  readonly labels: Float64Array;
+  /** Column name -> one value per case (manifest columns, `<modality>.<region>.<feature>` radiomics, and `...@mask_2` for the second delineation). */
+  readonly columns: ReadonlyMap<string, Float64Array>;
+}
+
+/** What a tabular model reads: declared manifest columns and radiomics features. */
+export interface TabularInputsRequest {
+  readonly model: string;
+  readonly inputs: {
+    /** A name (numeric) or a typed column; categorical columns become `name=level` indicators. */
+    readonly columns?: readonly (string | { readonly name: string; readonly type: 'numeric' | 'binary' | 'categorical'; readonly levels?: readonly string[] | undefined })[] | undefined;
+    readonly radiomics?: { readonly modality: string; readonly regions: readonly string[]; readonly features?: readonly string[] | undefined } | undefined;
+  };
+}
+
+export interface TabularData {
+  /** Training access: the `train` cohort only. */
+  forTraining(): TabularTable & { readonly cohort: 'train' };
+  /** Explicit evaluation access to any cohort. */
+  forEvaluation(cohort: Cohort): TabularTable;
+}
+
 /** The site's data as a family may ask for it (the agent caches what it opens). */
 export interface SiteData {
   /** How this site trains: threads for data-parallel local training (1 = the main thread only). */
   readonly training?: { readonly threads: number };
+  /** The site's id (named in refusals). */
+  readonly site?: string;
+  /** The site's own disclosure floor for sums (default 5): a study's smaller min_cell does not lower it. */
+  readonly minCell?: number;
+  /** Per-case tables for tabular models (sites that can assemble them). */
+  table?(request: TabularInputsRequest): Promise<TabularData>;
+  /** Scores of another model of the study (by frozen reference) for the cases of some cohorts, by case id. */
+  modelScores?(ref: { readonly model: string; readonly version: number; readonly digest: string }, cohorts: readonly Cohort[]): Promise<ReadonlyMap<string, number>>;
+  /** Penultimate-layer features of another (image) model for the cases of some cohorts, by case id. */
+  modelFeatures?(ref: { readonly model: string; readonly version: number; readonly digest: string }, cohorts: readonly Cohort[]): Promise<ReadonlyMap<string, Float32Array>>;
   images(request: {
     /** The model asking (named in errors). */
     readonly model: string;

@@ -1,10 +1,14 @@
 // Registry of model families: one import and one line each.
 import { FlError } from '../errors/index.js';
 import { imageFamily } from './image/index.js';
+import { gbdtFamily, lassoLogisticFamily, logisticFamily } from './tabular/index.js';
 import type { FamilyModelEntry, ModelFamily } from './types.js';
 
 const FAMILIES: Record<string, ModelFamily> = {
   image: imageFamily,
+  logistic: logisticFamily,
+  lasso_logistic: lassoLogisticFamily,
+  gbdt: gbdtFamily,
 };
 
 export const familyNames = (): string[] => Object.keys(FAMILIES);

@@ -67,6 +67,8 @@ export interface SiteModel {
   train?(req: LocalTrainRequest): Promise<LocalTrainResult>;
   /** sums families: answers one request of the coordinator's fitting algorithm with sums only. */
   sums?(request: unknown): Promise<unknown>;
+  /** Penultimate-layer features of every case of the given cohorts (image networks: deep features for tabular models). */
+  embed?(weights: TensorSet, cohorts: readonly Cohort[]): Promise<{ readonly caseId: string; readonly cohort: string; readonly values: Float32Array }[]>;
   /** Scores every case of the given cohorts with the given (frozen or current) weights. */
   score(weights: TensorSet, cohorts: readonly Cohort[]): Promise<ScoredCase[]>;
 }

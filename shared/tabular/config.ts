@@ -5,9 +5,35 @@ import { FlError } from '../errors/index.js';
 
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'a name of letters, digits, _ . - starting with a letter');
 
+/**
+ * A manifest column with its type: `numeric` (a number), `binary` (0/1) or `categorical` with its
+ * levels (the first is the reference; the model gets one 0/1 indicator `column=level` per other
+ * level). A bare name is numeric.
+ */
+export const columnSpecSchema = z.union([
+  name,
+  z.object({
+    name,
+    type: z.enum(['numeric', 'binary', 'categorical']).default('numeric'),
+    levels: z.array(z.string().regex(/^[A-Za-z0-9_.+-]{1,40}$/, 'levels are letters, digits, _ . + - (max 40)')).min(2).optional(),
+  }).strict().superRefine((c, ctx) => {
+    if (c.type === 'categorical' && !c.levels) ctx.addIssue({ code: 'custom', path: ['levels'], message: `categorical column "${c.name}" needs its levels (the first is the reference)` });
+    if (c.type !== 'categorical' && c.levels) ctx.addIssue({ code: 'custom', path: ['levels'], message: `levels are for categorical columns ("${c.name}" is ${c.type})` });
+    if (c.levels && new Set(c.levels).size !== c.levels.length) ctx.addIssue({ code: 'custom', path: ['levels'], message: 'levels must differ' });
+  }),
+]);
+export type ColumnSpec = z.infer<typeof columnSpecSchema>;
+
+/** The name, type and model terms of a column spec (categorical: one indicator `name=level` per non-reference level). */
+export function columnTerms(c: ColumnSpec): { name: string; type: 'numeric' | 'binary' | 'categorical'; levels: string[]; terms: string[] } {
+  if (typeof c === 'string') return { name: c, type: 'numeric', levels: [], terms: [c] };
+  const levels = c.levels ?? [];
+  return { name: c.name, type: c.type, levels, terms: c.type === 'categorical' ? levels.slice(1).map((l) => `${c.name}=${l}`) : [c.name] };
+}
+
 export const tabularInputsSchema = z.object({
-  /** Manifest columns (clinical variables), numeric or 0/1. */
-  columns: z.array(name).optional(),
+  /** Manifest columns (clinical variables): a name (numeric) or {name, type: numeric | binary | categorical, levels}. */
+  columns: z.array(columnSpecSchema).optional(),
   /** Radiomics features of `fl radiomics` for a modality and regions (optionally a subset of features). */
   radiomics: z.object({
     modality: name,

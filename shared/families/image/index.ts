@@ -9,7 +9,7 @@ import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
 import type { Cohort, SiteData } from '../data.js';
 import type { FamilyModelEntry, LocalTrainResult, ModelFamily, ModelInputs, ScoredCase, SiteModel } from '../types.js';
 import { trainLocal } from './train.js';
-import { evaluateCohort } from './predict.js';
+import { embedCohorts, evaluateCohort } from './predict.js';
 
 function inputsOf(entry: FamilyModelEntry): ModelInputs & { readonly inputSize: number } {
   const cfg = parseModelConfig(entry.config, `model "${entry.name}" config`);
@@ -67,6 +67,11 @@ export const imageFamily: ModelFamily = {
           if (Number.isFinite(val.auc)) metrics.val_auc = val.auc;
         }
         return { weights: modelToTensorSet(m), numExamples: res.numExamples, metrics };
+      },
+      async embed(weights, cohorts: readonly Cohort[]) {
+        const m = built();
+        applyTensorSet(m, weights);
+        return embedCohorts(m, dataset, cohorts);
       },
       async score(weights, cohorts: readonly Cohort[]): Promise<ScoredCase[]> {
         const m = built();

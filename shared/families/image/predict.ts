@@ -82,3 +82,26 @@ export function evaluateData(model: tf.LayersModel, data: EvaluationData, batchS
 export function evaluateCohort(model: tf.LayersModel, data: ImageDataset, cohort: Cohort, batchSize = 32): CohortEvaluation {
   return evaluateData(model, data.forEvaluation(cohort), batchSize);
 }
+
+/**
+ * Penultimate-layer activations (the input of the output layer; for the networks with a sigmoid
+ * head, the hidden head layer after its ReLU) of every case of the given cohorts, in manifest order.
+ */
+export function embedCohorts(model: tf.LayersModel, data: ImageDataset, cohorts: readonly Cohort[], batchSize = 32): { caseId: string; cohort: Cohort; values: Float32Array }[] {
+  const last = model.layers[model.layers.length - 1]!;
+  const penultimate = last.input as tf.SymbolicTensor;
+  const sub = tf.model({ inputs: model.inputs, outputs: penultimate });
+  const width = penultimate.shape[penultimate.shape.length - 1] as number;
+  const out: { caseId: string; cohort: Cohort; values: Float32Array }[] = [];
+  for (const cohort of cohorts) {
+    const ev = data.forEvaluation(cohort);
+    checkCompatible(model, ev);
+    for (const batch of ev.batches(batchSize)) {
+      const t = tf.tidy(() => (sub.predict(batchTensors(batch, ev.inputSize)) as tf.Tensor).reshape([batch.size, width]));
+      const v = t.dataSync() as Float32Array;
+      t.dispose();
+      for (let i = 0; i < batch.size; i++) out.push({ caseId: batch.caseIds[i]!, cohort, values: v.slice(i * width, (i + 1) * width) });
+    }
+  }
+  return out;
+}
