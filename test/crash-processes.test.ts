@@ -70,6 +70,10 @@ async function expectSameAsReference(dir: string): Promise<void> {
   const v = await flRun(['audit', 'verify', join(dir, 'audit')]);
   expect(v.code, v.stdout + v.stderr).toBe(0);
   expect(v.stdout).toMatch(/intact/);
+  // Every aggregate of the history replays from the spooled updates (a voided attempt is skipped).
+  const rp = await flRun(['audit', 'replay', join(dir, 'audit'), '--updates', join(dir, 'updates')]);
+  expect(rp.code, rp.stdout + rp.stderr).toBe(0);
+  expect(rp.stdout.match(/OK/g)?.length).toBe(STUDY.rounds);
 }
 
 async function exitOf(p: Proc, what: string): Promise<number | null> {
