@@ -138,6 +138,21 @@ function loggedDigests(entries: readonly { type: string; [k: string]: unknown }[
   return out;
 }
 
+/**
+ * report.json when it is the one named by the last `report` record of the study log written after
+ * the last resume (then it is final), else null.
+ */
+async function reportOnRecord(reportPath: string, entries: readonly { type: string; seq: number; [k: string]: unknown }[]): Promise<{ report: StudyReport & { state: 'completed' | 'failed' | 'stopped'; reason?: string | null }; sha256: string } | null> {
+  const lastResume = entries.filter((e) => e.type === 'study_resumed').at(-1)?.seq ?? -1;
+  const rec = entries.filter((e) => e.type === 'report').at(-1);
+  if (!rec || rec.seq < lastResume || !existsSync(reportPath)) return null;
+  const text = await readFile(reportPath);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  if (sha256 !== rec.digest) return null;
+  const report = JSON.parse(text.toString('utf8')) as StudyReport & { state: 'completed' | 'failed' | 'stopped'; reason?: string | null };
+  return ['completed', 'failed', 'stopped'].includes(report.state) ? { report, sha256 } : null;
+}
+
 export async function startCoordinator(file: CoordinatorFile, opts: StartOptions): Promise<CoordinatorHandle> {
   const { study, coordinator } = file;
   const log = opts.log;
@@ -195,7 +210,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   if (saved && saved.study_digest !== studyDigest) {
     throw new FlError('study.state', `${dataDir} holds the state of a different study configuration (digest ${saved.study_digest.slice(0, 12)}...); use a new data_dir`);
   }
-  const logEntries = (studyLog?.entries() ?? []) as unknown as { type: string; seq: number; [k: string]: unknown }[];
+  // A snapshot of the log as found at start (the log's own array grows with every append).
+  const logEntries = [...(studyLog?.entries() ?? [])] as unknown as { type: string; seq: number; [k: string]: unknown }[];
   if (!saved && logEntries.some((e) => e.type === 'study_config')) {
     const rounds = new Set(logEntries.filter((e) => e.type === 'round_aggregated').map((e) => e.round as number));
     throw new FlError('study.state', `${statePath} is missing, but the study log ${coordinator.audit_dir ?? join(dataDir, 'audit')} already records this study (${logEntries.length} records, ${rounds.size} aggregated round(s)); starting again would fork its history. Restore state.json from a backup, or use a new data_dir for a new study`);
@@ -379,9 +395,44 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
 
   let stopRequest: { by: string; resumable: boolean; evaluate: boolean } | null = null;
   const reportPath = join(dataDir, 'report.json');
+  // Killed after report.json and its `report` record were written but before state.json said the
+  // study ended: that report is final (its digest is in the study log, after the last resume), so
+  // the restart finishes the study without computing or writing it again.
+  const finalReport = phase === 'reporting' ? await reportOnRecord(reportPath, logEntries) : null;
+  // Once the study has ended, every site that connects is told so (a site that was reconnecting
+  // while the coordinator was down learns it here); the coordinator lingers until each site that
+  // took part was told, at most reconnect_grace_s.
+  const told = new Set<string>();
+  let endMessage: string | null = null;
+  sites.onChange((site, connected) => {
+    if (connected && endMessage !== null && sites.send(site, { type: 'stop', reason: endMessage })) told.add(site);
+  });
+  const announceEnd = async (why: string) => {
+    endMessage = why;
+    for (const s of sites.connectedSites()) if (sites.send(s, { type: 'stop', reason: why })) told.add(s);
+    const participants = new Set(engine.results.flatMap((r) => r.participants));
+    const untold = () => [...participants].filter((s) => !told.has(s));
+    if (untold().length === 0) return;
+    log.info({ sites: untold(), wait_s: study.reconnect_grace_s }, 'waiting for sites that took part to reconnect, to tell them the study ended');
+    const t0 = Date.now();
+    while (untold().length > 0 && Date.now() - t0 < study.reconnect_grace_s * 1000) await new Promise((r) => setTimeout(r, 100));
+    if (untold().length > 0) log.warn({ sites: untold() }, 'these sites were not told that the study ended (not connected); they stop when they next reach the coordinator or are stopped by hand');
+  };
   const done = (async (): Promise<StudyOutcome> => {
     await startSignal;
     const t0 = Date.now();
+    if (finalReport) {
+      const r = finalReport.report;
+      const endState = r.state;
+      const reason = r.reason ?? null;
+      const by = endState === 'stopped' ? /^stopped by (.+)$/.exec(reason ?? '')?.[1] ?? null : null;
+      log.info({ report: reportPath, sha256: finalReport.sha256 }, 'the report was written before the restart (its digest is in the study log); finishing the study without writing it again');
+      await saveState(endState, { ended: { state: endState, reason, by, report: reportPath, report_sha256: finalReport.sha256, at: new Date().toISOString() } });
+      state = endState;
+      if (endState === 'completed') events.publish({ type: 'study_completed', rounds: engine.results.length });
+      await announceEnd(endState === 'completed' ? 'study completed' : endState === 'stopped' ? `study stopped${by ? ` by ${by}` : ''}` : `study failed: ${reason ?? 'unknown'}`);
+      return { state: endState, ...(reason ? { reason } : {}), ...(by ? { stoppedBy: by } : {}), rounds: engine.results, report: r as StudyReport };
+    }
     let outcome: Omit<StudyOutcome, 'report'>;
     let extra: Record<string, unknown> = {};
     // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
@@ -480,7 +531,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       sites.closeAll(`coordinator stopped (${outcome.stoppedBy}); the study continues when it is restarted`);
     } else {
       const why = outcome.state === 'completed' ? 'study completed' : outcome.state === 'stopped' ? `study stopped by ${outcome.stoppedBy}` : `study failed: ${outcome.reason}`;
-      for (const s of sites.connectedSites()) sites.send(s, { type: 'stop', reason: why });
+      await announceEnd(why);
     }
     return { ...outcome, report };
   })();

@@ -93,7 +93,11 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   // The sites asked are fixed at the first attempt: a resumed evaluation asks the same ones
   // (after waiting for them with the join timeout), and only for what is not saved yet.
   const sites = saved?.sites ?? h.sites.connectedSites();
-  if (saved && resume) {
+  // Nothing to ask when every held-out result was saved before the restart (then no site is waited for).
+  const allSaved = saved?.frozen && resume ? (await Promise.all(sites.map((s) => resume.results.load('held-out', s)))).every((r) => r !== null) : false;
+  if (saved && resume && allSaved) {
+    log.info({ sites, phase: 'held-out scoring' }, 'resuming the evaluation: every result was saved before the restart');
+  } else if (saved && resume) {
     const back = await resume.waitForSites(sites);
     log.info({ sites: back, of: sites, phase: saved.frozen ? 'held-out scoring' : 'validation scoring' }, 'resuming the evaluation');
   } else {

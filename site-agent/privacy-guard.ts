@@ -57,8 +57,8 @@ const helloSchema = z.strictObject({
   agentVersion: z.string().regex(/^[A-Za-z0-9.+_-]{0,64}$/, 'must be a version string'),
   backend: z.string().regex(/^[a-z0-9-]{0,32}$/, 'must be a backend name'),
   cohortCounts: z.record(id, count).refine((m) => Object.keys(m).length <= MAX_METRICS, 'too many cohorts'),
-  /** The site's signature over its declared train-cohort size (base64; shared/audit/update-signature.ts signJoin). */
-  joinSignature: z.string().regex(/^[A-Za-z0-9+/=]{1,1024}$/, 'must be a base64 signature').optional(),
+  /** The site's signature of (study, site, train_cases) with its certificate key: base64, nothing else. */
+  joinSignature: z.string().regex(/^[A-Za-z0-9+/]{1,1024}={0,2}$/, 'must be a base64 signature').optional(),
 });
 const heartbeatSchema = z.strictObject({ timeUnixMs: count });
 const statusSchema = z.strictObject({

@@ -101,11 +101,14 @@ export async function replayAggregates(records: readonly AuditRecord[], opts: Re
   const states = new Map<string, StrategyState | null>();
   for (const rec of records) {
     if (rec.type !== 'round_aggregated') continue;
+    // An attempt voided by a later round_interrupted record (the coordinator stopped before the
+    // round was saved; the round was run again) is not part of the history: skip it.
+    if (records.some((r) => r.type === 'round_interrupted' && r.round === rec.round && r.seq > rec.seq)) continue;
     const order = summationOrder(rec);
     const base = { seq: rec.seq, round: rec.round, model: rec.model, strategy: rec.strategy, updates: order.length, logged: rec.aggregated_digest };
     const readers: UpdateReader[] = [];
     try {
-      const sa = records.find((r): r is SecAggRecord => r.type === 'secure_aggregation' && r.round === rec.round && r.model === rec.model);
+      const sa = records.filter((r): r is SecAggRecord => r.type === 'secure_aggregation' && r.round === rec.round && r.model === rec.model && r.seq < rec.seq).at(-1);
       let config = rec.strategy_config ?? (studyStrategy && (studyStrategy as { name?: unknown }).name === rec.strategy ? studyStrategy : { name: rec.strategy });
       // Under secure aggregation norm bounding is site-side clipping; the server averaged.
       if (sa && (config as { name?: unknown }).name === 'norm_bounding') config = { name: 'fedavg' };
@@ -113,7 +116,7 @@ export async function replayAggregates(records: readonly AuditRecord[], opts: Re
       const prior = states.has(rec.model) ? states.get(rec.model)! : (strategy.initialState?.() ?? {});
       if (prior === null) throw new Error(`an earlier round of "${rec.model}" could not be replayed, so the ${rec.strategy} state for this round is unknown`);
       states.set(rec.model, null);
-      const started = records.find((r) => r.type === 'round_started' && r.round === rec.round);
+      const started = records.filter((r) => r.type === 'round_started' && r.round === rec.round && r.seq < rec.seq).at(-1);
       const version = started?.type === 'round_started' ? started.models[rec.model]?.version : rec.round - 1;
       const basePath = await findCheckpoint(opts.checkpointsDir, rec.model, version, rec.global_digest_before);
       if (!basePath) throw new Error(`no checkpoint in ${join(opts.checkpointsDir, rec.model)} has the logged starting digest ${rec.global_digest_before}`);
