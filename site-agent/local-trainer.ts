@@ -10,11 +10,18 @@ import type { SiteModel } from '../shared/families/types.js';
 import { openSiteDataset } from './data/dataset.js';
 import { inputChannels, type ModalitySettings } from '../shared/config/modality.js';
 import { FlError } from '../shared/errors/index.js';
+<<<<<<< HEAD
 import { loadManifest, type Cohort } from './data/manifest.js';
 import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase, ModelRef, SumsRequest } from './trainer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { openTabularData } from './data/tabular-table.js';
 import { dirname, join } from 'node:path';
+=======
+import { loadManifest, ManifestError, type Cohort, type ManifestCheck } from './data/manifest.js';
+import { ImageCache } from './data/image-cache.js';
+import { dirname, join } from 'node:path';
+import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase } from './trainer.js';
+>>>>>>> imaging2
 
 export interface LocalTrainerOptions {
   readonly manifest: string;
@@ -57,11 +64,58 @@ export function settingsForModel(model: string, channels: Readonly<Record<string
   return out;
 }
 
+/** The tensor cache folder of a site (site.yaml cache_dir, default .fl-cache beside the manifest). */
+export function siteCacheDir(o: Pick<LocalTrainerOptions, 'manifest' | 'cacheDir'>): string {
+  return o.cacheDir ?? join(dirname(o.manifest), '.fl-cache');
+}
+
+/**
+ * The checks `fl site` runs before it dials the coordinator: the manifest with every image, one at
+ * a time. A file whose content hash is in the cache's facts (from an earlier start, a dataset or
+ * `fl data check --cache`) is not decoded; others are decoded once and their facts cached. Throws a
+ * ManifestError listing every row at fault (the CLI exits 2).
+ */
+export async function startCheck(o: Pick<LocalTrainerOptions, 'manifest' | 'cacheDir' | 'dataRoot' | 'modalities' | 'log'>): Promise<ManifestCheck> {
+  const started = performance.now();
+  const cache = new ImageCache(siteCacheDir(o));
+  let decoded = 0;
+  let images = 0;
+  try {
+    const check = await loadManifest(o.manifest, {
+      cache,
+      ...(o.modalities ? { modalitySettings: o.modalities } : {}),
+      ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
+      onFacts: (fromCache) => {
+        images++;
+        if (!fromCache) decoded++;
+      },
+    });
+    o.log.info({ images, decoded, from_cache: images - decoded, seconds: Number(((performance.now() - started) / 1000).toFixed(2)), warnings: check.warnings.length },
+      'manifest checked: paths inside the data root, images decode, no identical images across cohorts or modalities');
+    for (const w of check.warnings) o.log.warn({ row: w.line, column: w.column }, w.message);
+    return check;
+  } catch (err) {
+    if (err instanceof ManifestError) {
+      o.log.error({ exit: 2, manifest: err.path, problems: err.problems.length }, 'site agent refusing to start: the manifest has problems');
+    }
+    throw err;
+  }
+}
+
 export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Trainer> {
   const selected = await selectBackend(o.backend, { info: (m) => o.log.info(m) });
   o.log.info({ backend: selected.name, detail: selected.detail }, 'tfjs backend selected');
+<<<<<<< HEAD
   // Validate the manifest up front (every problem at once) so a broken site fails before it joins.
   const check = await loadManifest(o.manifest, { decodeImages: false, ...(o.tabularColumns?.length ? { extraColumns: o.tabularColumns } : {}) });
+=======
+  // Validate the manifest up front (every problem at once) so a broken site fails before it joins:
+  // rows, containment (paths and symlinks inside the data root), decoding, frame/colour policies and
+  // leakage (identical decoded pixels across cohorts or modalities of one case). Image facts and
+  // pixel hashes go to the same cache the datasets read, so the datasets do not hash again and a
+  // restart decodes nothing (see startCheck).
+  const check = await startCheck(o);
+>>>>>>> imaging2
   const counts: Record<string, number> = {};
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
@@ -137,7 +191,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       if (!d) {
         d = openSiteDataset(o.manifest, {
           modalities, inputSize, modalitySettings,
-          ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+          ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), cacheDir: siteCacheDir(o),
         });
         datasets.set(key, d);
       }

@@ -105,13 +105,31 @@ describe.skipIf(!existsSync(PYDICOM_FILES))('real DICOM files (pydicom test data
     });
   }
 
-  it('names the file, the transfer syntax and a way out for 12-bit JPEG', async () => {
+  it('decodes 12-bit JPEG extended (process 4) with the 12-bit IJG libjpeg of dcmjs-codecs, like DCMTK dcmdjpeg', async () => {
+    // The reference table (GDCM + pydicom) has JPGExtended.dcm; DCMTK's dcmdjpeg gives the same hash:
+    //   dcmdjpeg JPGExtended.dcm raw.dcm; sha256 of raw.dcm's uint16 pixels (little-endian)
     const src = openImage(readFileSync(join(PYDICOM_FILES, 'JPGExtended.dcm')), { name: 'JPGExtended.dcm' });
-    const err = await src.frame(0).catch((e: unknown) => e);
+    expect([src.transferSyntax?.name, src.bitsStored, src.frames]).toEqual(['JPEG Extended (Process 2 & 4)', 12, 1]);
+    const d = await decodeFrames(src);
+    const bytes = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe('d30242775a414c01d616447854ebe3f2b20259822894bcd6891f879bcdcbf313');
+    let max = 0;
+    for (let k = 0; k < d.data.length; k++) max = Math.max(max, Number(d.data[k]));
+    expect(max).toBe(264);
+  });
+
+  it('names the file, the transfer syntax and a way out for a JPEG stream of another precision', async () => {
+    const bytes = Buffer.from(readFileSync(join(PYDICOM_FILES, 'JPGExtended.dcm')));
+    // Patch the SOF1 marker's sample precision from 12 to 16 (not valid for process 2 & 4).
+    const sof = bytes.indexOf(Buffer.from([0xff, 0xc1]));
+    expect(bytes[sof + 4]).toBe(12);
+    bytes[sof + 4] = 16;
+    const err = await openImage(bytes, { name: 'JPGExtended-16.dcm' }).frame(0).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageDecodeError);
     const m = (err as Error).message;
-    expect(m).toContain('JPGExtended.dcm');
+    expect(m).toContain('JPGExtended-16.dcm');
     expect(m).toContain('JPEG Extended (Process 2 & 4) (1.2.840.10008.1.2.4.51)');
+    expect(m).toContain('16-bit JPEG is not valid');
     expect(m).toMatch(/gdcmconv --raw|dcmdjpeg/);
   });
 

@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import dicomParser from 'dicom-parser';
 import { PNG } from 'pngjs';
 import { FlError } from '../../shared/errors/index.js';
-import { decodeJpeg2000, decodeJpeg8, decodeJpegLossless, decodeJpegLs, jpegAssumesYcbcr, jpegFrameHeader, type CodecFrame } from './codecs/index.js';
+import { decodeJpeg12, decodeJpeg2000, decodeJpeg8, decodeJpegLossless, decodeJpegLs, jpegAssumesYcbcr, jpegFrameHeader, type CodecFrame } from './codecs/index.js';
 import { decodeRleFrame } from './codecs/rle.js';
 import { transferSyntax, wayOut, type TransferSyntax } from './dicom-syntax.js';
 
@@ -264,17 +264,22 @@ interface FrameLayout {
   cols: number;
   samples: number;
   bitsAllocated: number;
+  bitsStored: number;
   signed: boolean;
   planar: boolean;
+  photometric: string;
 }
 
 async function decodeCompressedFrame(ts: TransferSyntax, encoded: Uint8Array, L: FrameLayout): Promise<CodecFrame> {
   switch (ts.encoding) {
     case 'jpeg': {
       const h = jpegFrameHeader(encoded);
-      if (h && h.precision > 8) {
-        throw new Error(`${h.precision}-bit JPEG (extended, process 4) is not read by the 8-bit libjpeg-turbo codec`);
+      if (h && h.precision === 12) {
+        if (L.bitsAllocated !== 16) throw new Error(`a 12-bit JPEG stream needs Bits Allocated 16, the header says ${L.bitsAllocated}`);
+        // Colour: libjpeg's YCbCr conversion only where the header says YBR (an RGB header means the stream holds RGB).
+        return decodeJpeg12(encoded, { ...L, photometric: L.photometric, samples: L.samples });
       }
+      if (h && h.precision !== 8) throw new Error(`${h.precision}-bit JPEG is not valid for JPEG baseline/extended (8 or 12 bits)`);
       return decodeJpeg8(encoded);
     }
     case 'jpeg-lossless':
@@ -335,7 +340,7 @@ function openDicom(bytes: Uint8Array, name: string): ImageSource {
   const storedType = typeFor(bitsAllocated, signed);
   const outType: SampleType = palette ? (palette.bits > 8 ? 'uint16' : 'uint8') : storedType;
   const n = rows * cols;
-  const L: FrameLayout = { rows, cols, samples, bitsAllocated, signed, planar };
+  const L: FrameLayout = { rows, cols, samples, bitsAllocated, bitsStored, signed, planar, photometric };
   const encapsulated = ts.encoding !== 'native';
   const fragments = pixel.fragments ?? [];
   if (encapsulated && fragments.length === 0) throw new ImageDecodeError(`${name}: ${tsText} but the pixel data is not encapsulated`);
@@ -376,7 +381,7 @@ function openDicom(bytes: Uint8Array, name: string): ImageSource {
       }
       const type = decoded.bitsPerSample > 8 || bitsAllocated > 8 ? typeFor(Math.max(9, bitsAllocated), signed) : storedType;
       data = samplesFromBytes(decoded.bytes, type, n * samples, false);
-      if (ts.encoding === 'jpeg' && samples === 3 && photometric === 'RGB' && jpegAssumesYcbcr(encodedFrame(i))) {
+      if (ts.encoding === 'jpeg' && decoded.bitsPerSample === 8 && samples === 3 && photometric === 'RGB' && jpegAssumesYcbcr(encodedFrame(i))) {
         // The stream holds RGB (as the header says) but libjpeg converted it as if it were YCbCr.
         rgbToYbr(data, n, 255);
       }

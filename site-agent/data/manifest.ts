@@ -115,6 +115,8 @@ export interface LoadManifestOptions {
   readonly cache?: ImageCache;
   /** Called once per valid image, one at a time; `image` is undefined when facts came from the cache. */
   readonly onImage?: (job: ImageJob, facts: ImageFacts, contentHash: string, image: ModalityImage | undefined) => void | Promise<void>;
+  /** Called once per image whose facts were established, saying whether they came from the cache (no decoding). */
+  readonly onFacts?: (fromCache: boolean) => void;
   /** Whether onImage needs the decoded image for this file (default: yes); false lets cached facts skip decoding. */
   readonly needsImage?: (job: ImageJob, contentHash: string) => boolean;
 }
@@ -366,6 +368,7 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
       const bytes = await readFile(r.abs);
       const hash = contentHash(bytes);
       let facts = opts.cache?.readFacts(hash);
+      opts.onFacts?.(facts !== undefined);
       let mod: ModalityImage | undefined;
       let src: ImageSource | undefined;
       const wantImage = job.caseId !== undefined && opts.onImage !== undefined && (opts.needsImage?.(job, hash) ?? true);

@@ -1,5 +1,6 @@
 // Maintained codecs for compressed DICOM frames: the WebAssembly builds of libjpeg-turbo (8-bit
-// JPEG baseline/extended), CharLS (JPEG-LS) and OpenJPEG (JPEG 2000) published by Cornerstone, and
+// JPEG baseline/extended), CharLS (JPEG-LS) and OpenJPEG (JPEG 2000) published by Cornerstone, the
+// IJG libjpeg 12-bit build inside dcmjs-codecs' WebAssembly for 12-bit JPEG extended (process 2 & 4), and
 // jpeg-lossless-decoder-js (JPEG lossless, process 14 and SV1). RLE Lossless is decoded in rle.ts
 // (PackBits, a few lines, defined in DICOM PS3.5 Annex G). Each codec's module is loaded once, on
 // first use.
@@ -76,6 +77,49 @@ async function runWasm(spec: string, cls: string, encoded: Uint8Array): Promise<
   } finally {
     dec.delete();
   }
+}
+
+interface DcmjsContext {
+  getDecodedBuffer(): Uint8Array | undefined;
+  getWidth(): number | undefined;
+  getHeight(): number | undefined;
+}
+interface DcmjsCodecs {
+  NativeCodecs: {
+    initializeAsync(opts?: { logCodecsInfo?: boolean; logCodecsTrace?: boolean }): Promise<void>;
+    decodeJpeg(ctx: DcmjsContext, params?: { convertColorspaceToRgb?: boolean }): DcmjsContext;
+  };
+  Context: new (attrs: Record<string, unknown>) => DcmjsContext;
+}
+let dcmjsCodecs: Promise<DcmjsCodecs> | undefined;
+
+/**
+ * 12-bit JPEG extended (process 4, and process 2 with 12-bit precision): the WebAssembly codecs of
+ * dcmjs-codecs (npm), which carry the IJG libjpeg compiled for 8, 12 and 16-bit samples (as DCMTK
+ * does); the Cornerstone libjpeg-turbo build is 8-bit only. Output: 16-bit little-endian samples; YCbCr converted to
+ * RGB where the header says YBR (a header saying RGB means the stream holds RGB components).
+ */
+export async function decodeJpeg12(encoded: Uint8Array, L: { rows: number; cols: number; samples: number; bitsStored: number; signed: boolean; photometric: string }): Promise<CodecFrame> {
+  dcmjsCodecs ??= (async () => {
+    const m = require('dcmjs-codecs') as DcmjsCodecs;
+    await m.NativeCodecs.initializeAsync({ logCodecsInfo: false, logCodecsTrace: false });
+    return m;
+  })();
+  const { NativeCodecs, Context } = await dcmjsCodecs;
+  const ctx = new Context({
+    width: L.cols, height: L.rows, bitsAllocated: 16, bitsStored: L.bitsStored, samplesPerPixel: L.samples,
+    pixelRepresentation: L.signed ? 1 : 0, planarConfiguration: 0, photometricInterpretation: L.photometric, encodedBuffer: encoded,
+  });
+  let out: DcmjsContext;
+  try {
+    out = NativeCodecs.decodeJpeg(ctx, { convertColorspaceToRgb: L.samples === 3 && L.photometric.startsWith('YBR') });
+  } catch (err) {
+    throw new Error(typeof err === 'number' ? 'the codec rejected the data' : err instanceof Error ? err.message : String(err));
+  }
+  const bytes = out.getDecodedBuffer();
+  const want = L.rows * L.cols * L.samples * 2;
+  if (!bytes || bytes.length < want) throw new Error(`the 12-bit JPEG codec returned ${bytes?.length ?? 0} bytes, expected ${want} for ${L.cols}x${L.rows}x${L.samples}`);
+  return { width: out.getWidth() ?? L.cols, height: out.getHeight() ?? L.rows, components: L.samples, bitsPerSample: 16, signed: L.signed, bytes: Uint8Array.from(bytes.subarray(0, want)) };
 }
 
 /** 8-bit JPEG baseline or extended (lossy); YCbCr is converted to RGB by libjpeg-turbo. */
