@@ -10,18 +10,12 @@ import type { SiteModel } from '../shared/families/types.js';
 import { openSiteDataset } from './data/dataset.js';
 import { inputChannels, type ModalitySettings } from '../shared/config/modality.js';
 import { FlError } from '../shared/errors/index.js';
-<<<<<<< HEAD
-import { loadManifest, type Cohort } from './data/manifest.js';
+import { loadManifest, ManifestError, type Cohort, type ManifestCheck } from './data/manifest.js';
+import { ImageCache } from './data/image-cache.js';
 import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase, ModelRef, SumsRequest } from './trainer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { openTabularData } from './data/tabular-table.js';
 import { dirname, join } from 'node:path';
-=======
-import { loadManifest, ManifestError, type Cohort, type ManifestCheck } from './data/manifest.js';
-import { ImageCache } from './data/image-cache.js';
-import { dirname, join } from 'node:path';
-import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase } from './trainer.js';
->>>>>>> imaging2
 
 export interface LocalTrainerOptions {
   readonly manifest: string;
@@ -75,7 +69,7 @@ export function siteCacheDir(o: Pick<LocalTrainerOptions, 'manifest' | 'cacheDir
  * `fl data check --cache`) is not decoded; others are decoded once and their facts cached. Throws a
  * ManifestError listing every row at fault (the CLI exits 2).
  */
-export async function startCheck(o: Pick<LocalTrainerOptions, 'manifest' | 'cacheDir' | 'dataRoot' | 'modalities' | 'log'>): Promise<ManifestCheck> {
+export async function startCheck(o: Pick<LocalTrainerOptions, 'manifest' | 'cacheDir' | 'dataRoot' | 'modalities' | 'log' | 'tabularColumns'>): Promise<ManifestCheck> {
   const started = performance.now();
   const cache = new ImageCache(siteCacheDir(o));
   let decoded = 0;
@@ -85,6 +79,7 @@ export async function startCheck(o: Pick<LocalTrainerOptions, 'manifest' | 'cach
       cache,
       ...(o.modalities ? { modalitySettings: o.modalities } : {}),
       ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
+      ...(o.tabularColumns?.length ? { extraColumns: o.tabularColumns } : {}),
       onFacts: (fromCache) => {
         images++;
         if (!fromCache) decoded++;
@@ -105,17 +100,12 @@ export async function startCheck(o: Pick<LocalTrainerOptions, 'manifest' | 'cach
 export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Trainer> {
   const selected = await selectBackend(o.backend, { info: (m) => o.log.info(m) });
   o.log.info({ backend: selected.name, detail: selected.detail }, 'tfjs backend selected');
-<<<<<<< HEAD
-  // Validate the manifest up front (every problem at once) so a broken site fails before it joins.
-  const check = await loadManifest(o.manifest, { decodeImages: false, ...(o.tabularColumns?.length ? { extraColumns: o.tabularColumns } : {}) });
-=======
   // Validate the manifest up front (every problem at once) so a broken site fails before it joins:
   // rows, containment (paths and symlinks inside the data root), decoding, frame/colour policies and
   // leakage (identical decoded pixels across cohorts or modalities of one case). Image facts and
   // pixel hashes go to the same cache the datasets read, so the datasets do not hash again and a
   // restart decodes nothing (see startCheck).
   const check = await startCheck(o);
->>>>>>> imaging2
   const counts: Record<string, number> = {};
   for (const c of check.manifest.cases) counts[c.cohort] = (counts[c.cohort] ?? 0) + 1;
 
