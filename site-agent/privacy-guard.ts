@@ -57,6 +57,8 @@ const helloSchema = z.strictObject({
   agentVersion: z.string().regex(/^[A-Za-z0-9.+_-]{0,64}$/, 'must be a version string'),
   backend: z.string().regex(/^[a-z0-9-]{0,32}$/, 'must be a backend name'),
   cohortCounts: z.record(id, count).refine((m) => Object.keys(m).length <= MAX_METRICS, 'too many cohorts'),
+  // The site's signature over (study, site, train-cohort size): a signature, nothing about a patient.
+  joinSignature: z.string().regex(/^[A-Za-z0-9+/=]{1,1024}$/, 'must be base64').optional(),
 });
 const heartbeatSchema = z.strictObject({ timeUnixMs: count });
 const statusSchema = z.strictObject({

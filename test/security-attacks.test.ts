@@ -136,7 +136,8 @@ describe('a curious coordinator', () => {
       policy: { privacy: ['aggregate'], per_case_cohorts: [], training: { learning_rate: { min: 0.00001, max: 0.01 }, epochs: { min: 1, max: 5 }, batch_size: { min: 1, max: 64 }, models: ['ddfn'] }, require_freeze_proof: true },
     });
     try {
-      await waitFor(() => statuses.filter((s) => s.state === 'failed').length >= 3 || site.child.exitCode !== null, 120_000, 'three refusals');
+      await waitFor(() => statuses.filter((s) => s.state === 'failed').length >= 3 || site.child.exitCode !== null, 40_000, 'three refusals')
+        .catch((e: Error) => { throw new Error(`${e.message}; statuses ${JSON.stringify(statuses)}; site stderr:\n${site.stderr.slice(-4000)}`); });
             const refused = Object.fromEntries(statuses.filter((s) => s.state === 'failed').map((s) => [s.taskId, s.message]));
       expect(refused.peek).toMatch(/^refused by site policy: evaluation task peek: privacy mode "predictions" is not accepted \(policy.privacy: aggregate\)/);
       expect(refused['freeze-999999']).toMatch(/^refused by site policy: freeze notice \(log seq 999999\): no signed tree head and inclusion proof/);
