@@ -299,7 +299,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     return {
       studyId: study.id, state, round: engine.currentRound,
       sites: [
-        ...seen.map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen })),
+        ...seen.map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen, cosignRefused: cosigning?.refused.get(s.site) ?? '' })),
         ...missing.map((s) => ({ siteId: s, connected: false, backend: '', lastSeenUnixMs: 0 })),
       ],
       rounds: engine.results.map((r) => ({

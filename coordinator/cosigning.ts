@@ -44,7 +44,11 @@ export class Cosigning {
         return;
       }
       // Loud: a site refusing to co-sign says this coordinator showed it a history it cannot accept.
+      // Once per site and reason (a site repeating the same refusal, solicited or not, does not
+      // flood the log); `fl status` shows it and exits non-zero until the site co-signs again.
+      const repeated = this.refused.get(site) === r.error;
       this.refused.set(site, r.error);
+      if (repeated) return;
       this.log.error({ site, reason: r.error, advice: 'compare the heads sites recorded with `fl audit verify DIR --ca study-ca.pem --strict --cosign-state SITE_WORK_DIR...`' }, 'site REFUSED to co-sign the study log');
       this.events?.publish({ type: 'cosignature', site, ok: false, reason: r.error });
       return;

