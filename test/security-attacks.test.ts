@@ -6,7 +6,7 @@
 // its train and validation cohorts, sends a made-up freeze notice and an out-of-bounds training
 // task: the site refuses each under its site.yaml policy and reports the refusal.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate, createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +18,10 @@ import {
 } from '../shared/protocol/index.js';
 import { clientCredentials, serverCredentials } from '../shared/security/tls.js';
 import { downloadModel, uploadUpdate } from '../site-agent/transfer.js';
+import { familyOf } from '../shared/families/registry.js';
+import { selectBackend } from '../shared/tfjs/backend.js';
+import { bytesOf, tensorSetDigest } from '../shared/tensor/tensor-set.js';
+import { chunkBytes } from '../shared/transport/chunks.js';
 
 let fx: StudyFixture;
 const kit = (p: string) => ({ ca: fx.pki(`${p}/ca.pem`), cert: fx.pki(`${p}/cert.pem`), key: fx.pki(`${p}/key.pem`) });
@@ -25,7 +29,10 @@ const kit = (p: string) => ({ ca: fx.pki(`${p}/ca.pem`), cert: fx.pki(`${p}/cert
 beforeAll(async () => {
   fx = await createStudyFixture({ sites: ['site-1', 'site-2'], extraParties: ['mallory', 'revoked'], casesPerSite: 32, study: 'atk' });
 }, 120_000);
-afterAll(() => fx?.killAll());
+afterAll(() => {
+  fx?.killAll();
+  if (fx) rmSync(fx.dir, { recursive: true, force: true });
+});
 
 /** Opens an UploadUpdate stream that never sends anything; resolves with how it ended. */
 function stall(address: string, creds: grpc.ChannelCredentials): Promise<grpc.ServiceError> {
@@ -119,35 +126,72 @@ function readdirNames(dir: string): string[] {
 
 describe('a curious coordinator', () => {
   it('gets refusals, not per-patient rows, a recorded fake freeze or an out-of-bounds training run', async () => {
+    // A coordinator built from the real coordinator kit and protocol adapters: it serves the real
+    // initial model, and records every prediction row, aggregate and update a site sends it.
     const statuses: TaskStatus[] = [];
+    const got = { rows: 0, aggregates: 0, uploads: 0 };
+    const entry = { name: 'ddfn', architecture: 'ddfn', config: { inputSize: 32, widths: [4, 8, 8], seed: 1 } };
+    await selectBackend('cpu');
+    const weights = await familyOf(entry).initialModel(entry);
+    const bytes = bytesOf(weights.data);
+    const models = modelConfigsFor([entry]);
+    const ref = { studyId: 'atk', model: 'ddfn', round: 1, version: 1, digest: tensorSetDigest(weights) };
     const server = new grpc.Server();
-    const models = modelConfigsFor([{ name: 'ddfn', architecture: 'ddfn', config: { inputSize: 32, widths: [4, 8, 8], seed: 1 } }]);
-    const ref = { studyId: 'atk', model: 'ddfn', round: 1, version: 1, digest: 'ab'.repeat(32) };
     addFederationServices(server, {
       session(call) {
         call.onMessage((m) => {
           if (m.type === 'status') statuses.push(m);
           if (m.type !== 'hello') return;
+          const deadlineUnixMs = Date.now() + 120_000;
           call.send({ type: 'welcome', studyId: 'atk', siteId: m.siteId, heartbeatIntervalMs: 15_000, currentRound: 1 });
-          call.send(buildEvaluateTask({ taskId: 'peek', studyId: 'atk', round: 1, deadlineUnixMs: Date.now() + 60_000, models: [{ ref, threshold: 0 }], cohorts: ['train', 'validation'], heldOut: false, privacy: 'predictions', modelConfigs: models }));
+          // Per-patient (pseudonym, label, score) rows of the train and validation cohorts.
+          call.send(buildEvaluateTask({ taskId: 'peek', studyId: 'atk', round: 1, deadlineUnixMs, models: [{ ref, threshold: 0 }], cohorts: ['train', 'validation'], heldOut: false, privacy: 'predictions', modelConfigs: models }));
+          // A made-up freeze notice (no proof), then a held-out evaluation that would rely on it.
           call.send(buildFreezeNotice({ studyId: 'atk', models: [{ ref, threshold: 0.05 }], logSeq: 999_999, recordHash: 'cd'.repeat(32) }));
-          call.send(buildTrainTask({ taskId: 'hot', studyId: 'atk', round: 1, deadlineUnixMs: Date.now() + 60_000, models: [ref], training: { epochs: 1, batchSize: 4096, learningRate: 1, seed: 1 }, strategyParams: {}, modelConfigs: models }));
+          call.send(buildEvaluateTask({ taskId: 'heldout', studyId: 'atk', round: 1, deadlineUnixMs, models: [{ ref, threshold: 0.05 }], cohorts: ['test'], heldOut: true, privacy: 'aggregate', modelConfigs: models }));
+          // Training outside the site's bounds.
+          call.send(buildTrainTask({ taskId: 'hot', studyId: 'atk', round: 1, deadlineUnixMs, models: [ref], training: { epochs: 1, batchSize: 4096, learningRate: 1, seed: 1 }, strategyParams: {}, modelConfigs: models }));
+          // Control: what the policy allows (aggregate counts of validation) is answered.
+          call.send(buildEvaluateTask({ taskId: 'allowed', studyId: 'atk', round: 1, deadlineUnixMs, models: [{ ref, threshold: 0.5 }], cohorts: ['validation'], heldOut: false, privacy: 'aggregate', modelConfigs: models }));
         });
         call.onError(() => undefined);
+      },
+      async downloadModel(call) {
+        call.send({ type: 'header', header: { ref, tensors: weights.infos, totalBytes: bytes.length } });
+        for (const c of chunkBytes(bytes, 1 << 20, Number(call.request.offset))) call.send({ type: 'chunk', chunk: c });
+        call.end();
+      },
+      async uploadUpdate(call, respond) {
+        got.uploads++;
+        for await (const part of call) void part;
+        respond(null, { accepted: true, updateId: 'x', digest: '0'.repeat(64), message: 'taken' });
+      },
+      async submitEvaluation(call, respond) {
+        for await (const batch of call) {
+          got.rows += batch.predictions.length;
+          if (batch.aggregateJson) got.aggregates++;
+        }
+        respond(null, { ok: true, message: 'taken' });
       },
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', serverCredentials(kit('coordinator')), (e, p) => (e ? reject(e) : resolve(p))));
     const site = fx.startSite('site-1', port, {}, {
       policy: { privacy: ['aggregate'], per_case_cohorts: [], training: { learning_rate: { min: 0.00001, max: 0.01 }, epochs: { min: 1, max: 5 }, batch_size: { min: 1, max: 64 }, models: ['ddfn'] }, require_freeze_proof: true },
     });
+    const answered = () => new Set(statuses.filter((s) => s.state === 'failed' || s.state === 'done').map((s) => s.taskId));
     try {
-      await waitFor(() => statuses.filter((s) => s.state === 'failed').length >= 3 || site.child.exitCode !== null, 60_000, 'three refusals')
+      await waitFor(() => ['peek', 'freeze-999999', 'heldout', 'hot', 'allowed'].every((t) => answered().has(t)) || site.child.exitCode !== null, 120_000, 'answers to all five messages')
         .catch((e: Error) => { throw new Error(`${e.message}; statuses ${JSON.stringify(statuses)}; site stderr:\n${site.stderr.slice(-4000)}`); });
       const refused = Object.fromEntries(statuses.filter((s) => s.state === 'failed').map((s) => [s.taskId, s.message]));
       expect(refused.peek).toMatch(/^refused by site policy: evaluation task peek: privacy mode "predictions" is not accepted \(policy.privacy: aggregate\)/);
       expect(refused['freeze-999999']).toMatch(/^refused by site policy: freeze notice \(log seq 999999\): no signed tree head and inclusion proof/);
+      expect(refused.heldout).toMatch(/refusing held-out evaluation: model "ddfn" digest [0-9a-f]{16}\.\.\. was never frozen/);
       expect(refused.hot).toMatch(/^refused by site policy: training task hot: learning rate 1 is outside policy.training.learning_rate \[0.00001, 0.01\]/);
       expect(statuses.some((s) => s.state === 'done' && s.taskId === 'freeze-999999')).toBe(false);
+      // The allowed task went through: the fake coordinator works, and got counts only.
+      expect(statuses.find((s) => s.taskId === 'allowed' && s.state !== 'running'), site.stderr.slice(-3000)).toMatchObject({ state: 'done' });
+      expect(got).toEqual({ rows: 0, aggregates: 1, uploads: 0 });
+      expect(existsSync(join(fx.dir, 'work', 'site-1', 'frozen-models.jsonl')) ? readFileSync(join(fx.dir, 'work', 'site-1', 'frozen-models.jsonl'), 'utf8') : '').not.toMatch(/999999/);
       expect(site.stderr + site.stdout).toMatch(/refused a task under this site's policy/);
     } finally {
       site.child.kill('SIGKILL');
