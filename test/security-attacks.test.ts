@@ -95,12 +95,39 @@ describe('a stalling party, a colliding update id and an inflated example count'
     expect(collide).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/site "mallory": update_id "site-1-ddfn-r1-00000000" must start with "mallory-"/) });
     const inflated = await uploadUpdate(client, { ...header, numExamples: 1e12, updateId: `mallory-${ref.model}-r1-1` }, delta).catch((e: grpc.ServiceError) => e);
     expect(inflated).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/claims 1000000000000 training examples, more than the 10 train cases the site declared/) });
+    // An upload abandoned after two chunks (header admitted, bytes spooled): kept for a resume
+    // while the round is open, removed when it closes (checked at the end).
+    const abandonedId = `mallory-${ref.model}-r1-2`;
+    const bytes = bytesOf(delta.data);
+    const up = client.uploadUpdate();
+    up.write({ type: 'header', header: { ...header, numExamples: 10, updateId: abandonedId, digest: 'ee'.repeat(32), totalBytes: bytes.length, tensors: g.set.infos.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype })), resumeOffset: 0 } });
+    for (const offset of [0, 1024]) {
+      const data = Buffer.from(bytes.subarray(offset, offset + 1024));
+      up.write({ type: 'chunk', chunk: { offset, data, sha256: createHash('sha256').update(data).digest('hex') } });
+    }
+    const roundDir = join(fx.dir, 'coord', 'updates', 'ddfn', 'round-1');
+    await waitFor(() => existsSync(roundDir) && readdirNames(roundDir).some((n) => n.startsWith(abandonedId) && n.endsWith('.partial')), 60_000, 'the abandoned upload to be spooled');
+    up.cancel();
     session.cancel();
     client.close();
+    // A staller that keeps 2 header-less streams open (its quota) until the study ends.
+    let ending = false;
+    const stallRounds: number[][] = [];
+    const staller = (async () => {
+      while (!ending) {
+        const codes = (await Promise.all([0, 1].map(() => stall(address, clientCredentials(kit('sites/mallory')))))).map((e) => e.code);
+        stallRounds.push(codes);
+        if (codes.includes(grpc.status.UNAVAILABLE)) await new Promise((r) => setTimeout(r, 200)); // the coordinator has exited
+      }
+    })();
 
     const reportPath = join(fx.dir, 'coord', 'report.json');
     await waitFor(() => existsSync(reportPath) || coord.child.exitCode !== null, 240_000, 'the study report');
     await waitFor(() => existsSync(reportPath), 5_000, 'the study report');
+    ending = true;
+    await staller;
+    expect(stallRounds.length).toBeGreaterThanOrEqual(1);
+    expect(stallRounds.flat().every((c) => c === grpc.status.DEADLINE_EXCEEDED || c === grpc.status.RESOURCE_EXHAUSTED || c === grpc.status.UNAVAILABLE)).toBe(true);
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
     expect(report.state, coord.stderr.slice(-3000)).toBe('completed');
     const round = report.rounds[0];
@@ -114,9 +141,8 @@ describe('a stalling party, a colliding update id and an inflated example count'
     const joinedA = log.find((r) => r.type === 'site_joined' && r.site === 'site-1')!;
     expect(joinedA).toMatchObject({ train_cases: expect.any(Number), certificate: expect.any(String), join_signature: expect.any(String) });
     expect(log.filter((r) => r.type === 'update_accepted').map((r) => r.site).sort()).toEqual(['site-1', 'site-2']);
-    // No partial upload is left behind.
-    expect(existsSync(join(fx.dir, 'coord', 'updates', 'ddfn', 'round-1'))).toBe(true);
-    expect(readdirNames(join(fx.dir, 'coord', 'updates', 'ddfn', 'round-1')).filter((n) => /\.(partial|blocks)$/.test(n))).toEqual([]);
+    // No partial upload is left behind (the abandoned one was removed when the round closed).
+    expect(readdirNames(roundDir).filter((n) => /\.(partial|blocks)$/.test(n))).toEqual([]);
   }, 400_000);
 });
 
