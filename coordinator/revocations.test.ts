@@ -2,7 +2,7 @@
 // list and is named), a reload replaces the deny list, and a running coordinator closes the open
 // session of a certificate the reloaded file revokes; the site's next session is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate, createHash } from 'node:crypto';
@@ -11,7 +11,8 @@ import * as grpc from '@grpc/grpc-js';
 import { DenyList } from '../shared/security/fingerprint.js';
 import { provisionStudy, type ProvisionedKit } from '../shared/security/provision.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
-import { connectFederation } from '../shared/protocol/index.js';
+import { connectFederation, type CoordinatorMessage } from '../shared/protocol/index.js';
+import { bytesOf, tensorSetDigest } from '../shared/tensor/tensor-set.js';
 import { clientCredentials } from '../shared/security/tls.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { startCoordinator } from './coordinator.js';
@@ -127,4 +128,69 @@ describe('a running coordinator', () => {
       await h.close();
     }
   }, 60_000);
+
+  it('refuses an update whose certificate was revoked while it was uploading', async () => {
+    const kit = (role: string, name: string) => kits.find((k) => k.role === role && k.name === name)!.dir;
+    const revoked = join(dir, 'coord2-revoked.txt');
+    writeFileSync(revoked, '');
+    const ck = kit('coordinator', 'localhost');
+    const h = await startCoordinator(coordinatorFileSchema.parse({
+      study: { id: 'st', rounds: 1, min_sites: 2, sites: ['hosp-a', 'hosp-b'], round_deadline_s: 60, join_timeout_s: 30, models: [{ name: 'm', architecture: 'fake' }] },
+      coordinator: {
+        listen: '127.0.0.1:0', data_dir: join(dir, 'coord2'), revoked_fingerprints_file: revoked,
+        tls: { ca: join(ck, 'ca.pem'), cert: join(ck, 'cert.pem'), key: join(ck, 'key.pem') },
+      },
+    }), {
+      log: pino({ level: 'silent' }), autoStart: false,
+      initialModels: async () => new Map([['m', { infos: [{ name: 'w', shape: [4], dtype: 'float32' }], data: new Float32Array(4) } as TensorSet]]),
+    });
+    const creds = (site: string) => clientCredentials({ ca: join(kit('site', site), 'ca.pem'), cert: join(kit('site', site), 'cert.pem'), key: join(kit('site', site), 'key.pem') });
+    const clients = ['hosp-a', 'hosp-b'].map((site) => {
+      const client = connectFederation(`localhost:${h.port}`, creds(site));
+      const session = client.session();
+      const task = new Promise<CoordinatorMessage & { type: 'train' }>((resolve) => session.onMessage((m) => { if (m.type === 'train') resolve(m); }, () => undefined));
+      const ended = new Promise<grpc.ServiceError>((resolve) => session.onError((e) => resolve(e as grpc.ServiceError)));
+      session.send({ type: 'hello', studyId: 'st', siteId: site, agentVersion: '0.1.0', backend: 'cpu', cohortCounts: { train: 10 } });
+      return { client, session, task, ended };
+    });
+    const [a, b] = clients as [typeof clients[0], typeof clients[0]];
+    try {
+      await waitUntil(() => h.sites.isConnected('hosp-a') && h.sites.isConnected('hosp-b'));
+      h.start();
+      const t = await a.task;
+      const ref = t.models[0]!;
+      const delta = { infos: [{ name: 'w', shape: [4], dtype: 'float32' as const }], data: new Float32Array([0.1, 0.2, 0.3, 0.4]) };
+      const bytes = Buffer.from(bytesOf(delta.data));
+      const up = a.client.uploadUpdate();
+      up.write({ type: 'header', header: {
+        studyId: 'st', siteId: 'hosp-a', model: ref.model, round: t.round, modelVersion: ref.version, numExamples: 10, digest: tensorSetDigest(delta),
+        tensors: delta.infos.map((x) => ({ ...x, shape: [...x.shape] })), totalBytes: bytes.length, updateId: 'hosp-a-m-r1-0001', metrics: {}, taskId: t.taskId, signature: '', resumeOffset: 0,
+      } });
+      up.write({ type: 'chunk', chunk: { offset: 0, data: bytes, sha256: createHash('sha256').update(bytes).digest('hex') } });
+      const spool = h.engine.updatesDir(ref.model, t.round);
+      await waitUntil(() => existsSync(spool) && readdirSync(spool).some((n) => n.endsWith('.partial')));
+      // Revoked with every byte received but before the stream ends.
+      const fp = createHash('sha256').update(new X509Certificate(readFileSync(join(kit('site', 'hosp-a'), 'cert.pem'))).raw).digest('hex');
+      writeFileSync(revoked, `${fp}\n`);
+      expect((await a.ended).details).toMatch(/was revoked by the study team/);
+      up.end();
+      const refused = await up.receipt.then(() => null, (e: grpc.ServiceError) => e);
+      expect(refused?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(refused?.details).toMatch(/revoked/);
+      expect(h.engine.acceptedUpdate('hosp-a', 'hosp-a-m-r1-0001')).toBeUndefined();
+    } finally {
+      for (const c of clients) c.client.close();
+      void b;
+      h.engine.stop();
+      await h.close();
+    }
+  }, 60_000);
 });
+
+async function waitUntil(pred: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
