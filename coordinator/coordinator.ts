@@ -321,7 +321,12 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   let resolveStart!: () => void;
   const startSignal = new Promise<void>((r) => (resolveStart = r));
   const deny = new DenyList(opts.denyFingerprints ?? []);
-  const revocations = coordinator.revoked_fingerprints_file ? watchRevocations(coordinator.revoked_fingerprints_file, opts.denyFingerprints ?? [], deny, log) : null;
+  // A reload also ends the open sessions of certificates it revokes (not only their next call).
+  const closeRevoked = () => {
+    const closed = sites.closeRevoked((fp) => deny.has(fp));
+    if (closed.length > 0) log.warn({ sites: closed }, 'closed the sessions of revoked certificates');
+  };
+  const revocations = coordinator.revoked_fingerprints_file ? watchRevocations(coordinator.revoked_fingerprints_file, opts.denyFingerprints ?? [], deny, log, 1000, closeRevoked) : null;
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(deny, log);
   const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000);
   const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log, events) : null;
@@ -333,7 +338,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     return {
       studyId: study.id, state, round: engine.currentRound,
       sites: [
-        ...seen.map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen })),
+        ...seen.map((s) => ({ siteId: s.site, connected: s.connected, backend: s.backend, lastSeenUnixMs: s.lastSeen, cosignRefused: cosigning?.refused.get(s.site) ?? '' })),
         ...missing.map((s) => ({ siteId: s, connected: false, backend: '', lastSeenUnixMs: 0 })),
       ],
       rounds: engine.results.map((r) => ({

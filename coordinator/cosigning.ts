@@ -11,15 +11,19 @@ import type { KeyObject } from 'node:crypto';
 import type { CosignResponse } from '../shared/protocol/index.js';
 import type { SiteRegistry } from './site-registry.js';
 import type { EventBus } from '../shared/events/events.js';
+import { RefusalLog } from './stream-guard.js';
 
 export class Cosigning {
   private readonly lastSize = new Map<string, number>();
   /** Sites whose latest answer was a refusal to co-sign, with their reason. */
   readonly refused = new Map<string, string>();
   private readonly pem: string;
+  /** One line (and event) per site and kind within 10 s: a site sending thousands of answers does not flood the log. */
+  private readonly lines: RefusalLog;
 
   constructor(private readonly studyLog: StudyLog, signingKey: KeyObject, private readonly sites: SiteRegistry, private readonly log: Logger, private readonly events?: EventBus) {
     this.pem = publicKeyPem(signingKey);
+    this.lines = new RefusalLog(log);
   }
 
   /** Sends the current head to these sites. */
@@ -44,9 +48,15 @@ export class Cosigning {
         return;
       }
       // Loud: a site refusing to co-sign says this coordinator showed it a history it cannot accept.
+      // `fl status` shows the latest reason and exits non-zero until the site co-signs again; the
+      // error line and event are written once per site and reason, at most one per 10 s (a site
+      // repeating refusals, solicited or not, does not flood the log).
+      const repeated = this.refused.get(site) === r.error;
       this.refused.set(site, r.error);
-      this.log.error({ site, reason: r.error, advice: 'compare the heads sites recorded with `fl audit verify DIR --ca study-ca.pem --strict --cosign-state SITE_WORK_DIR...`' }, 'site REFUSED to co-sign the study log');
-      this.events?.publish({ type: 'cosignature', site, ok: false, reason: r.error });
+      if (repeated) return;
+      if (this.lines.error(`cosign-refused/${site}`, { site, reason: r.error, advice: 'compare the heads sites recorded with `fl audit verify DIR --ca study-ca.pem --strict --cosign-state SITE_WORK_DIR...`' }, 'site REFUSED to co-sign the study log')) {
+        this.events?.publish({ type: 'cosignature', site, ok: false, reason: r.error });
+      }
       return;
     }
     try {
@@ -58,8 +68,9 @@ export class Cosigning {
       this.log.info({ site, treeSize: head.tree_size }, 'study log co-signed');
       this.events?.publish({ type: 'cosignature', site, ok: true, treeSize: head.tree_size });
     } catch (err) {
-      this.log.warn({ site, err: (err as Error).message }, 'co-signature not accepted');
-      this.events?.publish({ type: 'cosignature', site, ok: false, reason: `co-signature not accepted: ${(err as Error).message}` });
+      if (this.lines.warn(`cosign-invalid/${site}`, { site, err: (err as Error).message }, 'co-signature not accepted')) {
+        this.events?.publish({ type: 'cosignature', site, ok: false, reason: `co-signature not accepted: ${(err as Error).message}` });
+      }
     }
   }
 }

@@ -39,7 +39,12 @@ interface Pending {
   done: () => void;
 }
 
-const MAX_ROWS = 1_000_000;
+/**
+ * Most prediction rows one submission may hold, whatever the site declared (a site's own privacy
+ * guard sends at most 200 000): with one submission stream per site at a time, the coordinator's
+ * memory for submissions is bounded by sites x MAX_ROWS rows (each row is checked before it is kept).
+ */
+export const MAX_ROWS = 200_000;
 
 export class EvaluationCollector {
   private readonly pending = new Map<string, Pending>();
@@ -173,6 +178,7 @@ export class EvaluationCollector {
   private async receive(call: ClientStreamCall<ReceivedEvaluationReport>, state: { site: string }): Promise<Ack> {
     const rows: PredictionRecord[] = [];
     let maxRows = MAX_ROWS;
+    let limit = `the limit of ${MAX_ROWS} rows per submission`;
     let head: ReceivedEvaluationReport | null = null;
     let aggregateJson = '';
     let aggregate: AggregateEvaluation | null = null;
@@ -198,7 +204,9 @@ export class EvaluationCollector {
         // Memory bound: no more rows than the cases the site declared in the requested cohorts.
         const counts = this.sites.all().find((x) => x.site === site)?.cohortCounts ?? {};
         const declared = [...p.cohorts].reduce((n, c) => n + (counts[c] ?? 0), 0);
-        maxRows = declared > 0 ? declared : MAX_ROWS;
+        // A declared count is the site's word: it lowers the bound, never raises it above MAX_ROWS.
+        maxRows = declared > 0 ? Math.min(declared, MAX_ROWS) : MAX_ROWS;
+        if (declared > 0 && declared <= MAX_ROWS) limit = `the ${declared} case(s) it declared in cohorts ${[...p.cohorts].join(', ')}`;
       } else if (msg.taskId !== head.taskId || msg.siteId !== head.siteId || msg.digest !== head.digest) {
         throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${state.site}": batches of one submission must share task, site and digest`);
       }
@@ -217,7 +225,7 @@ export class EvaluationCollector {
           if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score for model "${m}" that was not requested`);
           if (!(v >= 0 && v <= 1)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score ${v} for model "${m}" is not a probability`);
         }
-        if (rows.length >= maxRows) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": more predictions than the ${maxRows} case(s) it declared in cohorts ${[...p.cohorts].join(', ')}`);
+        if (rows.length >= maxRows) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": more predictions than ${limit}`);
         rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores } });
       }
     }

@@ -22,7 +22,11 @@ export function parseRevocationFile(text: string, path: string): string[] {
   return out;
 }
 
-export function watchRevocations(path: string, base: readonly string[], deny: DenyList, log: Logger, intervalMs = 1000): { reload(): void; close(): void } {
+/**
+ * Loads the file into `deny` now (a malformed file throws), then on every change and SIGHUP;
+ * `onReload` runs after each successful reload (the coordinator closes sessions of revoked certificates).
+ */
+export function watchRevocations(path: string, base: readonly string[], deny: DenyList, log: Logger, intervalMs = 1000, onReload?: () => void): { reload(): void; close(): void } {
   const reload = (initial = false) => {
     let text: string;
     try {
@@ -37,7 +41,10 @@ export function watchRevocations(path: string, base: readonly string[], deny: De
     try {
       const extra = parseRevocationFile(text, path);
       deny.replace([...base, ...extra]);
-      if (!initial) log.warn({ path, revoked: deny.size }, 'revocation list reloaded');
+      if (!initial) {
+        log.warn({ path, revoked: deny.size }, 'revocation list reloaded');
+        onReload?.();
+      }
     } catch (err) {
       if (initial) throw err;
       log.error({ path, err: (err as Error).message }, 'revocation file not reloaded');

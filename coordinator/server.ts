@@ -239,6 +239,8 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           releases.push(release);
           return a;
         });
+        // Revoked while it was uploading (the revocation list reloads without a restart): not accepted.
+        if (deps.gate.secure) deps.gate.site(call, site, 'UploadUpdate');
         accepted = await deps.engine.accept(admission, update);
         return { accepted: true, updateId: accepted.updateId, digest: accepted.digest, message: `accepted for round ${accepted.round}` };
       })().finally(() => {

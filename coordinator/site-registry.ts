@@ -89,6 +89,21 @@ export class SiteRegistry {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Closes the open sessions whose certificate is now revoked (after the revocation list was
+   * reloaded): the site is told why, and its reconnection is refused at the gate. Returns their sites.
+   */
+  closeRevoked(isRevoked: (fingerprint: string) => boolean): string[] {
+    const closed: string[] = [];
+    for (const s of [...this.sessions.values()]) {
+      if (s.fingerprint && isRevoked(s.fingerprint)) {
+        closed.push(s.site);
+        s.close(`site "${s.site}": certificate ${s.fingerprint.slice(0, 16)}… was revoked by the study team; ask for a new startup kit`);
+      }
+    }
+    return closed;
+  }
+
   closeAll(reason: string): void {
     for (const s of [...this.sessions.values()]) s.close(reason);
   }

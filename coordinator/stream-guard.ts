@@ -45,16 +45,27 @@ export class RefusalLog {
   private readonly seen = new Map<string, { last: number; suppressed: number }>();
   constructor(private readonly log: Logger, private readonly windowMs = 10_000, private readonly maxKeys = 10_000) {}
 
-  warn(key: string, fields: Record<string, unknown>, message: string): void {
+  /** Logs at warn level unless this key was logged within the window; true when it logged. */
+  warn(key: string, fields: Record<string, unknown>, message: string): boolean {
+    return this.write('warn', key, fields, message);
+  }
+
+  /** Like warn(), at error level (what an operator must act on, e.g. a site refusing to co-sign). */
+  error(key: string, fields: Record<string, unknown>, message: string): boolean {
+    return this.write('error', key, fields, message);
+  }
+
+  private write(level: 'warn' | 'error', key: string, fields: Record<string, unknown>, message: string): boolean {
     const now = Date.now();
     const s = this.seen.get(key);
     if (s && now - s.last < this.windowMs) {
       s.suppressed++;
-      return;
+      return false;
     }
     if (!s && this.seen.size >= this.maxKeys) this.seen.delete(this.seen.keys().next().value!);
     const suppressed = s?.suppressed ?? 0;
     this.seen.set(key, { last: now, suppressed: 0 });
-    this.log.warn(suppressed > 0 ? { ...fields, suppressed_since_last: suppressed } : fields, message);
+    this.log[level](suppressed > 0 ? { ...fields, suppressed_since_last: suppressed } : fields, message);
+    return true;
   }
 }

@@ -126,6 +126,10 @@ export class SiteAgent {
           await this.session(() => backoff.reset());
           if (this.stopReason !== null) break;
         } catch (err) {
+        if (err instanceof PermanentConnectionError) {
+          this.log.error({ reason: err.problem.reason, advice: err.problem.advice }, err.problem.reason);
+          throw err;
+        }
         const e = (isServiceError(err) ? err : { code: grpc.status.UNKNOWN, details: (err as Error).message, message: (err as Error).message }) as grpc.ServiceError;
         const problem = classifyConnectionError(e, this.opts.address);
         if (problem.permanent) {
@@ -218,7 +222,12 @@ export class SiteAgent {
         this.check('hello', hello);
       } catch (err) {
         call.cancel();
-        reject(err);
+        // The same Hello would be blocked on every reconnect: stop, loudly, instead of looping.
+        reject(new PermanentConnectionError({
+          permanent: true,
+          reason: `this site's privacy guard blocked its own Hello: ${(err as Error).message}`,
+          advice: 'this is a bug in fl site (a Hello carries only ids, cohort counts and a signature); report it with this log line',
+        }, { cause: err }));
         return;
       }
       call.send({ type: 'hello', ...hello });

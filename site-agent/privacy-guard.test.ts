@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { bytesOf, type TensorSet } from '../shared/tensor/tensor-set.js';
+import { signJoin } from '../shared/audit/update-signature.js';
 import { OutboundBlockedError, PrivacyGuard, pseudonymise } from './privacy-guard.js';
 
 const logs: Array<{ msg: string; kind: string; reason: string }> = [];
@@ -93,6 +94,10 @@ describe('PrivacyGuard', () => {
     const hello = { studyId: 'sln', siteId: 'site-a', agentVersion: '0.1.0', backend: 'cpu', cohortCounts: {} };
     blocked(() => g.guardOutbound('hello', { ...hello, image: 'iVBORw0KGgo=' } as never), /Unrecognized key/i);
     blocked(() => g.guardOutbound('hello', { ...hello, siteId: 'site-b' }), /siteId "site-b" is not this site/);
+    // The signed join declaration (what every site with a certificate sends) passes; anything else in its place does not.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    g.guardOutbound('hello', { ...hello, cohortCounts: { train: 120 }, joinSignature: signJoin(privateKey, { study: 'sln', site: 'site-a', train_cases: 120 }) });
+    blocked(() => g.guardOutbound('hello', { ...hello, joinSignature: 'patient-0042 John Doe' }), /joinSignature.*must be base64/);
     blocked(() => g.guardOutbound('status', { taskId: 't', state: 'failed', message: 'x'.repeat(300), progress: 0, metrics: {} }), /limited to 256/);
     blocked(() => g.guardOutbound('status', { taskId: 't', state: 'failed', message: 'line1\nline2', progress: 0, metrics: {} }), /one line/);
     const manyMetrics = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, i]));

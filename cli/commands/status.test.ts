@@ -15,7 +15,9 @@ import { coordinatorFileSchema } from '../../shared/config/study.js';
 import type { TensorSet } from '../../shared/tensor/tensor-set.js';
 import type { StatusResponse } from '../../shared/protocol/index.js';
 import { CliError } from '../errors.js';
-import { register as registerStatus, formatStatus } from './status.js';
+import { register as registerStatus, formatStatus, cosignProblems } from './status.js';
+import { connectFederation } from '../../shared/protocol/index.js';
+import { clientCredentials } from '../../shared/security/tls.js';
 import { register as registerStudy } from './study.js';
 
 let dir: string;
@@ -130,5 +132,63 @@ describe('formatStatus', () => {
       'ROUND  STATE                         SITES   METRICS',
       '2      completed_without_some_sites  hosp-a  -',
     ].join('\n'));
+  });
+});
+
+describe('a site that refuses to co-sign', () => {
+  it('makes fl status exit non-zero with the site, its reason and what to do', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'fl-status-cosign-'));
+    const coordKit = kitOf('coordinator', 'localhost').dir;
+    const h = await startCoordinator(coordinatorFileSchema.parse({
+      study: { id: 'st', rounds: 1, min_sites: 1, sites: ['hosp-a'], round_deadline_s: 30, join_timeout_s: 30, models: [{ name: 'm', architecture: 'fake' }] },
+      coordinator: { listen: '127.0.0.1:0', data_dir: join(d, 'coord'), tls: { ca: join(coordKit, 'ca.pem'), cert: join(coordKit, 'cert.pem'), key: join(coordKit, 'key.pem') } },
+    }), {
+      log: pino({ level: 'silent' }), autoStart: false,
+      initialModels: async () => new Map([['m', { infos: [{ name: 'w', shape: [4], dtype: 'float32' }], data: new Float32Array(4) } as TensorSet]]),
+    });
+    const siteKit = kitOf('site', 'hosp-a').dir;
+    const client = connectFederation(`localhost:${h.port}`, clientCredentials({ ca: join(siteKit, 'ca.pem'), cert: join(siteKit, 'cert.pem'), key: join(siteKit, 'key.pem') }));
+    const session = client.session();
+    try {
+      const admin = kitOf('admin', 'ops').config;
+      const target = `localhost:${h.port}`;
+      await new Promise<void>((resolve, reject) => {
+        session.onMessage((m) => { if (m.type === 'welcome') resolve(); }, reject);
+        session.onError(reject);
+        session.send({ type: 'hello', studyId: 'st', siteId: 'hosp-a', agentVersion: '0.1.0', backend: 'cpu', cohortCounts: { train: 10 } });
+      });
+      // Before: status exits 0.
+      expect(await fl('status', '--config', admin, '--coordinator', target)).toMatch(/^study st: waiting/);
+      const reason = 'the consistency proof from size 12 does not verify: the study log was rewritten';
+      session.send({ type: 'cosignature', head: null, signature: '', error: reason, lastSize: 0 });
+      let err: CliError | null = null;
+      for (let i = 0; i < 100 && !err; i++) {
+        err = await fl('status', '--config', admin, '--coordinator', target).then(() => null, (e: CliError) => e);
+        if (!err) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(err).toBeInstanceOf(CliError);
+      expect(err!.exitCode).toBe(3);
+      expect(err!.message).toBe(`site "hosp-a" REFUSED to co-sign the study log: ${reason}. Do not trust this study's results until it is explained: `
+        + "compare the heads the sites recorded with the log (fl audit verify DIR --ca study-ca.pem --strict --cosign-state SITE_WORK_DIR...) and ask the site's team what its agent logged");
+      // --json still exits non-zero and carries the reason.
+      const jsonErr = await flError('status', '--config', admin, '--coordinator', target, '--json');
+      expect(jsonErr.exitCode).toBe(3);
+    } finally {
+      session.cancel();
+      client.close();
+      h.engine.stop();
+      await h.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('formatStatus lists the refusal under the tables', () => {
+    const s: StatusResponse = {
+      studyId: 'sln', state: 'training', round: 2, rounds: [],
+      sites: [{ siteId: 'hosp-a', connected: true, backend: 'cpu', lastSeenUnixMs: 1, cosignRefused: 'fork at size 9' }, { siteId: 'hosp-b', connected: true, backend: 'cpu', lastSeenUnixMs: 1, cosignRefused: '' }],
+    };
+    expect(cosignProblems(s)).toEqual([expect.stringMatching(/^site "hosp-a" REFUSED to co-sign the study log: fork at size 9\. /)]);
+    expect(formatStatus(s, { now: 2 }).split('\n').slice(-1)[0]).toMatch(/^!! site "hosp-a" REFUSED to co-sign the study log: fork at size 9\. Do not trust/);
+    expect(cosignProblems({ ...s, sites: [s.sites[1]!] })).toEqual([]);
   });
 });

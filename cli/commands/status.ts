@@ -27,6 +27,19 @@ function metricText(metrics: Readonly<Record<string, number>>): string {
   return keys.map((k) => `${k}=${Number.isInteger(metrics[k]) ? metrics[k] : metrics[k]!.toFixed(4)}`).join(' ');
 }
 
+/** Exit status of `fl status` when a site refused to co-sign the study log (the status is still shown). */
+export const COSIGN_REFUSED_EXIT = 3;
+
+/**
+ * Sites whose latest answer to a co-signing request was a refusal: the coordinator showed them a
+ * study log they cannot accept (a rewritten history, a fork) - one line each, with what to do.
+ */
+export function cosignProblems(s: StatusResponse): string[] {
+  return [...s.sites].sort((a, b) => a.siteId.localeCompare(b.siteId)).filter((x) => x.cosignRefused).map((x) =>
+    `site "${x.siteId}" REFUSED to co-sign the study log: ${x.cosignRefused}. Do not trust this study's results until it is explained: ` +
+    'compare the heads the sites recorded with the log (fl audit verify DIR --ca study-ca.pem --strict --cosign-state SITE_WORK_DIR...) and ask the site\'s team what its agent logged');
+}
+
 /** The human-readable status: a header line, a table of sites, a table of the last `maxRounds` rounds (0 = all). */
 export function formatStatus(s: StatusResponse, opts: { now?: number; maxRounds?: number } = {}): string {
   const now = opts.now ?? Date.now();
@@ -45,6 +58,8 @@ export function formatStatus(s: StatusResponse, opts: { now?: number; maxRounds?
     if (rounds.length < s.rounds.length) out.push(`(${s.rounds.length - rounds.length} earlier rounds not shown; --rounds 0 shows all)`);
     out.push(formatTable(['ROUND', 'STATE', 'SITES', 'METRICS'], rounds.map((r) => [String(r.round), r.state, r.sites.join(',') || '-', metricText(r.metrics)])));
   }
+  const problems = cosignProblems(s);
+  if (problems.length > 0) out.push('', ...problems.map((p) => `!! ${p}`));
   return out.join('\n');
 }
 
@@ -67,8 +82,14 @@ export function register(program: Command): void {
       try {
         for (;;) {
           const status = await callAdmin(conn, 'GetStatus', (c, opts) => c.getStatus(opts));
+          // A site refusing to co-sign is never a quiet line in a table: non-zero exit, reason, what to do.
+          const refused = () => {
+            const problems = cosignProblems(status);
+            if (problems.length > 0) throw new CliError(problems.join('\n'), COSIGN_REFUSED_EXIT);
+          };
           if (!every) {
             console.log(o.json ? JSON.stringify(status, null, 2) : formatStatus(status, { maxRounds }));
+            refused();
             return;
           }
           if (o.json) console.log(JSON.stringify(status));
@@ -77,7 +98,10 @@ export function register(program: Command): void {
             if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
             console.log(`${formatStatus(status, { maxRounds })}\n\n(refreshing every ${every} s; Ctrl-C to quit)`);
           }
-          if (['completed', 'failed', 'stopped'].includes(status.state)) return;
+          if (['completed', 'failed', 'stopped'].includes(status.state)) {
+            refused();
+            return;
+          }
           await new Promise((r) => setTimeout(r, every * 1000));
         }
       } finally {

@@ -315,7 +315,7 @@ export function decodeEvaluationReport(w: W.EvaluationReport, party: string): Re
 export function encodeStatusResponse(s: StatusResponse, party = 'the coordinator'): W.StatusResponse {
   return {
     studyId: s.studyId, state: s.state, round: s.round,
-    sites: s.sites.map((x) => ({ ...x })),
+    sites: s.sites.map((x) => ({ ...x, cosignRefused: x.cosignRefused ?? '' })),
     rounds: s.rounds.map((r, i) => ({ round: r.round, state: r.state, sites: [...r.sites], metrics: checkField(metricsSchema, r.metrics, `rounds[${i}].metrics`, party) })),
   };
 }

@@ -22,12 +22,14 @@ const coordinatorMessages: CoordinatorMessage[] = [
   { type: 'welcome', studyId: 's', siteId: 'a', heartbeatIntervalMs: 15000, currentRound: 2 },
   train, evaluate,
   { type: 'stop', reason: 'study completed' },
-  { type: 'freeze', studyId: 's', models: [{ ref, threshold: 0.3 }], logSeq: 9, recordHash: 'b'.repeat(64) },
+  { type: 'freeze', studyId: 's', models: [{ ref, threshold: 0.3 }], logSeq: 9, recordHash: 'b'.repeat(64), proofJson: '{"record":"{}"}' },
+  { type: 'freeze', studyId: 's', models: [{ ref, threshold: 0.3 }], logSeq: 9, recordHash: 'b'.repeat(64), proofJson: '' },
   { type: 'cosign', head, proof: { first_size: 1, second_size: 3, first_root: 'c'.repeat(64), second_root: 'a'.repeat(64), path: ['d'.repeat(64)] }, coordinatorPublicKey: 'PEM' },
   { type: 'cosign', head, proof: null, coordinatorPublicKey: 'PEM' },
 ];
 const siteMessages: SiteMessage[] = [
-  { type: 'hello', studyId: 's', siteId: 'a', agentVersion: '0.1.0', backend: 'wasm', cohortCounts: { train: 10, test: 4 } },
+  { type: 'hello', studyId: 's', siteId: 'a', agentVersion: '0.1.0', backend: 'wasm', cohortCounts: { train: 10, test: 4 }, joinSignature: 'c2lnbmVk' },
+  { type: 'hello', studyId: 's', siteId: 'a', agentVersion: '0.1.0', backend: 'wasm', cohortCounts: {}, joinSignature: '' },
   { type: 'heartbeat', timeUnixMs: 123 },
   { type: 'status', taskId: 't', state: 'running', message: 'training', progress: 0.5, metrics: { train_loss: 0.7, val_auc: Number.NaN } },
   { type: 'cosignature', head, signature: 'c2ln', error: '', lastSize: 3 },
@@ -130,6 +132,17 @@ describe('gRPC adapters on loopback', () => {
         call.onError((err) => refused.push(err.message));
         call.onEnd(() => call.end());
       },
+      downloadModel(call) {
+        call.refuse({ code: grpc.status.NOT_FOUND, details: `no model "${call.request.model}"` });
+      },
+      async uploadUpdate(call, respond) {
+        try {
+          for await (const part of call) void part;
+          respond({ code: grpc.status.NOT_FOUND, details: 'nothing to upload' });
+        } catch (err) {
+          respond({ code: (err as ProtocolError).grpcCode ?? grpc.status.INTERNAL, details: (err as Error).message });
+        }
+      },
     });
     port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   });
@@ -166,5 +179,43 @@ describe('gRPC adapters on loopback', () => {
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toBe('site "mallory": field "cosignature.head_json" is not JSON');
     expect(refused).toContain('site "mallory": field "cosignature.head_json" is not JSON');
+  });
+
+  it('a request that does not decode (a size beyond 2^53, a length beyond the bytes) is INVALID_ARGUMENT, not INTERNAL', async () => {
+    // Raw bytes written by hand (protobuf wire format): field 4 of DownloadRequest (offset, uint64)
+    // = 2^64 - 1; UploadMessage.header (field 1) with num_examples (field 6) = 2^64 - 1; a string
+    // field that declares 1000 bytes and carries 1.
+    const max64 = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    const hugeOffset = Buffer.from([0x0a, 0x01, 0x73, 0x12, 0x01, 0x6d, 0x20, ...max64]);
+    const hugeCount = Buffer.from([0x0a, 1 + 1 + max64.length, 0x30, ...max64]);
+    const truncated = Buffer.from([0x0a, 0xe8, 0x07, 0x73]);
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const id = (b: Buffer) => b;
+    const unary = (path: string, body: Buffer) => new Promise<grpc.ServiceError>((resolve) => {
+      const call = client.makeServerStreamRequest(path, id, id, body);
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+    });
+    const stream = (path: string, body: Buffer) => new Promise<grpc.ServiceError>((resolve) => {
+      const call = client.makeClientStreamRequest(path, id, id, (err) => resolve(err!));
+      call.write(body);
+      call.end();
+    });
+    try {
+      const e1 = await unary('/fl.v1.FederatedLearning/DownloadModel', hugeOffset);
+      expect(e1.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(e1.details).toMatch(/^peer: DownloadModel: undecodable message of 17 bytes \(Value is larger than Number.MAX_SAFE_INTEGER\); sizes and counts must be below 2\^53/);
+      const e2 = await unary('/fl.v1.FederatedLearning/DownloadModel', truncated);
+      expect(e2.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(e2.details).toMatch(/DownloadModel: undecodable message of 4 bytes/);
+      const e3 = await stream('/fl.v1.FederatedLearning/UploadUpdate', hugeCount);
+      expect(e3.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(e3.details).toMatch(/^site "\?": UploadUpdate: undecodable message/);
+      // A well-formed request still reaches its handler.
+      const ok = await unary('/fl.v1.FederatedLearning/DownloadModel', Buffer.from([0x0a, 0x01, 0x73, 0x12, 0x01, 0x6d]));
+      expect(ok).toMatchObject({ code: grpc.status.NOT_FOUND, details: 'no model "m"' });
+    } finally {
+      client.close();
+    }
   });
 });

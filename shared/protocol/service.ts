@@ -70,6 +70,47 @@ export function protocolStatus(err: unknown): GrpcStatus {
   return { code: grpc.status.INTERNAL, details: 'internal error' };
 }
 
+/**
+ * A request that protobuf could not decode (truncated bytes, a declared length beyond the buffer,
+ * a 64-bit size or count beyond 2^53). grpc-js would answer such a request with INTERNAL "Error
+ * deserializing request"; the definitions below decode into this marker instead, so the adapters
+ * refuse it as INVALID_ARGUMENT naming the party and the call.
+ */
+const UNDECODABLE = Symbol('undecodable');
+interface Undecodable {
+  readonly [UNDECODABLE]: string;
+}
+
+function undecodable(w: unknown): string | null {
+  return typeof w === 'object' && w !== null && UNDECODABLE in w ? (w as Undecodable)[UNDECODABLE] : null;
+}
+
+/** The service definition with request decoding that never throws (see UNDECODABLE). */
+function tolerantDefinition<D extends grpc.ServiceDefinition>(def: D): D {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def) as [string, grpc.MethodDefinition<unknown, unknown>][]) {
+    const method = m.path.slice(m.path.lastIndexOf('/') + 1);
+    out[name] = {
+      ...m,
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return m.requestDeserialize(b);
+        } catch (err) {
+          const why = (err as Error).message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200);
+          return { [UNDECODABLE]: `${method}: undecodable message of ${b.length} bytes (${why}); sizes and counts must be below 2^53 and the bytes a complete protobuf message` } satisfies Undecodable;
+        }
+      },
+    };
+  }
+  return out as D;
+}
+
+/** Throws INVALID_ARGUMENT for a request that did not decode. */
+function assertDecoded(w: unknown, party: () => string): void {
+  const why = undecodable(w);
+  if (why !== null) throw new ProtocolError(`${party()}: ${why}`);
+}
+
 function serviceError(s: GrpcStatus): Partial<grpc.StatusObject> & Error {
   return Object.assign(new Error(s.details), { code: s.code, details: s.details });
 }
@@ -125,6 +166,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
           raw.on('data', (w) => {
             let m: SiteMessage;
             try {
+              assertDecoded(w, party);
               if (!claimed && w.msg?.$case === 'hello') claimed = w.msg.value.siteId;
               m = decodeSiteMessage(w, party());
             } catch (err) {
@@ -144,6 +186,8 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
     },
     downloadModel(raw) {
       if (!handlers.downloadModel) return raw.emit('error', serviceError({ code: grpc.status.UNIMPLEMENTED, details: 'not offered by this server' }));
+      const bad = undecodable(raw.request);
+      if (bad !== null) return raw.emit('error', serviceError({ code: grpc.status.INVALID_ARGUMENT, details: `${certName(raw) ? `site "${certName(raw)}"` : 'peer'}: ${bad}` }));
       handlers.downloadModel({
         request: raw.request,
         getAuthContext: () => raw.getAuthContext(),
@@ -160,33 +204,39 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
       if (!handlers.uploadUpdate) return unimplemented((e) => cb(e, null));
       let claimed = '';
       handlers.uploadUpdate(decodedStream(raw, (w) => {
+        assertDecoded(w, () => `site "${certName(raw) || claimed || '?'}"`);
         if (!claimed && w.part?.$case === 'header') claimed = w.part.value.siteId;
         return decodeUploadPart(w, `site "${certName(raw) || claimed || '?'}"`);
       }), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
     },
     uploadStatus(raw, cb) {
       if (!handlers.uploadStatus) return unimplemented((e) => cb(e, null));
+      const bad = undecodable(raw.request);
+      if (bad !== null) return cb(serviceError({ code: grpc.status.INVALID_ARGUMENT, details: `site "${certName(raw) || '?'}": ${bad}` }), null);
       handlers.uploadStatus({ request: raw.request, getAuthContext: () => raw.getAuthContext() }, respondTo(cb, (r: UploadStatusResponse) => ({ ...r })));
     },
     submitEvaluation(raw, cb) {
       if (!handlers.submitEvaluation) return unimplemented((e) => cb(e, null));
       let claimed = '';
       handlers.submitEvaluation(decodedStream(raw, (w) => {
+        assertDecoded(w, () => `site "${certName(raw) || claimed || '?'}"`);
         claimed ||= w.siteId;
         return decodeEvaluationReport(w, `site "${certName(raw) || claimed || '?'}"`);
       }), respondTo(cb, (a: Ack) => ({ ...a })));
     },
   };
-  return { definition: FederatedLearningService, implementation: impl };
+  return { definition: tolerantDefinition(FederatedLearningService), implementation: impl };
 }
 
 export function createStudyAdminService(handlers: StudyAdminHandlers): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
   const impl: StudyAdminServer = {
     getStatus: (raw, cb) => handlers.getStatus(raw, respondTo(cb, (s: StatusResponse) => encodeStatusResponse(s))),
-    startStudy: (raw, cb) => handlers.startStudy({ request: raw.request, getAuthContext: () => raw.getAuthContext() }, respondTo(cb, (a: Ack) => ({ ...a }))),
+    startStudy: (raw, cb) => undecodable(raw.request) !== null
+      ? cb(serviceError({ code: grpc.status.INVALID_ARGUMENT, details: `admin "${certName(raw) || '?'}": ${undecodable(raw.request)}` }), null)
+      : handlers.startStudy({ request: raw.request, getAuthContext: () => raw.getAuthContext() }, respondTo(cb, (a: Ack) => ({ ...a }))),
     stopStudy: (raw, cb) => handlers.stopStudy(raw, respondTo(cb, (a: Ack) => ({ ...a }))),
   };
-  return { definition: StudyAdminService, implementation: impl };
+  return { definition: tolerantDefinition(StudyAdminService), implementation: impl };
 }
 
 /** Registers both services on a grpc-js server. */

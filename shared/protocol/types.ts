@@ -270,6 +270,8 @@ export interface SiteStatus {
   readonly connected: boolean;
   readonly backend: string;
   readonly lastSeenUnixMs: number;
+  /** Why the site refused to co-sign the study log at its latest request ('' or absent: it did not). */
+  readonly cosignRefused?: string;
 }
 
 export interface RoundSummary {
