@@ -97,7 +97,7 @@ describe('PrivacyGuard', () => {
     // The signed join declaration (what every site with a certificate sends) passes; anything else in its place does not.
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     g.guardOutbound('hello', { ...hello, cohortCounts: { train: 120 }, joinSignature: signJoin(privateKey, { study: 'sln', site: 'site-a', train_cases: 120 }) });
-    blocked(() => g.guardOutbound('hello', { ...hello, joinSignature: 'patient-0042 John Doe' }), /joinSignature.*must be base64/);
+    blocked(() => g.guardOutbound('hello', { ...hello, joinSignature: 'patient-0042 John Doe' }), /joinSignature.*must be a base64 signature/);
     blocked(() => g.guardOutbound('status', { taskId: 't', state: 'failed', message: 'x'.repeat(300), progress: 0, metrics: {} }), /limited to 256/);
     blocked(() => g.guardOutbound('status', { taskId: 't', state: 'failed', message: 'line1\nline2', progress: 0, metrics: {} }), /one line/);
     const manyMetrics = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, i]));

@@ -23,13 +23,13 @@ const coordinatorMessages: CoordinatorMessage[] = [
   train, evaluate,
   { type: 'stop', reason: 'study completed' },
   { type: 'freeze', studyId: 's', models: [{ ref, threshold: 0.3 }], logSeq: 9, recordHash: 'b'.repeat(64), proofJson: '{"record":"{}"}' },
-  { type: 'freeze', studyId: 's', models: [{ ref, threshold: 0.3 }], logSeq: 9, recordHash: 'b'.repeat(64), proofJson: '' },
+  { type: 'freeze', studyId: 's', models: [{ ref, threshold: 0.3 }], logSeq: 9, recordHash: 'b'.repeat(64) },
   { type: 'cosign', head, proof: { first_size: 1, second_size: 3, first_root: 'c'.repeat(64), second_root: 'a'.repeat(64), path: ['d'.repeat(64)] }, coordinatorPublicKey: 'PEM' },
   { type: 'cosign', head, proof: null, coordinatorPublicKey: 'PEM' },
 ];
 const siteMessages: SiteMessage[] = [
   { type: 'hello', studyId: 's', siteId: 'a', agentVersion: '0.1.0', backend: 'wasm', cohortCounts: { train: 10, test: 4 }, joinSignature: 'c2lnbmVk' },
-  { type: 'hello', studyId: 's', siteId: 'a', agentVersion: '0.1.0', backend: 'wasm', cohortCounts: {}, joinSignature: '' },
+  { type: 'hello', studyId: 's', siteId: 'a', agentVersion: '0.1.0', backend: 'wasm', cohortCounts: {} },
   { type: 'heartbeat', timeUnixMs: 123 },
   { type: 'status', taskId: 't', state: 'running', message: 'training', progress: 0.5, metrics: { train_loss: 0.7, val_auc: Number.NaN } },
   { type: 'cosignature', head, signature: 'c2ln', error: '', lastSize: 3 },
