@@ -367,7 +367,7 @@ export class SiteAgent {
       this.status(task.taskId, 'running', i / n, `training ${ref.model}`);
       const started = Date.now();
       const result = await this.trainer.train({
-        round: task.round, model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, global: global.set,
+        round: task.round, model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), global: global.set,
         epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: { ...t.strategyParams },
         onProgress: (f, msg) => this.status(task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
       });
@@ -431,7 +431,7 @@ export class SiteAgent {
       const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
       this.opts.guard?.setModelSpec(ref.model, g.set.infos);
       this.status(task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
-      const scored = await this.trainer.evaluate({ model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, weights: g.set, cohorts: [...t.cohorts], modelConfigs: configs });
+      const scored = await this.trainer.evaluate({ model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), weights: g.set, cohorts: [...t.cohorts], modelConfigs: configs });
       if (aggregate) {
         // Only counts on a threshold grid leave the site: no score, no pseudonym.
         for (const cohort of t.cohorts) {
