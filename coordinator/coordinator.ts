@@ -309,7 +309,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const deny = new DenyList(opts.denyFingerprints ?? []);
   const revocations = coordinator.revoked_fingerprints_file ? watchRevocations(coordinator.revoked_fingerprints_file, opts.denyFingerprints ?? [], deny, log) : null;
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(deny, log);
-  const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000);
+  const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000, study.levels?.length ?? 1);
   const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log, events) : null;
   // Listed sites that never connected are shown too (not connected, never seen), so a status reads
   // "1/2 sites connected" rather than "1/1" while the other hospital is still down.

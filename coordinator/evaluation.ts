@@ -51,6 +51,8 @@ export class EvaluationCollector {
     private readonly log: Logger,
     /** How long a site that is away may take to come back before it counts as not answering. */
     private readonly graceMs = 0,
+    /** Rows a case may have: one per level of a hierarchical endpoint (each level's rows have their own pseudonym). */
+    private readonly rowsPerCase = 1,
   ) {
     sites.onChange((site, connected, reason) => {
       for (const p of this.pending.values()) {
@@ -198,7 +200,7 @@ export class EvaluationCollector {
         // Memory bound: no more rows than the cases the site declared in the requested cohorts.
         const counts = this.sites.all().find((x) => x.site === site)?.cohortCounts ?? {};
         const declared = [...p.cohorts].reduce((n, c) => n + (counts[c] ?? 0), 0);
-        maxRows = declared > 0 ? declared : MAX_ROWS;
+        maxRows = declared > 0 ? declared * this.rowsPerCase : MAX_ROWS;
       } else if (msg.taskId !== head.taskId || msg.siteId !== head.siteId || msg.digest !== head.digest) {
         throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${state.site}": batches of one submission must share task, site and digest`);
       }
@@ -217,7 +219,7 @@ export class EvaluationCollector {
           if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score for model "${m}" that was not requested`);
           if (!(v >= 0 && v <= 1)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score ${v} for model "${m}" is not a probability`);
         }
-        if (rows.length >= maxRows) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": more predictions than the ${maxRows} case(s) it declared in cohorts ${[...p.cohorts].join(', ')}`);
+        if (rows.length >= maxRows) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": more predictions than the ${maxRows} row(s) its declared cases allow in cohorts ${[...p.cohorts].join(', ')}`);
         rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores } });
       }
     }

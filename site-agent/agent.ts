@@ -440,8 +440,12 @@ export class SiteAgent {
         }
         continue;
       }
+      // A hierarchical endpoint's deeper levels label the same case differently: their rows get
+      // their own pseudonym (level named in the HMAC input), so each level is evaluated on its own cases.
+      const chain = spec.endpoint;
+      const level = chain && chain.length > 1 ? String(chain[chain.length - 1]!.name) : null;
       for (const c of scored) {
-        const key = pseudonymise(c.caseId, this.opts.pseudonymSecret);
+        const key = pseudonymise(level ? `${c.caseId}\u0000level:${level}` : c.caseId, this.opts.pseudonymSecret);
         const row = byCase.get(key) ?? { cohort: c.cohort, label: c.label, scores: {} };
         row.scores[ref.model] = c.score;
         byCase.set(key, row);
