@@ -17,16 +17,12 @@ interface Report {
 
 async function demo(study: string, extra: string[] = []): Promise<{ out: string; report: Report; predictions: Record<string, string>[]; manifest: (site: string) => Record<string, string>[] }> {
   const out = join(mkdtempSync(join(tmpdir(), `seed-${study}-`)), 'demo');
-  const r = await flRun(['demo', '--study', study, '--out', out, '--cases-per-site', '120', '--image-size', '32', '--rounds', '1', '--epochs', '1', '--nlambda', '8', '--folds', '3', '--trees', '10', '--seed', '5', ...extra]);
+  const r = await flRun(['demo', '--study', study, '--out', out, '--cases-per-site', '240', '--image-size', '32', '--rounds', '1', '--epochs', '1', '--nlambda', '8', '--folds', '3', '--trees', '10', '--seed', '5', ...extra]);
   expect(r.code, r.stderr.slice(-4000)).toBe(0);
   for (const f of ['report.json', 'report.html', 'predictions.csv', 'audit/log.jsonl', 'sites/site-1/manifest.csv', 'sites/site-1/agent-state']) expect(existsSync(join(out, f)), f).toBe(true);
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
   expect(report.state, report.reason).toBe('completed');
-  const table = (p: string) => {
-    const recs = parseCsv(readFileSync(p, 'utf8'));
-    const [h, ...rows] = recs as unknown as string[][];
-    return rows.map((row) => Object.fromEntries(h!.map((k, i) => [k, row[i]!])));
-  };
+  const table = (p: string) => parseCsv(readFileSync(p, 'utf8'), p);
   return { out, report, predictions: table(join(out, 'predictions.csv')), manifest: (site) => table(join(out, 'sites', site, 'manifest.csv')) };
 }
 
