@@ -29,6 +29,7 @@ import type { EvaluationResume } from './study-evaluation.js';
 import { createHash } from 'node:crypto';
 import { StudyLog } from '../shared/audit/study-log.js';
 import type { KeyObject } from 'node:crypto';
+import { endpointChain } from '../shared/config/endpoint.js';
 import { modelConfigsFor, type CosignResponse, type ModelConfigs, type StatusResponse } from '../shared/protocol/index.js';
 import { Cosigning } from './cosigning.js';
 import { PhaseExchange } from './phase-exchange.js';
@@ -268,7 +269,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   const progressAtStart = progress;
   const saveState = (p: StudyPhase, extra: { ended?: StudyEnd } = {}) =>
     saveStudyState(statePath, { version: 2, study_digest: studyDigest, phase: p, rounds: [...engine.results], strategy_state: savedStrategy as never, ...(progress ? { evaluation: progress } : {}), ...extra });
-  const modelConfigs = modelConfigsFor(study.models);
+  // Each model carries its endpoint (the chain of levels down to its own) to the sites.
+  const modelConfigs = modelConfigsFor(study.models.map((m) => ({ ...m, endpoint: endpointChain(study, m) ?? undefined })));
   const phases = new PhaseExchange(study.id, sites);
   const engine = new RoundEngine({
     study: trainedStudy, store, strategies, sites, events, dataDir, log, modelConfigs, phases,
@@ -328,7 +330,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   };
   const revocations = coordinator.revoked_fingerprints_file ? watchRevocations(coordinator.revoked_fingerprints_file, opts.denyFingerprints ?? [], deny, log, 1000, closeRevoked) : null;
   const gate = coordinator.insecure ? insecureGatekeeper() : mtlsGatekeeper(deny, log);
-  const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000);
+  const evaluation = new EvaluationCollector(study.id, sites, gate, log, study.reconnect_grace_s * 1000, study.levels?.length ?? 1);
   const cosigning = studyLog && auditKey ? new Cosigning(studyLog, auditKey, sites, log, events) : null;
   // Listed sites that never connected are shown too (not connected, never seen), so a status reads
   // "1/2 sites connected" rather than "1/1" while the other hospital is still down.

@@ -56,6 +56,8 @@ export class EvaluationCollector {
     private readonly log: Logger,
     /** How long a site that is away may take to come back before it counts as not answering. */
     private readonly graceMs = 0,
+    /** Rows a case may have: one per level of a hierarchical endpoint (each level's rows have their own pseudonym). */
+    private readonly rowsPerCase = 1,
   ) {
     sites.onChange((site, connected, reason) => {
       for (const p of this.pending.values()) {
@@ -204,9 +206,14 @@ export class EvaluationCollector {
         // Memory bound: no more rows than the cases the site declared in the requested cohorts.
         const counts = this.sites.all().find((x) => x.site === site)?.cohortCounts ?? {};
         const declared = [...p.cohorts].reduce((n, c) => n + (counts[c] ?? 0), 0);
-        // A declared count is the site's word: it lowers the bound, never raises it above MAX_ROWS.
-        maxRows = declared > 0 ? Math.min(declared, MAX_ROWS) : MAX_ROWS;
-        if (declared > 0 && declared <= MAX_ROWS) limit = `the ${declared} case(s) it declared in cohorts ${[...p.cohorts].join(', ')}`;
+        // A declared count is the site's word: it lowers the bound, never raises it above MAX_ROWS
+        // (one row per case and endpoint level).
+        maxRows = declared > 0 ? Math.min(declared * this.rowsPerCase, MAX_ROWS) : MAX_ROWS;
+        if (declared > 0 && declared * this.rowsPerCase <= MAX_ROWS) {
+          limit = this.rowsPerCase === 1
+            ? `the ${declared} case(s) it declared in cohorts ${[...p.cohorts].join(', ')}`
+            : `the ${declared * this.rowsPerCase} row(s) its ${declared} declared case(s) allow (one per endpoint level) in cohorts ${[...p.cohorts].join(', ')}`;
+        }
       } else if (msg.taskId !== head.taskId || msg.siteId !== head.siteId || msg.digest !== head.digest) {
         throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${state.site}": batches of one submission must share task, site and digest`);
       }

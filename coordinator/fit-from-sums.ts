@@ -266,7 +266,7 @@ export async function fitModelsFromSums(h: FitFromSumsHost, rounds: readonly Rou
       },
     };
     const payloadBase = {
-      spec: { family: m.family, architecture: entry.architecture, config: entry.config },
+      spec: { family: m.family, architecture: entry.architecture, config: entry.config, ...(h.modelConfigs[name]?.endpoint ? { endpoint: h.modelConfigs[name]!.endpoint } : {}) },
       modelConfigs: Object.fromEntries(deps.map((d) => [d, h.modelConfigs[d]])),
       // Models whose scores are columns (a deep-feature source is sent under `deep`).
       dependencies: dependencies.filter((d) => spec.columns.includes(d.model)),

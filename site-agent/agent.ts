@@ -376,7 +376,7 @@ export class SiteAgent {
       this.status(task.taskId, 'running', i / n, `training ${ref.model}`);
       const started = Date.now();
       const result = await this.trainer.train({
-        round: task.round, model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, global: global.set,
+        round: task.round, model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), global: global.set,
         epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: { ...t.strategyParams },
         onProgress: (f, msg) => this.status(task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
       });
@@ -440,7 +440,7 @@ export class SiteAgent {
       const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
       this.opts.guard?.setModelSpec(ref.model, g.set.infos);
       this.status(task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
-      const scored = await this.trainer.evaluate({ model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, weights: g.set, cohorts: [...t.cohorts], modelConfigs: configs });
+      const scored = await this.trainer.evaluate({ model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), weights: g.set, cohorts: [...t.cohorts], modelConfigs: configs });
       if (aggregate) {
         // Only counts on a threshold grid leave the site: no score, no pseudonym.
         for (const cohort of t.cohorts) {
@@ -449,8 +449,12 @@ export class SiteAgent {
         }
         continue;
       }
+      // A hierarchical endpoint's deeper levels label the same case differently: their rows get
+      // their own pseudonym (level named in the HMAC input), so each level is evaluated on its own cases.
+      const chain = spec.endpoint;
+      const level = chain && chain.length > 1 ? String(chain[chain.length - 1]!.name) : null;
       for (const c of scored) {
-        const key = pseudonymise(c.caseId, this.opts.pseudonymSecret);
+        const key = pseudonymise(level ? `${c.caseId}\u0000level:${level}` : c.caseId, this.opts.pseudonymSecret);
         const row = byCase.get(key) ?? { cohort: c.cohort, label: c.label, scores: {} };
         row.scores[ref.model] = c.score;
         byCase.set(key, row);

@@ -10,8 +10,10 @@ import type { SiteModel } from '../shared/families/types.js';
 import { openSiteDataset } from './data/dataset.js';
 import { inputChannels, type ModalitySettings } from '../shared/config/modality.js';
 import { FlError } from '../shared/errors/index.js';
-import { loadManifest, ManifestError, type Cohort, type ManifestCheck } from './data/manifest.js';
+import { loadManifest, ManifestError, type Cohort, type Manifest, type ManifestCheck } from './data/manifest.js';
 import { ImageCache } from './data/image-cache.js';
+import { applyEndpoint, endpointKey } from './data/endpoint.js';
+import { parseEndpointChain, type Level } from '../shared/config/endpoint.js';
 import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase, ModelRef, SumsRequest } from './trainer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { openTabularData } from './data/tabular-table.js';
@@ -123,15 +125,41 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
   const threads = o.threads ?? 1;
   o.log.info({ threads, backend: selected.name }, threads > 1 && (selected.name === 'wasm' || selected.name === 'cpu')
     ? 'local training is data-parallel' : 'local training on one replica (the backend parallelises itself or threads is 1)');
-  const siteData: SiteData = {
+  // Each endpoint chain (the study's outcome, population, level) sees its own cases and labels
+  // (data/endpoint.ts); models without one read the manifest's label column, as before.
+  const endpointManifests = new Map<string, Promise<Manifest>>();
+  const manifestFor = (chain: Level[] | null): Promise<Manifest> => {
+    if (!chain) return Promise.resolve(check.manifest);
+    const key = endpointKey(chain);
+    let m = endpointManifests.get(key);
+    if (!m) {
+      m = applyEndpoint(check.manifest, chain).then((e) => {
+        o.log.info({ level: e.level.name, cases: e.level.rows.length, cohorts: e.level.cohorts, excluded: e.level.excluded }, 'endpoint applied to this site\'s cases');
+        return e.manifest;
+      });
+      endpointManifests.set(key, m);
+    }
+    return m;
+  };
+  const siteDatas = new Map<string, SiteData>();
+  const siteDataFor = (chain: Level[] | null): SiteData => {
+    const key = endpointKey(chain);
+    let d = siteDatas.get(key);
+    if (!d) {
+      d = makeSiteData(chain, key);
+      siteDatas.set(key, d);
+    }
+    return d;
+  };
+  const makeSiteData = (chain: Level[] | null, ekey: string): SiteData => ({
     training: { threads },
     ...(o.siteId ? { site: o.siteId } : {}),
     ...(o.minCell !== undefined ? { minCell: o.minCell } : {}),
     table(req) {
-      const key = JSON.stringify(req.inputs);
+      const key = `${ekey}:${JSON.stringify(req.inputs)}`;
       let t = tables.get(key);
       if (!t) {
-        t = openTabularData(check.manifest, req, tabularCache, o.tabularColumns ?? []);
+        t = manifestFor(chain).then((m) => openTabularData(m, req, tabularCache, o.tabularColumns ?? []));
         tables.set(key, t);
         t.catch(() => tables.delete(key));
       }
@@ -176,25 +204,26 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     },
     images({ model, modalities, inputSize, channels }) {
       const modalitySettings = settingsForModel(model, channels, o.modalities);
-      const key = `${modalities.join(',')}@${inputSize}:${JSON.stringify(modalitySettings)}`;
+      const key = `${ekey}:${modalities.join(',')}@${inputSize}:${JSON.stringify(modalitySettings)}`;
       let d = datasets.get(key);
       if (!d) {
         d = openSiteDataset(o.manifest, {
-          modalities, inputSize, modalitySettings,
+          modalities, inputSize, modalitySettings, ...(chain ? { endpoint: () => manifestFor(chain) } : {}),
           ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), cacheDir: siteCacheDir(o),
         });
         datasets.set(key, d);
       }
       return d;
     },
-  };
+  });
   const bound = new Map<string, Promise<SiteModel>>();
-  const modelFor = (req: { model: string; family?: string; architecture: string; config: Record<string, unknown> }) => {
-    const key = `${req.model}:${req.family ?? ''}:${req.architecture}:${JSON.stringify(req.config)}`;
+  const modelFor = (req: { model: string; family?: string; architecture: string; config: Record<string, unknown>; endpoint?: readonly Readonly<Record<string, unknown>>[] }) => {
+    const chain = req.endpoint ? parseEndpointChain(req.endpoint, req.model) : null;
+    const key = `${req.model}:${req.family ?? ''}:${req.architecture}:${JSON.stringify(req.config)}:${endpointKey(chain)}`;
     let m = bound.get(key);
     if (!m) {
       const entry = { name: req.model, architecture: req.architecture, config: req.config };
-      m = familyOf(req).openSite(entry, siteData);
+      m = familyOf(req).openSite(entry, siteDataFor(chain));
       bound.set(key, m);
     }
     return m;
@@ -205,7 +234,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     cohortCounts: () => ({ ...counts }),
 
     async train(req: TrainRequest): Promise<TrainResult> {
-      remember({ [req.model]: { ...(req.family ? { family: req.family } : {}), architecture: req.architecture, config: req.config } });
+      remember({ [req.model]: { ...(req.family ? { family: req.family } : {}), architecture: req.architecture, config: req.config, ...(req.endpoint ? { endpoint: req.endpoint } : {}) } });
       const m = await modelFor(req);
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
       const res = await m.train(req);

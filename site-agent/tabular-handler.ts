@@ -35,7 +35,8 @@ const requestSchema = z.discriminatedUnion('kind', [
     growing: z.strictObject({ nodes: z.array(treeNode), frontier: z.array(z.number().int()) }), minNodeRows: z.number().int().min(0),
   }),
 ]);
-const specSchema = z.strictObject({ family: z.string().optional(), architecture: z.string().min(1), config: z.record(z.string(), z.unknown()) });
+// endpoint: the model's endpoint chain (validated by the trainer with shared/config/endpoint.ts).
+const specSchema = z.strictObject({ family: z.string().optional(), architecture: z.string().min(1), config: z.record(z.string(), z.unknown()), endpoint: z.array(z.record(z.string(), z.unknown())).min(1).max(4).optional() });
 
 export const tabularPayloadSchema = z.strictObject({
   spec: specSchema,
@@ -75,7 +76,7 @@ export function createTabularHandler(trainer: Trainer, log: Logger, policy: { re
     }
     const started = Date.now();
     const sums = await trainer.sums({
-      model: req.model, ...(p.spec.family ? { family: p.spec.family } : {}), architecture: p.spec.architecture, config: p.spec.config,
+      model: req.model, ...(p.spec.family ? { family: p.spec.family } : {}), architecture: p.spec.architecture, config: p.spec.config, ...(p.spec.endpoint ? { endpoint: p.spec.endpoint } : {}),
       modelConfigs: p.modelConfigs, request: { dependencies: p.dependencies, ...(p.deep ? { deep: p.deep } : {}), request: p.request },
     });
     log.debug({ model: req.model, kind: p.request.kind, ms: Date.now() - started }, 'tabular sums computed');

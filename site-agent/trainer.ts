@@ -12,6 +12,8 @@ export interface ModelRef {
   readonly family?: string;
   readonly architecture: string;
   readonly config: Record<string, unknown>;
+  /** The model's endpoint chain as the task carries it (site-agent/data/endpoint.ts); absent: the label column. */
+  readonly endpoint?: readonly Readonly<Record<string, unknown>>[];
 }
 
 export interface TrainRequest extends ModelRef, LocalTrainRequest {

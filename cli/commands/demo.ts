@@ -21,6 +21,8 @@ import { CliError } from '../errors.js';
 import { startDashboard } from '../../coordinator/http/server.js';
 import { dashboardConfig } from '../dashboard-options.js';
 import type { Estimate, StudyReport } from '../../shared/report/schema.js';
+import { STUDY_NAMES, STUDY_PROFILES, type StudyName } from '../../shared/synth/clinical.js';
+import { DEMO_STUDIES, type DemoSizes } from './demo-studies.js';
 
 const FL_BIN = fileURLToPath(new URL('../../../bin/fl.js', import.meta.url));
 
@@ -40,6 +42,10 @@ export interface DemoOptions {
   httpToken?: string;
   /** Secure aggregation (issue 17): the coordinator learns only the sum of the sites' updates. */
   secureAggregation?: boolean;
+  /** A seed study (cli/commands/demo-studies.ts); default ddfn (the models of `models`). */
+  study?: StudyName;
+  /** LASSO path length, CV folds and boosting rounds of the tabular models (small in tests). */
+  sizes?: DemoSizes;
 }
 
 export function register(program: Command): void {
@@ -59,13 +65,23 @@ export function register(program: Command): void {
     .option('--http <host:port>', 'serve the live dashboard, /api/status, /events and /metrics (PORT alone = 127.0.0.1:PORT)')
     .option('--http-token <token>', 'require this bearer token on the dashboard (or set FL_HTTP_TOKEN)')
     .option('--secure-aggregation', 'masked updates, pairwise masks and Shamir-shared seeds: the coordinator sees only the sum (needs --sites >= 3)')
+    .option('--study <name>', `the seed study to run (${STUDY_NAMES.join(', ')}): its synthetic data, endpoint, models and comparisons`, 'ddfn')
+    .option('--nlambda <n>', 'LASSO path length of the tabular models (--study other than ddfn)', (v) => Number(v), 40)
+    .option('--folds <n>', 'LASSO cross-validation folds', (v) => Number(v), 5)
+    .option('--trees <n>', 'boosting rounds of gbdt models', (v) => Number(v), 60)
     .option('--json', 'print report.json on stdout at the end')
-    .action(async (o: Omit<DemoOptions, 'models'> & { models: string; json?: boolean }) => {
+    .action(async (o: Omit<DemoOptions, 'models' | 'study' | 'sizes'> & { models: string; json?: boolean; study: string; nlambda: number; folds: number; trees: number }, cmd: Command) => {
+      if (!(STUDY_NAMES as readonly string[]).includes(o.study)) throw new CliError(`--study ${o.study}: expected one of ${STUDY_NAMES.join(', ')}`, 2);
+      if (o.study !== 'ddfn' && cmd.getOptionValueSource('models') === 'cli') throw new CliError(`--models applies to --study ddfn; study ${o.study} has its paper's models`, 2);
+      for (const k of ['nlambda', 'folds', 'trees'] as const) {
+        if (!Number.isInteger(o[k]) || o[k] < (k === 'folds' ? 3 : k === 'nlambda' ? 2 : 1)) throw new CliError(`--${k}: expected a whole number (folds >= 3, nlambda >= 2), got ${o[k]}`, 2);
+      }
       for (const k of ['sites', 'casesPerSite', 'rounds', 'imageSize', 'epochs', 'seed'] as const) {
         if (!Number.isInteger(o[k]) || o[k] < (k === 'seed' ? 0 : 1)) throw new CliError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer`, 2);
       }
       if (o.secureAggregation && o.sites < 3) throw new CliError(`--secure-aggregation needs --sites 3 or more (with 2 the sum reveals each site's update to the other); got ${o.sites}`, 2);
-      const outcome = await runDemo({ ...o, ...(o.httpToken ?? process.env.FL_HTTP_TOKEN ? { httpToken: o.httpToken ?? process.env.FL_HTTP_TOKEN } : {}), models: o.models.split(',').map((s) => s.trim()).filter(Boolean) });
+      const { nlambda, folds, trees, study, ...rest } = o;
+      const outcome = await runDemo({ ...rest, study: study as StudyName, sizes: { nlambda, folds, trees }, ...(o.httpToken ?? process.env.FL_HTTP_TOKEN ? { httpToken: o.httpToken ?? process.env.FL_HTTP_TOKEN } : {}), models: rest.models.split(',').map((s) => s.trim()).filter(Boolean) });
       if (o.json) process.stdout.write(JSON.stringify(outcome, null, 2) + '\n');
     });
 }
@@ -77,23 +93,32 @@ export async function runDemo(o: DemoOptions): Promise<StudyReport> {
   await rm(join(out, 'pki'), { recursive: true, force: true });
   await rm(join(out, 'coordinator'), { recursive: true, force: true });
   await rm(join(out, 'audit'), { recursive: true, force: true });
+  // DIR/sites/<site>/ keeps the site's data (manifest + images, regenerated identically from the
+  // seed); its agent state (pinned log key, co-signatures, frozen models) belongs to one study run.
+  await rm(join(out, 'sites'), { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const siteNames = Array.from({ length: o.sites }, (_, i) => `site-${i + 1}`);
 
-  say(`demo: generating synthetic data for ${o.sites} hospitals (${o.casesPerSite} cases each) in ${join(out, 'data')}`);
-  await generateSites({ out: join(out, 'data'), sites: o.sites, casesPerSite: o.casesPerSite, seed: o.seed, imageSize: Math.max(64, o.imageSize) });
+  const seedStudy = o.study && o.study !== 'ddfn' ? DEMO_STUDIES[o.study] : null;
+  say(`demo: ${seedStudy ? `study ${o.study} (seed ${STUDY_PROFILES[o.study!].seed}): ${seedStudy.title}; ` : ''}generating synthetic data for ${o.sites} hospitals (${o.casesPerSite} cases each) in ${join(out, 'sites')}`);
+  await generateSites({ out: join(out, 'sites'), sites: o.sites, casesPerSite: o.casesPerSite, seed: o.seed, imageSize: Math.max(64, o.imageSize), ...(seedStudy ? { study: o.study! } : {}) });
 
   say('demo: provisioning a study CA and startup kits (mutual TLS)');
-  const studyId = 'sln-demo';
+  const studyId = seedStudy ? `${o.study}-demo` : 'sln-demo';
   await provisionStudy({ study: studyId, sites: siteNames, admins: ['auditor'], coordinatorHost: 'localhost', out: join(out, 'pki') });
 
   // Architecture config (shared/models/config.ts); single-modality models pick their modality.
   const modelConfig = () => ({ inputSize: o.imageSize, seed: o.seed });
+  const models = seedStudy
+    ? seedStudy.models(o.imageSize, o.seed, o.sizes ?? { nlambda: 40, folds: 5, trees: 60 })
+    : o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() }));
+  const reference = seedStudy ? seedStudy.reference : o.models[0];
   const file = coordinatorFileSchema.parse({
     study: {
-      id: studyId, title: 'Demo: SLN metastasis from CEUS + grayscale ultrasound (synthetic)', rounds: o.rounds, min_sites: Math.min(2, o.sites),
+      id: studyId, title: seedStudy ? `Demo (synthetic): ${seedStudy.title}` : 'Demo: SLN metastasis from CEUS + grayscale ultrasound (synthetic)', rounds: o.rounds, min_sites: Math.min(2, o.sites),
       sites: siteNames, round_deadline_s: 900, join_timeout_s: 300,
-      models: o.models.map((m) => ({ name: m, architecture: m, config: modelConfig() })),
+      models,
+      ...(seedStudy ? seedStudy.endpoint : {}),
       training: { epochs: o.epochs, batch_size: 16, learning_rate: 0.002, seed: o.seed },
       strategy: { name: 'fedavg' },
       // Secure aggregation: T = ceil(2n/3) (the README's bound), clip 1 per element (CNN deltas of
@@ -102,7 +127,7 @@ export async function runDemo(o: DemoOptions): Promise<StudyReport> {
         outlier_norm_factor: 0,
         secure_aggregation: { enabled: true, threshold: minimumThreshold(o.sites), quantization: { clip: 1, bits: maxBits(o.sites) } },
       } : {}),
-      evaluation: { selection: 'final', threshold: { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: o.models[0], privacy: o.privacy ?? 'predictions' },
+      evaluation: { selection: 'final', threshold: seedStudy ? { rule: 'youden' } : { rule: 'target_sensitivity', value: 0.9 }, bootstrap: 1000, reference_model: reference, privacy: o.privacy ?? 'predictions' },
     },
     coordinator: {
       listen: '127.0.0.1:0', data_dir: join(out, 'coordinator'), audit_dir: join(out, 'audit'),
@@ -128,9 +153,10 @@ export async function runDemo(o: DemoOptions): Promise<StudyReport> {
     const kit = join(out, 'pki', 'sites', site);
     const cfg = {
       study_id: studyId, site_id: site, coordinator: `localhost:${handle.port}`,
-      manifest: join(out, 'data', site, 'manifest.csv'), work_dir: join(out, 'sites', site), backend: o.backend,
+      manifest: join(out, 'sites', site, 'manifest.csv'), work_dir: join(out, 'sites', site, 'agent-state'), backend: o.backend,
       tls: { ca: join(kit, 'ca.pem'), cert: join(kit, 'cert.pem'), key: join(kit, 'key.pem') },
       pseudonym_secret: `demo-secret-${site}-${o.seed}-0123456789`,
+      ...(seedStudy?.tabularColumns.length ? { tabular_columns: [...seedStudy.tabularColumns] } : {}),
     };
     const cfgPath = join(kit, 'site.demo.yaml');
     await writeFile(cfgPath, stringifyYaml(cfg), { mode: 0o600 });
@@ -173,8 +199,12 @@ export async function runDemo(o: DemoOptions): Promise<StudyReport> {
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   say('');
   say(summaryTable(outcome.report));
-  const paper = paperTable(outcome.report);
-  if (paper) say('\n' + paper);
+  // A hierarchical endpoint: one table per level, its models compared with the level's first model.
+  const levels = (file.study.levels ?? []).map((l) => ({ name: l.name, title: l.title ?? l.name, models: file.study.models.filter((m) => (m.level ?? file.study.levels![0]!.name) === l.name).map((m) => m.name) }));
+  for (const l of levels.length ? levels : [null]) {
+    const paper = paperTable(outcome.report, l ? { models: l.models, reference: l.models[0]! } : undefined);
+    if (paper) say(`\n${l ? `level ${l.name} (${l.title})\n` : ''}${paper}`);
+  }
   say(`demo: ${outcome.state} in ${secs}s; report ${reportPath}${existsSync(join(out, 'report.html')) ? `, ${join(out, 'report.html')}` : ''}`);
   if (outcome.state !== 'completed') throw new CliError(`demo study failed: ${outcome.reason}`, 1);
   return outcome.report;
@@ -204,16 +234,17 @@ export function summaryTable(report: Pick<StudyReport, 'rounds'>): string {
 }
 
 /** The lead study's table: per held-out cohort and model, AUC (95% CI), NPV, specificity, accuracy, P vs the reference. */
-export function paperTable(report: Pick<StudyReport, 'cohorts' | 'reference_model'>): string | null {
+export function paperTable(report: Pick<StudyReport, 'cohorts' | 'reference_model'>, only?: { models: readonly string[]; reference: string }): string | null {
   const cohorts = report.cohorts;
   if (!cohorts) return null;
-  const ref = report.reference_model ?? Object.keys(Object.values(cohorts)[0]?.models ?? {})[0] ?? '';
+  const ref = only?.reference ?? report.reference_model ?? Object.keys(Object.values(cohorts)[0]?.models ?? {})[0] ?? '';
   const f = (e: Estimate | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)} (${e.ci ? `${e.ci[0].toFixed(3)}-${e.ci[1].toFixed(3)}` : '-'})` : '-').padEnd(22);
   const lines = ['cohort                 model       n    AUC (95% CI)           NPV (95% CI)           Specificity (95% CI)   Accuracy (95% CI)      P (DeLong vs ' + ref + ')'];
   const order = reportCohortOrder(Object.keys(cohorts));
   for (const c of order) {
     const co = cohorts[c]!;
     for (const [m, r] of Object.entries(co.models)) {
+      if (only && !only.models.includes(m)) continue;
       const cmp = (co.comparisons ?? []).find((x) => (x.a === ref && x.b === m) || (x.b === ref && x.a === m));
       const p = m === ref ? '' : cmp?.delong.p === null || cmp?.delong.p === undefined ? '-' : cmp.delong.p < 0.001 ? '<0.001' : cmp.delong.p.toFixed(3);
       lines.push(`${c.padEnd(22)} ${m.padEnd(11)} ${String(co.n).padStart(4)} ${f(r.auc)} ${f(r.npv)} ${f(r.specificity)} ${f(r.accuracy)} ${p}`);

@@ -230,3 +230,47 @@ export function checkLevelCohorts(levels: readonly ResolvedLevel[], needBoth: re
 export function subgroupMembership(rows: readonly EndpointRow[], s: Subgroup, rowName: (i: number) => string = (i) => `row ${i + 2}`): (boolean | null)[] {
   return rows.map((r, i) => meets(r[s.column], s.when, `${rowName(i)}, column ${s.column} (subgroup ${s.name})`));
 }
+
+/** A level as it travels to the sites (conditions as text), re-validated there with `levelSchema`. */
+export type WireLevel = {
+  readonly name: string;
+  readonly title?: string;
+  readonly outcome: { readonly column: string; readonly positive_when: string };
+  readonly population?: { readonly column: string; readonly between: readonly [number, number] } | { readonly column: string; readonly when: string };
+};
+
+function wireLevel(l: Level): WireLevel {
+  const population = l.population ? ('between' in l.population ? { column: l.population.column, between: l.population.between } : { column: l.population.column, when: l.population.when.text }) : undefined;
+  return { name: l.name, ...(l.title ? { title: l.title } : {}), outcome: { column: l.outcome.column, positive_when: l.outcome.positive_when.text }, ...(population ? { population } : {}) };
+}
+
+/** The levels of a study (one unnamed level "endpoint" for outcome/population), or null when the study uses the `label` column as before. */
+export function studyLevels(e: Pick<EndpointFields, 'outcome' | 'population' | 'levels'>): Level[] | null {
+  if (e.levels) return [...e.levels];
+  if (!e.outcome && !e.population) return null;
+  return [{ name: 'endpoint', outcome: e.outcome ?? { column: 'label', positive_when: { op: '==', value: 1, text: '== 1' } }, ...(e.population ? { population: e.population } : {}) }];
+}
+
+/**
+ * The endpoint chain a model is trained and scored on: the study's levels down to the model's own
+ * (`level:` in the model entry; default the first level). Null when the study has no endpoint words.
+ */
+export function endpointChain(e: Pick<EndpointFields, 'outcome' | 'population' | 'levels'>, model: { readonly name: string; readonly level?: string | undefined }): WireLevel[] | null {
+  const levels = studyLevels(e);
+  if (!levels) {
+    if (model.level !== undefined) throw new EndpointError(`model "${model.name}": level "${model.level}" is given, but the study declares no levels`);
+    return null;
+  }
+  const k = model.level === undefined ? 0 : levels.findIndex((l) => l.name === model.level);
+  if (k < 0) throw new EndpointError(`model "${model.name}": level "${model.level}" is not one of the study's levels (${levels.map((l) => l.name).join(', ')})`);
+  return levels.slice(0, k + 1).map(wireLevel);
+}
+
+/** Parses the endpoint chain a task carries (at the site); errors name the model and field. */
+export function parseEndpointChain(raw: unknown, model: string): Level[] {
+  const r = z.array(levelSchema).min(1).max(4).safeParse(raw);
+  if (!r.success) {
+    throw new EndpointError(`model "${model}": the task's endpoint is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}

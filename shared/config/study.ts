@@ -16,6 +16,8 @@ export const studyModelSchema = z.strictObject({
   architecture: z.string().min(1).optional(),
   /** Architecture config (modalities, input size, widths...), validated by the architecture. */
   config: z.record(z.string(), z.unknown()).default({}),
+  /** With a hierarchical endpoint (study `levels:`): the level this model predicts (default the first). */
+  level: z.string().min(1).optional(),
   // Tabular models (family logistic | lasso_logistic | gbdt; shared/tabular/config.ts): inputs,
   // selection rules, tree settings, outcome, min_cell, missing. Validated by the family (errors
   // name the field); carried to the family in `config`.
@@ -139,6 +141,10 @@ export const studySchema = z.strictObject({
   if (s.sites && s.min_sites > s.sites.length) {
     ctx.addIssue({ code: 'custom', path: ['min_sites'], message: `min_sites (${s.min_sites}) exceeds the ${s.sites.length} listed sites` });
   }
+  const levelNames = (s.levels ?? []).map((l) => l.name);
+  s.models.forEach((m, i) => {
+    if (m.level !== undefined && !levelNames.includes(m.level)) ctx.addIssue({ code: 'custom', path: ['models', i, 'level'], message: levelNames.length ? `level "${m.level}" is not one of the study's levels (${levelNames.join(', ')})` : `level "${m.level}" is given, but the study declares no levels` });
+  });
   const seen = new Set<string>();
   s.models.forEach((m, i) => {
     if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });

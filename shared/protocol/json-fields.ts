@@ -53,6 +53,10 @@ export const modelSpecSchema = z.strictObject({
   family: z.string().min(1).max(64).optional(),
   architecture: z.string().min(1).max(128),
   config: z.record(z.string(), z.unknown()),
+  /** The model's endpoint (issue 16): the chain of levels down to the model's own (level k among
+   *  the positives of level k - 1), as the study wrote them; the site validates each level
+   *  (shared/config/endpoint.ts levelSchema) and relabels its cases. Absent: the `label` column. */
+  endpoint: z.array(z.record(z.string(), z.unknown())).min(1).max(4).optional(),
 });
 export const modelConfigsSchema = z.record(
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'model names are letters, digits, "._-" (max 64)'),
@@ -62,6 +66,7 @@ export interface ModelSpec {
   readonly family?: string | undefined;
   readonly architecture: string;
   readonly config: Readonly<Record<string, unknown>>;
+  readonly endpoint?: readonly Readonly<Record<string, unknown>>[] | undefined;
 }
 export type ModelConfigs = Readonly<Record<string, ModelSpec>>;
 

@@ -6,8 +6,8 @@ import type { EvaluateTask, EvaluationPrivacy, FreezeNotice, FrozenModel, ModelR
 const COORDINATOR = 'the coordinator';
 
 /** The model config map a task carries, from the study's models (architecture defaults to the name). */
-export function modelConfigsFor(models: readonly { name: string; family?: string | undefined; architecture?: string | undefined; config: Readonly<Record<string, unknown>> }[]): ModelConfigs {
-  const out = Object.fromEntries(models.map((m) => [m.name, { ...(m.family ? { family: m.family } : {}), architecture: m.architecture ?? m.name, config: m.config }]));
+export function modelConfigsFor(models: readonly { name: string; family?: string | undefined; architecture?: string | undefined; config: Readonly<Record<string, unknown>>; endpoint?: readonly Readonly<Record<string, unknown>>[] | undefined }[]): ModelConfigs {
+  const out = Object.fromEntries(models.map((m) => [m.name, { ...(m.family ? { family: m.family } : {}), architecture: m.architecture ?? m.name, config: m.config, ...(m.endpoint ? { endpoint: m.endpoint } : {}) }]));
   return checkField(modelConfigsSchema, out, 'model_config_json', `${COORDINATOR} (study models)`);
 }
 

@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path';
 import { augmentCase, type AugmentOptions } from './augment.js';
 import { Rng } from '../../shared/synth/rng.js';
 import { ImageCache, tensorKey } from './image-cache.js';
-import { COHORTS, loadManifest, type Cohort, type ManifestCase } from './manifest.js';
+import { COHORTS, loadManifest, type Cohort, type Manifest, type ManifestCase } from './manifest.js';
 import { DEFAULT_SETTINGS, inputChannels, type ModalitySettings } from '../../shared/config/modality.js';
 import { preprocess, type Normalization } from './preprocess.js';
 import { FlError } from '../../shared/errors/index.js';
@@ -20,6 +20,8 @@ export interface OpenSiteDatasetOptions {
   readonly normalization?: Readonly<Record<string, Normalization>>;
   /** Per-modality colour / frame policy (default grey, single-frame). */
   readonly modalitySettings?: Readonly<Record<string, ModalitySettings>>;
+  /** Restricts and relabels the cases once the manifest is read (the model's endpoint, data/endpoint.ts). */
+  readonly endpoint?: (m: Manifest) => Promise<Manifest>;
   /** Tensor cache folder; default `.fl-cache` beside the manifest. */
   readonly cacheDir?: string;
   /** Images must stay inside this folder (default: the manifest's folder). */
@@ -142,7 +144,7 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
   const settingsOf = (m: string): ModalitySettings => o.modalitySettings?.[m] ?? DEFAULT_SETTINGS;
   const channels = o.modalities.map((m) => inputChannels(settingsOf(m)));
   const keys = new Map<string, Record<string, string>>();
-  const { manifest } = await loadManifest(manifestPath, {
+  const { manifest: read } = await loadManifest(manifestPath, {
     modalities: o.modalities,
     decodeImages: true,
     cache,
@@ -166,6 +168,7 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
       return !cache.hasTensor(tensorKey({ contentHash: hash, inputSize: o.inputSize, ...(roi ? { roi } : {}), settings: settingsOf(job.modality), normalization }));
     },
   });
+  const manifest = o.endpoint ? await o.endpoint(read) : read;
   const byCohort = new Map<Cohort, Prepared[]>(COHORTS.map((c) => [c, []]));
   for (const c of manifest.cases) {
     const rec = keys.get(c.caseId)!;
