@@ -237,7 +237,9 @@ describe('restarts, transfers and stops with real processes', () => {
   }, 300_000);
 
   it('an admin stop ends "stopped", names the admin in the log, writes a report and ends the sites', async () => {
-    const r = await newRun('adminstop');
+    // Many rounds, so the study is still running when the (separately started) `fl study stop`
+    // process reaches the coordinator, however slow the machine.
+    const r = await newRun('adminstop', { rounds: 50 });
     const c = await f.startCoordinator(r.cfg);
     const sites = startSites(r);
     await waitFor(() => hasRecord(r.dataDir, 'round_aggregated') || c.proc.child.exitCode !== null, 240_000, 'round 1 aggregated');

@@ -30,22 +30,16 @@ describe('held-out guard', () => {
       study: { id: 'g', rounds: 1, min_sites: 1, sites: ['site-1'], round_deadline_s: 20, models: [{ name: 'm', architecture: 'fake' }] },
       coordinator: { listen: '127.0.0.1:0', data_dir: dir, insecure: true },
     });
-    handle = await startCoordinator(file, { log, initialModels: async () => new Map([['m', initial]]) });
-    const agent = new SiteAgent({
-      studyId: 'g', siteId: 'site-1', address: `127.0.0.1:${handle.port}`, credentials: grpc.credentials.createInsecure(),
-      backoff: { initial_ms: 50, max_ms: 500 }, pseudonymSecret: 'a-site-secret-of-enough-length', freezeFile: join(dir, 'site-freezes.jsonl'),
-      guard: new PrivacyGuard({ studyId: 'g', siteId: 'site-1', log }),
-    }, new OffsetTrainer(1, 10), log);
-    agents.push(agent);
-    void agent.run();
-    const outcome = await handle.done; // one round of training
-    expect(outcome.state).toBe('completed');
-    // The study ended and told the agent to stop; start a second agent session for the evaluation checks.
+    // The study is never started (autoStart: false): the coordinator holds the initial model
+    // (version 0) and serves sessions, so the guard is checked on a live session without a study
+    // ending (an ended coordinator tells every site that connects to stop).
+    handle = await startCoordinator(file, { log, initialModels: async () => new Map([['m', initial]]), autoStart: false });
     const g = handle.store.get('m');
-    const ref = { studyId: 'g', model: 'm', round: 1, version: 1, digest: g.digest };
+    const ref = { studyId: 'g', model: 'm', round: 0, version: 0, digest: g.digest };
     const agent2 = new SiteAgent({
       studyId: 'g', siteId: 'site-1', address: `127.0.0.1:${handle.port}`, credentials: grpc.credentials.createInsecure(),
       backoff: { initial_ms: 50, max_ms: 500 }, pseudonymSecret: 'a-site-secret-of-enough-length', freezeFile: join(dir, 'site-freezes.jsonl'),
+      guard: new PrivacyGuard({ studyId: 'g', siteId: 'site-1', log }),
     }, new OffsetTrainer(1, 10), log);
     agents.push(agent2);
     void agent2.run();
