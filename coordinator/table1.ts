@@ -4,7 +4,7 @@
 // `table1` section of report.json: per cohort and per site, n (%) for categorical variables,
 // mean (SD) exactly and median [IQR] from the pooled histogram (approximate, stated as such),
 // missing counts, and P-values across cohorts. A numeric variable without edges in the config
-// gets common edges from a first exchange of moments (pooled mean +- 3 SD, 16 bins).
+// gets common edges from a first exchange of moments (pooled mean +- 3 SD, from 0 when no value is negative; 16 bins).
 // A site that refuses or does not answer is named in `sites_missing`; Table 1 is then of the others.
 import type { Logger } from 'pino';
 import type { StudyConfig } from '../shared/config/study.js';
@@ -77,12 +77,12 @@ export async function collectTable1(h: Table1Host, log: Logger): Promise<Table1S
   if (needEdges.length > 0) {
     const r = await h.phases.exchange(0, 'table1', 'table1.moments', new Map(asked.map((s) => [s, json({ columns: needEdges })])), deadlineMs);
     for (const f of r.failures) missing[f.site] = f.reason;
-    const replies: Record<string, [number, number, number]>[] = [];
+    const replies: Record<string, [number, number, number, number]>[] = [];
     for (const [site, b] of r.answers) {
       try {
         const p = table1MomentsReplySchema.safeParse(parse(b));
         if (!p.success) throw new Error(`field "${p.error.issues[0]!.path.join('.')}": ${p.error.issues[0]!.message}`);
-        replies.push(p.data as Record<string, [number, number, number]>);
+        replies.push(p.data as Record<string, [number, number, number, number]>);
       } catch (err) {
         missing[site] = `table1.moments: unreadable reply (${(err as Error).message})`;
       }

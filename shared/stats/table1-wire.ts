@@ -30,8 +30,9 @@ export const table1MomentsRequestSchema = z.strictObject({ columns: z.array(iden
 export const table1AggregatesRequestSchema = z.strictObject({ variables: z.array(table1VariableSchema).min(1).max(500) });
 
 const count = z.number().int().min(-1);
-/** Reply of table1.moments: column -> [n, sum, sumsq]; all -1 when n is suppressed. */
-export const table1MomentsReplySchema = z.record(ident, z.tuple([count, num, num]));
+/** Reply of table1.moments: column -> [n, sum, sumsq, negatives]; all -1 when n is suppressed
+ *  (negatives, the count of values below 0, is -1 alone when it is 1..min_cell-1). */
+export const table1MomentsReplySchema = z.record(ident, z.tuple([count, num, num, count]));
 const wireVariable = z.union([
   z.strictObject({ counts: z.array(count).min(1), missing: count }),
   z.strictObject({ n: count, sum: num, sumsq: num, missing: count, hist: z.array(count).min(1) }),
@@ -94,38 +95,42 @@ export function decodeSiteTable1(site: string, json: unknown, variables: readonl
 }
 
 /** Site side: n, sum, sumsq of each numeric column over all rows; n in 1..min_cell-1 suppressed (-1). */
-export function siteMoments(rows: readonly Readonly<Record<string, string | undefined>>[], columns: readonly string[], minCell: number): Record<string, [number, number, number]> {
-  const out: Record<string, [number, number, number]> = {};
+export function siteMoments(rows: readonly Readonly<Record<string, string | undefined>>[], columns: readonly string[], minCell: number): Record<string, [number, number, number, number]> {
+  const out: Record<string, [number, number, number, number]> = {};
   for (const c of columns) {
-    let n = 0, sum = 0, sumsq = 0;
+    let n = 0, sum = 0, sumsq = 0, neg = 0;
     for (const r of rows) {
       const t = (r[c] ?? '').trim();
       if (t === '' || t === 'NA') continue;
       const y = Number(t);
       if (!Number.isFinite(y)) continue;
       n++; sum += y; sumsq += y * y;
+      if (y < 0) neg++;
     }
-    out[c] = n > 0 && n < minCell ? [-1, -1, -1] : [n, sum, sumsq];
+    out[c] = n > 0 && n < minCell ? [-1, -1, -1, -1] : [n, sum, sumsq, neg > 0 && neg < minCell ? -1 : neg];
   }
   return out;
 }
 
 /**
  * Common histogram edges from the sites' moments: `bins` equal bins over the pooled mean +- 3 SD
- * (values beyond them fall in the end bins, see siteTable1). Null when the sites have fewer than
- * two unsuppressed values.
+ * (values beyond them fall in the end bins, see siteTable1), starting at 0 instead when no site
+ * has a negative value (counts, sizes, percentages). Null when the sites have fewer than two
+ * unsuppressed values.
  */
-export function edgesFromMoments(replies: readonly Readonly<Record<string, readonly [number, number, number]>>[], column: string, bins = 16): number[] | null {
-  let n = 0, sum = 0, sumsq = 0;
+export function edgesFromMoments(replies: readonly Readonly<Record<string, readonly [number, number, number, number]>>[], column: string, bins = 16): number[] | null {
+  let n = 0, sum = 0, sumsq = 0, anyNegative = false;
   for (const r of replies) {
     const m = r[column];
     if (!m || m[0] < 0) continue;
     n += m[0]; sum += m[1]; sumsq += m[2];
+    if (m[3] !== 0) anyNegative = true;
   }
   if (n < 2) return null;
   const mean = sum / n;
   const sd = Math.sqrt(Math.max(0, (sumsq - n * mean * mean) / (n - 1)));
   const half = sd > 0 ? 3 * sd : Math.max(1, Math.abs(mean)) * 0.5;
-  const lo = mean - half, width = (2 * half) / bins;
+  const lo = anyNegative ? mean - half : Math.max(0, mean - half);
+  const width = (mean + half - lo) / bins;
   return Array.from({ length: bins + 1 }, (_, k) => lo + k * width);
 }

@@ -262,7 +262,7 @@ function poolVariable(aggs: readonly VariableAggregate[]): VariableAggregate {
     kind: 'numeric', edges: first.edges,
     n: nums.reduce<number | null>((s, a) => add(s, a.n), 0), sum: nums.reduce<number | null>((s, a) => add(s, a.sum), 0),
     sumsq: nums.reduce<number | null>((s, a) => add(s, a.sumsq), 0), missing: nums.reduce<number | null>((s, a) => add(s, a.missing), 0),
-    histogram: first.histogram.map((_, k) => nums.reduce<number | null>((s, a) => add(s, a.histogram[k] ?? 0), 0)),
+    histogram: first.histogram.map((_, k) => nums.reduce<number | null>((s, a) => add(s, a.histogram[k] === undefined ? 0 : a.histogram[k]!), 0)),
   };
 }
 
