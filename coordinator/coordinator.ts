@@ -445,7 +445,11 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
     // Held-out evaluation: the caller's hook, or the study's own when it configures `evaluation`
     // (loaded on demand: a training-only study needs none of the statistics code).
     const afterTraining = opts.afterTraining ?? (study.evaluation
-      ? async (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => (await import('./study-evaluation.js')).runStudyEvaluation(ctx.handle, ctx.rounds, log)
+      ? async (ctx: { handle: CoordinatorHandle; rounds: RoundResult[] }) => ({
+        ...(await (await import('./study-evaluation.js')).runStudyEvaluation(ctx.handle, ctx.rounds, log)),
+        // Table 1 (baseline characteristics) from the sites' aggregates, asked once after the held-out evaluation.
+        ...(await (await import('./table1.js')).collectTable1(ctx.handle, log)),
+      })
       : undefined);
     const evaluate = async () => {
       state = 'evaluating';

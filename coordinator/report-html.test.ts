@@ -32,3 +32,27 @@ describe('fitted models in report.html', () => {
     expect(html).toMatch(/<td>age<\/td><td>[0-9.]+<\/td><td>37\.6<\/td><td>higher value, lower risk<\/td>/);
   });
 });
+
+describe('Table 1 in report.html', () => {
+  it('shows the cohorts with n, the P per variable with its test, reasons for suppressed cells in print, per-site tables', async () => {
+    const { table1Section } = await import('./report-html.js');
+    const rows = [
+      { variable: 'age', statistic: 'mean (SD)', cells: { train: { text: '54.1 (9.8)' }, test: { text: null, reason: 'suppressed: a site\'s count is below min_cell (5)' } } },
+      { variable: 'age', statistic: 'missing', cells: { train: { text: '0' }, test: { text: '2' } } },
+      { variable: 'her2', statistic: 'positive', cells: { train: { text: '30 (25.0%)' }, test: { text: '9 (22.5%)' } } },
+    ];
+    const html = table1Section({
+      cohorts: ['train', 'test'], n: { train: 120, test: 40 }, rows,
+      tests: { age: { test: "Welch's t", statistic: null, p: null, reason: 'suppressed' }, her2: { test: 'chi-squared', statistic: 0.1, p: 0.7512 } },
+      by_site: { 'site-1': { n: { train: 60 }, rows: [rows[0]!] } }, notes: ['median [IQR] from the pooled histogram (approximate)'],
+      sites_answered: ['site-1', 'site-2'], sites_missing: { 'site-3': 'table1.aggregates: no answer within 600 s' },
+    });
+    expect(html).toMatch(/<th>train \(n = 120\)<\/th><th>test \(n = 40\)<\/th><th>P across cohorts<\/th>/);
+    expect(html).toMatch(/<td><b>age<\/b> mean \(SD\)<\/td><td>54\.1 \(9\.8\)<\/td><td>— <small>\(suppressed: a site&#39;s count is below min_cell \(5\)\)<\/small><\/td><td>— <small>\(suppressed\)<\/small><br><small>Welch&#39;s t<\/small><\/td>/);
+    expect(html).toMatch(/<td><b>her2<\/b> positive<\/td><td>30 \(25\.0%\)<\/td><td>9 \(22\.5%\)<\/td><td>0\.751<br><small>chi-squared<\/small><\/td>/);
+    expect(html).toMatch(/No aggregates from: site-3 \(table1\.aggregates: no answer within 600 s\)/);
+    expect(html).toMatch(/<h3>site-1<\/h3>.*train \(n = 60\)/s);
+    expect(html).toMatch(/approximate/);
+    expect(table1Section({ reason: 'no site answered the Table 1 request', sites_missing: {} })).toMatch(/No Table 1: no site answered/);
+  });
+});

@@ -3,6 +3,7 @@
 // table, and where the audit trail is.
 import { renderHtmlReport, escapeHtml } from '../shared/report/html.js';
 import type { StudyReport } from './report.js';
+import type { Table1Pooled, Table1Report } from '../shared/report/schema.js';
 
 const COLORS = ['#1f4e99', '#c0392b', '#27864a', '#8e44ad', '#d68910'];
 
@@ -74,6 +75,40 @@ export function fittedSection(fitted: Record<string, FittedView>): string {
   }).join('');
 }
 
+type Table1Rows = Table1Pooled['rows'];
+const isPooled = (t: Table1Report): t is Table1Pooled => Array.isArray((t as { rows?: unknown }).rows);
+
+function table1Rows(cohorts: readonly string[], n: Readonly<Record<string, number | null>>, rows: Table1Rows, tests?: Table1Pooled['tests']): string {
+  const fmtP = (p: number | null) => (p === null ? '—' : p < 0.001 ? '&lt;0.001' : p.toFixed(3));
+  let last = '';
+  const body = rows.map((r) => {
+    const first = r.variable !== last;
+    last = r.variable;
+    const t = tests?.[r.variable];
+    const pCell = tests ? `<td>${first && t ? `${fmtP(t.p)}${t.p === null && t.reason ? ` <small>(${escapeHtml(t.reason)})</small>` : ''}<br><small>${escapeHtml(t.test)}</small>` : ''}</td>` : '';
+    const cells = cohorts.map((c) => {
+      const cell = r.cells[c];
+      if (!cell) return '<td>—</td>';
+      return `<td>${cell.text === null ? `— <small>(${escapeHtml(cell.reason ?? 'undefined')})</small>` : escapeHtml(cell.text)}</td>`;
+    }).join('');
+    return `<tr><td>${first ? `<b>${escapeHtml(r.variable)}</b> ` : ''}${escapeHtml(r.statistic)}</td>${cells}${pCell}</tr>`;
+  }).join('');
+  const head = cohorts.map((c) => `<th>${escapeHtml(c)} (n = ${n[c] === null || n[c] === undefined ? 'suppressed' : n[c]})</th>`).join('');
+  return `<table><thead><tr><th>variable</th>${head}${tests ? '<th>P across cohorts</th>' : ''}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** Table 1: baseline characteristics per cohort (with P across cohorts), then per site; notes; sites that did not answer. */
+export function table1Section(t: Table1Report): string {
+  const missing = Object.entries(t.sites_missing);
+  const missingText = missing.length ? `<p>No aggregates from: ${missing.map(([s, r]) => `${escapeHtml(s)} (${escapeHtml(r)})`).join('; ')}.</p>` : '';
+  if (!isPooled(t)) return `<p>No Table 1: ${escapeHtml(String(t.reason))}.</p>${missingText}`;
+  const sites = Object.entries(t.by_site).map(([site, s]) => `<h3>${escapeHtml(site)}</h3>${table1Rows(Object.keys(s.n), s.n, s.rows)}`).join('');
+  return `<p>From aggregates the sites returned (${t.sites_answered.map(escapeHtml).join(', ')}); n (%) of non-missing values for categorical variables.</p>` +
+    table1Rows(t.cohorts, t.n, t.rows, t.tests) + missingText +
+    `<ul>${t.notes.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>` +
+    (sites ? `<details><summary>Table 1 per site</summary>${sites}</details>` : '');
+}
+
 export function renderStudyHtml(report: StudyReport): string {
   const frozen = report.frozen_models ?? [];
   const frozenTable = `<table><thead><tr><th>model</th><th>round</th><th>digest (SHA-256)</th><th>threshold</th><th>rule (pooled validation)</th><th>validation n (positives)</th><th>below threshold</th></tr></thead><tbody>${
@@ -94,6 +129,7 @@ export function renderStudyHtml(report: StudyReport): string {
     extraSections: [
       { title: 'Frozen models and operating thresholds', html: frozenTable },
       { title: 'Learning curves (federated validation, example-weighted over sites)', html: `<div style="display:flex;gap:24px;flex-wrap:wrap">${learningCurves(report, 'val_auc', 'validation AUC')}${learningCurves(report, 'train_loss', 'training loss')}</div>` },
+      ...(report.table1 ? [{ title: 'Table 1: baseline characteristics per cohort and site', html: table1Section(report.table1) }] : []),
       ...(report.fitted && Object.keys(report.fitted as object).length > 0 ? [{ title: 'Tabular models fitted from sums', html: fittedSection(report.fitted as Record<string, FittedView>) }] : []),
       { title: 'Cross-site table: each global model on each site\'s held-out data', html: crossTable },
       { title: 'Rounds', html: `<table><thead><tr><th>round</th><th>state</th><th>sites</th><th>duration</th></tr></thead><tbody>${rounds}</tbody></table>` },

@@ -128,6 +128,8 @@ export type EvaluationPayload = z.input<typeof evaluationSchema>;
 const PHASE_PAYLOADS = {
   /** Sums of a fit (gradients, information matrices, histograms, counts): JSON of numbers only. */
   tabular: 'numbers',
+  /** Table 1 aggregates (counts per level, sums, histograms; small counts suppressed): JSON of numbers only. */
+  table1: 'numbers',
   /** Secure aggregation: public keys, ciphertexts of shares, revealed seeds: opaque bytes. */
   secagg: 'bytes',
 } as const;

@@ -13,6 +13,7 @@ interface Report {
   state: string; reason?: string;
   fitted?: Record<string, { n: number; events: number }>;
   cohorts: Record<string, { n: number; models: Record<string, { auc: { estimate: number | null } }> }>;
+  table1?: { cohorts: string[]; n: Record<string, number | null>; rows: { variable: string; statistic: string; cells: Record<string, { text: string | null }> }[]; tests: Record<string, { p: number | null }>; sites_answered: string[]; reason?: string };
 }
 
 async function demo(study: string, extra: string[] = []): Promise<{ out: string; report: Report; predictions: Record<string, string>[]; manifest: (site: string) => Record<string, string>[] }> {
@@ -32,7 +33,7 @@ const sites = ['site-1', 'site-2', 'site-3'];
 
 describe('the seed studies run federated (fl demo --study)', () => {
   it('car: NSLN metastasis among 1-2 positive SLN; models c, ca, car fitted on the population only', async () => {
-    const { report, predictions, manifest } = await demo('car');
+    const { out, report, predictions, manifest } = await demo('car');
     const all = sites.flatMap((s) => manifest(s));
     const pop = (r: Record<string, string>) => Number(r.n_positive_sln) >= 1 && Number(r.n_positive_sln) <= 2;
     // The fits saw the population's train rows and their NSLN outcome, not the label column.
@@ -44,6 +45,22 @@ describe('the seed studies run federated (fl demo --study)', () => {
     expect(predictions.length).toBe(h.length);
     expect(predictions.filter((p) => p.label === '1').length).toBe(h.filter((r) => Number(r.nsln_positive) >= 1).length);
     for (const m of ['c', 'ca', 'car', 'radscore']) expect(report.cohorts.internal_test!.models[m]!.auc.estimate).not.toBeNull();
+    // Table 1 from the sites' aggregates: every site answered, n per cohort and mean (SD) of age as
+    // from the manifests, the models' binary inputs as n (%), P-values across cohorts.
+    const t1 = report.table1!;
+    expect(t1.reason).toBeUndefined();
+    expect(t1.sites_answered).toEqual(sites);
+    for (const c of t1.cohorts) {
+      const rows = all.filter((r) => r.cohort === c);
+      expect(t1.n[c]).toBe(rows.length);
+      const ages = rows.map((r) => Number(r.age));
+      const m = ages.reduce((x, y) => x + y, 0) / ages.length;
+      const sd = Math.sqrt(ages.reduce((x, y) => x + (y - m) ** 2, 0) / (ages.length - 1));
+      expect(t1.rows.find((r) => r.variable === 'age' && r.statistic === 'mean (SD)')!.cells[c]!.text).toBe(`${m.toFixed(1)} (${sd.toFixed(1)})`);
+    }
+    expect(t1.rows.filter((r) => r.variable === 'lvi').map((r) => r.statistic)).toEqual(expect.arrayContaining(['0', '1', 'missing']));
+    expect(t1.tests.age!.p).not.toBeNull();
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Table 1: baseline characteristics/);
   }, 120_000);
 
   it('nodal-burden: level 2 models see only the N+ cases, labelled N>=3', async () => {

@@ -17,6 +17,7 @@ import { createPrivateKey } from 'node:crypto';
 import { PrivacyGuard } from '../../site-agent/privacy-guard.js';
 import { PermanentConnectionError } from '../../site-agent/connection-errors.js';
 import { createTabularHandler } from '../../site-agent/tabular-handler.js';
+import { createTable1Handler } from '../../site-agent/table1-handler.js';
 import { downloadModel } from '../../site-agent/transfer.js';
 
 export function register(program: Command): void {
@@ -76,8 +77,13 @@ export function register(program: Command): void {
       // Secure aggregation (issue 17): answers the "secagg.*" phases and masks updates when a task asks.
       const secagg = new SiteSecAgg({ studyId: cfg.study_id, siteId: cfg.site_id, examples: () => trainer.cohortCounts().train ?? 0 });
       const agent = new SiteAgent({
-        // Phase handlers: secure aggregation (secagg.*) and the sums of tabular models (tabular.*).
-        phaseHandlers: { secagg: secagg.handler, tabular: createTabularHandler(trainer, log, cfg.policy.training) }, secureAggregation: secagg,
+        // Phase handlers: secure aggregation (secagg.*), the sums of tabular models (tabular.*) and
+        // the aggregates of Table 1 (table1.*).
+        phaseHandlers: {
+          secagg: secagg.handler, tabular: createTabularHandler(trainer, log, cfg.policy.training),
+          table1: createTable1Handler({ siteId: cfg.site_id, manifest: resolveFrom(o.config, cfg.manifest), tabularColumns: cfg.tabular_columns, minCell: cfg.min_cell, log }),
+        },
+        secureAggregation: secagg,
         studyId: cfg.study_id, siteId: cfg.site_id, address: cfg.coordinator, credentials,
         channelOptions: clientOptions(), backoff: cfg.backoff,
         ...(cfg.pseudonym_secret ? { pseudonymSecret: cfg.pseudonym_secret } : {}),

@@ -6,6 +6,8 @@ import { secureAggregationSchema, validateSecureAggregation } from '../secagg/pa
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (max 64)');
 
+const table1Column = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a manifest column: letters, digits and _');
+
 export const studyModelSchema = z.strictObject({
   /** Name of the model within the study (e.g. "ddfn"). */
   name: id,
@@ -118,6 +120,25 @@ export const studySchema = z.strictObject({
   outlier_norm_factor: z.number().min(0).default(10),
   /** Endpoint from manifest columns, restricted population, hierarchical levels, subgroups (endpoint.ts). */
   ...endpointFields,
+  /** Table 1 (baseline characteristics per cohort and site, from site aggregates; coordinator/table1.ts).
+   *  columns: a manifest column name (numeric) or {name, type: numeric | binary | categorical, levels,
+   *  edges (histogram edges for the median/IQR; default from the pooled mean +- 3 SD)}.
+   *  Default: the clinical columns and the columns of the tabular models' inputs. */
+  table1: z.strictObject({
+    columns: z.array(z.union([
+      table1Column,
+      z.strictObject({
+        name: table1Column,
+        type: z.enum(['numeric', 'binary', 'categorical']).default('numeric'),
+        levels: z.array(z.string().regex(/^[A-Za-z0-9_.+-]{1,40}$/, 'levels are letters, digits, _ . + - (max 40)')).min(1).max(100).optional(),
+        edges: z.array(z.number().finite()).min(2).max(201).optional(),
+      }).superRefine((c, ctx) => {
+        if (c.type === 'categorical' && !c.levels) ctx.addIssue({ code: 'custom', path: ['levels'], message: `categorical column "${c.name}" needs its levels` });
+        if (c.type !== 'categorical' && c.levels) ctx.addIssue({ code: 'custom', path: ['levels'], message: `levels are for categorical columns ("${c.name}" is ${c.type})` });
+        if (c.edges && (c.type !== 'numeric' || c.edges.some((e, i) => i > 0 && !(e > c.edges![i - 1]!)))) ctx.addIssue({ code: 'custom', path: ['edges'], message: 'edges are for numeric columns and must increase' });
+      }),
+    ])).min(1).max(500),
+  }).optional(),
   /** Secure aggregation (shared/secagg/README.md): the coordinator learns only the sum of the updates.
    *  threshold T in ceil(2n/3)..n for n listed sites (or min_sites); quantization {clip, bits}. */
   secure_aggregation: secureAggregationSchema.optional(),

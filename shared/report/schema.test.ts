@@ -11,9 +11,16 @@ const minimal = {
 
 describe('report.json contract', () => {
   it('accepts a report with keys a newer coordinator added, and keeps them', () => {
-    const r = parseStudyReport({ ...minimal, table1: { rows: [] } });
+    const r = parseStudyReport({ ...minimal, future_section: { rows: [] } });
     expect(r.rounds[0]!.models.m!.num_examples).toBe(10);
-    expect(r.table1).toEqual({ rows: [] });
+    expect((r as Record<string, unknown>).future_section).toEqual({ rows: [] });
+  });
+  it('table1: the pooled table, or a reason; a row without its cells does not fit', () => {
+    const row = { variable: 'age', statistic: 'mean (SD)', cells: { train: { text: '54.1 (9.8)' }, test: { text: null, reason: 'suppressed' } } };
+    const t1 = { cohorts: ['train', 'test'], n: { train: 100, test: null }, rows: [row], tests: { age: { test: "Welch's t", statistic: 1.2, p: 0.23 } }, by_site: { a: { n: { train: 100 }, rows: [row] } }, notes: [], sites_answered: ['a'], sites_missing: {} };
+    expect(parseStudyReport({ ...minimal, table1: t1 }).table1).toEqual(t1);
+    expect(parseStudyReport({ ...minimal, table1: { reason: 'no site answered', sites_missing: { a: 'refused' } } }).table1).toMatchObject({ reason: 'no site answered' });
+    expect(() => parseStudyReport({ ...minimal, table1: { ...t1, rows: [{ variable: 'age', statistic: 'mean (SD)' }] } })).toThrow(/field "table1/);
   });
   it('names the field that does not fit', () => {
     expect(() => parseStudyReport({ ...minimal, state: 'exploded' })).toThrow(/report\.json: field "state"/);

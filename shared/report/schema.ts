@@ -126,6 +126,22 @@ export const frozenModelSchema = z.looseObject({
   validation: z.looseObject({ n: num, positives: num, fraction_below_threshold: maybe }),
 });
 
+const table1CellSchema = z.looseObject({ text: z.string().nullable(), reason: z.string().optional() });
+const table1RowSchema = z.looseObject({ variable: z.string(), statistic: z.string(), cells: z.record(z.string(), table1CellSchema) });
+/** Table 1 (baseline characteristics per cohort and site) pooled from site aggregates (coordinator/table1.ts);
+ *  or only a reason (and the sites that did not answer) when there is none. */
+export const table1PooledSchema = z.looseObject({
+  cohorts: z.array(z.string()),
+  n: z.record(z.string(), maybe),
+  rows: z.array(table1RowSchema),
+  tests: z.record(z.string(), z.looseObject({ test: z.string(), statistic: maybe, p: maybe, reason: z.string().optional() })),
+  by_site: z.record(z.string(), z.looseObject({ n: z.record(z.string(), maybe), rows: z.array(table1RowSchema) })),
+  notes: z.array(z.string()),
+  sites_answered: z.array(z.string()),
+  sites_missing: z.record(z.string(), z.string()),
+});
+export const table1Schema = z.union([table1PooledSchema, z.looseObject({ reason: z.string(), sites_missing: z.record(z.string(), z.string()) })]);
+
 export const studyReportSchema = z.looseObject({
   study: z.looseObject({ id: z.string(), title: z.string().nullable(), config_digest: z.string() }),
   state: z.enum(['completed', 'failed', 'stopped']),
@@ -148,6 +164,7 @@ export const studyReportSchema = z.looseObject({
   thresholds: z.record(z.string(), num).optional(),
   reference_model: z.string().optional(),
   cross_site_auc: z.record(z.string(), z.record(z.string(), z.looseObject({ estimate: maybe, ci: ci.optional() }).nullable())).optional(),
+  table1: table1Schema.optional(),
 });
 
 export type Estimate = z.output<typeof estimateSchema>;
@@ -161,6 +178,8 @@ export type StatisticsPanel = z.output<typeof statisticsPanelSchema>;
 export type RoundReport = z.output<typeof roundReportSchema>;
 export type FrozenModelReport = z.output<typeof frozenModelSchema>;
 export type StudyReport = z.output<typeof studyReportSchema>;
+export type Table1Report = z.output<typeof table1Schema>;
+export type Table1Pooled = z.output<typeof table1PooledSchema>;
 
 /** Parses a report.json (a study report); the error names the first field that does not fit. */
 export function parseStudyReport(value: unknown, where = 'report.json'): StudyReport {

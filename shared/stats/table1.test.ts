@@ -96,4 +96,17 @@ describe('Table 1 from site aggregates', () => {
     expect(t.rows.find((r) => r.variable === 'ER' && r.statistic === 'negative')!.cells.train).toMatchObject({ text: null, reason: expect.stringMatching(/suppressed/) });
     expect(t.tests['T stage']!.p).not.toBeNull(); // 12 / 12, nothing suppressed
   });
+
+  it('a bin suppressed at one site stays suppressed when pooled: the median is marked approximate (*)', () => {
+    const V: Table1Variable[] = [{ name: 'age', column: 'age', kind: 'numeric', edges: [40, 50, 60] }];
+    const a = siteTable1('a', Array.from({ length: 12 }, (_, i) => ({ cohort: 'train', age: String(i < 2 ? 41 : 55) })), V, 5);
+    const b = siteTable1('b', Array.from({ length: 12 }, (_, i) => ({ cohort: 'train', age: String(i < 6 ? 42 : 56) })), V, 5);
+    const t = poolTable1([a, b], V);
+    // Site a's 2 values in [40, 50) are suppressed; the pooled bin is unknown, not 6.
+    expect(t.rows.find((r) => r.statistic === 'median [IQR] (histogram)')!.cells.train!.text).toMatch(/\*$/);
+    // Every bin suppressed: the median is suppressed (with that reason), not "no values".
+    const V3: Table1Variable[] = [{ name: 'age', column: 'age', kind: 'numeric', edges: [40, 50, 60, 70] }];
+    const c = siteTable1('c', Array.from({ length: 12 }, (_, i) => ({ cohort: 'train', age: String(41 + 10 * (i % 3)) })), V3, 5);
+    expect(poolTable1([c], V3).rows.find((r) => r.statistic === 'median [IQR] (histogram)')!.cells.train).toMatchObject({ text: null, reason: expect.stringMatching(/min_cell/) });
+  });
 });

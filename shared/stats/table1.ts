@@ -262,7 +262,7 @@ function poolVariable(aggs: readonly VariableAggregate[]): VariableAggregate {
     kind: 'numeric', edges: first.edges,
     n: nums.reduce<number | null>((s, a) => add(s, a.n), 0), sum: nums.reduce<number | null>((s, a) => add(s, a.sum), 0),
     sumsq: nums.reduce<number | null>((s, a) => add(s, a.sumsq), 0), missing: nums.reduce<number | null>((s, a) => add(s, a.missing), 0),
-    histogram: first.histogram.map((_, k) => nums.reduce<number | null>((s, a) => add(s, a.histogram[k] ?? 0), 0)),
+    histogram: first.histogram.map((_, k) => nums.reduce<number | null>((s, a) => add(s, a.histogram[k] === undefined ? 0 : a.histogram[k]!), 0)),
   };
 }
 
@@ -303,7 +303,7 @@ function rowsFor(v: Table1Variable, perCohort: Readonly<Record<string, VariableA
       const a = perCohort[c] as NumericAggregate | undefined;
       const q = (p: number) => (a ? histogramQuantile(a.edges, a.histogram, p) : null);
       const med = q(0.5), q1 = q(0.25), q3 = q(0.75);
-      if (med === null || q1 === null || q3 === null) return [c, { text: null, reason: 'no values' }];
+      if (med === null || q1 === null || q3 === null) return [c, a && a.histogram.some((h) => h === null) ? cell(null) : { text: null, reason: 'no values' }];
       const partial = a!.histogram.some((h) => h === null);
       return [c, { text: `${fmt(med, 1)} [${fmt(q1, 1)}–${fmt(q3, 1)}]${partial ? '*' : ''}` }];
     })) });
