@@ -13,12 +13,27 @@ export interface Batch {
   readonly labels: Float32Array;
 }
 
+/** Training-time augmentation of images (site-agent/data/augment.ts applies it). */
+export interface AugmentOptions {
+  /** Probability of a horizontal (lateral) flip. Default 0.5. */
+  readonly flipProbability?: number;
+  /** Vertical flips swap near and far field, which ultrasound never does: off by default. */
+  readonly verticalFlip?: boolean;
+  /** Maximum rotation in degrees (default 10), scale deviation (0.1), translation as a fraction of the size (0.06). */
+  readonly maxRotationDeg?: number;
+  readonly maxScale?: number;
+  readonly maxTranslate?: number;
+  /** Intensity jitter on normalised images: contrast factor 1 ± contrast, brightness offset ± brightness. */
+  readonly contrast?: number;
+  readonly brightness?: number;
+}
+
 export interface TrainingBatchOptions {
   readonly batchSize: number;
   readonly seed: number;
   readonly epoch: number;
   /** Augmentation: true for the defaults, false/undefined for none, or options. */
-  readonly augment?: boolean | Readonly<Record<string, unknown>>;
+  readonly augment?: boolean | AugmentOptions;
   /** Only 'train' is accepted; anything else throws a CohortGuardError. */
   readonly cohort?: string;
 }
@@ -26,6 +41,8 @@ export interface TrainingBatchOptions {
 export interface CohortData {
   readonly cohort: Cohort;
   readonly modalities: readonly string[];
+  /** Channels per modality (1 grey, 3 RGB, K sampled cine frames). */
+  readonly channels: readonly number[];
   readonly inputSize: number;
   readonly size: number;
   readonly positives: number;

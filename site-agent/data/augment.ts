@@ -1,20 +1,9 @@
 // Training-only, seeded augmentation of a case (all modalities of a case share one geometric
 // transform; intensity jitter is drawn per modality). Works on normalised size x size images.
 import { Rng } from '../../shared/synth/rng.js';
+import type { AugmentOptions } from '../../shared/families/data.js';
 
-export interface AugmentOptions {
-  /** Probability of a horizontal (lateral) flip. Default 0.5. */
-  readonly flipProbability?: number;
-  /** Vertical flips swap near and far field, which ultrasound never does: off by default. */
-  readonly verticalFlip?: boolean;
-  /** Maximum rotation in degrees (default 10), scale deviation (0.1), translation as a fraction of the size (0.06). */
-  readonly maxRotationDeg?: number;
-  readonly maxScale?: number;
-  readonly maxTranslate?: number;
-  /** Intensity jitter on normalised images: contrast factor 1 ± contrast, brightness offset ± brightness. */
-  readonly contrast?: number;
-  readonly brightness?: number;
-}
+export type { AugmentOptions };
 
 /** Applies the inverse affine map with bilinear sampling and edge clamping. */
 function warp(src: Float32Array, size: number, m: [number, number, number, number], tx: number, ty: number, flipX: boolean, flipY: boolean): Float32Array {

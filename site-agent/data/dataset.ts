@@ -4,7 +4,10 @@
 // (image-cache.ts, keyed by file content and settings) and batches are read from it: memory is
 // O(batch), not O(archive), and a restart or a new round reuses the cache.
 import { join, dirname } from 'node:path';
-import { augmentCase, type AugmentOptions } from './augment.js';
+import { augmentCase } from './augment.js';
+import type { Batch, CohortData, EvaluationData, TrainingBatchOptions, TrainingData } from '../../shared/families/data.js';
+
+export type { Batch, CohortData, EvaluationData, TrainingBatchOptions, TrainingData };
 import { Rng } from '../../shared/synth/rng.js';
 import { ImageCache, tensorKey } from './image-cache.js';
 import { COHORTS, loadManifest, type Cohort, type Manifest, type ManifestCase } from './manifest.js';
@@ -26,47 +29,6 @@ export interface OpenSiteDatasetOptions {
   readonly cacheDir?: string;
   /** Images must stay inside this folder (default: the manifest's folder). */
   readonly dataRoot?: string;
-}
-
-export interface Batch {
-  readonly size: number;
-  readonly caseIds: readonly string[];
-  /** One array per modality (in the dataset's modality order), each size x inputSize x inputSize x channels[m] (channels last). */
-  readonly inputs: readonly Float32Array[];
-  readonly labels: Float32Array;
-}
-
-export interface TrainingBatchOptions {
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly epoch: number;
-  /** Augmentation: true for the defaults, false/undefined for none, or options. */
-  readonly augment?: boolean | AugmentOptions;
-  /** Only 'train' is accepted; anything else throws a CohortGuardError. */
-  readonly cohort?: string;
-}
-
-export interface CohortData {
-  readonly cohort: Cohort;
-  readonly modalities: readonly string[];
-  /** Channels per modality (1 grey, 3 RGB, K sampled cine frames). */
-  readonly channels: readonly number[];
-  readonly inputSize: number;
-  readonly size: number;
-  readonly positives: number;
-  readonly caseIds: readonly string[];
-  readonly labels: Float32Array;
-}
-
-export interface TrainingData extends CohortData {
-  readonly cohort: 'train';
-  /** Shuffled (seed, epoch) batches, augmented when asked. */
-  batches(o: TrainingBatchOptions): Iterable<Batch>;
-}
-
-export interface EvaluationData extends CohortData {
-  /** Batches in manifest order, never augmented. */
-  batches(batchSize: number): Iterable<Batch>;
 }
 
 export class CohortGuardError extends FlError {
