@@ -228,14 +228,7 @@ export class RoundEngine {
       this.checkInterrupted();
       const left = deadline - Date.now();
       if (left <= 0) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 1000));
-        this.wakeJoin = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeJoin = null;
+      await this.napUntilJoinOrTimeout(left);
     }
     this.checkInterrupted();
     return list.filter((s) => sites.isConnected(s));
@@ -298,15 +291,20 @@ export class RoundEngine {
         events.publish({ type: 'round_failed', round, reason });
         throw new StudyFailedError(`round ${round} failed: ${reason}`);
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 1000));
-        this.wakeJoin = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeJoin = null;
+      await this.napUntilJoinOrTimeout(left);
     }
+  }
+
+  /** Sleeps up to min(ms, 1 s), or until a site connects (wakeJoin). */
+  private async napUntilJoinOrTimeout(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.min(ms, 1000));
+      this.wakeJoin = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wakeJoin = null;
   }
 
   private async runRound(round: number): Promise<RoundResult> {
