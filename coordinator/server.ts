@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { RejectError } from './errors.js';
 import { toStatus } from './grpc-status.js';
 import { TransferSlots } from './transfer-slots.js';
+import { chunksFrom, modelChunks } from './download-chunks.js';
 import { AtomicWriteError } from '../shared/util/atomic-write.js';
 import { CallLimiter } from '../shared/security/limits.js';
 import { ResourceExhaustedError } from '../shared/security/grpc-errors.js';
@@ -197,7 +198,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             header: { ref: { studyId: deps.studyId, model: req.model, round: g.version, version: g.version, digest: g.digest }, tensors: g.set.infos, totalBytes: bytes.length },
           });
           const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
-          for (const c of chunkBytes(bytes, size, Number(req.offset))) {
+          // The default chunking is hashed and encoded once per model version for all sites.
+          const shared = size === DEFAULT_CHUNK_BYTES ? chunksFrom(await modelChunks(g.set.data, bytes, size), Number(req.offset)) : null;
+          for (const c of shared ?? chunkBytes(bytes, size, Number(req.offset))) {
             if (call.cancelled) return;
             if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
           }

@@ -160,12 +160,12 @@ export async function uploadUpdate(
       reject(err);
       return;
     }
+    // The header, then the chunks once the coordinator has admitted it and holds a transfer slot
+    // for it (its go-ahead): an upload waiting in line leaves no chunk data in the coordinator's
+    // buffers. A refusal ends the call instead (the receipt rejects).
     const pump = () => {
-      if (!call.write({ type: 'header', header: full })) {
-        call.onceDrain(writeChunks);
-        return;
-      }
-      writeChunks();
+      call.write({ type: 'header', header: full });
+      call.ready.then(writeChunks, () => undefined);
     };
     const writeChunks = () => {
       for (;;) {

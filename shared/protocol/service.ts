@@ -5,9 +5,10 @@
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import {
-  FederatedLearningService, StudyAdminService, type FederatedLearningServer, type StudyAdminServer,
+  StudyAdminService, type FederatedLearningServer, type StudyAdminServer,
 } from './gen/fl/v1/federation.js';
 import { ProtocolError, type GrpcStatus } from './errors.js';
+import { FastFederatedLearningService } from './chunk-codec.js';
 import {
   decodeEvaluationReport, decodeSiteMessage, decodeUploadPart, encodeCoordinatorMessage, encodeModelPart, encodeStatusResponse,
 } from './convert.js';
@@ -94,6 +95,47 @@ function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respon
   };
 }
 
+/**
+ * Messages grpc-js may decode ahead of an upload handler (its Readable's high-water mark, 16 by
+ * default: 16 MiB of chunks per upload held in memory whenever the handler reads slower than the
+ * wire, or not at all while it waits for a transfer slot). Beyond this the HTTP/2 stream is
+ * paused and flow control holds the sender back.
+ */
+export const UPLOAD_READ_AHEAD = 2;
+
+/**
+ * Upload streams: at most UPLOAD_READ_AHEAD messages are decoded ahead, and the response headers
+ * go out when the handler first asks for a message after the update header - the go-ahead a site
+ * waits for before it sends chunks (site-agent/transfer.ts), so an upload waiting for its slot
+ * holds no chunk data on the coordinator (only its header).
+ */
+function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T): ClientStreamCall<T> {
+  const state = (raw as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = UPLOAD_READ_AHEAD;
+  let read = 0;
+  let goAhead = false;
+  const inner = decodedStream(raw, decode);
+  return {
+    getAuthContext: () => raw.getAuthContext(),
+    [Symbol.asyncIterator]() {
+      const it = inner[Symbol.asyncIterator]();
+      return {
+        next() {
+          if (read++ >= 1 && !goAhead) {
+            goAhead = true;
+            try {
+              raw.sendMetadata(new grpc.Metadata());
+            } catch {
+              // the call ended meanwhile: the read below reports it
+            }
+          }
+          return it.next();
+        },
+      };
+    },
+  };
+}
+
 function decodedStream<W, T>(raw: AsyncIterable<W> & PeerCall, decode: (w: W) => T): ClientStreamCall<T> {
   return {
     getAuthContext: () => raw.getAuthContext(),
@@ -159,7 +201,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
     uploadUpdate(raw, cb) {
       if (!handlers.uploadUpdate) return unimplemented((e) => cb(e, null));
       let claimed = '';
-      handlers.uploadUpdate(decodedStream(raw, (w) => {
+      handlers.uploadUpdate(uploadStream(raw, (w) => {
         if (!claimed && w.part?.$case === 'header') claimed = w.part.value.siteId;
         return decodeUploadPart(w, `site "${certName(raw) || claimed || '?'}"`);
       }), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
@@ -177,7 +219,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
       }), respondTo(cb, (a: Ack) => ({ ...a })));
     },
   };
-  return { definition: FederatedLearningService, implementation: impl };
+  return { definition: FastFederatedLearningService, implementation: impl };
 }
 
 export function createStudyAdminService(handlers: StudyAdminHandlers): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
