@@ -220,8 +220,11 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
       const releases: (() => void)[] = [];
       (async () => {
         // Identity, revocation and listing first: nothing (no slot, no buffer) before them.
-        site = partyOf(call, 'UploadUpdate', true) || site;
-        releases.push(uploadStreams.acquire(site));
+        const party = partyOf(call, 'UploadUpdate', true);
+        site = party || site;
+        // Per-party quota: only with an identity (without mTLS every site would be one party "?",
+        // and all uploads of the study would share its two streams).
+        if (party) releases.push(uploadStreams.acquire(party));
         const timed = timedStream(call, { ...timeouts, who: () => `site "${site}"`, what: 'upload' });
         let accepted;
         const { admission, update } = await receiveUpload(timed, async (h) => {
@@ -288,8 +291,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
       let release: (() => void) | undefined;
       let site = peerName(call) || '?';
       try {
-        site = partyOf(call, 'SubmitEvaluation', false) || site;
-        release = evaluationStreams.acquire(site);
+        const party = partyOf(call, 'SubmitEvaluation', false);
+        site = party || site;
+        if (party) release = evaluationStreams.acquire(party);
       } catch (err) {
         const status = toStatus(err, log);
         refusals.warn(`evaluation/${site}/${status.code}`, { site, reason: status.details }, 'evaluation refused');
