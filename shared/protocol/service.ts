@@ -96,12 +96,12 @@ function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respon
 }
 
 /**
- * Messages grpc-js may decode ahead of an upload handler (its Readable's high-water mark, 16 by
- * default: 16 MiB of chunks per upload held in memory whenever the handler reads slower than the
- * wire, or not at all while it waits for a transfer slot). Beyond this the HTTP/2 stream is
- * paused and flow control holds the sender back.
+ * Messages grpc-js may decode ahead of an upload handler: as many as the coordinator's receiver
+ * pipelines (coordinator/update-receiver.ts), instead of its Readable's default high-water mark
+ * of 16 (16 MiB of chunks per upload held in memory whenever the handler reads slower than the
+ * wire). Beyond this the HTTP/2 stream is paused and flow control holds the sender back.
  */
-export const UPLOAD_READ_AHEAD = 2;
+export const UPLOAD_READ_AHEAD = 4;
 
 /**
  * Upload streams: at most UPLOAD_READ_AHEAD messages are decoded ahead, and the response headers
