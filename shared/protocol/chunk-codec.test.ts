@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { ModelChunk, UploadMessage } from './gen/fl/v1/federation.js';
 import {
-  decodeChunkMessage, deserializeModelChunk, deserializeUploadMessage, encodeChunkMessage, memoChunk, serializeModelChunk, serializeUploadMessage,
+  decodeChunkMessage, deserializeModelChunk, generatedChunkCodec as G, deserializeUploadMessage, encodeChunkMessage, memoChunk, serializeModelChunk, serializeUploadMessage,
 } from './chunk-codec.js';
 
 const sha = 'ab'.repeat(32);
@@ -17,29 +16,29 @@ const cases = [
 describe('chunk codec', () => {
   it('encodes a chunk byte for byte as the generated (ts-proto / bufbuild) encoder does', () => {
     for (const c of cases) {
-      const ref = Buffer.from(ModelChunk.encode({ part: { $case: 'chunk', value: c } }).finish());
+      const ref = G.encodeModelChunk({ part: { $case: 'chunk', value: c } });
       expect(encodeChunkMessage(c).equals(ref)).toBe(true);
-      expect(serializeUploadMessage({ part: { $case: 'chunk', value: c } }).equals(Buffer.from(UploadMessage.encode({ part: { $case: 'chunk', value: c } }).finish()))).toBe(true);
+      expect(serializeUploadMessage({ part: { $case: 'chunk', value: c } }).equals(G.encodeUploadMessage({ part: { $case: 'chunk', value: c } }))).toBe(true);
     }
   });
 
   it('decodes what the generated encoder writes, the data as a view of the message (no copy)', () => {
     for (const c of cases) {
-      const buf = Buffer.from(UploadMessage.encode({ part: { $case: 'chunk', value: c } }).finish());
+      const buf = G.encodeUploadMessage({ part: { $case: 'chunk', value: c } });
       const d = decodeChunkMessage(buf)!;
       expect(d.offset).toBe(c.offset);
       expect(d.sha256).toBe(c.sha256);
       expect(Buffer.compare(d.data, c.data)).toBe(0);
       if (c.data.length > 0) expect(d.data.buffer).toBe(buf.buffer);
-      expect(deserializeUploadMessage(buf)).toEqual(UploadMessage.decode(buf));
+      expect(deserializeUploadMessage(buf)).toEqual(G.decodeUploadMessage(buf));
     }
   });
 
   it('leaves headers, unknown fields, reordered and repeated members to the generated decoder', () => {
     const header = { part: { $case: 'header' as const, value: { ref: undefined, tensors: [{ name: 'w', shape: [2], dtype: 'float32' }], totalBytes: 8 } } };
     const hb = serializeModelChunk(header);
-    expect(hb.equals(Buffer.from(ModelChunk.encode(header).finish()))).toBe(true);
-    expect(deserializeModelChunk(hb)).toEqual(ModelChunk.decode(hb));
+    expect(hb.equals(G.encodeModelChunk(header))).toBe(true);
+    expect(deserializeModelChunk(hb)).toEqual(G.decodeModelChunk(hb));
     // Fields in another order (allowed by protobuf): sha256, data, offset.
     const inner = new BinaryWriter().uint32(26).string(sha).uint32(18).bytes(Buffer.from([9, 9, 9, 9])).uint32(8).uint64(4).finish();
     const reordered = Buffer.from(new BinaryWriter().uint32(18).bytes(inner).finish());
@@ -48,12 +47,12 @@ describe('chunk codec', () => {
     const unknown = new BinaryWriter().uint32(8).uint64(4).uint32(40).uint32(1).finish();
     const withUnknown = Buffer.from(new BinaryWriter().uint32(18).bytes(unknown).finish());
     expect(decodeChunkMessage(withUnknown)).toBeNull();
-    expect(deserializeUploadMessage(withUnknown)).toEqual(UploadMessage.decode(withUnknown));
+    expect(deserializeUploadMessage(withUnknown)).toEqual(G.decodeUploadMessage(withUnknown));
     // Two chunk members (last one wins in protobuf): generic path.
     const one = encodeChunkMessage(cases[0]!);
     const two = Buffer.concat([one, encodeChunkMessage(cases[1]!)]);
     expect(decodeChunkMessage(two)).toBeNull();
-    expect(deserializeUploadMessage(two).part).toEqual(UploadMessage.decode(two).part);
+    expect(deserializeUploadMessage(two).part).toEqual(G.decodeUploadMessage(two).part);
     // Truncated: declined, and the generic decoder throws as before.
     const cut = one.subarray(0, one.length - 3);
     expect(decodeChunkMessage(cut)).toBeNull();

@@ -158,3 +158,11 @@ export const FastFederatedLearningService = {
 export const FastFederatedLearningClient = makeGenericClientConstructor(
   FastFederatedLearningService, 'fl.v1.FederatedLearning',
 ) as unknown as typeof FederatedLearningClient;
+
+/** The generated (ts-proto / @bufbuild) codec of the same two messages: the reference the tests compare with. */
+export const generatedChunkCodec = {
+  encodeModelChunk: (v: ModelChunk): Buffer => Buffer.from(ModelChunk.encode(v).finish()),
+  decodeModelChunk: (b: Uint8Array): ModelChunk => ModelChunk.decode(b),
+  encodeUploadMessage: (v: UploadMessage): Buffer => Buffer.from(UploadMessage.encode(v).finish()),
+  decodeUploadMessage: (b: Uint8Array): UploadMessage => UploadMessage.decode(b),
+};
