@@ -16,6 +16,8 @@ import { SecAggServer } from '../shared/secagg/server.js';
 import { Session } from '../shared/secagg/session.js';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Bench } from './types.js';
+import { secaggRounds } from './secagg-rounds.js';
+import { runsOption } from './harness.js';
 
 const L = 2_500_000;
 const CLIP = 0.05;
@@ -148,8 +150,8 @@ async function runN(n: number): Promise<Row> {
 
 export const secaggBench: Bench = {
   name: 'secagg',
-  description: 'secure aggregation: masking, unmasking, wire bytes and quantisation error, 3/10/20 sites, 10 MB model, one dropout',
-  async run() {
+  description: 'secure aggregation: masking, unmasking, wire bytes and quantisation error, 3/10/20 sites, 10 MB model, one dropout; then round time and wire bytes with and without it in a study over gRPC (--runs=N, default 1)',
+  async run(args) {
     const rows: Row[] = [];
     const load = loadavg()[0]!;
     console.log(`1-minute load average ${load.toFixed(2)} on ${availableParallelism()} cores before the run` +
@@ -165,6 +167,9 @@ export const secaggBench: Bench = {
           `${r.maxErr.toExponential(2)} (${r.bound.toExponential(2)})  ${r.rms.toExponential(2)}`,
       );
     }
+    // The same sizes in a real study over gRPC: round time and wire bytes with and without it.
+    const sizes = (process.env.FL_SECAGG_SIZES ?? '3,10,20').split(',').map(Number);
+    await secaggRounds(sizes, runsOption(args, 1));
     const last = rows[rows.length - 1]!;
     console.log(
       `secagg: ${last.n} sites, 10 MB model, one dropout: masking ${last.maskMBs.toFixed(0)} MB/s per site, unmasking ${last.unmaskS.toFixed(2)} s ` +

@@ -1,7 +1,14 @@
-// A study of many simulated sites on one machine (in-process agents over real gRPC on loopback,
-// a small model): round overhead = round time minus the slowest site's training time, and the
-// coordinator's memory, as sites are added (10, 25, 50). Memory should stay flat: updates are
-// spooled to disk and aggregated block by block.
+// A study of many simulated sites on one machine (in-process coordinator, agents in a child
+// process over real gRPC on loopback, a 10 MB model, 200 ms "training"), at 10, 25 and 50 sites:
+//   - round overhead = mean round time (rounds after the first) minus the training time;
+//   - the coordinator's CPU time per round (user + system, this process only: less sensitive to
+//     other processes on a shared machine than wall time);
+//   - the coordinator's memory: peak growth over the idle coordinator of heap + array buffers and
+//     of RSS, as a ratio 50/10 sites and as MB per added site.
+// The site counts alternate (harness.ts) and every figure is a median with its spread. Memory
+// should stay flat: downloads are hashed and encoded once per model version, uploads wait for a
+// transfer slot before sending data, updates are spooled to disk and aggregated block by block
+// within a fixed buffer budget, and study-log appends are group-committed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,53 +19,113 @@ import { TRAIN_MS } from './scale-agents.js';
 import { startCoordinator } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
+import { alternate, describe, loadWarning, median, runsOption, type Summary } from './harness.js';
 import type { Bench } from './types.js';
 
 const PARAMS = 2_500_000; // 10 MB model
+const ROUNDS = 3; // the first is a warm-up (connections, first allocations) and is not counted
 
-async function runStudy(sites: number, rounds: number): Promise<{ overheadMs: number; heapMB: number; rssMB: number }> {
+interface StudyRun {
+  overheadMs: number;
+  cpuMsPerRound: number;
+  heapMB: number;
+  rssMB: number;
+}
+
+async function runStudy(sites: number): Promise<StudyRun> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   const log = pino({ level: 'silent' });
   const names = Array.from({ length: sites }, (_, i) => `site-${i + 1}`);
   const file = coordinatorFileSchema.parse({
-    study: { id: 'scale', rounds, min_sites: sites, sites: names, round_deadline_s: 300, models: [{ name: 'm', architecture: 'simulated' }] },
+    study: { id: 'scale', rounds: ROUNDS, min_sites: sites, sites: names, round_deadline_s: 300, models: [{ name: 'm', architecture: 'simulated' }] },
     coordinator: { listen: '127.0.0.1:0', data_dir: dir, insecure: true },
   });
   const initial: TensorSet = { infos: [{ name: 'w', shape: [PARAMS], dtype: 'float32' }], data: new Float32Array(PARAMS) };
   const h = await startCoordinator(file, { log, initialModels: async () => new Map([['m', initial]]) });
-  if (globalThis.gc) globalThis.gc();
-  const base = process.memoryUsage();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./scale-agents.js', import.meta.url)), '--run', String(h.port), String(sites)], { stdio: 'inherit' });
-  let peakRss = 0;
-  let peakHeap = 0;
-  const timer = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
-  }, 10);
-  const outcome = await h.done;
-  clearInterval(timer);
-  await new Promise((r) => child.once('exit', r));
-  await h.close();
-  rmSync(dir, { recursive: true, force: true });
-  // All sites train concurrently for TRAIN_MS; the rest of the round is protocol and aggregation.
-  const durations = outcome.rounds.map((r) => r.ended - r.started).slice(1); // skip the warm-up round
-  const overheadMs = durations.reduce((a, b) => a + b, 0) / durations.length - TRAIN_MS;
-  return { overheadMs, heapMB: (peakHeap - base.heapUsed - base.arrayBuffers) / 1e6, rssMB: peakRss / 1e6 };
+  try {
+    if (globalThis.gc) globalThis.gc();
+    const base = process.memoryUsage();
+    let peakRss = base.rss;
+    let peakHeap = base.heapUsed + base.arrayBuffers;
+    const timer = setInterval(() => {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
+    }, 10);
+    // CPU of the counted rounds: from the end of the warm-up round to the end of the study.
+    let cpuFrom: NodeJS.CpuUsage | null = null;
+    const unsubscribe = h.events.subscribe((e) => {
+      if (e.type === 'round_completed' && e.round === 1) cpuFrom = process.cpuUsage();
+    });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./scale-agents.js', import.meta.url)), '--run', String(h.port), String(sites)], { stdio: 'inherit' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const outcome = await h.done;
+    const cpu = process.cpuUsage(cpuFrom ?? undefined);
+    clearInterval(timer);
+    unsubscribe();
+    await exited;
+    if (outcome.state !== 'completed') throw new Error(`study-scale: the ${sites}-site study ended ${outcome.state}: ${outcome.reason ?? ''}`);
+    // All sites train concurrently for TRAIN_MS; the rest of the round is protocol and aggregation.
+    const durations = outcome.rounds.map((r) => r.ended - r.started).slice(1);
+    return {
+      overheadMs: durations.reduce((a, b) => a + b, 0) / durations.length - TRAIN_MS,
+      cpuMsPerRound: (cpu.user + cpu.system) / 1000 / durations.length,
+      heapMB: (peakHeap - base.heapUsed - base.arrayBuffers) / 1e6,
+      rssMB: (peakRss - base.rss) / 1e6,
+    };
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function summary(name: string, xs: number[]): Summary {
+  return { name, median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs };
 }
 
 export const studyScaleBench: Bench = {
   name: 'study-scale',
-  description: `round overhead and memory with 10/25/50 simulated sites (model ${(PARAMS * 4) / 1e6} MB, ${TRAIN_MS} ms training)`,
-  async run() {
-    const first = Number(process.env.FL_SCALE_FIRST ?? 10);
-    const base = await runStudy(first, 3);
-    console.log(`10 sites: round overhead ${base.overheadMs.toFixed(0)} ms, coordinator heap+buffers growth ${base.heapMB.toFixed(0)} MB, RSS ${base.rssMB.toFixed(0)} MB (agents in a child process)`);
-    let last = base;
-    for (const n of [25, 50]) {
-      last = await runStudy(n, 3);
-      console.log(`${n} sites: round overhead ${last.overheadMs.toFixed(0)} ms, coordinator heap+buffers growth ${last.heapMB.toFixed(0)} MB, RSS ${last.rssMB.toFixed(0)} MB`);
+  description: `round overhead, coordinator CPU and memory with 10/25/50 simulated sites (model ${(PARAMS * 4) / 1e6} MB, ${TRAIN_MS} ms training; site counts alternate, medians with spreads; --runs=N, default 2)`,
+  async run(args) {
+    const sizes = (process.env.FL_SCALE_SIZES ?? '10,25,50').split(',').map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`FL_SCALE_SIZES must list positive integers, got ${process.env.FL_SCALE_SIZES}`);
+    const runs = runsOption(args, 2);
+    loadWarning();
+    const got = new Map<number, StudyRun[]>(sizes.map((n) => [n, []]));
+    await alternate(sizes.map((n) => ({
+      name: `${n} sites`,
+      async run() {
+        const r = await runStudy(n);
+        got.get(n)!.push(r);
+        return r.overheadMs;
+      },
+    })), runs, 0);
+    const rows = sizes.map((n) => {
+      const rs = got.get(n)!;
+      return {
+        n,
+        overhead: summary('overhead', rs.map((r) => r.overheadMs)),
+        cpu: summary('cpu', rs.map((r) => r.cpuMsPerRound)),
+        heap: summary('heap', rs.map((r) => r.heapMB)),
+        rss: summary('rss', rs.map((r) => r.rssMB)),
+      };
+    });
+    for (const r of rows) {
+      console.log(`${r.n} sites: round overhead ${describe(r.overhead)} ms, coordinator CPU ${describe(r.cpu)} ms per round, ` +
+        `heap+buffers growth ${describe(r.heap)} MB, RSS growth ${describe(r.rss)} MB (agents in a child process)`);
     }
-    console.log(`study-scale: 50 sites round overhead ${last.overheadMs.toFixed(0)} ms, memory ratio 50/10 sites ${(last.heapMB / base.heapMB).toFixed(2)} (coordinator heap+buffers growth)`);
+    const first = rows[0]!;
+    const last = rows[rows.length - 1]!;
+    const added = last.n - first.n;
+    const perSite = (a: Summary, b: Summary) => (added > 0 ? (b.median - a.median) / added : 0);
+    console.log(`per added site (${first.n} -> ${last.n}): heap+buffers ${perSite(first.heap, last.heap).toFixed(2)} MB, RSS ${perSite(first.rss, last.rss).toFixed(2)} MB, ` +
+      `coordinator CPU ${perSite(first.cpu, last.cpu).toFixed(1)} ms per round, round overhead ${perSite(first.overhead, last.overhead).toFixed(0)} ms ` +
+      `(the agents of all sites share this machine's cores with the coordinator: their hashing and encoding is in the round time, not in the coordinator's CPU)`);
+    const ratio = last.heap.median / first.heap.median;
+    const rssRatio = last.rss.median / first.rss.median;
+    const cpuRatio = last.cpu.median / first.cpu.median;
+    console.log(`study-scale: ${last.n} sites round overhead ${last.overhead.median.toFixed(0)} ms, memory ratio ${last.n}/${first.n} sites ${ratio.toFixed(2)} ` +
+      `(coordinator heap+buffers growth; RSS growth ratio ${rssRatio.toFixed(2)}; coordinator CPU per round ratio ${cpuRatio.toFixed(2)} for ${(last.n / first.n).toFixed(1)}x the sites; ` +
+      `targets: overhead <= 3000 ms ${last.overhead.median <= 3000 ? 'met' : 'NOT met'}, memory ratio <= 1.5 ${ratio <= 1.5 ? 'met' : 'NOT met'})`);
   },
 };

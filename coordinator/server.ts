@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { RejectError } from './errors.js';
 import { toStatus } from './grpc-status.js';
 import { TransferSlots } from './transfer-slots.js';
+import { chunksFrom, modelChunks } from './download-chunks.js';
 import { AtomicWriteError } from '../shared/util/atomic-write.js';
 import { CallLimiter } from '../shared/security/limits.js';
 import { ResourceExhaustedError } from '../shared/security/grpc-errors.js';
@@ -197,7 +198,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             header: { ref: { studyId: deps.studyId, model: req.model, round: g.version, version: g.version, digest: g.digest }, tensors: g.set.infos, totalBytes: bytes.length },
           });
           const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
-          for (const c of chunkBytes(bytes, size, Number(req.offset))) {
+          // The default chunking is hashed and encoded once per model version for all sites.
+          const shared = size === DEFAULT_CHUNK_BYTES ? chunksFrom(await modelChunks(g.set.data, bytes, size), Number(req.offset)) : null;
+          for (const c of shared ?? chunkBytes(bytes, size, Number(req.offset))) {
             if (call.cancelled) return;
             if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
           }
@@ -217,8 +220,11 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
       const releases: (() => void)[] = [];
       (async () => {
         // Identity, revocation and listing first: nothing (no slot, no buffer) before them.
-        site = partyOf(call, 'UploadUpdate', true) || site;
-        releases.push(uploadStreams.acquire(site));
+        const party = partyOf(call, 'UploadUpdate', true);
+        site = party || site;
+        // Per-party quota: only with an identity (without mTLS every site would be one party "?",
+        // and all uploads of the study would share its two streams).
+        if (party) releases.push(uploadStreams.acquire(party));
         const timed = timedStream(call, { ...timeouts, who: () => `site "${site}"`, what: 'upload' });
         let accepted;
         const { admission, update } = await receiveUpload(timed, async (h) => {
@@ -287,8 +293,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
       let release: (() => void) | undefined;
       let site = peerName(call) || '?';
       try {
-        site = partyOf(call, 'SubmitEvaluation', false) || site;
-        release = evaluationStreams.acquire(site);
+        const party = partyOf(call, 'SubmitEvaluation', false);
+        site = party || site;
+        if (party) release = evaluationStreams.acquire(party);
       } catch (err) {
         const status = toStatus(err, log);
         refusals.warn(`evaluation/${site}/${status.code}`, { site, reason: status.details }, 'evaluation refused');

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256HexAsync, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { encodeTensorFileHeader, decodeTensorFileHeader, readTensorFileLayout, readTensorSetFile } from '../shared/tensor/file.js';
+import { encodeTensorFileHeader, decodeTensorFileHeader, readTensorFileLayout, tensorFileDigest } from '../shared/tensor/file.js';
 import { commitFile, writeError } from '../shared/util/atomic-write.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { invalid, precondition, RejectError } from './errors.js';
@@ -201,8 +201,10 @@ export async function receiveUpload(
       await commitFile(partial, admission.spoolPath, async (tmp) => {
         const layout = await readTensorFileLayout(tmp).catch((e: Error) => e);
         if (layout instanceof Error) return layout.message;
-        const { digest: found } = await readTensorSetFile(tmp).catch((e: Error) => ({ digest: e.message }));
-        return found === header.digest ? null : `content digest ${found.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
+        // Streamed in 1 MiB blocks hashed off the event loop (not the whole update in memory).
+        const found = await tensorFileDigest(tmp).catch((e: Error) => ({ digest: e.message, header: '' }));
+        if (found.header !== '' && found.header !== header.digest) return `header digest ${found.header.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
+        return found.digest === header.digest ? null : `content digest ${found.digest.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
       });
       await rm(blocksPath, { force: true });
     } else if (refused) {

@@ -29,7 +29,9 @@ export async function downloadModel(
   req: { studyId: string; model: string; version: number; expectDigest?: string },
   opts: { retries?: number; chunkBytes?: number; idleTimeoutMs?: number } = {},
 ): Promise<DownloadedModel> {
-  const st: { assembler: ChunkAssembler | null; infos: TensorInfo[]; digest: string } = { assembler: null, infos: [], digest: '' };
+  // `blocks`: the verified SHA-256 of each chunk while every chunk is one whole digest block (the
+  // default chunking), so the digest is computed from them without hashing the model again.
+  const st: { assembler: ChunkAssembler | null; infos: TensorInfo[]; digest: string; blocks: { sha256: string; length: number }[] | null } = { assembler: null, infos: [], digest: '', blocks: [] };
   let stalls = 0;
   const retries = opts.retries ?? 5;
   for (;;) {
@@ -53,7 +55,11 @@ export async function downloadModel(
           }
         } else {
           if (!st.assembler) throw new TransferError('chunk before header');
-          st.assembler.add(part.chunk);
+          st.assembler.add(part.chunk); // checks the chunk's SHA-256
+          const c = part.chunk;
+          const last = c.offset + c.data.length === st.assembler.totalBytes;
+          if (st.blocks && c.offset % DIGEST_BLOCK_BYTES === 0 && (c.data.length === DIGEST_BLOCK_BYTES || last)) st.blocks.push({ sha256: c.sha256, length: c.data.length });
+          else st.blocks = null;
         }
       });
       const done = st.assembler;
@@ -69,7 +75,10 @@ export async function downloadModel(
   }
   const a = st.assembler!;
   const data = new Float32Array(a.bytes.buffer, a.bytes.byteOffset, a.totalBytes / 4);
-  const actual = new TensorSetHasher(st.infos).update(a.bytes).digest();
+  const hasher = new TensorSetHasher(st.infos);
+  if (st.blocks) for (const b of st.blocks) hasher.addBlockHash(b.sha256, b.length);
+  else hasher.update(a.bytes);
+  const actual = hasher.digest();
   if (actual !== st.digest || (req.expectDigest && actual !== req.expectDigest)) {
     throw new TransferError(`model "${req.model}" v${req.version}: digest mismatch (expected ${req.expectDigest ?? st.digest}, got ${actual})`);
   }
@@ -160,12 +169,12 @@ export async function uploadUpdate(
       reject(err);
       return;
     }
+    // The header, then the chunks once the coordinator has admitted it and holds a transfer slot
+    // for it (its go-ahead): an upload waiting in line leaves no chunk data in the coordinator's
+    // buffers. A refusal ends the call instead (the receipt rejects).
     const pump = () => {
-      if (!call.write({ type: 'header', header: full })) {
-        call.onceDrain(writeChunks);
-        return;
-      }
-      writeChunks();
+      call.write({ type: 'header', header: full });
+      call.ready.then(writeChunks, () => undefined);
     };
     const writeChunks = () => {
       for (;;) {

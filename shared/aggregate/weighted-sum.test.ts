@@ -123,7 +123,9 @@ describe('weighted sums', () => {
 
   it('keeps block buffers within the budget when there are many sites', () => {
     expect(effectiveBlockElems(10, 5_000_000)).toBe(1 << 18);
-    expect(effectiveBlockElems(1000, 5_000_000) * 4 * 1000).toBeLessThanOrEqual(64 << 20);
+    expect(effectiveBlockElems(200, 5_000_000) * 4 * 200).toBeLessThanOrEqual(16 << 20);
+    expect(effectiveBlockElems(1000, 5_000_000)).toBe(16384); // floor: one cache block per update
+    expect(effectiveBlockElems(50, 5_000_000) * (4 * 50 + 8)).toBeLessThanOrEqual(16 << 20);
     expect(effectiveBlockElems(10, 100)).toBe(100);
   });
 });

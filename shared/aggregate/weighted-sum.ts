@@ -19,8 +19,12 @@ import { MAX_FOLD, instantiateFold, type FoldFn } from './wasm-fold.js';
 
 /** Elements per update per streamed block (1 MiB of float32). */
 export const DEFAULT_BLOCK_ELEMS = 1 << 18;
-/** Block buffers of all updates together stay under this many bytes (blocks shrink when K is large). */
-export const BLOCK_BUFFER_BUDGET_BYTES = 64 << 20;
+/**
+ * Block buffers of all updates together stay under this many bytes (blocks shrink when K is
+ * large), so the coordinator's aggregation memory does not grow with the number of sites: 16 MiB
+ * keeps full 1 MiB blocks up to K = 15 and 80 K-element blocks (320 KiB reads) at K = 50.
+ */
+export const BLOCK_BUFFER_BUDGET_BYTES = 16 << 20;
 /** Elements per cache block: accumulator (128 KiB of float64) plus one group of update slices stay in L2. */
 export const CACHE_ELEMS = 16384;
 

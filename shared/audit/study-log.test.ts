@@ -52,6 +52,46 @@ describe('StudyLog', () => {
     await expect(StudyLog.open(dir, { signingKey: key, studyId: 's2' })).rejects.toThrow(/belongs to study "s1"/);
   });
 
+  it('group commit: appends arriving together share one write and one head, each caller keeps its records in order, an invalid one is refused alone', async () => {
+    const dir = join(tmp, 'g');
+    const log = await StudyLog.open(dir, { signingKey: generateSigningKey(), studyId: 's1' });
+    await log.append({ type: 'study_config', study: 's1', digest: sha('c') });
+    const headsBefore = (await readFile(join(dir, 'heads.jsonl'), 'utf8')).split('\n').filter(Boolean).length;
+    // Issued in one tick: all four go in one group.
+    const calls = [
+      log.append({ type: 'site_joined', site: 'a', cert_fingerprint: sha('a') }),
+      log.append([{ type: 'site_joined', site: 'b', cert_fingerprint: sha('b') }, { type: 'site_joined', site: 'c', cert_fingerprint: sha('c') }]),
+      log.append({ type: 'report', digest: 'not-a-digest' }),
+      log.append({ type: 'site_joined', site: 'd', cert_fingerprint: sha('d') }),
+    ];
+    const settled = await Promise.allSettled(calls);
+    expect(settled[2]!.status).toBe('rejected');
+    expect(String((settled[2] as PromiseRejectedResult).reason)).toMatch(/digest/);
+    const ok = settled.filter((x): x is PromiseFulfilledResult<Awaited<(typeof calls)[0]>> => x.status === 'fulfilled').map((x) => x.value);
+    expect(ok.map((r) => r.entries.map((e) => e.seq))).toEqual([[1], [2, 3], [4]]);
+    // Every caller's head covers its records; the callers of one group share it.
+    for (const r of ok) expect(r.head.tree_size).toBeGreaterThan(r.seq);
+    expect(ok[0]!.head).toEqual(ok[2]!.head);
+    expect(ok[0]!.head.tree_size).toBe(5);
+    const lines = (await readFile(join(dir, 'log.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number; site?: string });
+    expect(lines.map((l) => l.site ?? '-')).toEqual(['-', 'a', 'b', 'c', 'd']);
+    expect(lines.map((l) => l.seq)).toEqual([0, 1, 2, 3, 4]);
+    for (const r of ok) for (const e of r.entries) expect(e.hash).toBe(log.inclusionProof(e.seq).leaf_hash);
+    const headsAfter = (await readFile(join(dir, 'heads.jsonl'), 'utf8')).split('\n').filter(Boolean).length;
+    expect(headsAfter - headsBefore).toBe(1); // one head for the group
+    // An append issued while a group is being written waits for it and goes in the next group.
+    const first = log.append({ type: 'report', digest: sha('r1') });
+    await new Promise((r) => setImmediate(r)); // the first group is now writing
+    const second = [log.append({ type: 'report', digest: sha('r2') }), log.append({ type: 'report', digest: sha('r3') })];
+    const [a, b, c] = await Promise.all([first, ...second]);
+    expect([a!.seq, b!.seq, c!.seq]).toEqual([5, 6, 7]);
+    expect(a!.head.tree_size).toBe(6);
+    expect(b!.head).toEqual(c!.head);
+    expect(b!.head.tree_size).toBe(8);
+    await log.close();
+    expect((await verifyLogDir(dir)).ok).toBe(true);
+  });
+
   it('refuses invalid records naming the field, and records that set seq/time', async () => {
     const log = await StudyLog.open(join(tmp, 'a'), { signingKey: generateSigningKey(), studyId: 's1' });
     await expect(log.append({ type: 'update_rejected', round: 1, model: 'm', site: 'a' })).rejects.toThrow(/reason/);

@@ -2,7 +2,8 @@
 // behind `fl status` / `fl study`. Incoming messages are decoded (and validated) here; a message
 // the coordinator should never have sent is reported as a ProtocolError naming the field.
 import * as grpc from '@grpc/grpc-js';
-import { FederatedLearningClient, StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
+import { FastFederatedLearningClient } from './chunk-codec.js';
+import { StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
 import { ProtocolError } from './errors.js';
 import {
   decodeCoordinatorMessage, decodeModelPart, decodeStatusResponse, encodeEvaluationReport, encodeSiteMessage, encodeUploadPart,
@@ -39,6 +40,8 @@ export interface ModelDownloadStream {
 export interface UploadStream {
   /** The coordinator's answer (rejects with a grpc.ServiceError). */
   readonly receipt: Promise<UploadReceipt>;
+  /** Resolves when the coordinator has admitted the header and reads chunks (its response headers). */
+  readonly ready: Promise<void>;
   /** False when the transport buffer is full: wait for `onceDrain`. */
   write(part: UploadPart): boolean;
   onceDrain(listener: () => void): void;
@@ -62,7 +65,7 @@ function unary<T>(start: (cb: (err: grpc.ServiceError | null, value?: T) => void
 
 /** Connects to a coordinator's FederatedLearning service. */
 export function connectFederation(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions): FederationClient {
-  const client = new FederatedLearningClient(address, credentials, options);
+  const client = new FastFederatedLearningClient(address, credentials, options);
   const party = `the coordinator at ${address}`;
   return {
     session() {
@@ -117,8 +120,10 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
       });
       receipt.catch(() => undefined); // the caller may give up (cancel) without awaiting the receipt
       const call = raw;
+      const ready = new Promise<void>((resolve) => call.once('metadata', () => resolve()));
       return {
         receipt,
+        ready,
         write: (p) => call.write(encodeUploadPart(p)),
         onceDrain: (l) => void call.once('drain', l),
         end: () => void call.end(),

@@ -5,9 +5,10 @@
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import {
-  FederatedLearningService, StudyAdminService, type FederatedLearningServer, type StudyAdminServer,
+  StudyAdminService, type FederatedLearningServer, type StudyAdminServer,
 } from './gen/fl/v1/federation.js';
 import { ProtocolError, type GrpcStatus } from './errors.js';
+import { FastFederatedLearningService } from './chunk-codec.js';
 import {
   decodeEvaluationReport, decodeSiteMessage, decodeUploadPart, encodeCoordinatorMessage, encodeModelPart, encodeStatusResponse,
 } from './convert.js';
@@ -135,6 +136,47 @@ function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respon
   };
 }
 
+/**
+ * Messages grpc-js may decode ahead of an upload handler: as many as the coordinator's receiver
+ * pipelines (coordinator/update-receiver.ts), instead of its Readable's default high-water mark
+ * of 16 (16 MiB of chunks per upload held in memory whenever the handler reads slower than the
+ * wire). Beyond this the HTTP/2 stream is paused and flow control holds the sender back.
+ */
+export const UPLOAD_READ_AHEAD = 4;
+
+/**
+ * Upload streams: at most UPLOAD_READ_AHEAD messages are decoded ahead, and the response headers
+ * go out when the handler first asks for a message after the update header - the go-ahead a site
+ * waits for before it sends chunks (site-agent/transfer.ts), so an upload waiting for its slot
+ * holds no chunk data on the coordinator (only its header).
+ */
+function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T): ClientStreamCall<T> {
+  const state = (raw as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = UPLOAD_READ_AHEAD;
+  let read = 0;
+  let goAhead = false;
+  const inner = decodedStream(raw, decode);
+  return {
+    getAuthContext: () => raw.getAuthContext(),
+    [Symbol.asyncIterator]() {
+      const it = inner[Symbol.asyncIterator]();
+      return {
+        next() {
+          if (read++ >= 1 && !goAhead) {
+            goAhead = true;
+            try {
+              raw.sendMetadata(new grpc.Metadata());
+            } catch {
+              // the call ended meanwhile: the read below reports it
+            }
+          }
+          return it.next();
+        },
+      };
+    },
+  };
+}
+
 function decodedStream<W, T>(raw: AsyncIterable<W> & PeerCall, decode: (w: W) => T): ClientStreamCall<T> {
   return {
     getAuthContext: () => raw.getAuthContext(),
@@ -203,7 +245,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
     uploadUpdate(raw, cb) {
       if (!handlers.uploadUpdate) return unimplemented((e) => cb(e, null));
       let claimed = '';
-      handlers.uploadUpdate(decodedStream(raw, (w) => {
+      handlers.uploadUpdate(uploadStream(raw, (w) => {
         assertDecoded(w, () => `site "${certName(raw) || claimed || '?'}"`);
         if (!claimed && w.part?.$case === 'header') claimed = w.part.value.siteId;
         return decodeUploadPart(w, `site "${certName(raw) || claimed || '?'}"`);
@@ -225,7 +267,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
       }), respondTo(cb, (a: Ack) => ({ ...a })));
     },
   };
-  return { definition: tolerantDefinition(FederatedLearningService), implementation: impl };
+  return { definition: tolerantDefinition(FastFederatedLearningService), implementation: impl };
 }
 
 export function createStudyAdminService(handlers: StudyAdminHandlers): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {

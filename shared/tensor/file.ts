@@ -5,8 +5,9 @@
 // then the raw little-endian float32 data. The data offset is therefore 4-aligned, so a
 // block can be read straight into a Float32Array.
 import { open, readFile } from 'node:fs/promises';
+import { webcrypto } from 'node:crypto';
 import { atomicWriteFile, fsyncDir } from '../util/atomic-write.js';
-import { type TensorInfo, type TensorSet, bytesOf, tensorSetDigest, totalElements, TensorSetHasher } from './tensor-set.js';
+import { type TensorInfo, type TensorSet, bytesOf, tensorSetDigest, totalElements, TensorSetHasher, DIGEST_BLOCK_BYTES } from './tensor-set.js';
 
 export const TENSOR_FILE_MAGIC = 'FLTSET01';
 const MAGIC = TENSOR_FILE_MAGIC;
@@ -100,6 +101,42 @@ export async function readTensorFileLayout(path: string): Promise<TensorFileLayo
       );
     }
     return { header, dataOffset, length };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The content digest of a tensor file, read block by block (two 1 MiB buffers, each block hashed
+ * on the thread pool while the next is read): O(1 MiB) memory and no hashing on the event loop,
+ * whatever the model size. Returns the digest and the one announced in the header (the caller
+ * compares them); a short or malformed file is a TensorFileError.
+ */
+export async function tensorFileDigest(path: string): Promise<{ digest: string; header: string }> {
+  const layout = await readTensorFileLayout(path);
+  const fh = await open(path, 'r');
+  try {
+    const hasher = new TensorSetHasher(layout.header.infos);
+    const bufs = [Buffer.allocUnsafe(DIGEST_BLOCK_BYTES), Buffer.allocUnsafe(DIGEST_BLOCK_BYTES)];
+    const total = layout.length * 4;
+    let pending: Promise<ArrayBuffer> | null = null;
+    let pendingLength = 0;
+    for (let off = 0, i = 0; off < total; off += DIGEST_BLOCK_BYTES, i ^= 1) {
+      const want = Math.min(DIGEST_BLOCK_BYTES, total - off);
+      const buf = bufs[i]!;
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, got, want - got, layout.dataOffset + off + got);
+        if (bytesRead === 0) throw new TensorFileError(`${path}: file ended at data byte ${off + got} of ${total}`);
+        got += bytesRead;
+      }
+      // The previous block's hash must be in before its buffer is read into again (next pass).
+      if (pending) hasher.addBlockHash(Buffer.from(await pending).toString('hex'), pendingLength);
+      pending = webcrypto.subtle.digest('SHA-256', buf.subarray(0, want));
+      pendingLength = want;
+    }
+    if (pending) hasher.addBlockHash(Buffer.from(await pending).toString('hex'), pendingLength);
+    return { digest: hasher.digest(), header: layout.header.digest };
   } finally {
     await fh.close();
   }
