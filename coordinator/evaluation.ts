@@ -28,6 +28,8 @@ interface Pending {
   readonly sites: Set<string>;
   readonly models: Set<string>;
   readonly cohorts: Set<string>;
+  /** Names of the subgroups the task declares (the only flags a prediction row may carry). */
+  readonly subgroups: Set<string>;
   readonly results: Map<string, SiteEvaluation>;
   readonly failures: Map<string, string>;
   /** The task as sent: given again to a site that reconnects within the grace period. */
@@ -128,6 +130,8 @@ export class EvaluationCollector {
     round: number;
     deadlineMs: number;
     privacy?: 'predictions' | 'aggregate';
+    /** The study's subgroups (name, manifest column, condition text); sites flag each prediction row. */
+    subgroups?: readonly { name: string; column: string; when: string }[];
     onResult?: (r: SiteEvaluation) => Promise<void>;
   }): Promise<{ taskId: string; results: Map<string, SiteEvaluation>; failures: Map<string, string> }> {
     const taskId = `eval-${randomUUID()}`;
@@ -136,11 +140,11 @@ export class EvaluationCollector {
     const deadline = Date.now() + a.deadlineMs;
     const task = buildEvaluateTask({
       taskId, studyId: this.studyId, round: a.round, deadlineUnixMs: deadline,
-      models: a.models, cohorts: a.cohorts, privacy: a.privacy, modelConfigs: a.modelConfigs, heldOut: a.heldOut,
+      models: a.models, cohorts: a.cohorts, privacy: a.privacy, modelConfigs: a.modelConfigs, heldOut: a.heldOut, subgroups: a.subgroups,
     });
     const p: Pending = {
       taskId, sites: new Set(a.sites), models: new Set(a.models.map((m) => m.ref.model)), cohorts: new Set(a.cohorts),
-      results: new Map(), failures: new Map(), task, away: new Map(), ...(a.onResult ? { onResult: a.onResult } : {}), done,
+      subgroups: new Set((a.subgroups ?? []).map((s) => s.name)), results: new Map(), failures: new Map(), task, away: new Map(), ...(a.onResult ? { onResult: a.onResult } : {}), done,
     };
     this.pending.set(taskId, p);
     for (const site of a.sites) {
@@ -232,8 +236,13 @@ export class EvaluationCollector {
           if (!p.models.has(m)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score for model "${m}" that was not requested`);
           if (!(v >= 0 && v <= 1)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": score ${v} for model "${m}" is not a probability`);
         }
+        const flags = Object.entries(r.subgroups ?? {});
+        for (const [s, v] of flags) {
+          if (!p.subgroups.has(s)) throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": flag for subgroup "${s}" that the study does not declare`);
+          if (typeof v !== 'boolean') throw new RejectError(grpc.status.INVALID_ARGUMENT, `site "${site}": subgroup "${s}" flag is not true/false`);
+        }
         if (rows.length >= maxRows) throw new RejectError(grpc.status.RESOURCE_EXHAUSTED, `site "${site}": more predictions than ${limit}`);
-        rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores } });
+        rows.push({ caseKey: r.caseKey, cohort: r.cohort, label: r.label, scores: { ...r.scores }, ...(flags.length ? { subgroups: Object.fromEntries(flags) } : {}) });
       }
     }
     if (!head) throw new RejectError(grpc.status.INVALID_ARGUMENT, 'empty evaluation submission');

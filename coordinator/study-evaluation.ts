@@ -193,6 +193,8 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   // Each result is saved and recorded as it arrives (a restart asks only the sites still missing).
   const held = await collect('held-out', {
     models: frozenModels, cohorts: study.cohorts.held_out, heldOut: true, modelConfigs: h.modelConfigs, round, deadlineMs, privacy: ev.privacy,
+    // Subgroup flags only travel with per-case predictions (privacy "aggregate" leaves them out).
+    ...(!aggregateOnly && study.subgroups?.length ? { subgroups: study.subgroups.map((s) => ({ name: s.name, column: s.column, when: s.when.text })) } : {}),
   }, async (r) => {
     await h.recorder?.append({ type: 'evaluation_result', site: r.site, cohorts: study.cohorts.held_out, results_digest: r.digest, cases: r.predictions.length });
   });
@@ -218,7 +220,10 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
         }
       }
     }
-    return { ...common, ...aggregateStatistics(parts, models, thresholdsByModel), thresholds: thresholdsByModel, reference_model: ev.reference_model ?? models[0]! };
+    return {
+      ...common, ...aggregateStatistics(parts, models, thresholdsByModel), thresholds: thresholdsByModel, reference_model: ev.reference_model ?? models[0]!,
+      ...(study.subgroups?.length ? { subgroup_analyses: { reason: 'privacy "aggregate": subgroup figures and interaction tests need per-case subgroup flags, which do not leave the sites in this mode' } } : {}),
+    };
   }
 
   // 4. Predictions file and statistics.
@@ -231,6 +236,7 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   const thresholds = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
   const statistics = buildStudyStatistics(rows, models, thresholds, {
     bootstrap: ev.bootstrap, seed: study.training.seed, reference: ev.reference_model ?? models[0]!,
+    subgroups: (study.subgroups ?? []).map((s) => ({ name: s.name, definition: `${s.column} ${s.when.text}` })),
   });
   return { ...common, ...statistics };
 }
@@ -239,5 +245,5 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
 function toRow(site: string, p: PredictionRecord, models: readonly string[]): StudyPredictionRow {
   const scores: Record<string, number> = {};
   for (const m of models) scores[m] = p.scores[m] ?? Number.NaN;
-  return { site, cohort: reportCohort(site, p.cohort), siteCohort: p.cohort, caseKey: p.caseKey, label: p.label as 0 | 1, scores };
+  return { site, cohort: reportCohort(site, p.cohort), siteCohort: p.cohort, caseKey: p.caseKey, label: p.label as 0 | 1, scores, ...(p.subgroups ? { subgroups: p.subgroups } : {}) };
 }

@@ -3,6 +3,7 @@
 // with the report's thresholds reproduces every figure.
 import { reportCohortOrder } from './report-cohorts.js';
 import { evaluatePredictions } from '../shared/stats/evaluate.js';
+import { subgroupAnalyses } from '../shared/stats/subgroups.js';
 
 export interface StudyPredictionRow {
   readonly site: string;
@@ -13,6 +14,8 @@ export interface StudyPredictionRow {
   readonly caseKey: string;
   readonly label: 0 | 1;
   readonly scores: Record<string, number>;
+  /** Declared subgroup name -> in it (absent: the site's manifest cell is missing). */
+  readonly subgroups?: Readonly<Record<string, boolean>>;
 }
 
 /** predictions.csv: site, cohort, case_key, label, one column per model (17 significant digits). */
@@ -37,7 +40,7 @@ export function buildStudyStatistics(
   rows: readonly StudyPredictionRow[],
   models: readonly string[],
   thresholds: Record<string, number>,
-  o: { bootstrap: number; seed: number; reference: string },
+  o: { bootstrap: number; seed: number; reference: string; subgroups?: readonly { name: string; definition: string }[] },
 ): Record<string, unknown> {
   const records = rows.map((r) => csvRecord(r, models));
   const common = { label: 'label', scores: [...models], threshold: thresholds, proportionCi: 'wilson' as const, bootstrap: { replicates: o.bootstrap, seed: o.seed } };
@@ -52,8 +55,35 @@ export function buildStudyStatistics(
   }
   // The paper's order: the pooled internal test cohort first, then the prospective cohorts.
   const order = reportCohortOrder(Object.keys(main.cohorts));
+  // Subgroups declared by the study (issue 16 item 2): every held-out figure in the subgroup and in
+  // its complement (cohorts.<cohort>.subgroups: "<name>" and "<name> (complement)"), and per model the
+  // AUC interaction test between the two (DeLong, independent samples) in subgroup_analyses.
+  const declared = o.subgroups ?? [];
+  const sub = subgroupAnalyses(records, { ...common, cohortCol: 'cohort' }, declared.map((s) => ({
+    name: s.name, definition: s.definition, membership: rows.map((r) => r.subgroups?.[s.name] ?? null),
+  })));
+  const cohorts = Object.fromEntries(order.map((k) => {
+    const c = main.cohorts[k]!;
+    const groups = { ...c.subgroups };
+    for (const s of declared) {
+      const a = sub[s.name]!.cohorts[k];
+      if (a) Object.assign(groups, { [s.name]: a.in, [`${s.name} (complement)`]: a.out });
+    }
+    return [k, { ...c, subgroups: groups }];
+  }));
   return {
-    cohorts: Object.fromEntries(order.map((k) => [k, main.cohorts[k]!])),
+    cohorts,
+    ...(declared.length ? {
+      subgroup_analyses: Object.fromEntries(declared.map((s) => {
+        const a = sub[s.name]!;
+        const per = Object.fromEntries(order.filter((k) => a.cohorts[k]).map((k) => [k, a.cohorts[k]!.interaction]));
+        const absent = order.filter((k) => !a.cohorts[k]);
+        return [s.name, {
+          definition: a.definition, missing: a.missing, interaction: per,
+          ...(absent.length ? { reason: `no interaction test in ${absent.join(', ')}: the subgroup or its complement has no cases there` } : {}),
+        }];
+      })),
+    } : {}),
     per_site: perSite.cohorts,
     cross_site_auc: crossSite,
     reference_model: o.reference,

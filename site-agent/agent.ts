@@ -21,6 +21,7 @@ import { GaussianSampler } from '../shared/privacy/gaussian-noise.js';
 import type { PrivacyGuard, OutboundKind, OutboundPayloads } from './privacy-guard.js';
 import { pseudonymise } from './privacy-guard.js';
 import { predictionsDigest } from '../shared/evaluation/predictions.js';
+import { subgroupSchema } from '../shared/config/endpoint.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { Backoff, sleep } from './backoff.js';
 import { classifyConnectionError, PermanentConnectionError } from './connection-errors.js';
@@ -426,7 +427,16 @@ export class SiteAgent {
     const configs = t.modelConfigs;
     const aggregate = t.privacy === 'aggregate';
     const summaries: AggregateEvaluation = { v: 1, cohorts: {} };
-    const byCase = new Map<string, { cohort: string; label: 0 | 1; scores: Record<string, number> }>();
+    const byCase = new Map<string, { caseId: string; cohort: string; label: 0 | 1; scores: Record<string, number> }>();
+    // Subgroup flags (issue 16 item 2): one true/false per declared subgroup on each prediction row,
+    // from the manifest; never in privacy "aggregate" mode (nothing per case leaves the site then).
+    const subgroups = aggregate ? [] : t.subgroups.map((s) => subgroupSchema.parse(s));
+    this.opts.guard?.setSubgroups(subgroups.map((s) => s.name));
+    let flags: Map<string, Record<string, boolean>> | null = null;
+    if (subgroups.length) {
+      if (!this.trainer.subgroupFlags) throw new Error(`task ${task.taskId}: the study declares subgroups, but this site's trainer cannot read manifest columns`);
+      flags = await this.trainer.subgroupFlags(subgroups);
+    }
     for (const fm of t.models) {
       const ref = fm.ref;
       if (heldOut.length > 0) {
@@ -455,14 +465,14 @@ export class SiteAgent {
       const level = chain && chain.length > 1 ? String(chain[chain.length - 1]!.name) : null;
       for (const c of scored) {
         const key = pseudonymise(level ? `${c.caseId}\u0000level:${level}` : c.caseId, this.opts.pseudonymSecret);
-        const row = byCase.get(key) ?? { cohort: c.cohort, label: c.label, scores: {} };
+        const row = byCase.get(key) ?? { caseId: c.caseId, cohort: c.cohort, label: c.label, scores: {} };
         row.scores[ref.model] = c.score;
         byCase.set(key, row);
       }
     }
     const aggregateJson = aggregate ? encodeEvaluationAggregate(summaries, `site "${this.opts.siteId}"`) : '';
     const predictions = [...byCase.entries()]
-      .map(([caseKey, r]) => ({ caseKey, cohort: r.cohort, label: r.label, scores: r.scores }))
+      .map(([caseKey, r]) => ({ caseKey, cohort: r.cohort, label: r.label, scores: r.scores, ...(flags ? { subgroups: { ...flags.get(r.caseId) } } : {}) }))
       .sort((a, b) => (a.cohort === b.cohort ? a.caseKey.localeCompare(b.caseKey) : a.cohort.localeCompare(b.cohort)));
     const digest = aggregate ? createHash('sha256').update(aggregateJson).digest('hex') : predictionsDigest(predictions);
     const BATCH = 500;

@@ -12,8 +12,8 @@ import { inputChannels, type ModalitySettings } from '../shared/config/modality.
 import { FlError } from '../shared/errors/index.js';
 import { loadManifest, ManifestError, type Cohort, type Manifest, type ManifestCheck } from './data/manifest.js';
 import { ImageCache } from './data/image-cache.js';
-import { applyEndpoint, endpointKey } from './data/endpoint.js';
-import { parseEndpointChain, type Level } from '../shared/config/endpoint.js';
+import { applyEndpoint, endpointKey, manifestRows } from './data/endpoint.js';
+import { parseEndpointChain, subgroupMembership, type Level, type Subgroup } from '../shared/config/endpoint.js';
 import type { Trainer, TrainRequest, TrainResult, EvaluateRequest, ScoredCase, ModelRef, SumsRequest } from './trainer.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { openTabularData } from './data/tabular-table.js';
@@ -249,6 +249,22 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       remember(req.modelConfigs);
       const m = await modelFor(req);
       return m.score(req.weights, req.cohorts as Cohort[]);
+    },
+
+    async subgroupFlags(subgroups: readonly Subgroup[]): Promise<Map<string, Record<string, boolean>>> {
+      const rows = await manifestRows(check.manifest);
+      const cases = check.manifest.cases;
+      const out = new Map<string, Record<string, boolean>>(cases.map((c) => [c.caseId, {}]));
+      for (const s of subgroups) {
+        if (rows.length && !(s.column.toLowerCase() in rows[0]!)) {
+          throw new FlError('subgroup.column', `subgroup ${s.name}: the manifest ${check.manifest.path} has no column "${s.column}"; add it (empty cells are missing) or ask the study to drop the subgroup`, { user: true });
+        }
+        const member = subgroupMembership(rows, { ...s, column: s.column.toLowerCase() }, (i) => `${check.manifest.path} line ${cases[i]!.line}`);
+        member.forEach((m, i) => {
+          if (m !== null) out.get(cases[i]!.caseId)![s.name] = m;
+        });
+      }
+      return out;
     },
 
     async sums(req: SumsRequest): Promise<unknown> {

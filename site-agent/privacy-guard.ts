@@ -1,7 +1,8 @@
 // The site's outbound whitelist: every message the agent sends passes `guard.guardOutbound(kind,
 // payload)` first. What may leave a hospital is: model-shaped float32 tensors (an update whose
 // names/shapes/dtypes match the global model and whose values are finite), bounded flat metric
-// maps, counts, pseudonymised predictions (HMAC case keys, 0/1 labels, scores in [0,1]), and
+// maps, counts, pseudonymised predictions (HMAC case keys, 0/1 labels, scores in [0,1], one
+// true/false flag per subgroup the study declared), and
 // short control fields (ids, digests, versions). Anything else — an unknown kind, an unknown
 // field, free text beyond a short status line, bytes that are not part of an approved update —
 // is blocked: logged (without the payload) and thrown as OutboundBlockedError.
@@ -106,6 +107,8 @@ const predictionSchema = z.strictObject({
   scores: z
     .record(id, z.number().min(0).max(1))
     .refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16, 'one to 16 model scores'),
+  /** One 0/1 flag per subgroup the study declared (checked against them in guardOutbound). */
+  subgroups: z.record(id, z.boolean()).optional(),
 });
 const evaluationSchema = z.strictObject({
   studyId: id,
@@ -209,12 +212,21 @@ export class PrivacyGuard {
   private readonly specs = new Map<string, readonly TensorInfo[]>();
   private readonly approved = new Map<string, ApprovedUpdate>();
   private blockedCount = 0;
+  private subgroups = new Set<string>();
 
   constructor(private readonly opts: PrivacyGuardOptions) {}
 
   /** Number of messages blocked so far. */
   get blocked(): number {
     return this.blockedCount;
+  }
+
+  /**
+   * The subgroups the study declared for an evaluation task (names only): prediction rows may carry
+   * a flag for each of these and for nothing else. Set before each evaluation ([] = no flags).
+   */
+  setSubgroups(names: readonly string[]): void {
+    this.subgroups = new Set(names);
   }
 
   /** The tensor layout of a model, from the global model the coordinator sent. */
@@ -309,6 +321,9 @@ export class PrivacyGuard {
         for (const pr of e.predictions) {
           if (keys.has(pr.caseKey)) this.block(kind, 'duplicate caseKey');
           keys.add(pr.caseKey);
+          for (const s of Object.keys(pr.subgroups ?? {})) {
+            if (!this.subgroups.has(s)) this.block(kind, `subgroup flag "${s}" is not one the study declared (${[...this.subgroups].join(', ') || 'none'})`);
+          }
         }
         if (e.aggregateJson !== '') {
           let agg: unknown;

@@ -2,6 +2,7 @@
 // each model to its family (shared/families).
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import type { LocalTrainRequest, LocalTrainResult, ScoredCase } from '../shared/families/types.js';
+import type { Subgroup } from '../shared/config/endpoint.js';
 
 export type { ScoredCase };
 
@@ -43,6 +44,12 @@ export interface Trainer {
   train(req: TrainRequest): Promise<TrainResult>;
   /** Scores every case of the given cohorts (training code never sees held-out cohorts). */
   evaluate(req: EvaluateRequest): Promise<ScoredCase[]>;
+  /**
+   * Subgroup membership of every case of the manifest (issue 16 item 2): case id -> subgroup name ->
+   * in it, from the subgroup's manifest column and condition; a subgroup is absent for a case whose
+   * cell is missing. Throws (naming the row and column) on a cell the condition cannot read.
+   */
+  subgroupFlags?(subgroups: readonly Subgroup[]): Promise<Map<string, Record<string, boolean>>>;
   /** Answers a request of a model fitted from sums with the sums of the `train` cohort (or throws a refusal). */
   sums?(req: SumsRequest): Promise<unknown>;
 }

@@ -12,7 +12,8 @@ import { parseCsv } from '../shared/stats/csv.js';
 interface Report {
   state: string; reason?: string;
   fitted?: Record<string, { n: number; events: number }>;
-  cohorts: Record<string, { n: number; models: Record<string, { auc: { estimate: number | null } }> }>;
+  cohorts: Record<string, { n: number; positives: number; models: Record<string, { auc: { estimate: number | null } }>; subgroups?: Record<string, { n: number; positives: number; models: Record<string, { auc: { estimate: number | null } }> }> }>;
+  subgroup_analyses?: Record<string, { definition: string; missing: number; interaction: Record<string, Record<string, { auc_in: number | null; auc_out: number | null; difference: number | null; z: number | null; p: number | null }>> }>;
   table1?: { cohorts: string[]; n: Record<string, number | null>; rows: { variable: string; statistic: string; cells: Record<string, { text: string | null }> }[]; tests: Record<string, { p: number | null }>; sites_answered: string[]; reason?: string };
 }
 
@@ -45,6 +46,29 @@ describe('the seed studies run federated (fl demo --study)', () => {
     expect(predictions.length).toBe(h.length);
     expect(predictions.filter((p) => p.label === '1').length).toBe(h.filter((r) => Number(r.nsln_positive) >= 1).length);
     for (const m of ['c', 'ca', 'car', 'radscore']) expect(report.cohorts.internal_test!.models[m]!.auc.estimate).not.toBeNull();
+    // Subgroups (issue 16 item 2): the sites flag each row from the manifest; each subgroup and its
+    // complement hold the population's internal-test cases that meet (or fail) the condition, and the
+    // interaction test compares the two AUCs printed in the subgroup tables.
+    const test = all.filter((r) => r.cohort === 'test' && pop(r));
+    const ih = report.cohorts.internal_test!;
+    const nsln = (rs: Record<string, string>[]) => rs.filter((r) => Number(r.nsln_positive) >= 1).length;
+    for (const [name, inside] of [
+      ['ki67_high', (r: Record<string, string>) => Number(r.ki67) >= 14], ['ki67_low', (r: Record<string, string>) => Number(r.ki67) < 14],
+      ['her2_positive', (r: Record<string, string>) => r.her2 === 'positive'], ['her2_negative', (r: Record<string, string>) => r.her2 === 'negative'],
+    ] as const) {
+      const known = test.filter((r) => (r[name.startsWith('ki67') ? 'ki67' : 'her2'] ?? '').trim() !== '');
+      const yes = known.filter(inside), no = known.filter((r) => !inside(r));
+      expect([ih.subgroups![name]!.n, ih.subgroups![name]!.positives], name).toEqual([yes.length, nsln(yes)]);
+      expect([ih.subgroups![`${name} (complement)`]!.n, ih.subgroups![`${name} (complement)`]!.positives], name).toEqual([no.length, nsln(no)]);
+      for (const m of ['c', 'ca', 'car']) {
+        const x = report.subgroup_analyses![name]!.interaction.internal_test![m]!;
+        expect(x.auc_in).toBe(ih.subgroups![name]!.models[m]!.auc.estimate);
+        expect(x.auc_out).toBe(ih.subgroups![`${name} (complement)`]!.models[m]!.auc.estimate);
+        expect(x.difference).toBeCloseTo(x.auc_in! - x.auc_out!, 12);
+        expect(x.p).toBeGreaterThanOrEqual(0);
+        expect(x.p).toBeLessThanOrEqual(1);
+      }
+    }
     // Table 1 from the sites' aggregates: every site answered, n per cohort and mean (SD) of age as
     // from the manifests, the models' binary inputs as n (%), P-values across cohorts.
     const t1 = report.table1!;

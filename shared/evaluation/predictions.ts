@@ -8,6 +8,8 @@ export interface PredictionRecord {
   readonly label: number;
   /** model name -> predicted probability */
   readonly scores: Record<string, number>;
+  /** Declared subgroup name -> the case is in it (absent: its manifest cell is missing). */
+  readonly subgroups?: Record<string, boolean>;
 }
 
 /** SHA-256 over canonical JSON lines (keys sorted, rows in the given order). */
@@ -15,7 +17,9 @@ export function predictionsDigest(rows: readonly PredictionRecord[]): string {
   const h = createHash('sha256');
   for (const r of rows) {
     const scores = Object.keys(r.scores).sort().map((k) => [k, r.scores[k]]);
-    h.update(JSON.stringify([r.caseKey, r.cohort, r.label, scores]) + '\n');
+    // Subgroup flags, when a row has any, are covered too (rows without them hash as before).
+    const flags = Object.keys(r.subgroups ?? {}).sort().map((k) => [k, r.subgroups![k]]);
+    h.update(JSON.stringify(flags.length ? [r.caseKey, r.cohort, r.label, scores, flags] : [r.caseKey, r.cohort, r.label, scores]) + '\n');
   }
   return h.digest('hex');
 }

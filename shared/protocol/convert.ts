@@ -7,7 +7,7 @@ import type { TensorInfo } from '../tensor/tensor-set.js';
 import { ProtocolError } from './errors.js';
 import {
   checkField, cohortCountsSchema, encodeJsonField, metricsSchema, modelConfigsSchema, parseConsistencyProof,
-  parseEvaluationAggregate, parseModelConfigs, parseTreeHead, strategyParamsSchema, consistencyProofSchema, treeHeadSchema,
+  parseEvaluationAggregate, parseModelConfigs, parseSubgroups, subgroupsWireSchema, parseTreeHead, strategyParamsSchema, consistencyProofSchema, treeHeadSchema,
 } from './json-fields.js';
 import type {
   Chunk, CoordinatorMessage, EvaluationReport, FrozenModel, ModelHeader, ModelPart, ModelRef, ReceivedEvaluationReport, SiteMessage,
@@ -104,7 +104,7 @@ function encodeTask(t: Task, party: string): W.Task {
   }
   return {
     ...head,
-    kind: { $case: 'evaluate', value: { models: toWireFrozen(t.models), cohorts: [...t.cohorts], privacy: t.privacy, modelConfigJson, heldOut: t.heldOut } },
+    kind: { $case: 'evaluate', value: { models: toWireFrozen(t.models), cohorts: [...t.cohorts], privacy: t.privacy, modelConfigJson, heldOut: t.heldOut, subgroupsJson: t.subgroups.length ? encodeJsonField(subgroupsWireSchema, t.subgroups, 'subgroups_json', party) : '' } },
   };
 }
 
@@ -168,6 +168,7 @@ function decodeTask(t: W.Task, party: string): Task {
       type: 'evaluate', ...head,
       models: fromWireFrozen(v.models, `${where}: evaluate.models`, party), cohorts: [...v.cohorts], privacy: v.privacy as EvaluationPrivacy,
       modelConfigs: parseModelConfigs(v.modelConfigJson, `${where}: evaluate.model_config_json`, party), heldOut: v.heldOut,
+      subgroups: parseSubgroups(v.subgroupsJson, `${where}: evaluate.subgroups_json`, party),
     };
   } catch (err) {
     // Keep the task id, so the site can report this task as failed.
@@ -302,7 +303,7 @@ export function decodeUploadPart(w: W.UploadMessage, party: string): UploadPart 
 export function encodeEvaluationReport(r: EvaluationReport): W.EvaluationReport {
   return {
     studyId: r.studyId, siteId: r.siteId, taskId: r.taskId, aggregateJson: r.aggregateJson, digest: r.digest,
-    predictions: r.predictions.map((p) => ({ caseKey: p.caseKey, cohort: p.cohort, label: p.label, scores: { ...p.scores } })),
+    predictions: r.predictions.map((p) => ({ caseKey: p.caseKey, cohort: p.cohort, label: p.label, scores: { ...p.scores }, subgroups: { ...p.subgroups } })),
   };
 }
 

@@ -115,6 +115,20 @@ export function encodeJsonField<T>(schema: z.ZodType<T>, value: T, field: string
   return JSON.stringify(checkField(schema, value, field, party));
 }
 
+/** EvaluateTask.subgroups_json: the study's declared subgroups as written (shared/config/endpoint.ts
+ *  subgroupSchema parses `when` at the site); each site adds one flag per subgroup to a prediction row. */
+export const subgroupsWireSchema = z.array(z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'lower-case letters, digits and "_" (max 40)'),
+  column: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'a manifest column name'),
+  when: z.string().min(1).max(64),
+})).max(16, 'at most 16 subgroups')
+  .refine((a) => new Set(a.map((s) => s.name)).size === a.length, 'subgroup names are unique');
+export type SubgroupsWire = z.output<typeof subgroupsWireSchema>;
+
+export function parseSubgroups(text: string, field: string, party: string): SubgroupsWire {
+  return text === '' ? [] : parseJsonField(subgroupsWireSchema, text, field, party);
+}
+
 export function parseModelConfigs(text: string, field: string, party: string): ModelConfigs {
   return parseJsonField(modelConfigsSchema, text, field, party);
 }

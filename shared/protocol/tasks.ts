@@ -1,6 +1,6 @@
 // Task builders (coordinator side). Each validates its JSON fields with the schemas the site's
 // decoder uses (json-fields.ts), so a task the site would refuse is never sent.
-import { checkField, modelConfigsSchema, strategyParamsSchema, type ModelConfigs, type StrategyParams } from './json-fields.js';
+import { checkField, modelConfigsSchema, strategyParamsSchema, subgroupsWireSchema, type ModelConfigs, type StrategyParams } from './json-fields.js';
 import type { EvaluateTask, EvaluationPrivacy, FreezeNotice, FrozenModel, ModelRef, TrainTask } from './types.js';
 
 const COORDINATOR = 'the coordinator';
@@ -32,12 +32,15 @@ export function buildEvaluateTask(a: {
   models: readonly FrozenModel[]; cohorts: readonly string[]; heldOut: boolean;
   privacy?: EvaluationPrivacy | undefined;
   modelConfigs: ModelConfigs;
+  /** The study's subgroups (config `subgroups`), flagged by each site on its prediction rows. */
+  subgroups?: readonly { name: string; column: string; when: string }[] | undefined;
 }): EvaluateTask {
   return {
     type: 'evaluate', taskId: a.taskId, studyId: a.studyId, round: a.round, deadlineUnixMs: a.deadlineUnixMs,
     models: a.models.map((m) => ({ ref: { ...m.ref }, threshold: m.threshold })), cohorts: [...a.cohorts],
     privacy: a.privacy ?? 'predictions', heldOut: a.heldOut,
     modelConfigs: checkField(modelConfigsSchema, a.modelConfigs, 'model_config_json', `${COORDINATOR}, task ${a.taskId}`),
+    subgroups: checkField(subgroupsWireSchema, a.subgroups ?? [], 'subgroups_json', `${COORDINATOR}, task ${a.taskId}`),
   };
 }
 

@@ -5,9 +5,9 @@ import type { TensorInfo } from '../tensor/tensor-set.js';
 import type { SignedTreeHead } from '../audit/tree-head.js';
 import type { ConsistencyProof } from '../audit/proofs.js';
 import type { AggregateEvaluation } from '../evaluation/aggregate.js';
-import type { Metrics, ModelConfigs, StrategyParams } from './json-fields.js';
+import type { Metrics, ModelConfigs, StrategyParams, SubgroupsWire } from './json-fields.js';
 
-export type { TensorInfo, SignedTreeHead, ConsistencyProof, AggregateEvaluation, Metrics, ModelConfigs, StrategyParams };
+export type { TensorInfo, SignedTreeHead, ConsistencyProof, AggregateEvaluation, Metrics, ModelConfigs, StrategyParams, SubgroupsWire };
 export type { ModelSpec } from './json-fields.js';
 
 /** A global model version the coordinator serves. */
@@ -72,6 +72,8 @@ export interface EvaluateTask extends TaskHead {
   readonly modelConfigs: ModelConfigs;
   /** True for test/prospective cohorts: only frozen models may score them. */
   readonly heldOut: boolean;
+  /** The study's subgroups (name, manifest column, condition as written); each prediction row gets one flag per subgroup. */
+  readonly subgroups: SubgroupsWire;
 }
 
 export type Task = TrainTask | EvaluateTask;
@@ -240,6 +242,8 @@ export interface Prediction {
   readonly label: number;
   /** Model name → score. */
   readonly scores: Readonly<Record<string, number>>;
+  /** Declared subgroup name → the case is in it (absent: its manifest cell is missing). */
+  readonly subgroups?: Readonly<Record<string, boolean>>;
 }
 
 /** One batch of a site's evaluation results (field names as on the wire, for the privacy guard). */

@@ -165,6 +165,17 @@ export const studyReportSchema = z.looseObject({
   reference_model: z.string().optional(),
   cross_site_auc: z.record(z.string(), z.record(z.string(), z.looseObject({ estimate: maybe, ci: ci.optional() }).nullable())).optional(),
   table1: table1Schema.optional(),
+  /** Declared subgroups (issue 16 item 2): per subgroup its definition, cases with a missing cell and,
+   *  per cohort and model, the AUC interaction test against the complement (DeLong, independent
+   *  samples); the figures themselves are in cohorts.<cohort>.subgroups. Only a reason in privacy "aggregate". */
+  subgroup_analyses: z.union([
+    z.looseObject({ reason: z.string() }),
+    z.record(z.string(), z.looseObject({
+      definition: z.string(), missing: num,
+      interaction: z.record(z.string(), z.record(z.string(), z.looseObject({ difference: maybe, z: maybe, p: maybe, ci: ci.nullable(), method: z.string(), reason: z.string().optional() }))),
+      reason: z.string().optional(),
+    })),
+  ]).optional(),
 });
 
 export type Estimate = z.output<typeof estimateSchema>;
