@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { sha256HexAsync, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
-import { encodeTensorFileHeader, decodeTensorFileHeader, readTensorFileLayout, tensorFileDigest } from '../shared/tensor/file.js';
+import { encodeTensorFileHeader, decodeTensorFileHeader, tensorFileDigest } from '../shared/tensor/file.js';
 import { commitFile, writeError } from '../shared/util/atomic-write.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { invalid, precondition, RejectError } from './errors.js';
@@ -199,11 +199,11 @@ export async function receiveUpload(
       // Verified again from the disk before the rename (a full disk can leave a short file even
       // after every write call returned): size and content digest, then the rename is durable.
       await commitFile(partial, admission.spoolPath, async (tmp) => {
-        const layout = await readTensorFileLayout(tmp).catch((e: Error) => e);
-        if (layout instanceof Error) return layout.message;
-        // Streamed in 1 MiB blocks hashed off the event loop (not the whole update in memory).
-        const found = await tensorFileDigest(tmp).catch((e: Error) => ({ digest: e.message, header: '' }));
-        if (found.header !== '' && found.header !== header.digest) return `header digest ${found.header.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
+        // Layout (size for the header's tensors) and content, streamed in 1 MiB blocks hashed off
+        // the event loop (not the whole update in memory); a short or unreadable file is its error.
+        const found = await tensorFileDigest(tmp).catch((e: Error) => e);
+        if (found instanceof Error) return found.message;
+        if (found.header !== header.digest) return `header digest ${found.header.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
         return found.digest === header.digest ? null : `content digest ${found.digest.slice(0, 16)}…, announced ${header.digest.slice(0, 16)}…`;
       });
       await rm(blocksPath, { force: true });
