@@ -88,6 +88,39 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
   const dp = threads > 1 && mu === 0 && decay === 0 && (backend === 'wasm' || backend === 'cpu')
     ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend })
     : null;
+  // One optimiser step on a batch (data-parallel replicas when available, else on this thread);
+  // returns the batch's mean BCE. The caller disposes the batch tensors.
+  const stepLoss = async (xs: tf.Tensor4D[], ys: tf.Tensor2D): Promise<number> => {
+    if (dp) return dp.trainBatch(xs, ys);
+    const bce = tf.tidy(() => {
+      let bceOut: tf.Scalar | undefined;
+      optimizer.minimize(
+        () => {
+          const p = model.apply(xs, { training: true }) as tf.Tensor;
+          const b = tf.losses.logLoss(ys, p, undefined, 1e-7) as tf.Scalar;
+          bceOut = tf.keep(b.clone());
+          let loss: tf.Scalar = b;
+          if (mu > 0) {
+            const prox = tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(v, anchors[i]!)))));
+            loss = tf.add(loss, tf.mul(mu / 2, prox));
+          }
+          if (decay > 0) {
+            const kernels = vars.filter((_, i) => /kernel$/.test(trainable[i]!.originalName));
+            if (kernels.length) loss = tf.add(loss, tf.mul(decay / 2, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))));
+          }
+          return loss;
+        },
+        false,
+        vars,
+      );
+      return bceOut!;
+    });
+    try {
+      return (await bce.data())[0]!;
+    } finally {
+      bce.dispose();
+    }
+  };
   const epochLosses: number[] = [];
   let steps = 0;
   let samples = 0;
@@ -98,48 +131,13 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
       for (const batch of data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })) {
         const xs = batchTensors(batch, data.inputSize);
         const ys = tf.tensor2d(batch.labels, [batch.size, 1]);
-        if (dp) {
-          let value: number;
-          try {
-            value = await dp.trainBatch(xs, ys);
-          } finally {
-            xs.forEach((x) => x.dispose());
-            ys.dispose();
-          }
-          if (!Number.isFinite(value)) throw new Error(`trainLocal: loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`);
-          sum += value * batch.size;
-          count += batch.size;
-          samples += batch.size;
-          steps++;
-          continue;
+        let value: number;
+        try {
+          value = await stepLoss(xs, ys);
+        } finally {
+          xs.forEach((x) => x.dispose());
+          ys.dispose();
         }
-        const bce = tf.tidy(() => {
-          let bceOut: tf.Scalar | undefined;
-          optimizer.minimize(
-            () => {
-              const p = model.apply(xs, { training: true }) as tf.Tensor;
-              const b = tf.losses.logLoss(ys, p, undefined, 1e-7) as tf.Scalar;
-              bceOut = tf.keep(b.clone());
-              let loss: tf.Scalar = b;
-              if (mu > 0) {
-                const prox = tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(v, anchors[i]!)))));
-                loss = tf.add(loss, tf.mul(mu / 2, prox));
-              }
-              if (decay > 0) {
-                const kernels = vars.filter((_, i) => /kernel$/.test(trainable[i]!.originalName));
-                if (kernels.length) loss = tf.add(loss, tf.mul(decay / 2, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))));
-              }
-              return loss;
-            },
-            false,
-            vars,
-          );
-          return bceOut!;
-        });
-        const value = (await bce.data())[0]!;
-        bce.dispose();
-        xs.forEach((x) => x.dispose());
-        ys.dispose();
         if (!Number.isFinite(value)) throw new Error(`trainLocal: loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`);
         sum += value * batch.size;
         count += batch.size;
