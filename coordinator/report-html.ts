@@ -1,9 +1,9 @@
 // report.html for a federated study: the statistics panel of `fl evaluate --html` (shared/report)
 // plus study sections: frozen models and thresholds, learning curves per round, the cross-site
 // table, and where the audit trail is.
-import { renderHtmlReport, escapeHtml } from '../shared/report/html.js';
+import { renderHtmlReport, escapeHtml, cohortSection, formatP } from '../shared/report/html.js';
 import type { StudyReport } from './report.js';
-import type { Table1Pooled, Table1Report } from '../shared/report/schema.js';
+import type { LevelReport, Table1Pooled, Table1Report } from '../shared/report/schema.js';
 
 const COLORS = ['#1f4e99', '#c0392b', '#27864a', '#8e44ad', '#d68910'];
 
@@ -109,6 +109,34 @@ export function table1Section(t: Table1Report): string {
     (sites ? `<details><summary>Table 1 per site</summary>${sites}</details>` : '');
 }
 
+/**
+ * One level of a hierarchical endpoint: its endpoint, models and thresholds, n and positives of the
+ * level's population per held-out cohort with the headline AUCs, then per cohort the full figures
+ * and tables (comparisons between every pair of the level's models, subgroups) and the interaction tests.
+ */
+export function levelSection(l: LevelReport): string {
+  const cohorts = Object.entries(l.cohorts);
+  const auc = (e: { estimate: number | null; ci?: readonly [number, number] | null | undefined } | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)}${e.ci ? ` (${e.ci[0].toFixed(3)}–${e.ci[1].toFixed(3)})` : ''}` : '—');
+  const head = `<p><b>Outcome:</b> ${escapeHtml(l.endpoint.outcome)}; <b>population:</b> ${escapeHtml(l.endpoint.population)}.</p>` +
+    `<p><b>Models:</b> ${l.models.map((m) => `${escapeHtml(m)} (threshold ${l.thresholds[m] === undefined ? '—' : l.thresholds[m]!.toFixed(4)})`).join(', ') || '—'}.</p>`;
+  if (cohorts.length === 0) return `${head}<p>No held-out case of this level was scored.</p>`;
+  const headline = `<table><caption>Level ${l.level} (${escapeHtml(l.name)}): the level's population and AUC (95% CI, DeLong) per held-out cohort</caption><thead><tr><th>cohort</th><th>n</th><th>positives</th>${l.models.map((m) => `<th>${escapeHtml(m)}</th>`).join('')}</tr></thead><tbody>${
+    cohorts.map(([c, g]) => `<tr><td>${escapeHtml(c)}</td><td>${g.n}</td><td>${g.positives}</td>${l.models.map((m) => `<td>${auc(g.models[m]?.auc)}</td>`).join('')}</tr>`).join('')
+  }</tbody></table>`;
+  let at = { figure: 0, table: 1 };
+  const parts = cohorts.map(([c, g]) => {
+    const r = cohortSection(c, g, { ...at, prefix: `Level ${l.level}, ` });
+    at = { figure: r.figure, table: r.table };
+    return `<h3>Level ${l.level} (${escapeHtml(l.name)}): ${escapeHtml(c)}</h3>${r.html}`;
+  }).join('');
+  const sa = Object.entries(l.subgroup_analyses ?? {});
+  const interaction = sa.length ? `<h3>Level ${l.level} (${escapeHtml(l.name)}): subgroup interaction tests (AUC in the subgroup vs its complement, DeLong on independent samples)</h3><table><thead><tr><th>subgroup</th><th>cohort</th><th>model</th><th>ΔAUC (95% CI)</th><th>P</th></tr></thead><tbody>${
+    sa.flatMap(([name, a]) => Object.entries(a.interaction).flatMap(([c, byModel]) => Object.entries(byModel).map(([m, t]) =>
+      `<tr><td>${escapeHtml(name)} <small>(${escapeHtml(a.definition)})</small></td><td>${escapeHtml(c)}</td><td>${escapeHtml(m)}</td><td>${t.difference === null ? `— <small>(${escapeHtml(t.reason ?? 'undefined')})</small>` : `${t.difference.toFixed(3)}${t.ci ? ` (${t.ci[0].toFixed(3)} to ${t.ci[1].toFixed(3)})` : ''}`}</td><td>${t.p === null ? `— <small>(${escapeHtml(t.reason ?? 'undefined')})</small>` : formatP(t.p)}</td></tr>`))).join('')
+  }</tbody></table>` : '';
+  return head + headline + parts + interaction;
+}
+
 export function renderStudyHtml(report: StudyReport): string {
   const frozen = report.frozen_models ?? [];
   const frozenTable = `<table><thead><tr><th>model</th><th>round</th><th>digest (SHA-256)</th><th>threshold</th><th>rule (pooled validation)</th><th>validation n (positives)</th><th>below threshold</th></tr></thead><tbody>${
@@ -127,6 +155,8 @@ export function renderStudyHtml(report: StudyReport): string {
     title: report.study.title ?? `Study ${report.study.id}`,
     subtitle: `Federated study ${report.study.id}: ${report.sites.length} sites, ${report.rounds.length} rounds, strategy ${report.strategy}; held-out cohorts scored only by frozen models. Generated ${report.ended_at}.`,
     extraSections: [
+      // A hierarchical endpoint: one section (heading) per level, on the level's own population.
+      ...(report.levels ?? []).map((l) => ({ title: `Level ${l.level}: ${l.title} (${l.name})`, html: levelSection(l) })),
       { title: 'Frozen models and operating thresholds', html: frozenTable },
       { title: 'Learning curves (federated validation, example-weighted over sites)', html: `<div style="display:flex;gap:24px;flex-wrap:wrap">${learningCurves(report, 'val_auc', 'validation AUC')}${learningCurves(report, 'train_loss', 'training loss')}</div>` },
       ...(report.table1 ? [{ title: 'Table 1: baseline characteristics per cohort and site', html: table1Section(report.table1) }] : []),

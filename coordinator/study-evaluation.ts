@@ -18,7 +18,8 @@ import { chooseThreshold } from './threshold.js';
 import { gridThreshold, pool, type ModelSummary } from '../shared/evaluation/aggregate.js';
 import { aggregateStatistics } from './aggregate-statistics.js';
 import { reportCohort } from './report-cohorts.js';
-import { buildStudyStatistics, predictionsCsv, type StudyPredictionRow } from './study-statistics.js';
+import { buildStudyStatistics, predictionsCsv, type StudyLevel, type StudyPredictionRow } from './study-statistics.js';
+import type { Population } from '../shared/config/endpoint.js';
 
 /**
  * What the held-out evaluation needs from a running coordinator (its CoordinatorHandle provides
@@ -227,23 +228,54 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   }
 
   // 4. Predictions file and statistics.
+  // A hierarchical endpoint: each row belongs to the level whose models scored it (deeper levels'
+  // rows have their own pseudonym), and the report gets one section per level.
+  const levels = studyReportLevels(study);
+  const levelOfModel = new Map(levels?.flatMap((l) => l.models.map((m) => [m, l.name] as const)) ?? []);
   const rows: StudyPredictionRow[] = [];
   for (const [site, r] of [...held.results.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const p of r.predictions) rows.push(toRow(site, p, models));
+    for (const p of r.predictions) rows.push(toRow(site, p, models, levels ? levelOfModel : null));
   }
   const dir = h.file.coordinator.data_dir;
-  await atomicWriteFile(join(dir, 'predictions.csv'), predictionsCsv(rows, models));
+  const subgroupNames = (study.subgroups ?? []).map((s) => s.name);
+  await atomicWriteFile(join(dir, 'predictions.csv'), predictionsCsv(rows, models, { subgroups: subgroupNames, level: levels !== null }));
   const thresholds = Object.fromEntries(frozen.map((f) => [f.model, f.threshold]));
   const statistics = buildStudyStatistics(rows, models, thresholds, {
     bootstrap: ev.bootstrap, seed: study.training.seed, reference: ev.reference_model ?? models[0]!,
     subgroups: (study.subgroups ?? []).map((s) => ({ name: s.name, definition: `${s.column} ${s.when.text}` })),
+    ...(levels ? { levels } : {}),
   });
   return { ...common, ...statistics };
 }
 
 
-function toRow(site: string, p: PredictionRecord, models: readonly string[]): StudyPredictionRow {
+function toRow(site: string, p: PredictionRecord, models: readonly string[], levelOfModel: ReadonlyMap<string, string> | null): StudyPredictionRow {
   const scores: Record<string, number> = {};
   for (const m of models) scores[m] = p.scores[m] ?? Number.NaN;
-  return { site, cohort: reportCohort(site, p.cohort), siteCohort: p.cohort, caseKey: p.caseKey, label: p.label as 0 | 1, scores, ...(p.subgroups ? { subgroups: p.subgroups } : {}) };
+  const scoredBy = levelOfModel ? models.find((m) => Number.isFinite(scores[m]!) && levelOfModel.has(m)) : undefined;
+  const level = scoredBy !== undefined ? levelOfModel!.get(scoredBy) : undefined;
+  return { site, cohort: reportCohort(site, p.cohort), siteCohort: p.cohort, caseKey: p.caseKey, label: p.label as 0 | 1, scores, ...(p.subgroups ? { subgroups: p.subgroups } : {}), ...(level !== undefined ? { level } : {}) };
+}
+
+/**
+ * The levels of a hierarchical endpoint as the report describes them (null for a study with one
+ * endpoint: its figures are the report's top-level cohorts, and it has no `levels` section).
+ */
+export function studyReportLevels(study: Pick<CoordinatorFile['study'], 'levels' | 'models'>): StudyLevel[] | null {
+  const levels = study.levels;
+  if (!levels?.length) return null;
+  return levels.map((l, k) => {
+    const own = l.population ? populationText(l.population) : null;
+    const parent = k > 0 ? `the positives of level ${k} "${levels[k - 1]!.name}" (${levels[k - 1]!.outcome.column} ${levels[k - 1]!.outcome.positive_when.text})` : null;
+    const population = [parent, own].filter((x): x is string => x !== null).join(' and ') || 'every case with the outcome recorded';
+    return {
+      name: l.name, title: l.title ?? `${l.outcome.column} ${l.outcome.positive_when.text}`,
+      endpoint: { outcome: `${l.outcome.column} ${l.outcome.positive_when.text}`, population },
+      models: study.models.filter((m) => (m.level ?? levels[0]!.name) === l.name).map((m) => m.name),
+    };
+  });
+}
+
+function populationText(p: Population): string {
+  return 'between' in p ? `${p.column} between ${p.between[0]} and ${p.between[1]}` : `${p.column} ${p.when.text}`;
 }

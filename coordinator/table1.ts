@@ -6,12 +6,17 @@
 // missing counts, and P-values across cohorts. A numeric variable without edges in the config
 // gets common edges from a first exchange of moments (pooled mean +- 3 SD, from 0 when no value is negative; 16 bins).
 // A site that refuses or does not answer is named in `sites_missing`; Table 1 is then of the others.
+// Table 1 describes the study population (the cases the models are trained and evaluated on): with
+// an outcome or a restricted population, the requests carry the endpoint chain of the study's first
+// level and the sites describe only its cases; a hierarchical study is described on level 1's
+// population (everyone with the outcome recorded). `notes` says which.
 import type { Logger } from 'pino';
 import type { StudyConfig } from '../shared/config/study.js';
 import { isSumsModel } from '../shared/config/study.js';
 import { columnSpecSchema, columnTerms } from '../shared/tabular/config.js';
 import { poolTable1, type Table1, type Table1Variable } from '../shared/stats/table1.js';
 import { decodeSiteTable1, edgesFromMoments, table1MomentsReplySchema } from '../shared/stats/table1-wire.js';
+import { endpointChain } from '../shared/config/endpoint.js';
 
 /** The manifest's clinical columns (site-agent/data/manifest.ts CLINICAL_COLUMNS): numeric. */
 const CLINICAL = ['age', 'tumor_size_mm', 'ki67', 'n_positive_nodes'] as const;
@@ -60,6 +65,22 @@ export function table1Variables(study: StudyConfig): Pending[] {
   return [...out.values()];
 }
 
+/** The population Table 1 describes: the endpoint chain of the study's first level (null: every case), and the note that says so. */
+export function table1Population(study: StudyConfig): { chain: ReturnType<typeof endpointChain>; note: string | null } {
+  const chain = endpointChain(study, { name: 'Table 1' });
+  if (!chain) return { chain: null, note: null };
+  const l = chain[0]!;
+  const outcome = `${l.outcome.column} ${l.outcome.positive_when}`;
+  const pop = l.population ? ('between' in l.population ? `${l.population.column} between ${l.population.between[0]} and ${l.population.between[1]}` : `${l.population.column} ${l.population.when}`) : null;
+  if (study.levels?.length) {
+    const next = study.levels[1]!;
+    return { chain, note: `Table 1 describes level 1's population (${l.name}${l.title ? `: ${l.title}` : ''}): every case with ${l.outcome.column} recorded${pop ? ` and ${pop}` : ''}, on which level 1 (outcome ${outcome}) is trained and evaluated; level 2 (${next.name}) is among its positives and has no Table 1 of its own.` };
+  }
+  return { chain, note: pop
+    ? `Table 1 describes the study population: ${pop}, with ${l.outcome.column} recorded (outcome ${outcome}); these are the cases the models are trained and evaluated on, not every case of the sites' manifests.`
+    : `Table 1 describes the cases with ${l.outcome.column} recorded (outcome ${outcome}), on which the models are trained and evaluated.` };
+}
+
 const json = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
 const parse = (b: Uint8Array): unknown => JSON.parse(Buffer.from(b).toString('utf8'));
 
@@ -72,10 +93,12 @@ export async function collectTable1(h: Table1Host, log: Logger): Promise<Table1S
   let asked = sites;
   const pending = table1Variables(study);
   if (pending.length === 0) return { table1: { reason: 'no baseline variables: declare table1.columns in the study', sites_missing: {} } };
+  const population = table1Population(study);
+  const scope = population.chain ? { population: population.chain } : {};
   const needEdges = pending.filter((v) => v.kind === 'numeric' && !v.edges).map((v) => v.column);
   const edges = new Map<string, number[] | null>();
   if (needEdges.length > 0) {
-    const r = await h.phases.exchange(0, 'table1', 'table1.moments', new Map(asked.map((s) => [s, json({ columns: needEdges })])), deadlineMs);
+    const r = await h.phases.exchange(0, 'table1', 'table1.moments', new Map(asked.map((s) => [s, json({ columns: needEdges, ...scope })])), deadlineMs);
     for (const f of r.failures) missing[f.site] = f.reason;
     const replies: Record<string, [number, number, number, number]>[] = [];
     for (const [site, b] of r.answers) {
@@ -102,7 +125,7 @@ export async function collectTable1(h: Table1Host, log: Logger): Promise<Table1S
   if (variables.length === 0 || asked.length === 0) {
     return { table1: { reason: asked.length === 0 ? 'no site answered the Table 1 request' : `no values to describe (${noValues.join(', ')})`, sites_missing: missing } };
   }
-  const r = await h.phases.exchange(0, 'table1', 'table1.aggregates', new Map(asked.map((s) => [s, json({ variables })])), deadlineMs);
+  const r = await h.phases.exchange(0, 'table1', 'table1.aggregates', new Map(asked.map((s) => [s, json({ variables, ...scope })])), deadlineMs);
   for (const f of r.failures) missing[f.site] = f.reason;
   const siteTables = [];
   for (const [site, b] of [...r.answers].sort(([a], [b2]) => a.localeCompare(b2))) {
@@ -116,6 +139,6 @@ export async function collectTable1(h: Table1Host, log: Logger): Promise<Table1S
   if (siteTables.length === 0) return { table1: { reason: 'no site answered the Table 1 request', sites_missing: missing } };
   const order = [...study.cohorts.train, ...study.cohorts.validation, ...study.cohorts.held_out];
   const pooled = poolTable1(siteTables, variables, order);
-  const notes = noValues.length ? [...pooled.notes, `Left out (no unsuppressed values at any site): ${noValues.join(', ')}.`] : pooled.notes;
+  const notes = [...(population.note ? [population.note] : []), ...pooled.notes, ...(noValues.length ? [`Left out (no unsuppressed values at any site): ${noValues.join(', ')}.`] : [])];
   return { table1: { ...pooled, notes, variables, sites_answered: siteTables.map((t) => t.site), sites_missing: missing } };
 }

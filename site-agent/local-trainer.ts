@@ -133,7 +133,7 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
     const key = endpointKey(chain);
     let m = endpointManifests.get(key);
     if (!m) {
-      m = applyEndpoint(check.manifest, chain).then((e) => {
+      m = applyEndpoint(check.manifest, chain, o.siteId ?? 'this site').then((e) => {
         o.log.info({ level: e.level.name, cases: e.level.rows.length, cohorts: e.level.cohorts, excluded: e.level.excluded }, 'endpoint applied to this site\'s cases');
         return e.manifest;
       });

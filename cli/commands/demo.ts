@@ -199,12 +199,9 @@ export async function runDemo(o: DemoOptions): Promise<StudyReport> {
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   say('');
   say(summaryTable(outcome.report));
-  // A hierarchical endpoint: one table per level, its models compared with the level's first model.
-  const levels = (file.study.levels ?? []).map((l) => ({ name: l.name, title: l.title ?? l.name, models: file.study.models.filter((m) => (m.level ?? file.study.levels![0]!.name) === l.name).map((m) => m.name) }));
-  for (const l of levels.length ? levels : [null]) {
-    const paper = paperTable(outcome.report, l ? { models: l.models, reference: l.models[0]! } : undefined);
-    if (paper) say(`\n${l ? `level ${l.name} (${l.title})\n` : ''}${paper}`);
-  }
+  // A hierarchical endpoint: one table per level from the report's level sections (n and positives
+  // of the level's own population; its models compared with the level's first model).
+  for (const t of headlineTables(outcome.report)) say(`\n${t}`);
   say(`demo: ${outcome.state} in ${secs}s; report ${reportPath}${existsSync(join(out, 'report.html')) ? `, ${join(out, 'report.html')}` : ''}`);
   if (outcome.state !== 'completed') throw new CliError(`demo study failed: ${outcome.reason}`, 1);
   return outcome.report;
@@ -233,13 +230,30 @@ export function summaryTable(report: Pick<StudyReport, 'rounds'>): string {
   return lines.join('\n');
 }
 
+/**
+ * The headline tables a demo prints: the report's paper table, or for a hierarchical endpoint one
+ * per level (report.levels: the level's cohorts, so n is the level's population).
+ */
+export function headlineTables(report: Pick<StudyReport, 'cohorts' | 'reference_model' | 'levels'>): string[] {
+  if (report.levels?.length) {
+    return report.levels.map((l) => {
+      const t = paperTable({ cohorts: l.cohorts, ...(l.reference_model ? { reference_model: l.reference_model } : {}) }, { models: l.models, reference: l.reference_model ?? l.models[0] ?? '' });
+      return `level ${l.level} ${l.name} (${l.title}; outcome ${l.endpoint.outcome}; population: ${l.endpoint.population})\n${t ?? 'no held-out case was scored'}`;
+    });
+  }
+  const t = paperTable(report);
+  return t ? [t] : [];
+}
+
 /** The lead study's table: per held-out cohort and model, AUC (95% CI), NPV, specificity, accuracy, P vs the reference. */
 export function paperTable(report: Pick<StudyReport, 'cohorts' | 'reference_model'>, only?: { models: readonly string[]; reference: string }): string | null {
   const cohorts = report.cohorts;
   if (!cohorts) return null;
   const ref = only?.reference ?? report.reference_model ?? Object.keys(Object.values(cohorts)[0]?.models ?? {})[0] ?? '';
   const f = (e: Estimate | undefined) => (e && e.estimate !== null ? `${e.estimate.toFixed(3)} (${e.ci ? `${e.ci[0].toFixed(3)}-${e.ci[1].toFixed(3)}` : '-'})` : '-').padEnd(22);
-  const lines = ['cohort                 model       n    AUC (95% CI)           NPV (95% CI)           Specificity (95% CI)   Accuracy (95% CI)      P (DeLong vs ' + ref + ')'];
+  const shown = Object.values(cohorts).flatMap((co) => Object.keys(co.models)).filter((m) => !only || only.models.includes(m));
+  const w = Math.max(11, ...shown.map((m) => m.length));
+  const lines = [`cohort                 ${'model'.padEnd(w)} n    AUC (95% CI)           NPV (95% CI)           Specificity (95% CI)   Accuracy (95% CI)      P (DeLong vs ${ref})`];
   const order = reportCohortOrder(Object.keys(cohorts));
   for (const c of order) {
     const co = cohorts[c]!;
@@ -247,7 +261,7 @@ export function paperTable(report: Pick<StudyReport, 'cohorts' | 'reference_mode
       if (only && !only.models.includes(m)) continue;
       const cmp = (co.comparisons ?? []).find((x) => (x.a === ref && x.b === m) || (x.b === ref && x.a === m));
       const p = m === ref ? '' : cmp?.delong.p === null || cmp?.delong.p === undefined ? '-' : cmp.delong.p < 0.001 ? '<0.001' : cmp.delong.p.toFixed(3);
-      lines.push(`${c.padEnd(22)} ${m.padEnd(11)} ${String(co.n).padStart(4)} ${f(r.auc)} ${f(r.npv)} ${f(r.specificity)} ${f(r.accuracy)} ${p}`);
+      lines.push(`${c.padEnd(22)} ${m.padEnd(w)} ${String(r.n ?? co.n).padStart(4)} ${f(r.auc)} ${f(r.npv)} ${f(r.specificity)} ${f(r.accuracy)} ${p}`);
     }
   }
   return lines.join('\n');

@@ -3,13 +3,19 @@
 //   fl evaluate --predictions FILE.csv --label COL --score COL [--score COL ...] [--threshold T]
 //     [--proportion-ci wilson|exact] [--cohort-col COL] [--subgroup-col COL]
 //     [--bootstrap N] [--seed S] [--json] [--html FILE]
+//     [--subgroup-flag COL ...] [--level-col COL]
+// --subgroup-flag: a 1/0/empty column (predictions.csv of a study has one per declared subgroup):
+// figures in the subgroup and its complement plus the AUC interaction test (DeLong, independent).
+// --level-col: a hierarchical endpoint's level column: each level evaluated on its own rows with the
+// score columns that have values there (comparisons between the level's models only).
 // --threshold is one number for every model or per model: "ddfn=0.42,gsus=0.5".
 // Exit codes: 0 ok, 2 usage or input errors (the message names the file line and column).
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseCsv } from '../../shared/stats/csv.js';
-import { evaluatePredictions } from '../../shared/stats/evaluate.js';
+import { evaluatePredictions, type CohortReport, type EvaluateOptions } from '../../shared/stats/evaluate.js';
+import { cohortFigures, flagMembership, levelFigures, levelsFromColumn, type LevelFigures, type SubgroupAnalysisReport } from '../../shared/stats/study-figures.js';
 import { DEFAULT_REPLICATES, DEFAULT_SEED } from '../../shared/stats/bootstrap.js';
 import { ciText, renderHtmlReport, type HtmlComparison, type HtmlEstimate, type HtmlGroup, type HtmlReportInput } from '../../shared/report/html.js';
 
@@ -26,6 +32,8 @@ interface Options {
   json?: boolean;
   html?: string;
   title: string;
+  subgroupFlag?: string[];
+  levelCol?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -126,6 +134,8 @@ export function register(program: Command): void {
     .option('--json', 'print the full report as JSON')
     .option('--html <file>', 'write a self-contained HTML report with SVG figures')
     .option('--title <text>', 'title of the HTML report', 'Diagnostic performance')
+    .option('--subgroup-flag <col>', 'a 1/0 subgroup column (empty or NA: missing): figures in the subgroup and its complement and the AUC interaction test; repeat or comma-separate', collect)
+    .option('--level-col <col>', 'a hierarchical endpoint\'s level column: each level on its own rows and models (as a study report\'s levels)')
     .action((o: Options) => {
       if (o.proportionCi !== 'wilson' && o.proportionCi !== 'exact') throw new CliError(`--proportion-ci must be wilson or exact, got "${o.proportionCi}"`, 2);
       const replicates = intOption(o.bootstrap, '--bootstrap', 0);
@@ -143,9 +153,9 @@ export function register(program: Command): void {
         throw new CliError((err as Error).message, 2, { cause: err });
       }
       if (rows.length === 0) throw new CliError(`${o.predictions}: empty file (no data rows)`, 2);
-      let report: ReturnType<typeof evaluatePredictions>;
+      let report: ReturnType<typeof evaluatePredictions> & { subgroup_analyses?: Record<string, SubgroupAnalysisReport>; levels?: LevelFigures[] };
       try {
-        report = evaluatePredictions(rows, {
+        const opts: EvaluateOptions = {
           label: o.label,
           scores: o.score,
           ...(o.threshold !== undefined ? { threshold: parseThreshold(o.threshold, o.score) } : {}),
@@ -154,7 +164,9 @@ export function register(program: Command): void {
           ...(o.subgroupCol ? { subgroupCol: o.subgroupCol } : {}),
           bootstrap: { replicates, seed },
           rowName: (i: number) => `line ${i + 2}`,
-        });
+        };
+        report = evaluatePredictions(rows, opts);
+        if (o.subgroupFlag?.length || o.levelCol) report = { ...report, ...studyFigures(rows, opts, o.subgroupFlag ?? [], o.levelCol) };
       } catch (err) {
         if (err instanceof CliError) throw err;
         throw new CliError(`${o.predictions}: ${(err as Error).message}`, 2, { cause: err });
@@ -165,6 +177,36 @@ export function register(program: Command): void {
         writeFileSync(o.html, html);
       }
       if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      else process.stdout.write(paperTable(view) + (o.html ? `\n\nHTML report: ${o.html}` : '') + '\n');
+      else process.stdout.write(paperTable(view) + studyText(report) + (o.html ? `\n\nHTML report: ${o.html}` : '') + '\n');
     });
+}
+
+/**
+ * Subgroup flags and levels as a study report has them (shared/stats/study-figures.ts, the code the
+ * coordinator runs): cohorts with "<name>" and "<name> (complement)" subgroups, subgroup_analyses,
+ * and per level its own cohorts and interaction tests.
+ */
+export function studyFigures(rows: readonly Record<string, string>[], o: EvaluateOptions, flags: readonly string[], levelCol: string | undefined): { cohorts: Record<string, CohortReport>; subgroup_analyses?: Record<string, SubgroupAnalysisReport>; levels?: LevelFigures[] } {
+  const cohortCol = o.cohortCol ?? '__cohort__';
+  const table = o.cohortCol ? rows : rows.map((r) => ({ ...r, [cohortCol]: 'all' }));
+  const declared = flags.map((c) => ({ name: c, definition: `${c} == 1`, membership: flagMembership(table, c, o.rowName) }));
+  const main = cohortFigures(table, { ...o, cohortCol }, declared);
+  if (!levelCol) return main;
+  const { levels, levelOf } = levelsFromColumn(table, levelCol, o.scores);
+  return { ...main, levels: levelFigures(table, { ...o, cohortCol }, levels, levelOf, declared) };
+}
+
+function studyText(r: { subgroup_analyses?: Record<string, SubgroupAnalysisReport>; levels?: LevelFigures[] }): string {
+  const parts: string[] = [];
+  const interactions = (title: string, sa: Record<string, SubgroupAnalysisReport> | undefined) => {
+    const rows = Object.entries(sa ?? {}).flatMap(([name, a]) => Object.entries(a.interaction).flatMap(([c, byModel]) => Object.entries(byModel).map(([m, t]) =>
+      [name, c, m, fmt(t.auc_in), fmt(t.auc_out), fmt(t.difference), t.ci ? `${fmt(t.ci[0])} to ${fmt(t.ci[1])}` : '—', pText(t.p, t.reason)])));
+    if (rows.length) parts.push(`${title}\n${table(['Subgroup', 'Cohort', 'Model', 'AUC in', 'AUC out', 'ΔAUC', '95% CI', 'P (DeLong, independent)'], rows)}`);
+  };
+  interactions('Subgroup interaction tests', r.subgroup_analyses);
+  for (const l of r.levels ?? []) {
+    parts.push(`Level ${l.name} (models ${l.models.join(', ') || 'none'})\n${Object.keys(l.cohorts).length ? paperTable({ cohorts: l.cohorts }) : 'no rows'}`);
+    interactions(`Level ${l.name}: subgroup interaction tests`, l.subgroup_analyses);
+  }
+  return parts.length ? `\n\n${parts.join('\n\n')}` : '';
 }

@@ -210,16 +210,18 @@ export function resolveEndpoints(rows: readonly EndpointRow[], e: Pick<EndpointF
 }
 
 /**
- * The cohort rules at every level: the training and validation cohorts of each level need positive
- * and negative cases (a model cannot be trained, nor a threshold chosen, otherwise).
+ * The cohort rules at every level. Rule "both" (pooled counts): the training and validation cohorts
+ * of each level need positive and negative cases (a model cannot be trained, nor a threshold chosen,
+ * otherwise). Rule "cases" (one site's counts, at the start of its study): each level needs cases in
+ * each required cohort; a site may lack one class, which the other sites supply.
  */
-export function checkLevelCohorts(levels: readonly ResolvedLevel[], needBoth: readonly string[] = ['train', 'validation'], where = 'the sites'): void {
+export function checkLevelCohorts(levels: readonly ResolvedLevel[], needBoth: readonly string[] = ['train', 'validation'], where = 'the sites', rule: 'both' | 'cases' = 'both'): void {
   const problems: string[] = [];
   for (const l of levels) {
     for (const c of needBoth) {
       const k = l.cohorts[c] ?? { n: 0, positives: 0 };
-      if (k.positives === 0 || k.positives === k.n) {
-        problems.push(`level "${l.name}" (${l.title}), cohort ${c}: ${k.n} cases, ${k.positives} positive — needs positive and negative cases`);
+      if (rule === 'cases' ? k.n === 0 : k.positives === 0 || k.positives === k.n) {
+        problems.push(`level "${l.name}" (${l.title}), cohort ${c}: ${k.n} cases, ${k.positives} positive — ${rule === 'cases' ? 'needs cases' : 'needs positive and negative cases'}`);
       }
     }
   }

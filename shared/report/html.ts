@@ -323,26 +323,40 @@ tbody tr:last-child td,tbody tr:last-child th{border-bottom:2px solid #111}
 ol.reasons{font-size:11.5px;color:#555;margin:2px 0 8px;padding-left:22px}
 .note{font-size:11.5px;color:#555}`;
 
+/**
+ * One cohort's figures and tables (ROC, calibration and decision curves; estimates; paired
+ * comparisons; subgroups; the reasons of undefined values), numbered after `at` (figure and table
+ * counters; `prefix` labels them, e.g. "Level 2, "). Returns the HTML without a heading.
+ */
+export function cohortSection(cohort: string, c: HtmlCohort, at: { figure: number; table: number; prefix?: string; rocData?: Readonly<Record<string, readonly HtmlRocPoint[]>> | undefined }): { html: string; figure: number; table: number } {
+  let { figure, table } = at;
+  const pre = at.prefix ?? '';
+  const names = Object.keys(c.models);
+  const models = names.map((n, i) => [n, c.models[n]!, PALETTE[i % PALETTE.length]!] as [string, HtmlModel, string]);
+  const prevalence = c.n > 0 ? c.positives / c.n : null;
+  figure++;
+  const hasBoot = (c.comparisons ?? []).some((x) => (x.npv_difference ?? x.bootstrap?.npv_difference)?.estimate !== undefined);
+  const html = `<p class="meta">n = ${c.n}; positives = ${c.positives}${prevalence === null ? '' : ` (prevalence ${(prevalence * 100).toFixed(1)}%)`}</p>
+<div class="panel">${rocPlot(models, at.rocData)}${calibrationPlot(models)}${decisionPlot(models, prevalence)}</div>
+<p class="note"><b>${escapeHtml(pre)}Figure ${figure}.</b> ${escapeHtml(cohort)}: (A) ROC curves, dashed line = chance, ○ = operating point at the model's threshold, shaded = equal-variance binormal ROC curves whose AUCs are the DeLong 95% CI limits; (B) calibration: observed proportion by bins of predicted risk with Wilson 95% CIs, dashed line = ideal; (C) decision curves: net benefit of each model against treating all and treating none.</p>
+${estimatesTable(c, `${escapeHtml(pre)}Table ${++table}. ${escapeHtml(cohort)}: estimates with 95% confidence intervals (AUC: DeLong; proportions at the threshold, positive when score ≥ threshold).`)}
+${comparisonsTable(c.comparisons ?? [], `${escapeHtml(pre)}Table ${++table}. ${escapeHtml(cohort)}: paired comparisons (AUC: DeLong test${hasBoot ? '; NPV and specificity: paired stratified bootstrap' : ''}).`)}
+${c.subgroups && Object.keys(c.subgroups).length ? subgroupTable(c.subgroups, names, `${escapeHtml(pre)}Table ${++table}. ${escapeHtml(cohort)}: subgroups.`) : ''}
+${notesList()}
+`;
+  return { html, figure, table };
+}
+
 export function renderHtmlReport(report: HtmlReportInput, opts: HtmlReportOptions): string {
   notes = [];
   const sections: string[] = [];
   let figure = 0;
   let table = 0;
   for (const [cohort, c] of Object.entries(report.cohorts)) {
-    const names = Object.keys(c.models);
-    const models = names.map((n, i) => [n, c.models[n]!, PALETTE[i % PALETTE.length]!] as [string, HtmlModel, string]);
-    const prevalence = c.n > 0 ? c.positives / c.n : null;
-    figure++;
-    const hasBoot = (c.comparisons ?? []).some((x) => (x.npv_difference ?? x.bootstrap?.npv_difference)?.estimate !== undefined);
-    sections.push(`<section><h2>${escapeHtml(cohort)}</h2>
-<p class="meta">n = ${c.n}; positives = ${c.positives}${prevalence === null ? '' : ` (prevalence ${(prevalence * 100).toFixed(1)}%)`}</p>
-<div class="panel">${rocPlot(models, opts.rocData?.[cohort])}${calibrationPlot(models)}${decisionPlot(models, prevalence)}</div>
-<p class="note"><b>Figure ${figure}.</b> ${escapeHtml(cohort)}: (A) ROC curves, dashed line = chance, ○ = operating point at the model's threshold, shaded = equal-variance binormal ROC curves whose AUCs are the DeLong 95% CI limits; (B) calibration: observed proportion by bins of predicted risk with Wilson 95% CIs, dashed line = ideal; (C) decision curves: net benefit of each model against treating all and treating none.</p>
-${estimatesTable(c, `Table ${++table}. ${escapeHtml(cohort)}: estimates with 95% confidence intervals (AUC: DeLong; proportions at the threshold, positive when score ≥ threshold).`)}
-${comparisonsTable(c.comparisons ?? [], `Table ${++table}. ${escapeHtml(cohort)}: paired comparisons (AUC: DeLong test${hasBoot ? '; NPV and specificity: paired stratified bootstrap' : ''}).`)}
-${c.subgroups && Object.keys(c.subgroups).length ? subgroupTable(c.subgroups, names, `Table ${++table}. ${escapeHtml(cohort)}: subgroups.`) : ''}
-${notesList()}
-</section>`);
+    const r = cohortSection(cohort, c, { figure, table, rocData: opts.rocData?.[cohort] });
+    figure = r.figure;
+    table = r.table;
+    sections.push(`<section><h2>${escapeHtml(cohort)}</h2>\n${r.html}</section>`);
   }
   notes = [];
   for (const s of opts.extraSections ?? []) sections.push(`<section><h2>${escapeHtml(s.title)}</h2>${s.html}</section>`);

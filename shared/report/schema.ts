@@ -142,6 +142,37 @@ export const table1PooledSchema = z.looseObject({
 });
 export const table1Schema = z.union([table1PooledSchema, z.looseObject({ reason: z.string(), sites_missing: z.record(z.string(), z.string()) })]);
 
+/** Subgroup analyses (issue 16 item 2): per subgroup its definition, cases with a missing cell and,
+ *  per cohort and model, the AUC interaction test against the complement (DeLong, independent samples). */
+export const subgroupAnalysesSchema = z.record(z.string(), z.looseObject({
+  definition: z.string(), missing: num,
+  interaction: z.record(z.string(), z.record(z.string(), z.looseObject({ difference: maybe, z: maybe, p: maybe, ci: ci.nullable(), method: z.string(), reason: z.string().optional() }))),
+  reason: z.string().optional(),
+}));
+
+/**
+ * One level of a hierarchical endpoint (study `levels:`; level 2 among the positives of level 1):
+ * its endpoint as configured, its models and their thresholds, and the held-out figures on the
+ * level's own population per cohort (same shape as the report's `cohorts`: n and positives of the
+ * level's cases, every model's figures, the comparisons between every pair of the level's models,
+ * the subgroups and their complements) with the subgroup interaction tests on the level's cases.
+ * A study with one endpoint (outcome/population, or the label column) has no `levels` key: its
+ * figures are the top-level `cohorts`.
+ */
+export const levelReportSchema = z.looseObject({
+  /** 1-based position in the hierarchy. */
+  level: num,
+  name: z.string(),
+  title: z.string(),
+  endpoint: z.looseObject({ outcome: z.string(), population: z.string() }),
+  models: z.array(z.string()),
+  thresholds: z.record(z.string(), num),
+  /** The level's first model: the one its headline table compares with. */
+  reference_model: z.string().nullable(),
+  cohorts: z.record(z.string(), cohortSchema),
+  subgroup_analyses: subgroupAnalysesSchema.optional(),
+});
+
 export const studyReportSchema = z.looseObject({
   study: z.looseObject({ id: z.string(), title: z.string().nullable(), config_digest: z.string() }),
   state: z.enum(['completed', 'failed', 'stopped']),
@@ -168,14 +199,9 @@ export const studyReportSchema = z.looseObject({
   /** Declared subgroups (issue 16 item 2): per subgroup its definition, cases with a missing cell and,
    *  per cohort and model, the AUC interaction test against the complement (DeLong, independent
    *  samples); the figures themselves are in cohorts.<cohort>.subgroups. Only a reason in privacy "aggregate". */
-  subgroup_analyses: z.union([
-    z.looseObject({ reason: z.string() }),
-    z.record(z.string(), z.looseObject({
-      definition: z.string(), missing: num,
-      interaction: z.record(z.string(), z.record(z.string(), z.looseObject({ difference: maybe, z: maybe, p: maybe, ci: ci.nullable(), method: z.string(), reason: z.string().optional() }))),
-      reason: z.string().optional(),
-    })),
-  ]).optional(),
+  subgroup_analyses: z.union([z.looseObject({ reason: z.string() }), subgroupAnalysesSchema]).optional(),
+  /** A hierarchical endpoint: one section per level (see levelReportSchema); absent otherwise. */
+  levels: z.array(levelReportSchema).optional(),
 });
 
 export type Estimate = z.output<typeof estimateSchema>;
@@ -191,6 +217,7 @@ export type FrozenModelReport = z.output<typeof frozenModelSchema>;
 export type StudyReport = z.output<typeof studyReportSchema>;
 export type Table1Report = z.output<typeof table1Schema>;
 export type Table1Pooled = z.output<typeof table1PooledSchema>;
+export type LevelReport = z.output<typeof levelReportSchema>;
 
 /** Parses a report.json (a study report); the error names the first field that does not fit. */
 export function parseStudyReport(value: unknown, where = 'report.json'): StudyReport {

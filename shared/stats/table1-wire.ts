@@ -26,8 +26,12 @@ export const table1VariableSchema = z.strictObject({
   if (v.edges && v.edges.some((e, i) => i > 0 && !(e > v.edges![i - 1]!))) ctx.addIssue({ code: 'custom', path: ['edges'], message: 'edges must increase' });
 });
 
-export const table1MomentsRequestSchema = z.strictObject({ columns: z.array(ident).min(1).max(500) });
-export const table1AggregatesRequestSchema = z.strictObject({ variables: z.array(table1VariableSchema).min(1).max(500) });
+/** The study population Table 1 describes: the endpoint chain of the study's first level (as a
+ *  model's task carries it; the site validates it with shared/config/endpoint.ts parseEndpointChain).
+ *  Absent: every case of the manifest (a study on the label column). */
+const population = z.array(z.record(z.string(), z.unknown())).min(1).max(4).optional();
+export const table1MomentsRequestSchema = z.strictObject({ columns: z.array(ident).min(1).max(500), population });
+export const table1AggregatesRequestSchema = z.strictObject({ variables: z.array(table1VariableSchema).min(1).max(500), population });
 
 const count = z.number().int().min(-1);
 /** Reply of table1.moments: column -> [n, sum, sumsq, negatives]; all -1 when n is suppressed

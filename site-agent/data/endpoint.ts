@@ -5,7 +5,7 @@
 // or table is opened, so training, validation and held-out scoring all see the same cases.
 import { readFile } from 'node:fs/promises';
 import { parseCsv } from './csv.js';
-import { resolveEndpoints, type EndpointRow, type Level, type ResolvedLevel } from '../../shared/config/endpoint.js';
+import { checkLevelCohorts, resolveEndpoints, type EndpointRow, type Level, type ResolvedLevel } from '../../shared/config/endpoint.js';
 import type { Manifest, ManifestCase } from './manifest.js';
 
 /** The manifest's rows as header -> cell (headers lower-cased, as the manifest reader does), in case order. */
@@ -25,8 +25,16 @@ export interface EndpointManifest {
   readonly level: ResolvedLevel;
 }
 
-/** The manifest restricted to the cases of the chain's last level, labelled by its outcome. */
-export async function applyEndpoint(manifest: Manifest, chain: readonly Level[]): Promise<EndpointManifest> {
+/** Cohorts every level needs cases in at a site that has the cohort at all (a held-out-only site is not asked for training cases). */
+export const REQUIRED_COHORTS = ['train', 'validation'] as const;
+
+/**
+ * The manifest restricted to the cases of the chain's last level, labelled by its outcome. With
+ * `site`, the cohort rules are checked at every level of the chain first (checkLevelCohorts, rule
+ * "cases"): a level without cases in a required cohort the site has stops with an EndpointError
+ * that names the site, the level and the cohort.
+ */
+export async function applyEndpoint(manifest: Manifest, chain: readonly Level[], site?: string): Promise<EndpointManifest> {
   const rows = await manifestRows(manifest);
   const lower = chain.map((l) => ({
     ...l,
@@ -35,6 +43,10 @@ export async function applyEndpoint(manifest: Manifest, chain: readonly Level[])
   })) as Level[];
   const withCohort = rows.map((r, i) => ({ ...r, cohort: manifest.cases[i]!.cohort }));
   const levels = resolveEndpoints(withCohort, { levels: lower }, 'cohort', (i) => `${manifest.path} line ${manifest.cases[i]!.line}`);
+  if (site !== undefined) {
+    const present = REQUIRED_COHORTS.filter((c) => manifest.cases.some((x) => x.cohort === c));
+    checkLevelCohorts(levels.map((l, k) => ({ ...l, name: chain[k]!.name })), present, `site ${site} (${manifest.path})`, 'cases');
+  }
   const level = levels[levels.length - 1]!;
   const cases: ManifestCase[] = level.rows.map((i, k) => ({ ...manifest.cases[i]!, label: level.labels[k]! }));
   return { manifest: { ...manifest, cases }, level: { ...level, name: chain[chain.length - 1]!.name } };
