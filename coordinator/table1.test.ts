@@ -111,4 +111,32 @@ describe('coordinator Table 1', () => {
     const none = await collectTable1(host(STUDY, [b]), log);
     expect('reason' in none.table1 && none.table1.reason).toMatch(/no site answered/);
   });
+
+  it('describes the study population: a restricted population only, stated in the notes; a hierarchical study on level 1\'s population', async () => {
+    const a = site('site-a', 1, 90), b = site('site-b', 2, 60);
+    const study = { ...STUDY, outcome: { column: 'label', positive_when: '== 1' }, population: { column: 'age', between: [40, 60] }, table1: { columns: ['age'] } };
+    const h = host(study, [a, b]);
+    const { table1 } = await collectTable1(h, log);
+    if (!('rows' in table1)) throw new Error(table1.reason);
+    const all = [...a.lines, ...b.lines].map((l) => l.split(',')).filter((r) => Number(r[4]) >= 40 && Number(r[4]) <= 60);
+    for (const c of ['train', 'test']) {
+      const ages = all.filter((r) => r[1] === c).map((r) => Number(r[4]));
+      expect(table1.n[c]).toBe(ages.length);
+      const m = ages.reduce((x, y) => x + y, 0) / ages.length;
+      const sd = Math.sqrt(ages.reduce((x, y) => x + (y - m) ** 2, 0) / (ages.length - 1));
+      expect(table1.rows.find((r) => r.variable === 'age' && r.statistic === 'mean (SD)')!.cells[c]!.text).toBe(`${m.toFixed(1)} (${sd.toFixed(1)})`);
+    }
+    expect(table1.n.train! + table1.n.test!).toBeLessThan(150);
+    expect(table1.notes[0]).toMatch(/study population: age between 40 and 60.*trained and evaluated on/);
+    // A hierarchical endpoint: level 1 (everyone with the outcome recorded) is described, and the notes say so.
+    const levels = { ...STUDY, table1: { columns: ['age'] }, levels: [{ name: 'first', outcome: { column: 'label', positive_when: '== 1' } }, { name: 'second', outcome: { column: 'lvi', positive_when: '== 1' } }] };
+    const l = (await collectTable1(host(levels, [a, b]), log)).table1;
+    if (!('rows' in l)) throw new Error(l.reason);
+    expect(l.n.train! + l.n.test!).toBe(150);
+    expect(l.notes[0]).toMatch(/level 1's population \(first/);
+    // A study on the label column: every case, no population note.
+    const plain = (await collectTable1(host({ ...STUDY, table1: { columns: ['age'] } }, [a, b]), log)).table1;
+    if (!('rows' in plain)) throw new Error(plain.reason);
+    expect(plain.notes.some((n) => /population/.test(n))).toBe(false);
+  });
 });

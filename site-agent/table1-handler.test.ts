@@ -87,4 +87,16 @@ describe('table1 phase handler', () => {
     await expect(handler()(request('table1.aggregates', 'nope'))).rejects.toThrow(/not JSON/);
     await expect(handler()(request('table1.rows', {}))).rejects.toThrow(/unknown table1 phase/);
   });
+
+  it('describes only the study population when the request names it (missing population cells left out)', async () => {
+    const population = [{ name: 'endpoint', outcome: { column: 'label', positive_when: '== 1' }, population: { column: 'ki67', between: [10, 40] } }];
+    const wire = read(await handler(1)(request('table1.aggregates', { variables: VARS, population }))) as { cohorts: Record<string, { n: number; vars: Record<string, { n?: number; sum?: number }> }> };
+    // train: ki67 10, 20, 30, 15 are inside (t1, t3, t4, t6); NA (t2) and 5 (t5) are not; test: none inside.
+    expect(wire.cohorts.train!.n).toBe(4);
+    expect(wire.cohorts.train!.vars.age).toMatchObject({ n: 4, sum: 40 + 50 + 55 + 65 });
+    expect(wire.cohorts.test).toBeUndefined();
+    const moments = read(await handler(1)(request('table1.moments', { columns: ['age'], population }))) as Record<string, number[]>;
+    expect(moments.age!.slice(0, 2)).toEqual([4, 210]);
+    await expect(handler(1)(request('table1.aggregates', { variables: VARS, population: [{ name: 'x', outcome: { column: 'label' } }] }))).rejects.toThrow(/endpoint is invalid: 0\.outcome\.positive_when/);
+  });
 });

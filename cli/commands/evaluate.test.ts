@@ -124,4 +124,31 @@ describe('fl evaluate', () => {
     expect(() => parseThreshold('c=0.2', ['a', 'b'])).toThrow(/not one of/);
     expect(() => parseThreshold('x', ['a'])).toThrow(/not a number/);
   });
+
+  it('--level-col and --subgroup-flag: each level on its own rows and models, subgroups with complements and the interaction test', async () => {
+    // Level "n0" (model m1 on the n = 30 data, flag = the site column), level "burden" (models ddfn and gsus on the same data).
+    const lines = ['label,m1,ddfn,gsus,level,high,cohort',
+      ...d.y.map((y, i) => `${y},${d.a[i]},,,n0,${i % 2},test`),
+      ...d.y.map((y, i) => `${y},,${d.a[i]},${d.b[i]},burden,${i === 0 ? 'NA' : i % 3 === 0 ? 1 : 0},test`)];
+    const p = write('levels.csv', lines.join('\n') + '\n');
+    const args = ['evaluate', '--predictions', p, '--label', 'label', '--score', 'm1,ddfn,gsus', '--cohort-col', 'cohort', '--level-col', 'level', '--subgroup-flag', 'high', '--bootstrap', '0'];
+    const r = JSON.parse(await run(...args, '--json'));
+    expect(r.levels.map((l: { name: string; models: string[] }) => `${l.name}:${l.models.join('+')}`)).toEqual(['n0:m1', 'burden:ddfn+gsus']);
+    const burden = r.levels[1].cohorts.test;
+    expect(burden.n).toBe(30);
+    expect(burden.positives).toBe(ref.positives);
+    expect(burden.comparisons).toHaveLength(1);
+    expect(Math.abs(burden.comparisons[0].delong.p - ref.delong.p)).toBeLessThan(1e-9);
+    expect(r.levels[1].subgroup_analyses.high.missing).toBe(1);
+    expect(burden.subgroups.high.n + burden.subgroups['high (complement)'].n).toBe(29);
+    const n0 = r.levels[0].subgroup_analyses.high.interaction.test.m1;
+    expect(n0.auc_in).toBe(r.levels[0].cohorts.test.subgroups.high.models.m1.auc.estimate);
+    expect(n0.p).toBeGreaterThan(0);
+    // The pooled cohort keeps every row; the text output has a table per level and the interaction tests.
+    expect(r.cohorts.test.n).toBe(60);
+    const text = await run(...args);
+    expect(text).toMatch(/Level n0 \(models m1\)/);
+    expect(text).toMatch(/Level burden: subgroup interaction tests/);
+    expect((await failure(...args.slice(0, -2), '--subgroup-flag', 'level')).message).toMatch(/subgroup flag "n0" is not 1 or 0/);
+  });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyEndpoint } from './endpoint.js';
-import { endpointChain, parseEndpointChain } from '../../shared/config/endpoint.js';
+import { EndpointError, endpointChain, parseEndpointChain } from '../../shared/config/endpoint.js';
 import { studySchema } from '../../shared/config/study.js';
 import type { Manifest, ManifestCase } from './manifest.js';
 
@@ -56,5 +56,26 @@ describe('the endpoint at the site', () => {
     expect(endpointChain(study({}), { name: 'm' })).toBeNull();
     expect(() => study({ levels: [{ name: 'a', outcome: { column: 'x', positive_when: '>= 1' } }, { name: 'b', outcome: { column: 'x', positive_when: '>= 3' } }] }, [{ name: 'm', level: 'c' }])).toThrow(/is not one of the study.s levels \(a, b\)/);
     expect(() => parseEndpointChain([{ name: 'x', outcome: { column: 'y', positive_when: 'big' } }], 'm')).toThrow(/model "m".*not a condition/);
+  });
+
+  it('checks the cohort rules at every level of the chain for the site: a level without cases in a required cohort names the site, level and cohort', async () => {
+    const levels = [
+      { name: 'n0_vs_nplus', outcome: { column: 'n_positive_nodes', positive_when: '>= 1' } },
+      // Level 2 among N+ with 1 positive SLN: b (train) and f (validation).
+      { name: 'one_sln', outcome: { column: 'n_positive_nodes', positive_when: '>= 3' }, population: { column: 'n_positive_sln', between: [1, 1] } },
+    ];
+    const s = study({ levels }, [{ name: 'm1' }, { name: 'm2', level: 'one_sln' }]);
+    // Level 1 has cases in train and validation: passes.
+    await expect(applyEndpoint(manifest(), parseEndpointChain(endpointChain(s, s.models[0]!), 'm1'), 'site-7')).resolves.toBeDefined();
+    // Level 2: b in train, f in validation: passes.
+    await expect(applyEndpoint(manifest(), parseEndpointChain(endpointChain(s, s.models[1]!), 'm2'), 'site-7')).resolves.toBeDefined();
+    const none = study({ levels: [levels[0], { ...levels[1], population: { column: 'n_positive_sln', between: [2, 2] } }] }, [{ name: 'm1' }, { name: 'm2', level: 'one_sln' }]);
+    // Level 2 among N+ with 2 positive SLN: c and d in train, nobody in validation.
+    const err = await applyEndpoint(manifest(), parseEndpointChain(endpointChain(none, none.models[1]!), 'm2'), 'site-7').catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(EndpointError);
+    expect((err as Error).message).toMatch(/site site-7 .*\n.*level "one_sln" .*cohort validation: 0 cases/);
+    expect((err as Error).message).not.toMatch(/cohort train/);
+    // Without a site name (as before) nothing is checked.
+    await expect(applyEndpoint(manifest(), parseEndpointChain(endpointChain(none, none.models[1]!), 'm2'))).resolves.toBeDefined();
   });
 });
