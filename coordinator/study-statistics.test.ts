@@ -38,7 +38,7 @@ function makeRows(): StudyPredictionRow[] {
       for (let i = 0; i < n; i++) {
         const y = (u() < 0.4 ? 1 : 0) as 0 | 1;
         const ki = u();
-        const subgroups = ki < 0.1 ? {} : { ki67_high: ki < 0.55 };
+        const subgroups: Record<string, boolean> = ki < 0.1 ? {} : { ki67_high: ki < 0.55 };
         const cohort = siteCohort === 'test' ? 'internal_test' : `prospective_${site}`;
         rows.push({ site, cohort, siteCohort, caseKey: `${site}-${siteCohort}-${i}`, label: y, level: 'n0_vs_nplus', subgroups, scores: { r1: y * 0.3 + u() * 0.7, c1: y * 0.5 + u() * 0.5, r2: NaN, c2: NaN } });
         if (y === 1) {
