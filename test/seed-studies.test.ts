@@ -2,12 +2,15 @@
 // (3 synthetic hospitals, mutual TLS, coordinator + site-agent processes) finishes, writes the
 // study's outputs, and its report holds the paper's models on the study's endpoint: the
 // population (car) and the levels (radiomics-ml, nodal-burden) change which cases are scored.
+// report.json fits the zod schema; `fl evaluate` recomputes its subgroup and per-level figures from
+// predictions.csv (subgroup and level columns) to 1e-9.
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flRun } from './helpers/processes.js';
 import { parseCsv } from '../shared/stats/csv.js';
+import { parseStudyReport, type StudyReport } from '../shared/report/schema.js';
 
 interface Report {
   state: string; reason?: string;
@@ -17,15 +20,56 @@ interface Report {
   table1?: { cohorts: string[]; n: Record<string, number | null>; rows: { variable: string; statistic: string; cells: Record<string, { text: string | null }> }[]; tests: Record<string, { p: number | null }>; sites_answered: string[]; reason?: string };
 }
 
-async function demo(study: string, extra: string[] = []): Promise<{ out: string; report: Report; predictions: Record<string, string>[]; manifest: (site: string) => Record<string, string>[] }> {
+async function demo(study: string, extra: string[] = []): Promise<{ out: string; report: Report; predictions: Record<string, string>[]; manifest: (site: string) => Record<string, string>[]; stderr: string }> {
   const out = join(mkdtempSync(join(tmpdir(), `seed-${study}-`)), 'demo');
   const r = await flRun(['demo', '--study', study, '--out', out, '--cases-per-site', '240', '--image-size', '32', '--rounds', '1', '--epochs', '1', '--nlambda', '8', '--folds', '3', '--trees', '10', '--seed', '5', ...extra]);
   expect(r.code, r.stderr.slice(-4000)).toBe(0);
   for (const f of ['report.json', 'report.html', 'predictions.csv', 'audit/log.jsonl', 'sites/site-1/manifest.csv', 'sites/site-1/agent-state']) expect(existsSync(join(out, f)), f).toBe(true);
-  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+  const raw = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as unknown;
+  const report = raw as Report;
   expect(report.state, report.reason).toBe('completed');
+  // The report.json contract (shared/report/schema.ts), levels included.
+  parseStudyReport(raw, join(out, 'report.json'));
   const table = (p: string) => parseCsv(readFileSync(p, 'utf8'), p);
-  return { out, report, predictions: table(join(out, 'predictions.csv')), manifest: (site) => table(join(out, 'sites', site, 'manifest.csv')) };
+  return { out, report, predictions: table(join(out, 'predictions.csv')), manifest: (site) => table(join(out, 'sites', site, 'manifest.csv')), stderr: r.stderr };
+}
+
+/**
+ * `fl evaluate` on the demo's predictions.csv with the report's thresholds, the study's bootstrap
+ * (1000 replicates, seed 5 as given to the demo) and its subgroup and level columns; every number of
+ * the report's cohorts, subgroup_analyses and levels is recomputed to 1e-9. Returns how many.
+ */
+async function reproduce(out: string, report: StudyReport, subgroups: readonly string[], levels: boolean): Promise<number> {
+  const models = Object.keys(report.thresholds!);
+  const r = await flRun(['evaluate', '--predictions', join(out, 'predictions.csv'), '--label', 'label', '--score', models.join(','),
+    '--threshold', models.map((m) => `${m}=${report.thresholds![m]}`).join(','), '--cohort-col', 'cohort', '--bootstrap', '1000', '--seed', '5',
+    ...(subgroups.length ? ['--subgroup-flag', subgroups.join(',')] : []), ...(levels ? ['--level-col', 'level'] : []), '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  const again = JSON.parse(r.stdout) as { cohorts: unknown; subgroup_analyses?: unknown; levels?: { name: string; models: string[]; cohorts: unknown; subgroup_analyses?: unknown }[] };
+  let n = 0;
+  const same = (a: unknown, b: unknown, path: string): void => {
+    if (typeof a === 'number') {
+      expect(typeof b, path).toBe('number');
+      expect(Math.abs(a - (b as number)), path).toBeLessThanOrEqual(1e-9);
+      n++;
+    } else if (Array.isArray(a)) {
+      expect((b as unknown[]).length, path).toBe(a.length);
+      a.forEach((x, i) => same(x, (b as unknown[])[i], `${path}[${i}]`));
+    } else if (a !== null && typeof a === 'object') {
+      for (const [k, v] of Object.entries(a)) if (k !== 'definition') same(v, (b as Record<string, unknown>)[k], `${path}.${k}`);
+    } else expect(b, path).toBe(a);
+  };
+  same(report.cohorts, again.cohorts, 'cohorts');
+  if (subgroups.length) same(report.subgroup_analyses, again.subgroup_analyses, 'subgroup_analyses');
+  if (levels) {
+    expect(again.levels!.map((l) => l.name)).toEqual(report.levels!.map((l) => l.name));
+    report.levels!.forEach((l, k) => {
+      expect(again.levels![k]!.models).toEqual(l.models);
+      same(l.cohorts, again.levels![k]!.cohorts, `levels.${l.name}.cohorts`);
+      same(l.subgroup_analyses ?? {}, again.levels![k]!.subgroup_analyses ?? {}, `levels.${l.name}.subgroup_analyses`);
+    });
+  }
+  return n;
 }
 
 const held = (rows: Record<string, string>[]) => rows.filter((r) => r.cohort === 'test' || r.cohort === 'prospective');
@@ -71,11 +115,13 @@ describe('the seed studies run federated (fl demo --study)', () => {
     }
     // Table 1 from the sites' aggregates: every site answered, n per cohort and mean (SD) of age as
     // from the manifests, the models' binary inputs as n (%), P-values across cohorts.
+    // Table 1 describes the study population (1-2 positive SLN with the NSLN outcome recorded), and says so.
     const t1 = report.table1!;
     expect(t1.reason).toBeUndefined();
     expect(t1.sites_answered).toEqual(sites);
+    expect((t1 as unknown as { notes: string[] }).notes[0]).toMatch(/study population: n_positive_sln between 1 and 2/);
     for (const c of t1.cohorts) {
-      const rows = all.filter((r) => r.cohort === c);
+      const rows = all.filter((r) => r.cohort === c && pop(r) && (r.nsln_positive ?? '').trim() !== '' && r.nsln_positive !== 'NA');
       expect(t1.n[c]).toBe(rows.length);
       const ages = rows.map((r) => Number(r.age));
       const m = ages.reduce((x, y) => x + y, 0) / ages.length;
@@ -85,10 +131,16 @@ describe('the seed studies run federated (fl demo --study)', () => {
     expect(t1.rows.filter((r) => r.variable === 'lvi').map((r) => r.statistic)).toEqual(expect.arrayContaining(['0', '1', 'missing']));
     expect(t1.tests.age!.p).not.toBeNull();
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Table 1: baseline characteristics/);
-  }, 120_000);
+    // One endpoint: no levels section. predictions.csv has a 1/0/empty column per subgroup, and
+    // fl evaluate recomputes the subgroup figures and interaction tests from it.
+    expect((report as unknown as StudyReport).levels).toBeUndefined();
+    const names = ['ki67_high', 'ki67_low', 'her2_positive', 'her2_negative'];
+    expect(Object.keys(predictions[0]!)).toEqual(['site', 'cohort', 'case_key', 'label', 'radscore', 'c', 'ca', 'car', ...names]);
+    expect(await reproduce(out, report as unknown as StudyReport, names, false)).toBeGreaterThan(1000);
+  }, 180_000);
 
-  it('nodal-burden: level 2 models see only the N+ cases, labelled N>=3', async () => {
-    const { report, predictions, manifest } = await demo('nodal-burden');
+  it('nodal-burden: level 2 models see only the N+ cases, labelled N>=3; a report section per level', async () => {
+    const { out, report, predictions, manifest } = await demo('nodal-burden');
     const all = sites.flatMap((s) => manifest(s));
     const t = train(all);
     expect(report.fitted!.combined_n0!.n).toBe(t.length);
@@ -103,13 +155,47 @@ describe('the seed studies run federated (fl demo --study)', () => {
     expect(level2.length).toBe(h.filter((r) => Number(r.n_positive_nodes) >= 1).length);
     expect(level2.filter((p) => p.label === '1').length).toBe(h.filter((r) => Number(r.n_positive_nodes) >= 3).length);
     expect(level2.every((p) => p.combined_n0 === '')).toBe(true);
-  }, 120_000);
+    expect(level2.every((p) => p.level === 'low_vs_high')).toBe(true);
+    // report.json levels: each level's endpoint, models, thresholds, n and positives of its own
+    // population per cohort, comparisons between its two models, Ki-67 subgroups.
+    const full = report as unknown as StudyReport;
+    const [l1, l2] = full.levels!;
+    expect([l1!.name, l1!.models, l2!.name, l2!.models]).toEqual(['n0_vs_nplus', ['radiomics_n0', 'combined_n0'], 'low_vs_high', ['radiomics_high', 'combined_high']]);
+    expect(l2!.endpoint).toEqual({ outcome: 'n_positive_nodes >= 3', population: 'the positives of level 1 "n0_vs_nplus" (n_positive_nodes >= 1)' });
+    expect(Object.keys(l2!.thresholds)).toEqual(['radiomics_high', 'combined_high']);
+    const test = all.filter((r) => r.cohort === 'test');
+    expect([l1!.cohorts.internal_test!.n, l1!.cohorts.internal_test!.positives]).toEqual([test.length, test.filter((r) => Number(r.n_positive_nodes) >= 1).length]);
+    const testNplus = test.filter((r) => Number(r.n_positive_nodes) >= 1);
+    expect([l2!.cohorts.internal_test!.n, l2!.cohorts.internal_test!.positives]).toEqual([testNplus.length, testNplus.filter((r) => Number(r.n_positive_nodes) >= 3).length]);
+    for (const l of [l1!, l2!]) {
+      expect(l.cohorts.internal_test!.comparisons!.map((c) => `${c.a}/${c.b}`)).toEqual([`${l.models[0]}/${l.models[1]}`]);
+      expect(Object.keys(l.cohorts.internal_test!.subgroups!)).toEqual(['ki67_high', 'ki67_high (complement)', 'ki67_low', 'ki67_low (complement)']);
+      expect(Object.keys(l.subgroup_analyses!)).toEqual(['ki67_high', 'ki67_low']);
+    }
+    // Table 1 on level 1's population (everyone), stated in the notes.
+    const t1 = full.table1 as { n: Record<string, number>; notes: string[] };
+    expect(t1.n.test).toBe(test.length);
+    expect(t1.notes[0]).toMatch(/level 1's population \(n0_vs_nplus/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<h2>Level 1: N0 vs N\+ \(n0_vs_nplus\)<\/h2>/);
+    expect(html).toMatch(/<h2>Level 2: N1-2 vs N&gt;=3 among N\+ \(low_vs_high\)<\/h2>/);
+    // fl evaluate recomputes every figure, per level and subgroup, from predictions.csv.
+    expect(await reproduce(out, full, ['ki67_high', 'ki67_low'], true)).toBeGreaterThan(1000);
+  }, 180_000);
 
   it('radiomics-ml: LASSO and GBDT at both endpoints', async () => {
-    const { report } = await demo('radiomics-ml');
+    const { report, manifest, stderr } = await demo('radiomics-ml');
     expect(Object.keys(report.fitted!).sort()).toEqual(['gbdt_aln', 'gbdt_burden', 'lasso_aln', 'lasso_burden']);
     expect(report.fitted!.lasso_burden!.n).toBeLessThan(report.fitted!.lasso_aln!.n);
     for (const m of ['gbdt_aln', 'lasso_aln', 'gbdt_burden', 'lasso_burden']) expect(report.cohorts.internal_test!.models[m]).toBeDefined();
+    // The burden level's n is the N+ held-out cases, not the pooled rows of both levels.
+    const full = report as unknown as StudyReport;
+    const burden = full.levels!.find((l) => l.name === 'burden')!;
+    const test = sites.flatMap((s) => manifest(s)).filter((r) => r.cohort === 'test');
+    expect(burden.cohorts.internal_test!.n).toBe(test.filter((r) => Number(r.n_positive_nodes) >= 1).length);
+    expect(full.levels!.find((l) => l.name === 'aln')!.cohorts.internal_test!.n).toBe(test.length);
+    expect(report.cohorts.internal_test!.n).toBe(burden.cohorts.internal_test!.n + test.length);
+    expect(stderr).toMatch(new RegExp(`internal_test\\s+lasso_burden\\s+${burden.cohorts.internal_test!.n} `));
   }, 120_000);
 
   it('comb: dual-stream MobileNetV2 on B-mode + colour Doppler, only_hf, only_df and comb', async () => {
