@@ -224,6 +224,9 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
     return {
       ...common, ...aggregateStatistics(parts, models, thresholdsByModel), thresholds: thresholdsByModel, reference_model: ev.reference_model ?? models[0]!,
       ...(study.subgroups?.length ? { subgroup_analyses: { reason: 'privacy "aggregate": subgroup figures and interaction tests need per-case subgroup flags, which do not leave the sites in this mode' } } : {}),
+      // Each model's aggregate figures are on its own level's cases already; the per-level sections
+      // (population n, comparisons) need per-case rows.
+      ...(study.levels?.length ? { levels_reason: 'privacy "aggregate": no per-level sections (they need per-case predictions); each model\'s figures in cohorts are on its own level\'s cases' } : {}),
     };
   }
 

@@ -22,6 +22,20 @@ describe('report.json contract', () => {
     expect(parseStudyReport({ ...minimal, table1: { reason: 'no site answered', sites_missing: { a: 'refused' } } }).table1).toMatchObject({ reason: 'no site answered' });
     expect(() => parseStudyReport({ ...minimal, table1: { ...t1, rows: [{ variable: 'age', statistic: 'mean (SD)' }] } })).toThrow(/field "table1/);
   });
+  it('levels: one section per level of a hierarchical endpoint, with cohorts of the statistics shape', () => {
+    const est = { estimate: 0.8, ci: [0.7, 0.9] as [number, number] };
+    const model = { auc: est, threshold: 0.4, sensitivity: est, specificity: est, ppv: est, npv: est, accuracy: est };
+    const level = {
+      level: 2, name: 'low_vs_high', title: 'N1-2 vs N>=3 among N+', endpoint: { outcome: 'n_positive_nodes >= 3', population: 'the positives of level 1' },
+      models: ['r', 'c'], thresholds: { r: 0.4, c: 0.5 }, reference_model: 'r',
+      cohorts: { internal_test: { n: 40, positives: 12, models: { r: model, c: model }, comparisons: [{ a: 'r', b: 'c', auc_difference: 0.01, delong: { z: 0.3, p: 0.76 } }], subgroups: {} } },
+      subgroup_analyses: { ki67_high: { definition: 'ki67 >= 14', missing: 1, interaction: { internal_test: { r: { difference: 0.1, z: 1, p: 0.3, ci: [-0.1, 0.3], method: 'DeLong, independent samples' } } } } },
+    };
+    expect(parseStudyReport({ ...minimal, levels: [level] }).levels![0]!.cohorts.internal_test!.n).toBe(40);
+    expect(parseStudyReport(minimal).levels).toBeUndefined();
+    expect(() => parseStudyReport({ ...minimal, levels: [{ ...level, endpoint: { outcome: 'x' } }] })).toThrow(/field "levels\.0\.endpoint\.population"/);
+    expect(() => parseStudyReport({ ...minimal, levels: [{ ...level, cohorts: { internal_test: { n: 40, models: {} } } }] })).toThrow(/field "levels\.0\.cohorts\.internal_test\.positives"/);
+  });
   it('names the field that does not fit', () => {
     expect(() => parseStudyReport({ ...minimal, state: 'exploded' })).toThrow(/report\.json: field "state"/);
     expect(() => parseStudyReport({ ...minimal, rounds: [{ ...minimal.rounds[0], participants: 'a' }] })).toThrow(/field "rounds\.0\.participants"/);

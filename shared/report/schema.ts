@@ -202,6 +202,8 @@ export const studyReportSchema = z.looseObject({
   subgroup_analyses: z.union([z.looseObject({ reason: z.string() }), subgroupAnalysesSchema]).optional(),
   /** A hierarchical endpoint: one section per level (see levelReportSchema); absent otherwise. */
   levels: z.array(levelReportSchema).optional(),
+  /** Why a hierarchical study has no `levels` (privacy "aggregate"). */
+  levels_reason: z.string().optional(),
 });
 
 export type Estimate = z.output<typeof estimateSchema>;
