@@ -63,11 +63,12 @@ async function reproduce(out: string, report: StudyReport, subgroups: readonly s
   if (subgroups.length) same(report.subgroup_analyses, again.subgroup_analyses, 'subgroup_analyses');
   if (levels) {
     expect(again.levels!.map((l) => l.name)).toEqual(report.levels!.map((l) => l.name));
-    report.levels!.forEach((l, k) => {
-      expect(again.levels![k]!.models).toEqual(l.models);
-      same(l.cohorts, again.levels![k]!.cohorts, `levels.${l.name}.cohorts`);
-      same(l.subgroup_analyses ?? {}, again.levels![k]!.subgroup_analyses ?? {}, `levels.${l.name}.subgroup_analyses`);
-    });
+    for (const l of report.levels!) {
+      const e = again.levels!.find((x) => x.name === l.name)!;
+      expect(e.models).toEqual(l.models);
+      same(l.cohorts, e.cohorts, `levels.${l.name}.cohorts`);
+      same(l.subgroup_analyses ?? {}, e.subgroup_analyses ?? {}, `levels.${l.name}.subgroup_analyses`);
+    }
   }
   return n;
 }

@@ -31,6 +31,8 @@ describe('study figures per level and subgroup', () => {
     expect(levels).toEqual([{ name: 'one', models: ['m1'] }, { name: 'two', models: ['a', 'b'] }]);
     expect(levelOf.filter((l) => l === 'two')).toHaveLength(30);
     expect(() => levelsFromColumn(rows, 'tier', o.scores)).toThrow(/level column "tier" is missing/);
+    // Whatever the row order, the level with most rows (a hierarchy's level 1) comes first.
+    expect(levelsFromColumn([...rows].reverse(), 'level', o.scores).levels.map((l) => l.name)).toEqual(['one', 'two']);
   });
 
   it('each level is evaluated on its own rows with its own models; figures agree with R', () => {

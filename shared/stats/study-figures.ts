@@ -114,12 +114,16 @@ export function levelFigures(rows: readonly PredictionRow[], o: EvaluateOptions 
 /**
  * The level of each row from a level column (predictions.csv `level`), and each level's models: the
  * score columns with a value on at least one of its rows (a model scores the rows of its own level
- * only). Levels in order of first appearance.
+ * only). Levels by their number of rows, most first (a hierarchy's level 1 first); ties in order of first appearance.
  */
 export function levelsFromColumn(rows: readonly PredictionRow[], column: string, scores: readonly string[]): { levels: LevelSpec[]; levelOf: (string | null)[] } {
   if (rows.length && !(column in rows[0]!)) throw new EvaluationInputError(`level column "${column}" is missing (columns: ${Object.keys(rows[0]!).join(', ')})`, undefined, column);
   const levelOf = rows.map((r) => (isMissingCell(r[column]) ? null : r[column]!.trim()));
-  const names = [...new Set(levelOf.filter((l): l is string => l !== null))];
+  // A deeper level is among the previous level's positives, so it has fewer rows: most rows first
+  // (level 1 first), ties in order of first appearance.
+  const count = new Map<string, number>();
+  for (const l of levelOf) if (l !== null) count.set(l, (count.get(l) ?? 0) + 1);
+  const names = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)!);
   const levels = names.map((name) => ({ name, models: scores.filter((s) => rows.some((r, i) => levelOf[i] === name && !isMissingCell(r[s]))) }));
   return { levels, levelOf };
 }
