@@ -26,6 +26,13 @@ describe('endpoint conditions', () => {
     const ok = studySchema.parse({ ...base, outcome: { column: 'n_positive_nodes', positive_when: '>= 1' }, population: { column: 'n_positive_sln', between: [1, 2] }, subgroups: [{ name: 'ki67_high', column: 'ki67', when: '>= 14' }] });
     expect(ok.outcome!.positive_when.op).toBe('>=');
     expect(studySchema.parse(base).subgroups).toBeUndefined();
+    // A subgroup's predictions.csv column may not clash with a model's or a fixed column.
+    for (const name of ['m', 'level']) {
+      const clash = studySchema.safeParse({ ...base, subgroups: [{ name, column: 'ki67', when: '>= 14' }] });
+      expect(clash.success).toBe(false);
+      expect(clash.error!.issues[0]!.path).toEqual(['subgroups', 0, 'name']);
+      expect(clash.error!.issues[0]!.message).toMatch(/same predictions.csv column/);
+    }
     const both = studySchema.safeParse({ ...base, outcome: { column: 'x', positive_when: '>= 1' }, levels: [{ name: 'a', outcome: { column: 'x', positive_when: '>= 1' } }, { name: 'b', outcome: { column: 'x', positive_when: '>= 3' } }] });
     expect(both.success).toBe(false);
     expect(JSON.stringify(both.error!.issues)).toMatch(/either outcome .* or levels/);

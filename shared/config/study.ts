@@ -171,6 +171,11 @@ export const studySchema = z.strictObject({
     if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
     seen.add(m.name);
   });
+  // predictions.csv has one column per model and per subgroup beside site, cohort, case_key, label, level.
+  const taken = new Set(['site', 'cohort', 'case_key', 'label', 'level', ...s.models.map((m) => m.name)]);
+  (s.subgroups ?? []).forEach((g, i) => {
+    if (taken.has(g.name)) ctx.addIssue({ code: 'custom', path: ['subgroups', i, 'name'], message: `subgroup "${g.name}" would name the same predictions.csv column as a model or site, cohort, case_key, label, level: rename it` });
+  });
 });
 export type StudyConfig = z.output<typeof studySchema>;
 
