@@ -151,12 +151,15 @@ export function renderStudyHtml(report: StudyReport): string {
     }).join('')}</tr>`).join('')
   }</tbody></table>`;
   const rounds = report.rounds.map((r) => `<tr><td>${r.round}</td><td>${escapeHtml(r.state.replaceAll('_', ' '))}</td><td>${r.participants.length - Object.keys(r.dropped).length}/${r.participants.length}</td><td>${r.duration_s.toFixed(1)} s</td>${r.privacy ? `<td>ε = ${r.privacy.epsilon.toFixed(3)}</td>` : ''}</tr>`).join('');
-  return renderHtmlReport({ cohorts: report.cohorts ?? {} }, {
+  // A hierarchical endpoint: the level sections replace the pooled cohorts (whose rows mix the
+  // levels' populations; report.json keeps them).
+  const levels = report.levels ?? [];
+  return renderHtmlReport({ cohorts: levels.length ? {} : report.cohorts ?? {} }, {
     title: report.study.title ?? `Study ${report.study.id}`,
     subtitle: `Federated study ${report.study.id}: ${report.sites.length} sites, ${report.rounds.length} rounds, strategy ${report.strategy}; held-out cohorts scored only by frozen models. Generated ${report.ended_at}.`,
     extraSections: [
       // A hierarchical endpoint: one section (heading) per level, on the level's own population.
-      ...(report.levels ?? []).map((l) => ({ title: `Level ${l.level}: ${l.title} (${l.name})`, html: levelSection(l) })),
+      ...levels.map((l) => ({ title: `Level ${l.level}: ${l.title} (${l.name})`, html: levelSection(l) })),
       { title: 'Frozen models and operating thresholds', html: frozenTable },
       { title: 'Learning curves (federated validation, example-weighted over sites)', html: `<div style="display:flex;gap:24px;flex-wrap:wrap">${learningCurves(report, 'val_auc', 'validation AUC')}${learningCurves(report, 'train_loss', 'training loss')}</div>` },
       ...(report.table1 ? [{ title: 'Table 1: baseline characteristics per cohort and site', html: table1Section(report.table1) }] : []),

@@ -131,7 +131,8 @@ describe('the seed studies run federated (fl demo --study)', () => {
     }
     expect(t1.rows.filter((r) => r.variable === 'lvi').map((r) => r.statistic)).toEqual(expect.arrayContaining(['0', '1', 'missing']));
     expect(t1.tests.age!.p).not.toBeNull();
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Table 1: baseline characteristics/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Table 1: baseline characteristics[\s\S]*/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<h2>internal_test<\/h2>/);
     // One endpoint: no levels section. predictions.csv has a 1/0/empty column per subgroup, and
     // fl evaluate recomputes the subgroup figures and interaction tests from it.
     expect((report as unknown as StudyReport).levels).toBeUndefined();
@@ -180,6 +181,8 @@ describe('the seed studies run federated (fl demo --study)', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/<h2>Level 1: N0 vs N\+ \(n0_vs_nplus\)<\/h2>/);
     expect(html).toMatch(/<h2>Level 2: N1-2 vs N&gt;=3 among N\+ \(low_vs_high\)<\/h2>/);
+    // The level sections replace the pooled cohorts, whose rows mix both levels' populations.
+    expect(html).not.toMatch(/<h2>internal_test<\/h2>/);
     // fl evaluate recomputes every figure, per level and subgroup, from predictions.csv.
     expect(await reproduce(out, full, ['ki67_high', 'ki67_low'], true)).toBeGreaterThan(1000);
   }, 180_000);
