@@ -19,7 +19,7 @@ import { gridThreshold, pool, type ModelSummary } from '../shared/evaluation/agg
 import { aggregateStatistics } from './aggregate-statistics.js';
 import { reportCohort } from './report-cohorts.js';
 import { buildStudyStatistics, predictionsCsv, type StudyLevel, type StudyPredictionRow } from './study-statistics.js';
-import type { Population } from '../shared/config/endpoint.js';
+import { checkLevelCohorts, studyLevels, type Population, type ResolvedLevel } from '../shared/config/endpoint.js';
 
 /**
  * What the held-out evaluation needs from a running coordinator (its CoordinatorHandle provides
@@ -151,6 +151,14 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
     throw new StudyFailedError(`validation scoring: ${val.results.size} site(s) answered, min_sites is ${study.min_sites} (${[...val.failures].map(([s, r]) => `${s}: ${r}`).join('; ')})`);
   }
   const pooledVal = [...val.results.values()].flatMap((r) => r.predictions);
+  // The cohort rules at every level, on the pooled validation cases: each level needs positive and
+  // negative cases there, or no threshold can be chosen (the study stops naming level and cohort).
+  checkPooledValidation(study, aggregateOnly
+    ? (m) => pool([...val.results.values()].flatMap((r) => Object.values(r.aggregate?.cohorts ?? {}).map((c) => c[m]).filter((x): x is ModelSummary => !!x)))
+    : (m) => {
+      const labels = pooledVal.filter((p) => m in p.scores).map((p) => p.label);
+      return { n: labels.length, positives: labels.filter((l) => l === 1).length };
+    }, [...val.results.keys()].sort());
   frozen = refs.map((ref): FrozenChoice => {
     if (aggregateOnly) {
       // Threshold from pooled validation counts on the 0.01 grid.
@@ -277,6 +285,23 @@ export function studyReportLevels(study: Pick<CoordinatorFile['study'], 'levels'
       models: study.models.filter((m) => (m.level ?? levels[0]!.name) === l.name).map((m) => m.name),
     };
   });
+}
+
+/** checkLevelCohorts (rule "both") on the pooled validation cases of each level's first model; a StudyFailedError otherwise. */
+export function checkPooledValidation(study: Pick<CoordinatorFile['study'], 'levels' | 'outcome' | 'population' | 'models'>, counts: (model: string) => { n: number; positives: number }, sites: readonly string[]): void {
+  const levels = studyLevels(study);
+  if (!levels) return;
+  const resolved: ResolvedLevel[] = levels.flatMap((l, k) => {
+    const first = study.models.find((m) => (m.level ?? levels[0]!.name) === l.name);
+    if (!first) return [];
+    const c = counts(first.name);
+    return [{ name: l.name, title: l.title ?? `${l.outcome.column} ${l.outcome.positive_when.text}${k > 0 ? ` among the positives of level ${k}` : ''}`, rows: [], labels: [], excluded: { outside_population: 0, missing_population: 0, missing_outcome: 0 }, cohorts: { validation: { n: c.n, positives: c.positives } } }];
+  });
+  try {
+    checkLevelCohorts(resolved, ['validation'], `the pooled validation predictions of ${sites.join(', ')}`);
+  } catch (err) {
+    throw new StudyFailedError((err as Error).message);
+  }
 }
 
 function populationText(p: Population): string {

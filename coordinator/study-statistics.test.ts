@@ -5,7 +5,7 @@
 // with a heading per level.
 import { describe, expect, it } from 'vitest';
 import { buildStudyStatistics, predictionsCsv, type StudyLevel, type StudyPredictionRow } from './study-statistics.js';
-import { studyReportLevels } from './study-evaluation.js';
+import { checkPooledValidation, studyReportLevels } from './study-evaluation.js';
 import { levelSection } from './report-html.js';
 import { levelReportSchema, subgroupAnalysesSchema } from '../shared/report/schema.js';
 import { studySchema } from '../shared/config/study.js';
@@ -118,5 +118,15 @@ describe('study statistics of a hierarchical endpoint', () => {
     expect(html).toMatch(/subgroup interaction tests/);
     const n = l.cohorts.internal_test!.n;
     expect(html).toContain(`<tr><td>internal_test</td><td>${n}</td>`);
+  });
+
+  it('the cohort rules on the pooled validation cases: a level with one class stops the study naming the level and cohort', () => {
+    const ok = { r1: { n: 50, positives: 20 }, r2: { n: 20, positives: 6 } };
+    expect(() => checkPooledValidation(STUDY, (m) => ok[m as 'r1' | 'r2'], ['site-1', 'site-2'])).not.toThrow();
+    const none = { r1: { n: 50, positives: 20 }, r2: { n: 7, positives: 0 } };
+    expect(() => checkPooledValidation(STUDY, (m) => none[m as 'r1' | 'r2'], ['site-1', 'site-2']))
+      .toThrow(/the pooled validation predictions of site-1, site-2: .*\n.*level "low_vs_high" .*cohort validation: 7 cases, 0 positive/);
+    // A study on the label column has no endpoint levels to check.
+    expect(() => checkPooledValidation(studySchema.parse({ id: 's', rounds: 1, min_sites: 1, models: [{ name: 'm' }] }), () => ({ n: 0, positives: 0 }), [])).not.toThrow();
   });
 });
