@@ -22,14 +22,21 @@ export interface StudyProfile {
   readonly pair: 'gsus-ceus' | 'bmus-cdus';
   /** Column whose positivity the images show (the study's primary outcome). */
   readonly imageOutcome: 'sln' | 'nsln' | 'aln';
+  /**
+   * Extra image evidence of a high nodal burden (>= 3 positive nodes), in units of the separation d:
+   * the evidence scores of such a case are centred at d*(1 + burdenEvidence) instead of d, so the
+   * nodes look more suspicious (rounder, thicker cortex, more perfusion defects) - what the burden
+   * studies' radiomics models pick up. 0 for studies whose images carry only the primary outcome.
+   */
+  readonly burdenEvidence: number;
 }
 
 export const STUDY_PROFILES: Readonly<Record<StudyName, StudyProfile>> = {
-  ddfn: { title: 'SLN metastasis from multimodal ultrasound of sentinel nodes (DDFN)', seed: '000', nodePositive: 0.3, highBurden: 0.3, pair: 'gsus-ceus', imageOutcome: 'sln' },
-  comb: { title: 'SLN metastasis from B-mode + colour Doppler: handcrafted, deep and combined features', seed: '001', nodePositive: 0.35, highBurden: 0.3, pair: 'bmus-cdus', imageOutcome: 'sln' },
-  car: { title: 'Non-sentinel-node metastasis with 1-2 positive SLN: clinical, + AUS, + radiomics', seed: '002', nodePositive: 0.45, highBurden: 0.3, pair: 'gsus-ceus', imageOutcome: 'nsln' },
-  'radiomics-ml': { title: 'ALN metastasis and burden from ultrasound radiomics + clinical (LASSO vs GBDT)', seed: '003', nodePositive: 0.38, highBurden: 0.32, pair: 'gsus-ceus', imageOutcome: 'aln' },
-  'nodal-burden': { title: 'Hierarchical nodal burden: N0 vs N+, then N1-2 vs N>=3', seed: '004', nodePositive: 0.4, highBurden: 0.33, pair: 'gsus-ceus', imageOutcome: 'aln' },
+  ddfn: { title: 'SLN metastasis from multimodal ultrasound of sentinel nodes (DDFN)', seed: '000', nodePositive: 0.3, highBurden: 0.3, pair: 'gsus-ceus', imageOutcome: 'sln', burdenEvidence: 0 },
+  comb: { title: 'SLN metastasis from B-mode + colour Doppler: handcrafted, deep and combined features', seed: '001', nodePositive: 0.35, highBurden: 0.3, pair: 'bmus-cdus', imageOutcome: 'sln', burdenEvidence: 0 },
+  car: { title: 'Non-sentinel-node metastasis with 1-2 positive SLN: clinical, + AUS, + radiomics', seed: '002', nodePositive: 0.45, highBurden: 0.3, pair: 'gsus-ceus', imageOutcome: 'nsln', burdenEvidence: 0 },
+  'radiomics-ml': { title: 'ALN metastasis and burden from ultrasound radiomics + clinical (LASSO vs GBDT)', seed: '003', nodePositive: 0.38, highBurden: 0.32, pair: 'gsus-ceus', imageOutcome: 'aln', burdenEvidence: 0.8 },
+  'nodal-burden': { title: 'Hierarchical nodal burden: N0 vs N+, then N1-2 vs N>=3', seed: '004', nodePositive: 0.4, highBurden: 0.33, pair: 'gsus-ceus', imageOutcome: 'aln', burdenEvidence: 0.8 },
 };
 
 /** Extra manifest columns a study's synthetic data carries (after the default ones). */

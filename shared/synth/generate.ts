@@ -172,8 +172,11 @@ export function generateSites(o: GenerateSitesOptions): GenerateSitesResult {
         const clinical: ClinicalCase | null = o.study ? drawClinicalCase(o.study, new Rng(o.seed, site, caseId, 'clinical'), studyShift) : null;
         const label = clinical ? clinical.label : rng.bernoulli(p.prevalence) ? 1 : 0;
         positives += label;
-        const zg = d * label + rng.normal();
-        const zc = d * label + rng.normal();
+        // Evidence scores: d for a positive case, more for a high nodal burden where the study's
+        // images carry it (STUDY_PROFILES[study].burdenEvidence; without a study, none).
+        const burden = clinical && o.study && clinical.n_positive_nodes >= 3 ? STUDY_PROFILES[o.study].burdenEvidence : 0;
+        const zg = d * (label + burden) + rng.normal();
+        const zc = d * (label + burden) + rng.normal();
         const gApp = gsusAppearance(suspicion(zg, d), size, rng);
         let gsusPath: string;
         let ceusPath: string;
