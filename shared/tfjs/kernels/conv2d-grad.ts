@@ -17,6 +17,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, empty, f32, release, zeros } from './wasm-memory.js';
+import { heapOffset, simdKernels } from './simd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -70,43 +71,6 @@ export function im2colTransposed(x: Float32Array, col: Float32Array, info: backe
   }
 }
 
-/**
- * im2colTransposed for unit horizontal stride and dilation, from x in planar layout [C, B, H, W]
- * held in `heap` at element offset `xAt`, into `heap` at element offset `colAt`: every run of the
- * matrix is then a contiguous copy (memmove within the wasm heap).
- */
-function im2colTransposedPlanar(heap: Float32Array, xAt: number, colAt: number, info: backend_util.Conv2DInfo): void {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: FH, filterWidth: FW, strideHeight: SH, dilationHeight: DH } = info;
-  const PT = info.padInfo.top;
-  const PL = info.padInfo.left;
-  const M = B * OH * OW;
-  for (let fy = 0; fy < FH; fy++) {
-    for (let fx = 0; fx < FW; fx++) {
-      const xOff = fx - PL;
-      const lo = Math.min(OW, Math.max(0, -xOff));
-      const hi = Math.max(lo, Math.min(OW, W - xOff));
-      for (let c = 0; c < C; c++) {
-        let p = colAt + ((fy * FW + fx) * C + c) * M;
-        for (let b = 0; b < B; b++) {
-          const plane = xAt + (c * B + b) * H * W;
-          for (let oy = 0; oy < OH; oy++, p += OW) {
-            const iy = oy * SH + fy * DH - PT;
-            if (iy < 0 || iy >= H) {
-              heap.fill(0, p, p + OW);
-              continue;
-            }
-            for (let ox = 0; ox < lo; ox++) heap[p + ox] = 0;
-            const src = plane + iy * W + lo + xOff;
-            heap.copyWithin(p + lo, src, src + (hi - lo));
-            for (let ox = hi; ox < OW; ox++) heap[p + ox] = 0;
-          }
-        }
-      }
-    }
-  }
-}
-
 function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Conv2DBackpropFilterAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs;
@@ -116,11 +80,14 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   const M = info.batchSize * info.outHeight * info.outWidth;
   const col = empty(backend, [1, K, M]);
   if (info.strideWidth === 1 && info.dilationWidth === 1) {
+    // x in planar layout [C, B, H, W]: every run of the matrix is one contiguous copy, done in
+    // wasm (simd-kernels.wat im2col_planar: memory.copy / memory.fill per output row).
     const planar = info.inChannels === 1 ? x : callKernel(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
-    const heap = f32(backend, col);
-    const whole = new Float32Array(heap.buffer);
-    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset / 4;
-    im2colTransposedPlanar(whole, at(planar), at(col), info);
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    if (K > 0 && M > 0) {
+      simdKernels(backend).im2col_planar(heapOffset(backend, planar), heapOffset(backend, col), B, H, W, C, OH, OW,
+        info.filterHeight, info.filterWidth, info.strideHeight, info.dilationHeight, info.padInfo.top, info.padInfo.left);
+    }
     if (planar !== x) release(backend, planar);
   } else {
     im2colTransposed(f32(backend, x), f32(backend, col), info);

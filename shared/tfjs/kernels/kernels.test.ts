@@ -99,6 +99,8 @@ describe('wasm training kernels match cpu', () => {
 
   const poolCases: { x: number[]; size: number; s: number; pad: 'same' | 'valid' }[] = [
     { x: [2, 8, 8, 3], size: 2, s: 2, pad: 'valid' },
+    { x: [1, 6, 4, 5], size: 2, s: 2, pad: 'same' },
+    { x: [3, 4, 6, 8], size: 2, s: 2, pad: 'valid' },
     { x: [2, 7, 7, 3], size: 2, s: 2, pad: 'same' },
     { x: [1, 9, 9, 2], size: 3, s: 2, pad: 'same' },
     { x: [2, 6, 5, 4], size: 3, s: 1, pad: 'valid' },
@@ -115,6 +117,47 @@ describe('wasm training kernels match cpu', () => {
       expectClose(cpuAvg, wasmAvg, 'avgPool');
     });
   }
+
+  const biasCases: { x: number[]; v: number[]; vectorFirst?: boolean }[] = [
+    { x: [2, 5, 5, 3], v: [3] },
+    { x: [1, 4, 6, 8], v: [8], vectorFirst: true },
+    { x: [5, 7], v: [1, 7] },
+    { x: [3, 4, 1], v: [1] },
+  ];
+  for (const c of biasCases) {
+    it(`bias add ${c.vectorFirst ? `${c.v} + ${c.x}` : `${c.x} + ${c.v}`} and the conv/relu chain around it: forward and gradients`, async () => {
+      const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const op = (x: tf.Tensor, v: tf.Tensor) => tf.relu(c.vectorFirst ? tf.add(v, x) : tf.add(x, v));
+      const [cpu, wasm] = await onBoth([{ data: rand(n(c.x)), shape: c.x }, { data: rand(n(c.v)), shape: c.v }], withGrads(op, rand(4096)));
+      expectClose(cpu, wasm, 'bias add');
+    });
+  }
+
+  it('sums over leading axes (with keepDims, negative axes) and elsewhere (the backend kernel) match cpu', async () => {
+    const x = { data: rand(2 * 3 * 4 * 5), shape: [2, 3, 4, 5] };
+    const [cpu, wasm] = await onBoth([x], (t) => [
+      tf.sum(t, [0, 1, 2]), tf.sum(t, [0]), tf.sum(t, [-4, -3], true), tf.sum(t, [1, 2]), tf.sum(t, 3), tf.sum(t),
+    ]);
+    expectClose(cpu, wasm, 'sum');
+  });
+
+  it('identity and same-dtype cast share the data; the copies stay valid after the source is disposed', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const b = tf.clone(a);
+    const c = tf.cast(a, 'float32');
+    const f = tf.tensor([1.7, -2.2], [2]);
+    const d = tf.cast(f, 'int32');
+    a.dispose();
+    f.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(d.dtype).toBe('int32');
+    expect(Array.from(d.dataSync())).toEqual([1, -2]);
+    tf.dispose([b, c, d]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('dense, batch norm, relu and relu6 chain: forward and gradients', async () => {
     const op = (x: tf.Tensor, w: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {

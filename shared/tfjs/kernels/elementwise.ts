@@ -1,0 +1,104 @@
+// Cheap replacements for wasm kernels that a training step calls on every large activation and
+// that the backend implements with a copy or a generic strided loop (profile of the DDFN at 128 px,
+// batch 16: these were ~20% of a step):
+//  - Identity (the tape clones every tensor it saves for the backward pass) and Cast to the same
+//    dtype (ReLU's gradient casts its float mask to float): share the data (reference count), as
+//    the cpu backend does, instead of copying it;
+//  - Add of a per-channel vector to an NHWC tensor (conv and dense bias): one SIMD pass
+//    (simd-kernels.wat add_bias) instead of the backend's broadcasting loop;
+//  - Sum over the leading axes (the bias gradient): SIMD row accumulation in float64 (sum_rows)
+//    instead of a transpose of the whole tensor followed by a reduction.
+// (Plain JavaScript loops for the last two were measured slower than the backend's kernels.)
+// Every other case falls through to the backend's own kernel.
+import { Add, Cast, getKernel, Identity, Sum, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels } from './simd.js';
+
+type Args = { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: NamedAttrMap };
+
+/** The backend's own kernels, captured before ours replace them. */
+const original = new Map<string, KernelConfig>();
+
+/** Remembers the wasm backend's kernel for `name` (once), so our kernel can fall back to it. */
+export function captureOriginal(name: string): void {
+  if (original.has(name)) return;
+  const k = getKernel(name, 'wasm');
+  if (!k || (WRAPPING_KERNELS as readonly KernelConfig[]).includes(k)) throw new Error(`the wasm backend has no ${name} kernel of its own to fall back to`);
+  original.set(name, k);
+}
+
+function fallback(name: string, args: Args): TensorInfo {
+  const k = original.get(name);
+  if (!k) throw new Error(`${name}: the wasm backend's kernel was not captured (call registerWasmTrainingKernels)`);
+  return k.kernelFunc(args as never) as TensorInfo;
+}
+
+/** The engine runs a backend's kernel setup when the backend starts: pass it on to the original. */
+const setupOriginal = (name: string) => (backend: unknown) => original.get(name)?.setupFunc?.(backend as never);
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function share(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+}
+
+function identity(args: Args): TensorInfo {
+  const { x } = args.inputs;
+  if (x!.dtype === 'string') return fallback(Identity, args);
+  return share(args.backend, x!);
+}
+
+function cast(args: Args): TensorInfo {
+  const { x } = args.inputs;
+  if (x!.dtype === args.attrs.dtype && x!.dtype !== 'string') return share(args.backend, x!);
+  return fallback(Cast, args);
+}
+
+function add(args: Args): TensorInfo {
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  if (a.dtype === 'float32' && b.dtype === 'float32') {
+    // Which operand (if any) is a vector along the other's last axis.
+    const vectorOf = (big: TensorInfo, small: TensorInfo) => {
+      const C = big.shape.at(-1);
+      return big.shape.length >= 2 && C !== undefined && C > 0 && size(small.shape) === C && small.shape.at(-1) === C && small.shape.length <= big.shape.length;
+    };
+    const pair = vectorOf(a, b) ? [a, b] : vectorOf(b, a) ? [b, a] : undefined;
+    if (pair && size(pair[0]!.shape) > 0) {
+      const [big, vec] = pair as [TensorInfo, TensorInfo];
+      const { backend } = args;
+      const out = backend.makeOutput(big.shape.slice(), 'float32');
+      const C = big.shape.at(-1)!;
+      simdKernels(backend).add_bias(heapOffset(backend, big), heapOffset(backend, vec), heapOffset(backend, out), size(big.shape) / C, C);
+      return out;
+    }
+  }
+  return fallback(Add, args);
+}
+
+function sum(args: Args): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  const rank = x.shape.length;
+  const raw = args.attrs.axis as number | number[];
+  const axes = [...new Set((Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== 'float32' || !leading || size(x.shape) === 0) return fallback(Sum, args);
+  const kept = x.shape.slice(axes.length);
+  const outShape = args.attrs.keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : kept;
+  const { backend } = args;
+  const out = backend.makeOutput(outShape, 'float32');
+  const C = size(kept);
+  simdKernels(backend).sum_rows(heapOffset(backend, x), heapOffset(backend, out), size(x.shape) / C, C);
+  return out;
+}
+
+const config = (kernelName: string, f: (args: Args) => TensorInfo): KernelConfig => ({
+  kernelName, backendName: 'wasm', kernelFunc: f as unknown as KernelFunc, setupFunc: setupOriginal(kernelName),
+});
+export const identityConfig = config(Identity, identity);
+export const castConfig = config(Cast, cast);
+export const addConfig = config(Add, add);
+export const sumConfig = config(Sum, sum);
+
+/** Kernels that replace the backend's own and fall back to it (captured at registration). */
+export const WRAPPING_KERNELS: readonly KernelConfig[] = [identityConfig, castConfig, addConfig, sumConfig];
