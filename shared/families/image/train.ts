@@ -25,7 +25,9 @@ export interface TrainLocalOptions {
    * Data-parallel training (shared/tfjs/parallel): the batch is split over `threads` replicas (the
    * main thread and threads-1 workers that rebuild `architecture`). Used on the wasm and cpu
    * backends for plain local SGD; with FedProx or weight decay, or on a native backend (which
-   * parallelises its own kernels), training stays on the main thread.
+   * parallelises its own kernels), training stays on the main thread. The worker threads stay
+   * parked between calls (DataParallelTrainer keepWarm), so a site's later rounds do not start them
+   * again.
    */
   readonly parallel?: { readonly threads: number; readonly architecture: { readonly name: string; readonly config: ModelConfigInput } };
   onEpoch?(epoch: number, meanLoss: number): void;
@@ -86,7 +88,7 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
   const backend = tf.getBackend();
   const threads = o.parallel?.threads ?? 1;
   const dp = threads > 1 && mu === 0 && decay === 0 && (backend === 'wasm' || backend === 'cpu')
-    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend })
+    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend, keepWarm: true })
     : null;
   // One optimiser step on a batch (data-parallel replicas when available, else on this thread);
   // returns the batch's mean BCE. The caller disposes the batch tensors.
