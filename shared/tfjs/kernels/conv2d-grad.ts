@@ -1,7 +1,7 @@
-// Gradients of 2-D convolution (NHWC) for the wasm backend, built on its fast XNNPACK kernels:
+// Gradients of 2-D convolution (NHWC) for the wasm backend:
 //  - filter gradient: im2col of x laid out [K, M] (K = fh*fw*inC, M = batch*outH*outW) written
-//    straight into wasm memory, then one non-transposed BatchMatMul with dy viewed as [M, outC];
-//    the result [K, outC] is the filter layout [fh, fw, inC, outC] as is.
+//    straight into wasm memory (in wasm for unit horizontal stride), then one SIMD GEMM with dy
+//    transposed to [outC, M]; the result [K, outC] is the filter layout [fh, fw, inC, outC] as is.
 //  - input gradient: a forward Conv2D of dy (zero-dilated when strided) with the spatially flipped,
 //    in/out-transposed filter and explicit padding; a direct loop covers the rare geometry where
 //    that padding would be negative.
@@ -92,10 +92,15 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   } else {
     im2colTransposed(f32(backend, x), f32(backend, col), info);
   }
-  const dy3: TensorInfo = { dataId: dy.dataId, shape: [1, M, info.outChannels], dtype: 'float32' };
-  const out = callKernel(backend, 'BatchMatMul', { a: col, b: dy3 }, { transposeA: false, transposeB: false });
+  // dy planar [O, B, OH, OW] = [O, M]; the filter gradient [K, O] = col [K, M] x dy^T, one SIMD
+  // GEMM (simd-kernels.wat gemm_nt). XNNPACK's BatchMatMul packed the whole dy as "weights" on
+  // every call (dy is new each step): that packing cost more than the product itself.
+  const O = info.outChannels;
+  const dyT = O === 1 ? dy : callKernel(backend, 'Transpose', { x: dy }, { perm: [3, 0, 1, 2] });
+  const out = empty(backend, filterShape.slice());
+  if (K > 0 && O > 0) simdKernels(backend).gemm_nt(heapOffset(backend, col), heapOffset(backend, dyT), heapOffset(backend, out), K, M, O);
+  if (dyT !== dy) release(backend, dyT);
   release(backend, col);
-  out.shape = filterShape.slice();
   return out;
 }
 

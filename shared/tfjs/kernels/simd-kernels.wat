@@ -8,6 +8,9 @@
 ;;                    order) receives dy, the other three positions 0
 ;;   im2col_planar    the transposed im2col [K, M] of a planar [C, B, H, W] input (unit horizontal
 ;;                    stride and dilation), each run one memory.copy, the padding memory.fill
+;;   gemm_nt          out[k, o] = sum_m a[k, m] * b[o, m] (the conv filter gradient from im2col and
+;;                    the planar dy), 2x4 register blocks over runs of 1024 m that stay in cache;
+;;                    unlike XNNPACK's matmul it packs nothing, and dy is new every step
 (module
   (import "env" "memory" (memory 1))
 
@@ -231,4 +234,150 @@
         (br_if $fxLoop (i32.lt_u (local.get $fx) (local.get $FW))))
       (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
       (br_if $fyLoop (i32.lt_u (local.get $fy) (local.get $FH)))))
+
+  (func $hsum (param $v v128) (result f32)
+    (f32.add (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+             (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; sum_{i < len} a[i] * b[i]
+  (func $dot (param $a i32) (param $b i32) (param $len i32) (result f32)
+    (local $i i32) (local $vecBytes i32) (local $bytes i32) (local $acc v128) (local $s f32)
+    (local.set $bytes (i32.shl (local.get $len) (i32.const 2)))
+    (local.set $vecBytes (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $vecBytes)))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i))) (v128.load (i32.add (local.get $b) (local.get $i))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l)))
+    (block $done2
+      (loop $t
+        (br_if $done2 (i32.ge_u (local.get $i) (local.get $bytes)))
+        (local.set $s (f32.add (local.get $s)
+          (f32.mul (f32.load (i32.add (local.get $a) (local.get $i))) (f32.load (i32.add (local.get $b) (local.get $i))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $t)))
+    (f32.add (call $hsum (local.get $acc)) (local.get $s)))
+
+  ;; out[r, j] += sum_{i < len} a_r[i] * b_j[i] for rows a_0, a_1 (pa, pa + rs) and b_0..b_3 (pb + j*rs);
+  ;; out rows are os bytes apart.
+  (func $block24 (param $pa i32) (param $pb i32) (param $rs i32) (param $len i32) (param $pout i32) (param $os i32)
+    (local $i i32) (local $vecBytes i32) (local $a1 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32)
+    (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local.set $a1 (i32.add (local.get $pa) (local.get $rs)))
+    (local.set $b1 (i32.add (local.get $pb) (local.get $rs)))
+    (local.set $b2 (i32.add (local.get $b1) (local.get $rs)))
+    (local.set $b3 (i32.add (local.get $b2) (local.get $rs)))
+    (local.set $vecBytes (i32.and (i32.shl (local.get $len) (i32.const 2)) (i32.const -16)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $vecBytes)))
+        (local.set $x0 (v128.load (i32.add (local.get $pa) (local.get $i))))
+        (local.set $x1 (v128.load (i32.add (local.get $a1) (local.get $i))))
+        (local.set $y0 (v128.load (i32.add (local.get $pb) (local.get $i))))
+        (local.set $y1 (v128.load (i32.add (local.get $b1) (local.get $i))))
+        (local.set $y2 (v128.load (i32.add (local.get $b2) (local.get $i))))
+        (local.set $y3 (v128.load (i32.add (local.get $b3) (local.get $i))))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x0) (local.get $y0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x0) (local.get $y1))))
+        (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $x0) (local.get $y2))))
+        (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $x0) (local.get $y3))))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x1) (local.get $y0))))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x1) (local.get $y1))))
+        (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $x1) (local.get $y2))))
+        (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $x1) (local.get $y3))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l)))
+    ;; the last len % 4 products, one at a time, into lane 0
+    (block $done2
+      (loop $t
+        (br_if $done2 (i32.ge_u (local.get $i) (i32.shl (local.get $len) (i32.const 2))))
+        (local.set $x0 (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $i)))))
+        (local.set $x1 (f32x4.splat (f32.load (i32.add (local.get $a1) (local.get $i)))))
+        (local.set $y0 (f32x4.replace_lane 0 (v128.const i64x2 0 0) (f32.load (i32.add (local.get $pb) (local.get $i)))))
+        (local.set $y1 (f32x4.replace_lane 0 (v128.const i64x2 0 0) (f32.load (i32.add (local.get $b1) (local.get $i)))))
+        (local.set $y2 (f32x4.replace_lane 0 (v128.const i64x2 0 0) (f32.load (i32.add (local.get $b2) (local.get $i)))))
+        (local.set $y3 (f32x4.replace_lane 0 (v128.const i64x2 0 0) (f32.load (i32.add (local.get $b3) (local.get $i)))))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x0) (local.get $y0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x0) (local.get $y1))))
+        (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $x0) (local.get $y2))))
+        (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $x0) (local.get $y3))))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x1) (local.get $y0))))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x1) (local.get $y1))))
+        (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $x1) (local.get $y2))))
+        (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $x1) (local.get $y3))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $t)))
+    (f32.store offset=0 (local.get $pout) (f32.add (f32.load offset=0 (local.get $pout)) (call $hsum (local.get $c00))))
+    (f32.store offset=4 (local.get $pout) (f32.add (f32.load offset=4 (local.get $pout)) (call $hsum (local.get $c01))))
+    (f32.store offset=8 (local.get $pout) (f32.add (f32.load offset=8 (local.get $pout)) (call $hsum (local.get $c02))))
+    (f32.store offset=12 (local.get $pout) (f32.add (f32.load offset=12 (local.get $pout)) (call $hsum (local.get $c03))))
+    (local.set $pout (i32.add (local.get $pout) (local.get $os)))
+    (f32.store offset=0 (local.get $pout) (f32.add (f32.load offset=0 (local.get $pout)) (call $hsum (local.get $c10))))
+    (f32.store offset=4 (local.get $pout) (f32.add (f32.load offset=4 (local.get $pout)) (call $hsum (local.get $c11))))
+    (f32.store offset=8 (local.get $pout) (f32.add (f32.load offset=8 (local.get $pout)) (call $hsum (local.get $c12))))
+    (f32.store offset=12 (local.get $pout) (f32.add (f32.load offset=12 (local.get $pout)) (call $hsum (local.get $c13)))))
+
+  ;; out[k, o] += dot(a row k, b row o) over one run [m0, m0 + len) for every (k, o) with k in
+  ;; [k0, K) and o in [o0, O): the pairs the 2x4 blocks leave over.
+  (func $rest (param $a i32) (param $b i32) (param $out i32) (param $K i32) (param $O i32) (param $rs i32) (param $len i32) (param $k0 i32) (param $o0 i32)
+    (local $k i32) (local $o i32) (local $p i32)
+    (local.set $k (local.get $k0))
+    (block $kd
+      (loop $kl
+        (br_if $kd (i32.ge_u (local.get $k) (local.get $K)))
+        (local.set $o (local.get $o0))
+        (block $od
+          (loop $ol
+            (br_if $od (i32.ge_u (local.get $o) (local.get $O)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $O)) (local.get $o)) (i32.const 2))))
+            (f32.store (local.get $p) (f32.add (f32.load (local.get $p))
+              (call $dot (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rs)))
+                         (i32.add (local.get $b) (i32.mul (local.get $o) (local.get $rs))) (local.get $len))))
+            (local.set $o (i32.add (local.get $o) (i32.const 1)))
+            (br $ol)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kl))))
+
+  ;; out [K, O] = a [K, M] times b [O, M] transposed.
+  (func (export "gemm_nt") (param $a i32) (param $b i32) (param $out i32) (param $K i32) (param $M i32) (param $O i32)
+    (local $m0 i32) (local $len i32) (local $rs i32) (local $k i32) (local $o i32) (local $K2 i32) (local $O4 i32)
+    (local $ca i32) (local $cb i32)
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (i32.mul (local.get $K) (local.get $O)) (i32.const 2)))
+    (local.set $rs (i32.shl (local.get $M) (i32.const 2)))
+    (local.set $K2 (i32.and (local.get $K) (i32.const -2)))
+    (local.set $O4 (i32.and (local.get $O) (i32.const -4)))
+    (block $chunksDone
+      (loop $chunk
+        (br_if $chunksDone (i32.ge_u (local.get $m0) (local.get $M)))
+        (local.set $len (i32.sub (local.get $M) (local.get $m0)))
+        (if (i32.gt_u (local.get $len) (i32.const 1024)) (then (local.set $len (i32.const 1024))))
+        (local.set $ca (i32.add (local.get $a) (i32.shl (local.get $m0) (i32.const 2))))
+        (local.set $cb (i32.add (local.get $b) (i32.shl (local.get $m0) (i32.const 2))))
+        (local.set $k (i32.const 0))
+        (block $kd
+          (loop $kl
+            (br_if $kd (i32.ge_u (local.get $k) (local.get $K2)))
+            (local.set $o (i32.const 0))
+            (block $od
+              (loop $ol
+                (br_if $od (i32.ge_u (local.get $o) (local.get $O4)))
+                (call $block24
+                  (i32.add (local.get $ca) (i32.mul (local.get $k) (local.get $rs)))
+                  (i32.add (local.get $cb) (i32.mul (local.get $o) (local.get $rs)))
+                  (local.get $rs) (local.get $len)
+                  (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $O)) (local.get $o)) (i32.const 2)))
+                  (i32.shl (local.get $O) (i32.const 2)))
+                (local.set $o (i32.add (local.get $o) (i32.const 4)))
+                (br $ol)))
+            (local.set $k (i32.add (local.get $k) (i32.const 2)))
+            (br $kl)))
+        ;; columns O4.. of the blocked rows, then the odd last row
+        (call $rest (local.get $ca) (local.get $cb) (local.get $out) (local.get $K2) (local.get $O) (local.get $rs) (local.get $len) (i32.const 0) (local.get $O4))
+        (call $rest (local.get $ca) (local.get $cb) (local.get $out) (local.get $K) (local.get $O) (local.get $rs) (local.get $len) (local.get $K2) (i32.const 0))
+        (local.set $m0 (i32.add (local.get $m0) (local.get $len)))
+        (br $chunk))))
 )

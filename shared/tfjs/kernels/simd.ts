@@ -11,6 +11,7 @@ export interface SimdKernels {
   maxpool_grad_2x2(x: number, dy: number, dx: number, outRows: number, OW: number, C: number): void;
   im2col_planar(x: number, col: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
     FH: number, FW: number, SH: number, DH: number, PT: number, PL: number): void;
+  gemm_nt(a: number, b: number, out: number, K: number, M: number, O: number): void;
 }
 
 // The WebAssembly API of the runtime (the project's TypeScript lib has no declarations for it).
