@@ -9,8 +9,11 @@
 //  - Sum over the leading axes (the bias gradient): SIMD row accumulation in float64 (sum_rows)
 //    instead of a transpose of the whole tensor followed by a reduction.
 // (Plain JavaScript loops for the last two were measured slower than the backend's kernels.)
+//  - ReLU's gradient: one SIMD pass (relu_grad: x > 0 ? dy : 0) instead of step, cast and
+//    multiply (three kernels, two full-size temporaries); a gradient override that keeps tfjs's
+//    formula on every other backend.
 // Every other case falls through to the backend's own kernel.
-import { Add, Cast, getKernel, Identity, Sum, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Add, Cast, cast as castOp, engine, getBackend, getKernel, Identity, mul, Relu, step, Sum, type GradConfig, type Tensor, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernels } from './simd.js';
 
@@ -99,6 +102,41 @@ export const identityConfig = config(Identity, identity);
 export const castConfig = config(Cast, cast);
 export const addConfig = config(Add, add);
 export const sumConfig = config(Sum, sum);
+
+/** Kernel of the ReLU gradient on wasm: inputs dy and x (ReLU's input), output dy where x > 0, else 0. */
+export const RELU_GRAD = 'FlReluGrad';
+
+function reluGrad(args: Args): TensorInfo {
+  const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+  if (dy.dtype !== 'float32' || x.dtype !== 'float32' || size(dy.shape) !== size(x.shape)) {
+    throw new Error(`${RELU_GRAD}: expected float32 dy and x of one size, got ${dy.dtype} [${dy.shape}] and ${x.dtype} [${x.shape}]`);
+  }
+  const { backend } = args;
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  const n = size(x.shape);
+  if (n > 0) simdKernels(backend).relu_grad(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, out), n);
+  return out;
+}
+
+export const reluGradKernelConfig: KernelConfig = { kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: reluGrad as unknown as KernelFunc };
+
+/**
+ * ReLU's gradient: the wasm kernel above when the active backend is wasm, else tfjs's own
+ * formula dy * step(x) (cpu, native). (For x = NaN the wasm kernel gives 0 where tfjs gives NaN.)
+ */
+export const reluGradConfig: GradConfig = {
+  kernelName: Relu,
+  inputsToSave: ['x'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+    const [x] = saved as [Tensor];
+    const g = dy as Tensor;
+    return {
+      x: () => (getBackend() === 'wasm' && g.dtype === 'float32' && x.dtype === 'float32'
+        ? (engine().runKernel(RELU_GRAD, { dy: g, x }) as Tensor)
+        : mul(g, castOp(step(x), 'float32'))),
+    };
+  },
+};
 
 /** Kernels that replace the backend's own and fall back to it (captured at registration). */
 export const WRAPPING_KERNELS: readonly KernelConfig[] = [identityConfig, castConfig, addConfig, sumConfig];

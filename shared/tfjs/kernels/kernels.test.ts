@@ -136,6 +136,16 @@ describe('wasm training kernels match cpu', () => {
     });
   }
 
+  it('relu gradient (one-pass kernel on wasm) at exact zeros, odd sizes and after a conv', async () => {
+    const x = { data: rand(3 * 5 * 7, 1 / 3), shape: [3, 5, 7] };
+    const [cpu, wasm] = await onBoth([x], withGrads((t) => tf.relu(t), rand(4096)));
+    expectClose(cpu, wasm, 'relu');
+    const w = { data: rand(3 * 3 * 2 * 4), shape: [3, 3, 2, 4] };
+    const [cpu2, wasm2] = await onBoth([{ data: rand(2 * 9 * 9 * 2), shape: [2, 9, 9, 2] }, w],
+      withGrads((a, f) => tf.relu(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), rand(4096)));
+    expectClose(cpu2, wasm2, 'conv relu');
+  });
+
   it('sums over leading axes (with keepDims, negative axes) and elsewhere (the backend kernel) match cpu', async () => {
     const x = { data: rand(2 * 3 * 4 * 5), shape: [2, 3, 4, 5] };
     const [cpu, wasm] = await onBoth([x], (t) => [

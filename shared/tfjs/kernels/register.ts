@@ -2,12 +2,12 @@
 // (conv filter, depthwise conv), faster replacements for the slow ones it has (conv input,
 // max/avg pooling), and cheaper versions of the copies and broadcasts a training step makes on
 // every activation (elementwise.ts; these fall back to the backend's own kernel outside their
-// fast cases). Idempotent; call after the wasm backend is active (selectBackend does).
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+// fast cases), and ReLU's gradient as one kernel. Idempotent; call after the wasm backend is active (selectBackend does).
+import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d-grad.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-grad.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
-import { captureOriginal, WRAPPING_KERNELS } from './elementwise.js';
+import { captureOriginal, reluGradConfig, reluGradKernelConfig, WRAPPING_KERNELS } from './elementwise.js';
 
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -16,6 +16,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
   avgPoolGradConfig,
+  reluGradKernelConfig,
   ...WRAPPING_KERNELS,
 ];
 
@@ -28,4 +29,6 @@ export function registerWasmTrainingKernels(): void {
     if (existing) unregisterKernel(k.kernelName, 'wasm');
     registerKernel(k);
   }
+  // ReLU's gradient through the one-pass kernel on wasm (tfjs's formula on other backends).
+  if (getGradient(reluGradConfig.kernelName) !== reluGradConfig) registerGradient(reluGradConfig);
 }

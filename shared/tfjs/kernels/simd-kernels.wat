@@ -8,6 +8,7 @@
 ;;                    order) receives dy, the other three positions 0
 ;;   im2col_planar    the transposed im2col [K, M] of a planar [C, B, H, W] input (unit horizontal
 ;;                    stride and dilation), each run one memory.copy, the padding memory.fill
+;;   relu_grad        out = x > 0 ? dy : 0 (ReLU's gradient in one pass, not step, cast and multiply)
 ;;   gemm_nt          out[k, o] = sum_m a[k, m] * b[o, m] (the conv filter gradient from im2col and
 ;;                    the planar dy), 2x4 register blocks over runs of 1024 m that stay in cache;
 ;;                    unlike XNNPACK's matmul it packs nothing, and dy is new every step
@@ -380,4 +381,26 @@
         (call $rest (local.get $ca) (local.get $cb) (local.get $out) (local.get $K) (local.get $O) (local.get $rs) (local.get $len) (local.get $K2) (i32.const 0))
         (local.set $m0 (i32.add (local.get $m0) (local.get $len)))
         (br $chunk))))
+
+  ;; out[i] = x[i] > 0 ? dy[i] : 0 for n floats
+  (func (export "relu_grad") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $bytes i32) (local $vecBytes i32)
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecBytes (i32.and (local.get $bytes) (i32.const -16)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $vecBytes)))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and (v128.load (i32.add (local.get $dy) (local.get $i)))
+                    (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $i))) (v128.const i64x2 0 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l)))
+    (block $done2
+      (loop $t
+        (br_if $done2 (i32.ge_u (local.get $i) (local.get $bytes)))
+        (f32.store (i32.add (local.get $out) (local.get $i))
+          (select (f32.load (i32.add (local.get $dy) (local.get $i))) (f32.const 0)
+                  (f32.gt (f32.load (i32.add (local.get $x) (local.get $i))) (f32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $t))))
 )

@@ -12,6 +12,7 @@ export interface SimdKernels {
   im2col_planar(x: number, col: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
     FH: number, FW: number, SH: number, DH: number, PT: number, PL: number): void;
   gemm_nt(a: number, b: number, out: number, K: number, M: number, O: number): void;
+  relu_grad(dy: number, x: number, out: number, n: number): void;
 }
 
 // The WebAssembly API of the runtime (the project's TypeScript lib has no declarations for it).
