@@ -75,6 +75,11 @@ describe('wasm training kernels match cpu', () => {
     // M = 3*20*23 = 1380: the filter-gradient GEMM's runs of 1024 with a remainder, 2x4 blocks and leftovers
     { x: [3, 20, 23, 5], f: [3, 3, 5, 6], s: 1, pad: 'same' },
     { x: [2, 16, 16, 8], f: [3, 3, 8, 16], s: 1, pad: 'same' },
+    // one input channel, 3x3 'same' stride 1, 4k outputs: the direct SIMD forward conv (borders, interior)
+    { x: [2, 9, 7, 1], f: [3, 3, 1, 8], s: 1, pad: 'same' },
+    { x: [1, 3, 3, 1], f: [3, 3, 1, 4], s: 1, pad: 'same' },
+    { x: [3, 12, 5, 1], f: [3, 3, 1, 12], s: 1, pad: 'same' },
+    { x: [2, 9, 7, 1], f: [3, 3, 1, 6], s: 1, pad: 'same' },
   ];
   for (const c of convCases) {
     it(`conv2d ${c.x} * ${c.f} stride ${c.s} pad ${JSON.stringify(c.pad)}: forward, input and filter gradients`, async () => {

@@ -8,6 +8,9 @@
 ;;                    order) receives dy, the other three positions 0
 ;;   im2col_planar    the transposed im2col [K, M] of a planar [C, B, H, W] input (unit horizontal
 ;;                    stride and dilation), each run one memory.copy, the padding memory.fill
+;;   conv3x3_c1       forward 3x3 'same' convolution, stride 1, of a one-channel input (a grey
+;;                    image: DDFN's first layer) to O = 4k channels; XNNPACK's igemm does poorly with
+;;                    K = 9 reductions. Nine weight vectors per 4 channels stay in registers.
 ;;   relu_grad        out = x > 0 ? dy : 0 (ReLU's gradient in one pass, not step, cast and multiply)
 ;;   gemm_nt          out[k, o] = sum_m a[k, m] * b[o, m] (the conv filter gradient from im2col and
 ;;                    the planar dy), 2x4 register blocks over runs of 1024 m that stay in cache;
@@ -403,4 +406,102 @@
                   (f32.gt (f32.load (i32.add (local.get $x) (local.get $i))) (f32.const 0))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $t))))
+
+  ;; One output pixel (4 channels from wj) with bounds checks: the image border.
+  (func $conv_c1_px (param $plane i32) (param $wj i32) (param $po i32) (param $H i32) (param $W i32) (param $ob i32) (param $oy i32) (param $ox i32)
+    (local $acc v128) (local $ky i32) (local $kx i32) (local $iy i32) (local $ix i32)
+    (loop $kyl
+      (local.set $iy (i32.sub (i32.add (local.get $oy) (local.get $ky)) (i32.const 1)))
+      (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $H)))
+        (then
+          (local.set $kx (i32.const 0))
+          (loop $kxl
+            (local.set $ix (i32.sub (i32.add (local.get $ox) (local.get $kx)) (i32.const 1)))
+            (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0)) (i32.lt_s (local.get $ix) (local.get $W)))
+              (then
+                (local.set $acc (f32x4.add (local.get $acc)
+                  (f32x4.mul
+                    (v128.load32_splat (i32.add (local.get $plane) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))
+                    (v128.load (i32.add (local.get $wj) (i32.mul (i32.add (i32.mul (local.get $ky) (i32.const 3)) (local.get $kx)) (local.get $ob)))))))))
+            (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+            (br_if $kxl (i32.lt_u (local.get $kx) (i32.const 3))))))
+      (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+      (br_if $kyl (i32.lt_u (local.get $ky) (i32.const 3))))
+    (v128.store (local.get $po) (local.get $acc)))
+
+  ;; out [B, H, W, O] = x [B, H, W, 1] convolved with w [3, 3, 1, O], 'same' padding, stride 1;
+  ;; O % 4 == 0, H >= 3, W >= 3.
+  (func (export "conv3x3_c1") (param $x i32) (param $w i32) (param $out i32) (param $B i32) (param $H i32) (param $W i32) (param $O i32)
+    (local $j i32) (local $b i32) (local $oy i32) (local $ox i32) (local $ob i32) (local $wj i32) (local $plane i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $po i32) (local $rowOut i32) (local $wb i32)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128) (local $w4 v128) (local $w5 v128)
+    (local $w6 v128) (local $w7 v128) (local $w8 v128)
+    (local.set $ob (i32.shl (local.get $O) (i32.const 2)))
+    (local.set $wb (i32.shl (local.get $W) (i32.const 2)))
+    (loop $jl
+      (local.set $wj (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 4))))
+      (local.set $w0 (v128.load (local.get $wj)))
+      (local.set $w1 (v128.load (i32.add (local.get $wj) (local.get $ob))))
+      (local.set $w2 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 2)))))
+      (local.set $w3 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 3)))))
+      (local.set $w4 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 4)))))
+      (local.set $w5 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 5)))))
+      (local.set $w6 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 6)))))
+      (local.set $w7 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 7)))))
+      (local.set $w8 (v128.load (i32.add (local.get $wj) (i32.mul (local.get $ob) (i32.const 8)))))
+      (local.set $b (i32.const 0))
+      (loop $bl
+        (local.set $plane (i32.add (local.get $x) (i32.shl (i32.mul (i32.mul (local.get $b) (local.get $H)) (local.get $W)) (i32.const 2))))
+        (local.set $oy (i32.const 0))
+        (loop $yl
+          ;; output byte offset of (b, oy, 0), channel group j
+          (local.set $rowOut (i32.add (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 4)))
+            (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $oy)) (local.get $W)) (local.get $ob))))
+          (if (i32.or (i32.eqz (local.get $oy)) (i32.eq (local.get $oy) (i32.sub (local.get $H) (i32.const 1))))
+            (then
+              (local.set $ox (i32.const 0))
+              (loop $xl
+                (call $conv_c1_px (local.get $plane) (local.get $wj)
+                  (i32.add (local.get $rowOut) (i32.mul (local.get $ox) (local.get $ob)))
+                  (local.get $H) (local.get $W) (local.get $ob) (local.get $oy) (local.get $ox))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br_if $xl (i32.lt_u (local.get $ox) (local.get $W)))))
+            (else
+              (call $conv_c1_px (local.get $plane) (local.get $wj) (local.get $rowOut)
+                (local.get $H) (local.get $W) (local.get $ob) (local.get $oy) (i32.const 0))
+              ;; rows oy-1, oy, oy+1 at column ox-1, for ox = 1
+              (local.set $r1 (i32.add (local.get $plane) (i32.mul (local.get $oy) (local.get $wb))))
+              (local.set $r0 (i32.sub (local.get $r1) (local.get $wb)))
+              (local.set $r2 (i32.add (local.get $r1) (local.get $wb)))
+              (local.set $po (i32.add (local.get $rowOut) (local.get $ob)))
+              (local.set $ox (i32.const 1))
+              (loop $xl
+                (v128.store (local.get $po)
+                  (f32x4.add
+                    (f32x4.add
+                      (f32x4.add (f32x4.mul (v128.load32_splat offset=0 (local.get $r0)) (local.get $w0))
+                                 (f32x4.mul (v128.load32_splat offset=4 (local.get $r0)) (local.get $w1)))
+                      (f32x4.add (f32x4.mul (v128.load32_splat offset=8 (local.get $r0)) (local.get $w2))
+                                 (f32x4.mul (v128.load32_splat offset=0 (local.get $r1)) (local.get $w3))))
+                    (f32x4.add
+                      (f32x4.add (f32x4.mul (v128.load32_splat offset=4 (local.get $r1)) (local.get $w4))
+                                 (f32x4.mul (v128.load32_splat offset=8 (local.get $r1)) (local.get $w5)))
+                      (f32x4.add
+                        (f32x4.add (f32x4.mul (v128.load32_splat offset=0 (local.get $r2)) (local.get $w6))
+                                   (f32x4.mul (v128.load32_splat offset=4 (local.get $r2)) (local.get $w7)))
+                        (f32x4.mul (v128.load32_splat offset=8 (local.get $r2)) (local.get $w8))))))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 4)))
+                (local.set $r1 (i32.add (local.get $r1) (i32.const 4)))
+                (local.set $r2 (i32.add (local.get $r2) (i32.const 4)))
+                (local.set $po (i32.add (local.get $po) (local.get $ob)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br_if $xl (i32.lt_u (local.get $ox) (i32.sub (local.get $W) (i32.const 1)))))
+              (call $conv_c1_px (local.get $plane) (local.get $wj) (local.get $po)
+                (local.get $H) (local.get $W) (local.get $ob) (local.get $oy) (i32.sub (local.get $W) (i32.const 1)))))
+          (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+          (br_if $yl (i32.lt_u (local.get $oy) (local.get $H))))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br_if $bl (i32.lt_u (local.get $b) (local.get $B))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $jl (i32.lt_u (i32.shl (local.get $j) (i32.const 2)) (local.get $O)))))
 )

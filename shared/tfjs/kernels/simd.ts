@@ -13,6 +13,7 @@ export interface SimdKernels {
     FH: number, FW: number, SH: number, DH: number, PT: number, PL: number): void;
   gemm_nt(a: number, b: number, out: number, K: number, M: number, O: number): void;
   relu_grad(dy: number, x: number, out: number, n: number): void;
+  conv3x3_c1(x: number, w: number, out: number, B: number, H: number, W: number, O: number): void;
 }
 
 // The WebAssembly API of the runtime (the project's TypeScript lib has no declarations for it).
