@@ -262,7 +262,7 @@ export const trainingBench: Bench = {
         `fl site later round / pytorch ${ratio(later, torch).value.toFixed(2)}, round 1 / pytorch ${ratio(first, torch).value.toFixed(2)}`);
       console.log(`training: ${kernel.median.toFixed(1)} samples/s (${kernel.name}), fl site round 1 ${first.median.toFixed(1)} samples/s, ` +
         `later rounds ${later.median.toFixed(1)} samples/s (agent/pytorch ${ratio(later, torch).value.toFixed(2)}), ` +
-        `pytorch ${torch.median.toFixed(1)} samples/s (${torch.name.replace(/^pytorch \S+ /, '')}), ratio ${r.value.toFixed(2)}`);
+        `pytorch ${torch.median.toFixed(1)} samples/s ${torch.name.replace(/^pytorch \S+ /, '')}, ratio ${r.value.toFixed(2)}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 // Gradients of 2-D convolution (NHWC) for the wasm backend:
-//  - filter gradient: im2col of x laid out [K, M] (K = fh*fw*inC, M = batch*outH*outW) written
-//    straight into wasm memory (in wasm for unit horizontal stride), then one SIMD GEMM with dy
-//    transposed to [outC, M]; the result [K, outC] is the filter layout [fh, fw, inC, outC] as is.
+//  - filter gradient: im2col of x laid out [K, M] (K = fh*fw*inC, M = batch*outH*outW) times dy
+//    transposed to [outC, M], in SIMD wasm (simd-kernels.wat; for unit horizontal stride the
+//    im2col is made a few output rows at a time into a cache-sized scratch); the result
+//    [K, outC] is the filter layout [fh, fw, inC, outC] as is.
 //  - input gradient: a forward Conv2D of dy (zero-dilated when strided) with the spatially flipped,
 //    in/out-transposed filter and explicit padding; a direct loop covers the rare geometry where
 //    that padding would be negative.
@@ -78,29 +79,34 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   const info = channelsLastInfo(x.shape as Shape4, filterShape, attrs, Conv2DBackpropFilter);
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const M = info.batchSize * info.outHeight * info.outWidth;
-  const col = empty(backend, [1, K, M]);
+  const O = info.outChannels;
+  const out = empty(backend, filterShape.slice());
+  if (K === 0 || M === 0 || O === 0) {
+    f32(backend, out).fill(0);
+    return out;
+  }
+  // dy planar [O, B, OH, OW] = [O, M]: rows of the product's second operand are contiguous.
+  const dyT = O === 1 ? dy : callKernel(backend, 'Transpose', { x: dy }, { perm: [3, 0, 1, 2] });
   if (info.strideWidth === 1 && info.dilationWidth === 1) {
-    // x in planar layout [C, B, H, W]: every run of the matrix is one contiguous copy, done in
-    // wasm (simd-kernels.wat im2col_planar: memory.copy / memory.fill per output row).
+    // x in planar layout [C, B, H, W]: every run of the im2col matrix is one contiguous copy. The
+    // matrix is made R output rows at a time into a scratch of at most 64 Ki floats (256 KB, in
+    // cache) and multiplied at once (simd-kernels.wat conv_filter_grad).
     const planar = info.inChannels === 1 ? x : callKernel(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-    if (K > 0 && M > 0) {
-      simdKernels(backend).im2col_planar(heapOffset(backend, planar), heapOffset(backend, col), B, H, W, C, OH, OW,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.dilationHeight, info.padInfo.top, info.padInfo.left);
-    }
+    const R = Math.max(1, Math.floor(Math.min(2048, Math.floor(65536 / K)) / OW));
+    const scratch = empty(backend, [K * R * OW]);
+    simdKernels(backend).conv_filter_grad(heapOffset(backend, planar), heapOffset(backend, dyT), heapOffset(backend, out), heapOffset(backend, scratch),
+      R, B, H, W, C, OH, OW, info.filterHeight, info.filterWidth, info.strideHeight, info.dilationHeight, info.padInfo.top, info.padInfo.left, O);
+    release(backend, scratch);
     if (planar !== x) release(backend, planar);
   } else {
+    // the whole im2col matrix [K, M] (JavaScript), then the SIMD GEMM (gemm_nt)
+    const col = empty(backend, [K, M]);
     im2colTransposed(f32(backend, x), f32(backend, col), info);
+    simdKernels(backend).gemm_nt(heapOffset(backend, col), heapOffset(backend, dyT), heapOffset(backend, out), K, M, O);
+    release(backend, col);
   }
-  // dy planar [O, B, OH, OW] = [O, M]; the filter gradient [K, O] = col [K, M] x dy^T, one SIMD
-  // GEMM (simd-kernels.wat gemm_nt). XNNPACK's BatchMatMul packed the whole dy as "weights" on
-  // every call (dy is new each step): that packing cost more than the product itself.
-  const O = info.outChannels;
-  const dyT = O === 1 ? dy : callKernel(backend, 'Transpose', { x: dy }, { perm: [3, 0, 1, 2] });
-  const out = empty(backend, filterShape.slice());
-  if (K > 0 && O > 0) simdKernels(backend).gemm_nt(heapOffset(backend, col), heapOffset(backend, dyT), heapOffset(backend, out), K, M, O);
   if (dyT !== dy) release(backend, dyT);
-  release(backend, col);
   return out;
 }
 

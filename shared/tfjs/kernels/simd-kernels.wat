@@ -186,59 +186,6 @@
         (local.set $ro (i32.add (local.get $ro) (i32.const 1)))
         (br $rowLoop))))
 
-  ;; Transposed im2col [K = FH*FW*C rows, M = B*OH*OW columns] of a planar input [C, B, H, W], for
-  ;; unit horizontal stride and dilation; x and col are byte offsets.
-  (func (export "im2col_planar")
-    (param $x i32) (param $col i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
-    (param $OH i32) (param $OW i32) (param $FH i32) (param $FW i32) (param $SH i32) (param $DH i32)
-    (param $PT i32) (param $PL i32)
-    (local $fy i32) (local $fx i32) (local $c i32) (local $b i32) (local $oy i32) (local $iy i32)
-    (local $xOff i32) (local $lo i32) (local $hi i32) (local $p i32) (local $plane i32) (local $owBytes i32)
-    (local.set $owBytes (i32.shl (local.get $OW) (i32.const 2)))
-    (local.set $p (local.get $col))
-    (loop $fyLoop
-      (local.set $fx (i32.const 0))
-      (loop $fxLoop
-        (local.set $xOff (i32.sub (local.get $fx) (local.get $PL)))
-        ;; output columns whose input column is inside the row: lo <= ox < hi
-        (local.set $lo (i32.sub (i32.const 0) (local.get $xOff)))
-        (if (i32.lt_s (local.get $lo) (i32.const 0)) (then (local.set $lo (i32.const 0))))
-        (if (i32.gt_s (local.get $lo) (local.get $OW)) (then (local.set $lo (local.get $OW))))
-        (local.set $hi (i32.sub (local.get $W) (local.get $xOff)))
-        (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
-        (if (i32.lt_s (local.get $hi) (local.get $lo)) (then (local.set $hi (local.get $lo))))
-        (local.set $c (i32.const 0))
-        (loop $cLoop
-          (local.set $b (i32.const 0))
-          (loop $bLoop
-            ;; plane (c, b) of the planar input, in bytes
-            (local.set $plane (i32.add (local.get $x)
-              (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (local.get $B)) (local.get $b)) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
-            (local.set $oy (i32.const 0))
-            (loop $oyLoop
-              (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $SH)) (i32.mul (local.get $fy) (local.get $DH))) (local.get $PT)))
-              (if (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $H)))
-                (then (memory.fill (local.get $p) (i32.const 0) (local.get $owBytes)))
-                (else
-                  (memory.fill (local.get $p) (i32.const 0) (i32.shl (local.get $lo) (i32.const 2)))
-                  (memory.copy
-                    (i32.add (local.get $p) (i32.shl (local.get $lo) (i32.const 2)))
-                    (i32.add (local.get $plane) (i32.shl (i32.add (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $lo)) (local.get $xOff)) (i32.const 2)))
-                    (i32.shl (i32.sub (local.get $hi) (local.get $lo)) (i32.const 2)))
-                  (memory.fill (i32.add (local.get $p) (i32.shl (local.get $hi) (i32.const 2))) (i32.const 0)
-                    (i32.shl (i32.sub (local.get $OW) (local.get $hi)) (i32.const 2)))))
-              (local.set $p (i32.add (local.get $p) (local.get $owBytes)))
-              (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-              (br_if $oyLoop (i32.lt_u (local.get $oy) (local.get $OH))))
-            (local.set $b (i32.add (local.get $b) (i32.const 1)))
-            (br_if $bLoop (i32.lt_u (local.get $b) (local.get $B))))
-          (local.set $c (i32.add (local.get $c) (i32.const 1)))
-          (br_if $cLoop (i32.lt_u (local.get $c) (local.get $C))))
-        (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
-        (br_if $fxLoop (i32.lt_u (local.get $fx) (local.get $FW))))
-      (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
-      (br_if $fyLoop (i32.lt_u (local.get $fy) (local.get $FH)))))
-
   (func $hsum (param $v v128) (result f32)
     (f32.add (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
              (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
@@ -264,17 +211,17 @@
         (br $t)))
     (f32.add (call $hsum (local.get $acc)) (local.get $s)))
 
-  ;; out[r, j] += sum_{i < len} a_r[i] * b_j[i] for rows a_0, a_1 (pa, pa + rs) and b_0..b_3 (pb + j*rs);
-  ;; out rows are os bytes apart.
-  (func $block24 (param $pa i32) (param $pb i32) (param $rs i32) (param $len i32) (param $pout i32) (param $os i32)
+  ;; out[r, j] += sum_{i < len} a_r[i] * b_j[i] for rows a_0, a_1 (pa, pa + rsa) and b_0..b_3
+  ;; (pb + j*rsb); out rows are os bytes apart.
+  (func $block24 (param $pa i32) (param $pb i32) (param $rsa i32) (param $rsb i32) (param $len i32) (param $pout i32) (param $os i32)
     (local $i i32) (local $vecBytes i32) (local $a1 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32)
     (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
     (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
     (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
-    (local.set $a1 (i32.add (local.get $pa) (local.get $rs)))
-    (local.set $b1 (i32.add (local.get $pb) (local.get $rs)))
-    (local.set $b2 (i32.add (local.get $b1) (local.get $rs)))
-    (local.set $b3 (i32.add (local.get $b2) (local.get $rs)))
+    (local.set $a1 (i32.add (local.get $pa) (local.get $rsa)))
+    (local.set $b1 (i32.add (local.get $pb) (local.get $rsb)))
+    (local.set $b2 (i32.add (local.get $b1) (local.get $rsb)))
+    (local.set $b3 (i32.add (local.get $b2) (local.get $rsb)))
     (local.set $vecBytes (i32.and (i32.shl (local.get $len) (i32.const 2)) (i32.const -16)))
     (block $done
       (loop $l
@@ -325,9 +272,9 @@
     (f32.store offset=8 (local.get $pout) (f32.add (f32.load offset=8 (local.get $pout)) (call $hsum (local.get $c12))))
     (f32.store offset=12 (local.get $pout) (f32.add (f32.load offset=12 (local.get $pout)) (call $hsum (local.get $c13)))))
 
-  ;; out[k, o] += dot(a row k, b row o) over one run [m0, m0 + len) for every (k, o) with k in
-  ;; [k0, K) and o in [o0, O): the pairs the 2x4 blocks leave over.
-  (func $rest (param $a i32) (param $b i32) (param $out i32) (param $K i32) (param $O i32) (param $rs i32) (param $len i32) (param $k0 i32) (param $o0 i32)
+  ;; out[k, o] += dot(a row k, b row o) over len for every (k, o) with k in [k0, K), o in [o0, O):
+  ;; the pairs the 2x4 blocks leave over.
+  (func $rest (param $a i32) (param $b i32) (param $out i32) (param $K i32) (param $O i32) (param $rsa i32) (param $rsb i32) (param $len i32) (param $k0 i32) (param $o0 i32)
     (local $k i32) (local $o i32) (local $p i32)
     (local.set $k (local.get $k0))
     (block $kd
@@ -339,51 +286,126 @@
             (br_if $od (i32.ge_u (local.get $o) (local.get $O)))
             (local.set $p (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $O)) (local.get $o)) (i32.const 2))))
             (f32.store (local.get $p) (f32.add (f32.load (local.get $p))
-              (call $dot (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rs)))
-                         (i32.add (local.get $b) (i32.mul (local.get $o) (local.get $rs))) (local.get $len))))
+              (call $dot (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rsa)))
+                         (i32.add (local.get $b) (i32.mul (local.get $o) (local.get $rsb))) (local.get $len))))
             (local.set $o (i32.add (local.get $o) (i32.const 1)))
             (br $ol)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $kl))))
 
-  ;; out [K, O] = a [K, M] times b [O, M] transposed.
-  (func (export "gemm_nt") (param $a i32) (param $b i32) (param $out i32) (param $K i32) (param $M i32) (param $O i32)
-    (local $m0 i32) (local $len i32) (local $rs i32) (local $k i32) (local $o i32) (local $K2 i32) (local $O4 i32)
-    (local $ca i32) (local $cb i32)
-    (memory.fill (local.get $out) (i32.const 0) (i32.shl (i32.mul (local.get $K) (local.get $O)) (i32.const 2)))
-    (local.set $rs (i32.shl (local.get $M) (i32.const 2)))
+  ;; out [K, O] += a [K, len] (rows rsa bytes apart) times b [O, len] (rows rsb bytes apart) transposed.
+  (func $gemm_acc (param $a i32) (param $rsa i32) (param $b i32) (param $rsb i32) (param $out i32) (param $K i32) (param $len i32) (param $O i32)
+    (local $k i32) (local $o i32) (local $K2 i32) (local $O4 i32)
     (local.set $K2 (i32.and (local.get $K) (i32.const -2)))
     (local.set $O4 (i32.and (local.get $O) (i32.const -4)))
+    (block $kd
+      (loop $kl
+        (br_if $kd (i32.ge_u (local.get $k) (local.get $K2)))
+        (local.set $o (i32.const 0))
+        (block $od
+          (loop $ol
+            (br_if $od (i32.ge_u (local.get $o) (local.get $O4)))
+            (call $block24
+              (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rsa)))
+              (i32.add (local.get $b) (i32.mul (local.get $o) (local.get $rsb)))
+              (local.get $rsa) (local.get $rsb) (local.get $len)
+              (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $O)) (local.get $o)) (i32.const 2)))
+              (i32.shl (local.get $O) (i32.const 2)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $ol)))
+        (local.set $k (i32.add (local.get $k) (i32.const 2)))
+        (br $kl)))
+    ;; columns O4.. of the blocked rows, then the odd last row
+    (call $rest (local.get $a) (local.get $b) (local.get $out) (local.get $K2) (local.get $O) (local.get $rsa) (local.get $rsb) (local.get $len) (i32.const 0) (local.get $O4))
+    (call $rest (local.get $a) (local.get $b) (local.get $out) (local.get $K) (local.get $O) (local.get $rsa) (local.get $rsb) (local.get $len) (local.get $K2) (i32.const 0)))
+
+  ;; out [K, O] = a [K, M] times b [O, M] transposed, over runs of 1024 m that stay in cache.
+  (func (export "gemm_nt") (param $a i32) (param $b i32) (param $out i32) (param $K i32) (param $M i32) (param $O i32)
+    (local $m0 i32) (local $len i32) (local $rs i32)
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (i32.mul (local.get $K) (local.get $O)) (i32.const 2)))
+    (local.set $rs (i32.shl (local.get $M) (i32.const 2)))
     (block $chunksDone
       (loop $chunk
         (br_if $chunksDone (i32.ge_u (local.get $m0) (local.get $M)))
         (local.set $len (i32.sub (local.get $M) (local.get $m0)))
         (if (i32.gt_u (local.get $len) (i32.const 1024)) (then (local.set $len (i32.const 1024))))
-        (local.set $ca (i32.add (local.get $a) (i32.shl (local.get $m0) (i32.const 2))))
-        (local.set $cb (i32.add (local.get $b) (i32.shl (local.get $m0) (i32.const 2))))
-        (local.set $k (i32.const 0))
-        (block $kd
-          (loop $kl
-            (br_if $kd (i32.ge_u (local.get $k) (local.get $K2)))
-            (local.set $o (i32.const 0))
-            (block $od
-              (loop $ol
-                (br_if $od (i32.ge_u (local.get $o) (local.get $O4)))
-                (call $block24
-                  (i32.add (local.get $ca) (i32.mul (local.get $k) (local.get $rs)))
-                  (i32.add (local.get $cb) (i32.mul (local.get $o) (local.get $rs)))
-                  (local.get $rs) (local.get $len)
-                  (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $O)) (local.get $o)) (i32.const 2)))
-                  (i32.shl (local.get $O) (i32.const 2)))
-                (local.set $o (i32.add (local.get $o) (i32.const 4)))
-                (br $ol)))
-            (local.set $k (i32.add (local.get $k) (i32.const 2)))
-            (br $kl)))
-        ;; columns O4.. of the blocked rows, then the odd last row
-        (call $rest (local.get $ca) (local.get $cb) (local.get $out) (local.get $K2) (local.get $O) (local.get $rs) (local.get $len) (i32.const 0) (local.get $O4))
-        (call $rest (local.get $ca) (local.get $cb) (local.get $out) (local.get $K) (local.get $O) (local.get $rs) (local.get $len) (local.get $K2) (i32.const 0))
+        (call $gemm_acc (i32.add (local.get $a) (i32.shl (local.get $m0) (i32.const 2))) (local.get $rs)
+                        (i32.add (local.get $b) (i32.shl (local.get $m0) (i32.const 2))) (local.get $rs)
+                        (local.get $out) (local.get $K) (local.get $len) (local.get $O))
         (local.set $m0 (i32.add (local.get $m0) (local.get $len)))
         (br $chunk))))
+
+  ;; Conv filter gradient out [FH, FW, C, O] from x planar [C, B, H, W] and dy planar [O, B*OH*OW]
+  ;; (unit horizontal stride and dilation): for each run of R output rows (b, oy), the im2col of the
+  ;; run is written into `scratch` ([K, R*OW], small enough to stay in cache; each input run one
+  ;; memory.copy, the padding memory.fill) and multiplied at once with the matching dy columns, so
+  ;; the full [K, M] matrix never goes through memory.
+  (func (export "conv_filter_grad")
+    (param $x i32) (param $dy i32) (param $out i32) (param $scratch i32) (param $R i32)
+    (param $B i32) (param $H i32) (param $W i32) (param $C i32) (param $OH i32) (param $OW i32)
+    (param $FH i32) (param $FW i32) (param $SH i32) (param $DH i32) (param $PT i32) (param $PL i32) (param $O i32)
+    (local $r0 i32) (local $rows i32) (local $len i32) (local $lenBytes i32) (local $K i32) (local $M i32)
+    (local $fy i32) (local $fx i32) (local $c i32) (local $r i32) (local $b i32) (local $oy i32) (local $iy i32)
+    (local $xOff i32) (local $lo i32) (local $hi i32) (local $p i32) (local $plane i32) (local $owBytes i32) (local $rowsTotal i32)
+    (local.set $K (i32.mul (i32.mul (local.get $FH) (local.get $FW)) (local.get $C)))
+    (local.set $M (i32.mul (i32.mul (local.get $B) (local.get $OH)) (local.get $OW)))
+    (local.set $rowsTotal (i32.mul (local.get $B) (local.get $OH)))
+    (local.set $owBytes (i32.shl (local.get $OW) (i32.const 2)))
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (i32.mul (local.get $K) (local.get $O)) (i32.const 2)))
+    (block $runsDone
+      (loop $run
+        (br_if $runsDone (i32.ge_u (local.get $r0) (local.get $rowsTotal)))
+        (local.set $rows (i32.sub (local.get $rowsTotal) (local.get $r0)))
+        (if (i32.gt_u (local.get $rows) (local.get $R)) (then (local.set $rows (local.get $R))))
+        (local.set $len (i32.mul (local.get $rows) (local.get $OW)))
+        (local.set $lenBytes (i32.shl (local.get $len) (i32.const 2)))
+        ;; im2col of output rows [r0, r0 + rows) into scratch [K, len]
+        (local.set $p (local.get $scratch))
+        (local.set $fy (i32.const 0))
+        (loop $fyLoop
+          (local.set $fx (i32.const 0))
+          (loop $fxLoop
+            (local.set $xOff (i32.sub (local.get $fx) (local.get $PL)))
+            ;; output columns whose input column is inside the row: lo <= ox < hi
+            (local.set $lo (i32.sub (i32.const 0) (local.get $xOff)))
+            (if (i32.lt_s (local.get $lo) (i32.const 0)) (then (local.set $lo (i32.const 0))))
+            (if (i32.gt_s (local.get $lo) (local.get $OW)) (then (local.set $lo (local.get $OW))))
+            (local.set $hi (i32.sub (local.get $W) (local.get $xOff)))
+            (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
+            (if (i32.lt_s (local.get $hi) (local.get $lo)) (then (local.set $hi (local.get $lo))))
+            (local.set $c (i32.const 0))
+            (loop $cLoop
+              (local.set $r (local.get $r0))
+              (loop $rLoop
+                (local.set $b (i32.div_u (local.get $r) (local.get $OH)))
+                (local.set $oy (i32.rem_u (local.get $r) (local.get $OH)))
+                (local.set $plane (i32.add (local.get $x)
+                  (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (local.get $B)) (local.get $b)) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
+                (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $SH)) (i32.mul (local.get $fy) (local.get $DH))) (local.get $PT)))
+                (if (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $H)))
+                  (then (memory.fill (local.get $p) (i32.const 0) (local.get $owBytes)))
+                  (else
+                    (memory.fill (local.get $p) (i32.const 0) (i32.shl (local.get $lo) (i32.const 2)))
+                    (memory.copy
+                      (i32.add (local.get $p) (i32.shl (local.get $lo) (i32.const 2)))
+                      (i32.add (local.get $plane) (i32.shl (i32.add (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $lo)) (local.get $xOff)) (i32.const 2)))
+                      (i32.shl (i32.sub (local.get $hi) (local.get $lo)) (i32.const 2)))
+                    (memory.fill (i32.add (local.get $p) (i32.shl (local.get $hi) (i32.const 2))) (i32.const 0)
+                      (i32.shl (i32.sub (local.get $OW) (local.get $hi)) (i32.const 2)))))
+                (local.set $p (i32.add (local.get $p) (local.get $owBytes)))
+                (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                (br_if $rLoop (i32.lt_u (local.get $r) (i32.add (local.get $r0) (local.get $rows)))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br_if $cLoop (i32.lt_u (local.get $c) (local.get $C))))
+            (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+            (br_if $fxLoop (i32.lt_u (local.get $fx) (local.get $FW))))
+          (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+          (br_if $fyLoop (i32.lt_u (local.get $fy) (local.get $FH))))
+        (call $gemm_acc (local.get $scratch) (local.get $lenBytes)
+                        (i32.add (local.get $dy) (i32.shl (i32.mul (local.get $r0) (local.get $OW)) (i32.const 2))) (i32.shl (local.get $M) (i32.const 2))
+                        (local.get $out) (local.get $K) (local.get $len) (local.get $O))
+        (local.set $r0 (i32.add (local.get $r0) (local.get $rows)))
+        (br $run))))
 
   ;; out[i] = x[i] > 0 ? dy[i] : 0 for n floats
   (func (export "relu_grad") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)

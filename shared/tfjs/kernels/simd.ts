@@ -9,8 +9,8 @@ export interface SimdKernels {
   add_bias(a: number, v: number, out: number, rows: number, C: number): void;
   sum_rows(x: number, out: number, rows: number, C: number): void;
   maxpool_grad_2x2(x: number, dy: number, dx: number, outRows: number, OW: number, C: number): void;
-  im2col_planar(x: number, col: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
-    FH: number, FW: number, SH: number, DH: number, PT: number, PL: number): void;
+  conv_filter_grad(x: number, dy: number, out: number, scratch: number, R: number, B: number, H: number, W: number, C: number,
+    OH: number, OW: number, FH: number, FW: number, SH: number, DH: number, PT: number, PL: number, O: number): void;
   gemm_nt(a: number, b: number, out: number, K: number, M: number, O: number): void;
   relu_grad(dy: number, x: number, out: number, n: number): void;
   conv3x3_c1(x: number, w: number, out: number, B: number, H: number, W: number, O: number): void;
