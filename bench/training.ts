@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { modelToTensorSet } from '../shared/models/spec.js';
 import { generateSites } from '../shared/synth/generate.js';
 import { createLocalTrainer } from '../site-agent/local-trainer.js';
-import { alternate, describe, loadWarning, ratio, runsOption, type Variant } from './harness.js';
+import { alternate, describe, loadWarning, median, ratio, runsOption, type Variant } from './harness.js';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../shared/models/registry.js';
@@ -30,7 +30,15 @@ const BATCH = 16;
 interface Measured {
   readonly label: string;
   readonly samplesPerS: number;
+  /** Samples per CPU-second of this process (all threads): what a core achieves, whatever else runs. */
+  readonly cpuSamplesPerS: number;
   readonly note: string;
+}
+
+/** Samples per CPU-second by variant name, each run's figure (printed beside the wall-clock medians). */
+const cpuFigures = new Map<string, number[]>();
+function recordCpu(name: string, v: number): void {
+  cpuFigures.set(name, [...(cpuFigures.get(name) ?? []), v]);
 }
 
 /** Trains until `seconds` have passed (at least `minSteps` steps) after `warmup` steps. */
@@ -51,17 +59,20 @@ async function measure(backend: BackendChoice, replicas: number, seconds: number
     const before = tf.memory().numTensors;
     let steps = 0;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let elapsed = 0;
     while (steps < minSteps || elapsed < seconds) {
       await trainer.trainBatch(xs, y);
       steps++;
       elapsed = (performance.now() - t0) / 1000;
     }
+    const cpu = process.cpuUsage(c0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const leaked = tf.memory().numTensors - before;
     // (Without warm-up the first step creates the optimizer's slots, which are not a leak.)
     if (warmup > 0 && leaked !== 0) throw new Error(`${backend}: ${leaked} tensors leaked over ${steps} steps`);
     const label = replicas > 1 ? `${sel.name} x${replicas} threads` : `${sel.name}`;
-    return { label, samplesPerS: (steps * batch) / elapsed, note: `${steps} steps of ${batch} in ${elapsed.toFixed(1)} s; ${sel.detail}` };
+    return { label, samplesPerS: (steps * batch) / elapsed, cpuSamplesPerS: (steps * batch) / cpuSeconds, note: `${steps} steps of ${batch} in ${elapsed.toFixed(1)} s; ${sel.detail}` };
   } finally {
     await trainer.dispose();
     tf.dispose([...xs, y]);
@@ -78,7 +89,7 @@ function pythonWithTorch(): string | undefined {
   return undefined;
 }
 
-function pytorch(threads: number, seconds: number): { samplesPerS: number; params: number; version: string; build: string } | string {
+function pytorch(threads: number, seconds: number): { samplesPerS: number; cpuSamplesPerS: number; params: number; version: string; build: string } | string {
   const py = pythonWithTorch();
   if (!py) return 'no python3 with torch found (install python3-torch, or set PYTORCH_PYTHON)';
   const cfg = parseModelConfig(CONFIG);
@@ -97,9 +108,9 @@ function pytorch(threads: number, seconds: number): { samplesPerS: number; param
   ];
   const r = spawnSync(py, args, { encoding: 'utf8' });
   if (r.status !== 0) return `pytorch run failed: ${r.stderr.trim().split('\n').at(-1)}`;
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { samples_per_s: number; params: number; torch: string; mkldnn?: boolean; cpu_capability?: string };
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { samples_per_s: number; cpu_samples_per_s: number; params: number; torch: string; mkldnn?: boolean; cpu_capability?: string };
   const build = `${out.mkldnn ? 'oneDNN (mkldnn)' : 'native'} kernels, CPU capability ${out.cpu_capability ?? 'unknown'}`;
-  return { samplesPerS: out.samples_per_s, params: out.params, version: out.torch, build };
+  return { samplesPerS: out.samples_per_s, cpuSamplesPerS: out.cpu_samples_per_s, params: out.params, version: out.torch, build };
 }
 
 /**
@@ -209,8 +220,16 @@ export const trainingBench: Bench = {
       if (typeof torchProbe !== 'string') console.log(`  pytorch ${torchProbe.version}: ${torchProbe.build}`);
       const agent = new AgentRounds(manifest, cores);
       const variants: Variant[] = [
-        { name: 'wasm x1', run: async () => (await measure('wasm', 1, seconds)).samplesPerS },
-        ...(cores > 1 ? [{ name: `wasm x${cores} threads`, run: async () => (await measure('wasm', cores, seconds)).samplesPerS }] : []),
+        { name: 'wasm x1', run: async () => {
+          const m = await measure('wasm', 1, seconds);
+          recordCpu('wasm x1', m.cpuSamplesPerS);
+          return m.samplesPerS;
+        } },
+        ...(cores > 1 ? [{ name: `wasm x${cores} threads`, run: async () => {
+          const m = await measure('wasm', cores, seconds);
+          recordCpu(`wasm x${cores} threads`, m.cpuSamplesPerS);
+          return m.samplesPerS;
+        } }] : []),
         { name: `fl site round 1 (${cores} threads)`, run: () => agent.firstRound() },
         { name: `fl site later round (${cores} threads)`, run: () => agent.laterRound() },
         // PyTorch at 1 thread and at every core: its 2-thread OpenMP run collapses when other
@@ -221,6 +240,7 @@ export const trainingBench: Bench = {
           run: async () => {
             const res = pytorch(t, seconds);
             if (typeof res === 'string') throw new Error(res);
+            recordCpu(`pytorch ${t}`, res.cpuSamplesPerS);
             return res.samplesPerS;
           },
         }))),
@@ -251,6 +271,13 @@ export const trainingBench: Bench = {
       const torch = torchRuns.reduce((a, b) => (b.median > a.median ? b : a));
       const torch1 = torchRuns[0]!;
       console.log(`  per core: wasm x1 / pytorch 1 thread ${ratio(x1, torch1).value.toFixed(2)}; compared below with ${torch.name}, PyTorch's faster configuration in this run`);
+      // CPU-time throughput does not depend on how much of the cores other processes take.
+      const cpuMedian = (k: string) => median(cpuFigures.get(k) ?? [NaN]);
+      const cpuX1 = cpuMedian('wasm x1');
+      const cpuT1 = cpuMedian('pytorch 1');
+      console.log(`  samples per CPU-second (medians): wasm x1 ${cpuX1.toFixed(1)}${cores > 1 ? `, wasm x${cores} ${cpuMedian(`wasm x${cores} threads`).toFixed(1)}` : ''}, ` +
+        `pytorch 1 thread ${cpuT1.toFixed(1)}${cores > 1 ? `, pytorch ${cores} threads ${cpuMedian(`pytorch ${cores}`).toFixed(1)}` : ''}; ` +
+        `per-core efficiency wasm / pytorch ${(cpuX1 / cpuT1).toFixed(2)}`);
       const r = ratio(kernel, torch);
       if (r.value < 0.6) {
         console.log(`  below the 0.6 target: convolutions are ${((100 * convMs) / prof.total).toFixed(0)}% of a single-replica step ` +
