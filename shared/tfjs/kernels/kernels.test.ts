@@ -75,6 +75,8 @@ describe('wasm training kernels match cpu', () => {
     // M = 3*20*23 = 1380: the filter-gradient GEMM's runs of 1024 with a remainder, 2x4 blocks and leftovers
     { x: [3, 20, 23, 5], f: [3, 3, 5, 6], s: 1, pad: 'same' },
     { x: [2, 16, 16, 8], f: [3, 3, 8, 16], s: 1, pad: 'same' },
+    // 35 pixels of 4 and 8 channels: the 4x4 register transposes to channel planes and their tail rows
+    { x: [1, 5, 7, 4], f: [3, 3, 4, 8], s: 1, pad: 'valid' },
     // one input channel, 3x3 'same' stride 1, 4k outputs: the direct SIMD forward conv (borders, interior)
     { x: [2, 9, 7, 1], f: [3, 3, 1, 8], s: 1, pad: 'same' },
     { x: [1, 3, 3, 1], f: [3, 3, 1, 4], s: 1, pad: 'same' },
