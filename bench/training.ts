@@ -115,7 +115,7 @@ function pytorch(threads: number, seconds: number): { samplesPerS: number; cpuSa
 
 /**
  * The site's own local round, as `fl site` runs it: the local trainer (site-agent/local-trainer.ts)
- * on a synthetic site at 128 px with `threads` = the cores, one epoch; samples/s is the figure the
+ * on a synthetic site at 128 px (320 cases) with `threads` = the cores, one epoch; samples/s is the figure the
  * trainer logs ('local training done'). A site keeps its trainer (and, parked, its data-parallel
  * workers) across rounds: `firstRound` starts both afresh (its figure includes the workers'
  * start-up), `laterRound` trains the next round of one long-lived trainer.
@@ -214,7 +214,9 @@ export const trainingBench: Bench = {
     console.log(`  ${cpu.label.padEnd(22)} ${cpu.samplesPerS.toFixed(2).padStart(8)} samples/s  (${cpu.note})`);
     const dir = mkdtempSync(join(tmpdir(), 'bench-training-'));
     try {
-      generateSites({ out: dir, sites: 1, casesPerSite: 160, seed: 3, imageSize: 128 });
+      // 320 cases: about 190 in the train cohort, 12 steps of 16 per round (a short round is
+      // dominated by its first steps and by bursts of load from other processes)
+      generateSites({ out: dir, sites: 1, casesPerSite: 320, seed: 3, imageSize: 128 });
       const manifest = join(dir, 'site-1', 'manifest.csv');
       const torchProbe = pytorch(cores, 1);
       if (typeof torchProbe !== 'string') console.log(`  pytorch ${torchProbe.version}: ${torchProbe.build}`);
