@@ -130,12 +130,23 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       let sum = 0;
       let count = 0;
-      for (const batch of data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })) {
+      const batches = data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })[Symbol.iterator]();
+      for (let next = batches.next(); !next.done;) {
+        const batch = next.value;
         const xs = batchTensors(batch, data.inputSize);
         const ys = tf.tensor2d(batch.labels, [batch.size, 1]);
         let value: number;
         try {
-          value = await stepLoss(xs, ys);
+          // A data-parallel step computes the main thread's shard before it waits for the
+          // workers: the next batch (read, augmented) is prepared during that wait.
+          const pending = stepLoss(xs, ys);
+          try {
+            next = batches.next();
+          } catch (err) {
+            await pending.catch(() => undefined);
+            throw err;
+          }
+          value = await pending;
         } finally {
           xs.forEach((x) => x.dispose());
           ys.dispose();
