@@ -7,11 +7,11 @@
 //  - Add of a per-channel vector to an NHWC tensor (conv and dense bias): one SIMD pass
 //    (simd-kernels.wat add_bias) instead of the backend's broadcasting loop;
 //  - Sum over the leading axes (the bias gradient): SIMD row accumulation in float64 (sum_rows)
-//    instead of a transpose of the whole tensor followed by a reduction.
-// (Plain JavaScript loops for the last two were measured slower than the backend's kernels.)
+//    instead of a transpose of the whole tensor followed by a reduction (plain JavaScript loops
+//    for these two were measured slower than the backend's own kernels);
 //  - ReLU's gradient: one SIMD pass (relu_grad: x > 0 ? dy : 0) instead of step, cast and
 //    multiply (three kernels, two full-size temporaries); a gradient override that keeps tfjs's
-//    formula on every other backend.
+//    formula on every other backend;
 //  - Conv2D of a one-channel input with a 3x3 filter, stride 1, 'same' (DDFN's first layer on
 //    grey images) to 4k channels: a direct SIMD convolution (conv3x3_c1); XNNPACK's igemm spends
 //    most of its time on the indirection for a 9-term reduction.
