@@ -5,7 +5,9 @@ Same layers and parameter count: per modality a branch of 3x3 'same' conv + ReLU
 per width, global average pooling; concatenation, a sigmoid gate (dense, width -> width)
 multiplying the features, dense ReLU head, dropout, one sigmoid unit. Trains with Adam on
 binary cross-entropy on random data and prints one JSON line:
-{"params": N, "samples_per_s": X, "threads": T, "steps": S, "torch": "version"}.
+{"params": N, "samples_per_s": X, "threads": T, "steps": S, "cpu_samples_per_s": samples per CPU-second
+(all threads), "torch": "version", "mkldnn": bool,
+"cpu_capability": "AVX2"} (the last two: how PyTorch's CPU convolutions run on this machine).
 """
 import argparse
 import json
@@ -80,14 +82,19 @@ def main():
         step()
     steps = 0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     while True:
         step()
         steps += 1
         elapsed = time.perf_counter() - t0
         if steps >= 5 and elapsed >= a.seconds:
             break
+    cpu = time.process_time() - c0
+    capability = next((line.split(":", 1)[1].strip() for line in torch.__config__.show().splitlines()
+                       if "CPU capability usage" in line), "unknown")
     print(json.dumps({"params": params, "samples_per_s": steps * a.batch / elapsed, "threads": a.threads,
-                      "steps": steps, "torch": torch.__version__}))
+                      "steps": steps, "cpu_samples_per_s": steps * a.batch / cpu, "torch": torch.__version__, "mkldnn": torch.backends.mkldnn.is_available(),
+                      "cpu_capability": capability}))
 
 
 if __name__ == "__main__":

@@ -159,3 +159,35 @@ function chunk(type: string, data: Buffer): Buffer {
   crc.writeUInt32BE(crc32(td));
   return Buffer.concat([len, td, crc]);
 }
+
+describe('local training rounds (fl site --threads 2)', () => {
+  it('the data-parallel workers start in the first round and are reused by the next', async () => {
+    const { generateSites } = await import('../shared/synth/generate.js');
+    const { closeIdleReplicas, idleReplicaCount } = await import('../shared/tfjs/parallel/data-parallel.js');
+    const { buildModel } = await import('../shared/models/registry.js');
+    const { modelToTensorSet } = await import('../shared/models/spec.js');
+    const out = join(top, 'rounds');
+    generateSites({ out, sites: 1, casesPerSite: 40, seed: 5, imageSize: 32 });
+    const { log, lines } = recorder();
+    await closeIdleReplicas();
+    const trainer = await createLocalTrainer({ manifest: join(out, 'site-1', 'manifest.csv'), backend: 'wasm', log, threads: 2 });
+    const config = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
+    const model = buildModel('ddfn', config);
+    const global = modelToTensorSet(model);
+    model.dispose();
+    try {
+      for (const round of [1, 2, 3]) {
+        const res = await trainer.train({
+          round, model: 'ddfn', architecture: 'ddfn', config, global, epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 1, strategyParams: {},
+        });
+        expect(res.metrics.train_replicas).toBe(2);
+        // one worker set, parked between rounds: a round that started new workers would leave two
+        expect(idleReplicaCount()).toBe(1);
+      }
+      const done = lines.filter((l) => l.msg === 'local training done');
+      expect(done.map((l) => l.round)).toEqual([1, 2, 3]);
+    } finally {
+      await closeIdleReplicas();
+    }
+  }, 120_000);
+});

@@ -25,7 +25,9 @@ export interface TrainLocalOptions {
    * Data-parallel training (shared/tfjs/parallel): the batch is split over `threads` replicas (the
    * main thread and threads-1 workers that rebuild `architecture`). Used on the wasm and cpu
    * backends for plain local SGD; with FedProx or weight decay, or on a native backend (which
-   * parallelises its own kernels), training stays on the main thread.
+   * parallelises its own kernels), training stays on the main thread. The worker threads stay
+   * parked between calls (DataParallelTrainer keepWarm), so a site's later rounds do not start them
+   * again.
    */
   readonly parallel?: { readonly threads: number; readonly architecture: { readonly name: string; readonly config: ModelConfigInput } };
   onEpoch?(epoch: number, meanLoss: number): void;
@@ -86,7 +88,7 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
   const backend = tf.getBackend();
   const threads = o.parallel?.threads ?? 1;
   const dp = threads > 1 && mu === 0 && decay === 0 && (backend === 'wasm' || backend === 'cpu')
-    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend })
+    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend, keepWarm: true })
     : null;
   // One optimiser step on a batch (data-parallel replicas when available, else on this thread);
   // returns the batch's mean BCE. The caller disposes the batch tensors.
@@ -128,12 +130,23 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       let sum = 0;
       let count = 0;
-      for (const batch of data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })) {
+      const batches = data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })[Symbol.iterator]();
+      for (let next = batches.next(); !next.done;) {
+        const batch = next.value;
         const xs = batchTensors(batch, data.inputSize);
         const ys = tf.tensor2d(batch.labels, [batch.size, 1]);
         let value: number;
         try {
-          value = await stepLoss(xs, ys);
+          // A data-parallel step computes the main thread's shard before it waits for the
+          // workers: the next batch (read, augmented) is prepared during that wait.
+          const pending = stepLoss(xs, ys);
+          try {
+            next = batches.next();
+          } catch (err) {
+            await pending.catch(() => undefined);
+            throw err;
+          }
+          value = await pending;
         } finally {
           xs.forEach((x) => x.dispose());
           ys.dispose();

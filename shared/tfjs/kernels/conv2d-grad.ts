@@ -1,7 +1,8 @@
-// Gradients of 2-D convolution (NHWC) for the wasm backend, built on its fast XNNPACK kernels:
-//  - filter gradient: im2col of x laid out [K, M] (K = fh*fw*inC, M = batch*outH*outW) written
-//    straight into wasm memory, then one non-transposed BatchMatMul with dy viewed as [M, outC];
-//    the result [K, outC] is the filter layout [fh, fw, inC, outC] as is.
+// Gradients of 2-D convolution (NHWC) for the wasm backend:
+//  - filter gradient: im2col of x laid out [K, M] (K = fh*fw*inC, M = batch*outH*outW) times dy
+//    transposed to [outC, M], in SIMD wasm (simd-kernels.wat; for unit horizontal stride the
+//    im2col is made a few output rows at a time into a cache-sized scratch); the result
+//    [K, outC] is the filter layout [fh, fw, inC, outC] as is.
 //  - input gradient: a forward Conv2D of dy (zero-dilated when strided) with the spatially flipped,
 //    in/out-transposed filter and explicit padding; a direct loop covers the rare geometry where
 //    that padding would be negative.
@@ -17,6 +18,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, empty, f32, release, zeros } from './wasm-memory.js';
+import { heapOffset, simdKernels } from './simd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -70,43 +72,6 @@ export function im2colTransposed(x: Float32Array, col: Float32Array, info: backe
   }
 }
 
-/**
- * im2colTransposed for unit horizontal stride and dilation, from x in planar layout [C, B, H, W]
- * held in `heap` at element offset `xAt`, into `heap` at element offset `colAt`: every run of the
- * matrix is then a contiguous copy (memmove within the wasm heap).
- */
-function im2colTransposedPlanar(heap: Float32Array, xAt: number, colAt: number, info: backend_util.Conv2DInfo): void {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: FH, filterWidth: FW, strideHeight: SH, dilationHeight: DH } = info;
-  const PT = info.padInfo.top;
-  const PL = info.padInfo.left;
-  const M = B * OH * OW;
-  for (let fy = 0; fy < FH; fy++) {
-    for (let fx = 0; fx < FW; fx++) {
-      const xOff = fx - PL;
-      const lo = Math.min(OW, Math.max(0, -xOff));
-      const hi = Math.max(lo, Math.min(OW, W - xOff));
-      for (let c = 0; c < C; c++) {
-        let p = colAt + ((fy * FW + fx) * C + c) * M;
-        for (let b = 0; b < B; b++) {
-          const plane = xAt + (c * B + b) * H * W;
-          for (let oy = 0; oy < OH; oy++, p += OW) {
-            const iy = oy * SH + fy * DH - PT;
-            if (iy < 0 || iy >= H) {
-              heap.fill(0, p, p + OW);
-              continue;
-            }
-            for (let ox = 0; ox < lo; ox++) heap[p + ox] = 0;
-            const src = plane + iy * W + lo + xOff;
-            heap.copyWithin(p + lo, src, src + (hi - lo));
-            for (let ox = hi; ox < OW; ox++) heap[p + ox] = 0;
-          }
-        }
-      }
-    }
-  }
-}
-
 function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Conv2DBackpropFilterAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs;
@@ -114,21 +79,34 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   const info = channelsLastInfo(x.shape as Shape4, filterShape, attrs, Conv2DBackpropFilter);
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const M = info.batchSize * info.outHeight * info.outWidth;
-  const col = empty(backend, [1, K, M]);
+  const O = info.outChannels;
+  const out = empty(backend, filterShape.slice());
+  if (K === 0 || M === 0 || O === 0) {
+    f32(backend, out).fill(0);
+    return out;
+  }
+  // dy planar [O, B, OH, OW] = [O, M]: rows of the product's second operand are contiguous.
+  const dyT = O === 1 ? dy : callKernel(backend, 'Transpose', { x: dy }, { perm: [3, 0, 1, 2] });
   if (info.strideWidth === 1 && info.dilationWidth === 1) {
+    // x in planar layout [C, B, H, W]: every run of the im2col matrix is one contiguous copy. The
+    // matrix is made R output rows at a time into a scratch of at most 64 Ki floats (256 KB, in
+    // cache) and multiplied at once (simd-kernels.wat conv_filter_grad).
     const planar = info.inChannels === 1 ? x : callKernel(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
-    const heap = f32(backend, col);
-    const whole = new Float32Array(heap.buffer);
-    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset / 4;
-    im2colTransposedPlanar(whole, at(planar), at(col), info);
+    const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const R = Math.max(1, Math.floor(Math.min(2048, Math.floor(65536 / K)) / OW));
+    const scratch = empty(backend, [K * R * OW]);
+    simdKernels(backend).conv_filter_grad(heapOffset(backend, planar), heapOffset(backend, dyT), heapOffset(backend, out), heapOffset(backend, scratch),
+      R, B, H, W, C, OH, OW, info.filterHeight, info.filterWidth, info.strideHeight, info.dilationHeight, info.padInfo.top, info.padInfo.left, O);
+    release(backend, scratch);
     if (planar !== x) release(backend, planar);
   } else {
+    // the whole im2col matrix [K, M] (JavaScript), then the SIMD GEMM (gemm_nt)
+    const col = empty(backend, [K, M]);
     im2colTransposed(f32(backend, x), f32(backend, col), info);
+    simdKernels(backend).gemm_nt(heapOffset(backend, col), heapOffset(backend, dyT), heapOffset(backend, out), K, M, O);
+    release(backend, col);
   }
-  const dy3: TensorInfo = { dataId: dy.dataId, shape: [1, M, info.outChannels], dtype: 'float32' };
-  const out = callKernel(backend, 'BatchMatMul', { a: col, b: dy3 }, { transposeA: false, transposeB: false });
-  release(backend, col);
-  out.shape = filterShape.slice();
+  if (dyT !== dy) release(backend, dyT);
   return out;
 }
 

@@ -72,12 +72,22 @@ describe('wasm training kernels match cpu', () => {
     { x: [1, 10, 10, 1], f: [5, 5, 1, 8], s: [2, 1], pad: 'same' },
     { x: [2, 5, 5, 2], f: [3, 3, 2, 2], s: 1, pad: 1 },
     { x: [1, 5, 6, 2], f: [3, 3, 2, 3], s: 1, pad: [[0, 0], [3, 3], [0, 2], [0, 0]] },
+    // M = 3*20*23 = 1380: the filter-gradient GEMM's runs of 1024 with a remainder, 2x4 blocks and leftovers
+    { x: [3, 20, 23, 5], f: [3, 3, 5, 6], s: 1, pad: 'same' },
+    { x: [2, 16, 16, 8], f: [3, 3, 8, 16], s: 1, pad: 'same' },
+    // 35 pixels of 4 and 8 channels: the 4x4 register transposes to channel planes and their tail rows
+    { x: [1, 5, 7, 4], f: [3, 3, 4, 8], s: 1, pad: 'valid' },
+    // one input channel, 3x3 'same' stride 1, 4k outputs: the direct SIMD forward conv (borders, interior)
+    { x: [2, 9, 7, 1], f: [3, 3, 1, 8], s: 1, pad: 'same' },
+    { x: [1, 3, 3, 1], f: [3, 3, 1, 4], s: 1, pad: 'same' },
+    { x: [3, 12, 5, 1], f: [3, 3, 1, 12], s: 1, pad: 'same' },
+    { x: [2, 9, 7, 1], f: [3, 3, 1, 6], s: 1, pad: 'same' },
   ];
   for (const c of convCases) {
     it(`conv2d ${c.x} * ${c.f} stride ${c.s} pad ${JSON.stringify(c.pad)}: forward, input and filter gradients`, async () => {
       const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
       const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad as 'same');
-      const [cpu, wasm] = await onBoth([{ data: rand(n(c.x)), shape: c.x }, { data: rand(n(c.f)), shape: c.f }], withGrads(op, rand(4096)));
+      const [cpu, wasm] = await onBoth([{ data: rand(n(c.x)), shape: c.x }, { data: rand(n(c.f)), shape: c.f }], withGrads(op, rand(16384)));
       expectClose(cpu, wasm, 'conv2d');
     });
   }
@@ -99,6 +109,8 @@ describe('wasm training kernels match cpu', () => {
 
   const poolCases: { x: number[]; size: number; s: number; pad: 'same' | 'valid' }[] = [
     { x: [2, 8, 8, 3], size: 2, s: 2, pad: 'valid' },
+    { x: [1, 6, 4, 5], size: 2, s: 2, pad: 'same' },
+    { x: [3, 4, 6, 8], size: 2, s: 2, pad: 'valid' },
     { x: [2, 7, 7, 3], size: 2, s: 2, pad: 'same' },
     { x: [1, 9, 9, 2], size: 3, s: 2, pad: 'same' },
     { x: [2, 6, 5, 4], size: 3, s: 1, pad: 'valid' },
@@ -115,6 +127,57 @@ describe('wasm training kernels match cpu', () => {
       expectClose(cpuAvg, wasmAvg, 'avgPool');
     });
   }
+
+  const biasCases: { x: number[]; v: number[]; vectorFirst?: boolean }[] = [
+    { x: [2, 5, 5, 3], v: [3] },
+    { x: [1, 4, 6, 8], v: [8], vectorFirst: true },
+    { x: [5, 7], v: [1, 7] },
+    { x: [3, 4, 1], v: [1] },
+  ];
+  for (const c of biasCases) {
+    it(`bias add ${c.vectorFirst ? `${c.v} + ${c.x}` : `${c.x} + ${c.v}`} and the conv/relu chain around it: forward and gradients`, async () => {
+      const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const op = (x: tf.Tensor, v: tf.Tensor) => tf.relu(c.vectorFirst ? tf.add(v, x) : tf.add(x, v));
+      const [cpu, wasm] = await onBoth([{ data: rand(n(c.x)), shape: c.x }, { data: rand(n(c.v)), shape: c.v }], withGrads(op, rand(4096)));
+      expectClose(cpu, wasm, 'bias add');
+    });
+  }
+
+  it('relu gradient (one-pass kernel on wasm) at exact zeros, odd sizes and after a conv', async () => {
+    const x = { data: rand(3 * 5 * 7, 1 / 3), shape: [3, 5, 7] };
+    const [cpu, wasm] = await onBoth([x], withGrads((t) => tf.relu(t), rand(4096)));
+    expectClose(cpu, wasm, 'relu');
+    const w = { data: rand(3 * 3 * 2 * 4), shape: [3, 3, 2, 4] };
+    const [cpu2, wasm2] = await onBoth([{ data: rand(2 * 9 * 9 * 2), shape: [2, 9, 9, 2] }, w],
+      withGrads((a, f) => tf.relu(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), rand(4096)));
+    expectClose(cpu2, wasm2, 'conv relu');
+  });
+
+  it('sums over leading axes (with keepDims, negative axes) and elsewhere (the backend kernel) match cpu', async () => {
+    const x = { data: rand(2 * 3 * 4 * 5), shape: [2, 3, 4, 5] };
+    const [cpu, wasm] = await onBoth([x], (t) => [
+      tf.sum(t, [0, 1, 2]), tf.sum(t, [0]), tf.sum(t, [-4, -3], true), tf.sum(t, [1, 2]), tf.sum(t, 3), tf.sum(t),
+    ]);
+    expectClose(cpu, wasm, 'sum');
+  });
+
+  it('identity and same-dtype cast share the data; the copies stay valid after the source is disposed', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const b = tf.clone(a);
+    const c = tf.cast(a, 'float32');
+    const f = tf.tensor([1.7, -2.2], [2]);
+    const d = tf.cast(f, 'int32');
+    a.dispose();
+    f.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(d.dtype).toBe('int32');
+    expect(Array.from(d.dataSync())).toEqual([1, -2]);
+    tf.dispose([b, c, d]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('dense, batch norm, relu and relu6 chain: forward and gradients', async () => {
     const op = (x: tf.Tensor, w: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {

@@ -14,6 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { empty, f32, zeros } from './wasm-memory.js';
+import { heapOffset, simdKernels } from './simd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -58,6 +59,12 @@ function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo; output
     // Windows tile the input exactly (e.g. 2x2 stride 2 on even sizes): every input element
     // belongs to one window, so dx is written once, without zero-filling or scratch arrays.
     const dxTiled = empty(backend, inputs.input.shape.slice());
+    if (FH === 2 && FW === 2) {
+      // SIMD over channels (simd-kernels.wat maxpool_grad_2x2)
+      const at = (t: TensorInfo) => heapOffset(backend, t);
+      if (B * OH * OW * C > 0) simdKernels(backend).maxpool_grad_2x2(at(inputs.input), at(inputs.dy), at(dxTiled), B * OH, OW, C);
+      return dxTiled;
+    }
     maxPoolGradTiled(f32(backend, inputs.input), f32(backend, inputs.dy), f32(backend, dxTiled), info);
     return dxTiled;
   }

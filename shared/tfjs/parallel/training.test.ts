@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
 import { selectBackend } from '../backend.js';
-import { DataParallelTrainer } from './data-parallel.js';
-import { flattenWeights } from './shard-gradients.js';
+import { closeIdleReplicas, DataParallelTrainer, idleReplicaCount } from './data-parallel.js';
+import { assignWeights, flattenWeights } from './shard-gradients.js';
 
 const SMALL = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
 
@@ -71,5 +71,79 @@ describe('training on wasm', () => {
       await two.dispose();
       tf.dispose([...xs, y]);
     }
+  });
+
+  it('a training step on wasm (project kernels) equals the same step on the cpu backend', async () => {
+    // widths 4 and 8 take the SIMD channel paths, the 1-channel input the scalar ones
+    const cfg = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
+    const a = buildModel('ddfn', cfg);
+    const w0 = flattenWeights(a.weights);
+    const { xs, y } = batch(a, 5);
+    const xData = xs.map((x) => ({ data: x.dataSync().slice(), shape: x.shape }));
+    const yData = y.dataSync().slice();
+    const step = async (model: tf.LayersModel) => {
+      const t = await DataParallelTrainer.create({ model, architecture: { name: 'ddfn', config: cfg }, optimizer: tf.train.sgd(0.5), replicas: 1 });
+      const ins = xData.map((x) => tf.tensor(x.data, x.shape));
+      const lab = tf.tensor(yData, [5, 1]);
+      const losses = [await t.trainBatch(ins, lab), await t.trainBatch(ins, lab)];
+      await t.dispose();
+      tf.dispose([...ins, lab]);
+      return { losses, weights: flattenWeights(model.weights) };
+    };
+    const onWasm = await step(a);
+    tf.dispose([...xs, y]);
+    a.dispose();
+    await selectBackend('cpu');
+    try {
+      const b = buildModel('ddfn', cfg);
+      assignWeights(b.weights, w0);
+      const onCpu = await step(b);
+      b.dispose();
+      expect(onWasm.losses[0]).toBeCloseTo(onCpu.losses[0]!, 5);
+      expect(onWasm.losses[1]).toBeCloseTo(onCpu.losses[1]!, 5);
+      let worst = 0;
+      let moved = 0;
+      for (let i = 0; i < w0.length; i++) {
+        worst = Math.max(worst, Math.abs(onWasm.weights[i]! - onCpu.weights[i]!));
+        moved = Math.max(moved, Math.abs(onCpu.weights[i]! - w0[i]!));
+      }
+      expect(moved).toBeGreaterThan(1e-3);
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      await selectBackend('wasm');
+    }
+  });
+
+  it('keepWarm parks the workers on dispose and the next trainer of the same architecture reuses them', async () => {
+    await closeIdleReplicas();
+    const a = buildModel('ddfn', SMALL);
+    const b = buildModel('ddfn', SMALL);
+    assignWeights(b.weights, flattenWeights(a.weights));
+    const { xs, y } = batch(a, 6);
+    const arch = { name: 'ddfn', config: SMALL };
+    try {
+      const first = await DataParallelTrainer.create({ model: a, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 2, keepWarm: true });
+      expect(first.warm).toBe(false);
+      const l1 = await first.trainBatch(xs, y);
+      await first.dispose();
+      expect(idleReplicaCount()).toBe(1);
+      // another architecture does not take them
+      const other = await DataParallelTrainer.create({ model: a, architecture: { name: 'ddfn', config: { ...SMALL, headUnits: 4 } }, optimizer: tf.train.sgd(0.1), replicas: 1, keepWarm: true });
+      await other.dispose();
+      const second = await DataParallelTrainer.create({ model: b, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 2, keepWarm: true });
+      expect(second.warm).toBe(true);
+      expect(idleReplicaCount()).toBe(0);
+      // the reused worker computes on the weights it is sent: the same first step as before
+      const l2 = await second.trainBatch(xs, y);
+      expect(l2).toBeCloseTo(l1, 5);
+      await second.dispose();
+      expect(idleReplicaCount()).toBe(1);
+    } finally {
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      a.dispose();
+      b.dispose();
+    }
+    expect(idleReplicaCount()).toBe(0);
   });
 });
