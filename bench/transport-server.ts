@@ -23,7 +23,7 @@ if (kind === 'tcp') {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 << 20 });
   addFederationServices(server, {
     uploadUpdate(call, respond) {
-      receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: h.tensors, spoolPath: join(dir, `${h.updateId}.flt`) }))
+      receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: h.tensors, spoolPath: join(dir, `${h.updateId}.flt`) }), { transferChunks: true })
         .then(({ update }) => {
           parentPort!.postMessage({ rss: process.memoryUsage().rss });
           respond(null, { accepted: true, updateId: update.header.updateId, digest: update.digest, message: '' });

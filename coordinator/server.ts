@@ -244,7 +244,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           ]).finally(() => clearTimeout(timer));
           releases.push(release);
           return a;
-        });
+        }, { transferChunks: true }); // grpc-js decodes each message into a buffer of its own
         // Revoked while it was uploading (the revocation list reloads without a restart): not accepted.
         if (deps.gate.secure) deps.gate.site(call, site, 'UploadUpdate');
         accepted = await deps.engine.accept(admission, update);

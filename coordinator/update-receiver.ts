@@ -1,11 +1,13 @@
 // Receiving one update upload: header first, then chunks streamed straight to a spool file
 // while the digest and finiteness are checked incrementally. Memory is O(chunk), never
 // O(model); nothing reaches the round until the whole update has been verified.
-import { open, rm, mkdir, readFile, writeFile, truncate } from 'node:fs/promises';
+import { open, rm, mkdir, readFile, writeFile, truncate, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UploadPart, UpdateHeader } from '../shared/protocol/index.js';
 import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
-import { sha256HexAsync, MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
+import { MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
+import { uploadBlockPool } from '../shared/transport/block-pool.js';
+import type { BlockResult } from '../shared/transport/block-check.js';
 import { encodeTensorFileHeader, decodeTensorFileHeader, tensorFileDigest } from '../shared/tensor/file.js';
 import { commitFile, writeError } from '../shared/util/atomic-write.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -36,25 +38,18 @@ export const UPLOAD_PIPELINE = 4;
 interface InFlight {
   readonly offset: number;
   readonly sha256: string;
-  readonly hash: Promise<string>;
-  readonly write: Promise<unknown>;
+  /** Check and write of the chunk (block pool): resolves once it is checked and written, or with the problem. */
+  readonly done: Promise<BlockResult>;
   readonly logBlock: boolean;
 }
 
-/** Finite check over raw little-endian float32 bytes (copied into an aligned scratch view). */
-function firstNonFinite(bytes: Uint8Array, scratch: Float32Array): number {
-  const n = bytes.length >> 2;
-  let values: Float32Array;
-  if (bytes.byteOffset % 4 === 0) values = new Float32Array(bytes.buffer, bytes.byteOffset, n); // aligned: no copy
-  else {
-    new Uint8Array(scratch.buffer, 0, n * 4).set(bytes.subarray(0, n * 4));
-    values = scratch;
-  }
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    if (v - v !== 0) return i; // NaN and ±Infinity give NaN here
-  }
-  return -1;
+export interface ReceiveOptions {
+  /**
+   * The chunks' buffers belong to this upload alone (grpc-js decodes every message into a buffer of
+   * its own): a chunk that is the whole of its buffer is moved to a worker thread instead of copied,
+   * and reads as empty afterwards. Leave it off when the chunks are views the caller still uses.
+   */
+  readonly transferChunks?: boolean;
 }
 
 /**
@@ -64,7 +59,9 @@ function firstNonFinite(bytes: Uint8Array, scratch: Float32Array): number {
 export async function receiveUpload(
   messages: AsyncIterable<UploadPart>,
   admit: (header: UpdateHeader) => Admission | Promise<Admission>,
+  opts: ReceiveOptions = {},
 ): Promise<{ admission: Admission; update: ReceivedUpdate }> {
+  const transferChunks = opts.transferChunks ?? false;
   const it = messages[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done || first.value.type !== 'header') {
@@ -117,23 +114,26 @@ export async function receiveUpload(
   let ok = false;
   let refused = false;
   let interrupted: RejectError | null = null;
-  // Pipeline: up to UPLOAD_PIPELINE chunks are in flight at once, each hashed on the thread pool
-  // (WebCrypto) and written to the spool while the next is read from the stream; they complete in
-  // order, and a block is logged as verified only when its hash matched and its bytes are written.
-  // Each chunk settles as soon as it is hashed and written (not when the next one arrives), so a
-  // stalled connection leaves every whole block it delivered verified and logged for a resume.
+  // Pipeline: up to UPLOAD_PIPELINE chunks are in flight at once. Each is checked (finite values,
+  // its SHA-256) and written at its offset by a worker thread of the block pool, which gets the
+  // chunk's own message buffer by transfer (no copy, nothing of it on the event loop); nothing is
+  // written unless it checked out. They complete in order, and a block is logged as verified only
+  // when it is checked and written. Each chunk settles as soon as it is done (not when the next one
+  // arrives), so a stalled connection leaves every whole block it delivered verified and logged
+  // for a resume.
+  const pool = uploadBlockPool();
   const outstanding = new Set<Promise<unknown>>();
   const window: Promise<void>[] = [];
   let chain: Promise<void> = Promise.resolve();
   const settle = async (f: InFlight): Promise<void> => {
-    const [actual] = await Promise.all([f.hash, f.write]);
-    outstanding.delete(f.hash);
-    outstanding.delete(f.write);
-    if (actual !== f.sha256) throw invalid(`${who}: chunk at offset ${f.offset} fails its SHA-256 check`);
+    const r = await f.done;
+    outstanding.delete(f.done);
+    if (r.kind === 'non-finite') throw invalid(`${who}: non-finite value at element ${(f.offset >> 2) + r.index}`);
+    if (r.kind === 'sha-mismatch') throw invalid(`${who}: chunk at offset ${f.offset} (block ${Math.floor(f.offset / DIGEST_BLOCK_BYTES)}) fails its SHA-256 check`);
+    if (r.kind === 'io') throw Object.assign(new Error(`writing ${partial} at data byte ${f.offset}: ${r.message}`), { code: r.code });
     if (f.logBlock) await blockLog.write(`${f.sha256}\n`);
   };
   try {
-    const scratch = new Float32Array(MAX_CHUNK_BYTES / 4);
     let pos = head.length + received;
     for (;;) {
       const next = await it.next();
@@ -141,34 +141,29 @@ export async function receiveUpload(
       const part = next.value;
       if (part.type !== 'chunk') throw invalid(`${who}: unexpected ${part.type} message after the header`);
       const c = part.chunk;
+      const length = c.data.length;
       if (c.offset !== received) throw invalid(`${who}: chunk at offset ${c.offset}, expected ${received}`);
-      if (c.data.length === 0 || c.data.length > MAX_CHUNK_BYTES || c.data.length % 4 !== 0) {
-        throw invalid(`${who}: chunk at offset ${c.offset} has ${c.data.length} bytes (must be a positive multiple of 4, at most ${MAX_CHUNK_BYTES})`);
+      if (length === 0 || length > MAX_CHUNK_BYTES || length % 4 !== 0) {
+        throw invalid(`${who}: chunk at offset ${c.offset} has ${length} bytes (must be a positive multiple of 4, at most ${MAX_CHUNK_BYTES})`);
       }
-      if (received + c.data.length > total) throw invalid(`${who}: more data than the announced ${total} bytes`);
+      if (received + length > total) throw invalid(`${who}: more data than the announced ${total} bytes`);
       if (!/^[0-9a-f]{64}$/.test(c.sha256)) throw invalid(`${who}: chunk at offset ${c.offset} has a malformed SHA-256`);
-      const hash = sha256HexAsync(c.data);
-      const bad = admission.masked ? -1 : firstNonFinite(c.data, scratch); // masked ring bytes: no finiteness
-      if (bad >= 0) {
-        hash.catch(() => undefined);
-        throw invalid(`${who}: non-finite value at element ${(received >> 2) + bad}`);
-      }
       // A verified 1 MiB block-aligned chunk's SHA-256 is its digest block hash: no second pass.
-      const isBlock = blockAligned && (c.data.length === DIGEST_BLOCK_BYTES || received + c.data.length === total);
-      if (isBlock) hasher.addBlockHash(c.sha256, c.data.length);
+      const isBlock = blockAligned && (length === DIGEST_BLOCK_BYTES || received + length === total);
+      if (isBlock) hasher.addBlockHash(c.sha256, length);
       else {
         blockAligned = false;
-        hasher.update(c.data);
+        hasher.update(c.data); // before the pool takes the bytes
       }
-      const write = fh.write(c.data, 0, c.data.length, pos);
-      outstanding.add(hash);
-      outstanding.add(write);
-      const f: InFlight = { offset: c.offset, sha256: c.sha256, hash, write, logBlock: isBlock && c.data.length === DIGEST_BLOCK_BYTES };
+      // The chunk's buffer moves to the worker (a message buffer of its own from grpc-js): c.data is not used after this.
+      const done = pool.run({ data: c.data, sha256: c.sha256, finite: !admission.masked, fd: fh.fd, position: pos }, transferChunks);
+      outstanding.add(done);
+      const f: InFlight = { offset: c.offset, sha256: c.sha256, done, logBlock: isBlock && length === DIGEST_BLOCK_BYTES };
       chain = chain.then(() => settle(f));
       chain.catch(() => undefined); // observed through `window` and the final await
       window.push(chain);
-      pos += c.data.length;
-      received += c.data.length;
+      pos += length;
+      received += length;
       if (window.length >= UPLOAD_PIPELINE) await window.shift();
     }
     await chain;
@@ -196,9 +191,22 @@ export async function receiveUpload(
     await fh.close();
     await blockLog.close();
     if (ok) {
-      // Verified again from the disk before the rename (a full disk can leave a short file even
-      // after every write call returned): size and content digest, then the rename is durable.
+      // What is renamed into place must be what was verified. Every byte of this upload was hashed
+      // (and checked against its chunk's SHA-256) from the very buffer that was then written, each
+      // write completed in full (block-check.ts) before its block counted, and the file was fsync'ed:
+      // so the digest of what this process wrote is known without reading it back. A read-back
+      // right after the writes would come from the page cache, not the disk, so it would catch no
+      // media error either; what it did catch - a file shorter than written (a full disk) - the
+      // size check below catches. The exception is a resumed upload: its first blocks were written
+      // by an earlier connection (possibly an earlier coordinator process, before a crash whose
+      // page cache may not have reached the disk while the block log did), so that file is read
+      // back and its content digest verified from disk before the rename.
+      const expectBytes = head.length + total;
       await commitFile(partial, admission.spoolPath, async (tmp) => {
+        const size = await stat(tmp).then((s) => s.size, (e: Error) => e);
+        if (size instanceof Error) return size.message;
+        if (size !== expectBytes) return `${size} bytes on disk, ${expectBytes} written`;
+        if (resumeFrom === 0) return null;
         // Layout (size for the header's tensors) and content, streamed in 1 MiB blocks hashed off
         // the event loop (not the whole update in memory); a short or unreadable file is its error.
         const found = await tensorFileDigest(tmp).catch((e: Error) => e);

@@ -2,7 +2,7 @@
 // resumes from the last verified chunk; an upload is retried with the same update id, which
 // the coordinator counts once.
 import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt } from '../shared/protocol/index.js';
-import { ChunkAssembler, chunkViews, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
+import { ChunkAssembler, chunkViews, sha256Hex, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
 import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
@@ -138,29 +138,38 @@ export async function uploadUpdate(
   opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard; resumeOffset?: number } = {},
 ): Promise<UploadReceipt> {
   const bytes = bytesOf(set.data);
-  // One hashing pass, on the thread pool and in parallel: the 1 MiB chunks' SHA-256s are also the
-  // digest's block hashes. Chunks are zero-copy views of the update.
-  // With the digest given, a resumed upload hashes only what it still sends.
-  const chunkList = await hashedChunks(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, opts.digest ? opts.resumeOffset ?? 0 : 0);
+  const resumeOffset = opts.resumeOffset ?? 0;
+  const size = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  // With the digest given (the agent computes it to sign the update), each chunk is hashed just
+  // before it is sent, on this thread: no pass over the update before the first byte goes out, and
+  // no copy (WebCrypto copies its input). Without it, one hashing pass first, on the thread pool
+  // and in parallel: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
   let digest = opts.digest;
-  if (!digest) {
+  let chunkList: Iterable<WireChunk>;
+  if (digest) {
+    const views = chunkViews(bytes, size, resumeOffset);
+    chunkList = (function* () {
+      for (const v of views) yield { ...v, sha256: sha256Hex(v.data) };
+    })();
+  } else {
+    const hashed = await hashedChunks(bytes, size);
     const h = new TensorSetHasher(set.infos);
-    if (chunkList.every((c, i) => c.data.length === DIGEST_BLOCK_BYTES || i === chunkList.length - 1)) {
-      for (const c of chunkList) h.addBlockHash(c.sha256, c.data.length);
+    if (hashed.every((c, i) => c.data.length === DIGEST_BLOCK_BYTES || i === hashed.length - 1)) {
+      for (const c of hashed) h.addBlockHash(c.sha256, c.data.length);
     } else {
       h.update(bytes);
     }
     digest = h.digest();
+    chunkList = hashed.filter((c) => c.offset >= resumeOffset);
   }
   return new Promise((resolve, reject) => {
     const call = client.uploadUpdate();
     call.receipt.then(resolve, reject);
-    const resumeOffset = opts.resumeOffset ?? 0;
     const full: UpdateHeader = {
       ...header, digest, totalBytes: bytes.length, resumeOffset,
       tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
     };
-    const chunks = chunkList.filter((c) => c.offset >= resumeOffset)[Symbol.iterator]();
+    const chunks = chunkList[Symbol.iterator]();
     const guard = opts.guard;
     try {
       guard?.guardOutbound('update-header', full);
