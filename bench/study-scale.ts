@@ -23,16 +23,20 @@ import { alternate, describe, loadWarning, median, runsOption, type Summary } fr
 import type { Bench } from './types.js';
 
 const PARAMS = 2_500_000; // 10 MB model
-const ROUNDS = 3; // the first is a warm-up (connections, first allocations) and is not counted
+const ROUNDS = 3;
+/** Child processes hosting the simulated agents (--agent-procs=N). */
+const AGENT_PROCS = 1; // the first is a warm-up (connections, first allocations) and is not counted
 
 interface StudyRun {
   overheadMs: number;
   cpuMsPerRound: number;
   heapMB: number;
   rssMB: number;
+  /** CPU of the agents' processes (all rounds, start-up included) per round. */
+  agentCpuMsPerRound: number;
 }
 
-async function runStudy(sites: number): Promise<StudyRun> {
+async function runStudy(sites: number, children: number): Promise<StudyRun> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   const log = pino({ level: 'silent' });
   const names = Array.from({ length: sites }, (_, i) => `site-${i + 1}`);
@@ -57,13 +61,21 @@ async function runStudy(sites: number): Promise<StudyRun> {
     const unsubscribe = h.events.subscribe((e) => {
       if (e.type === 'round_completed' && e.round === 1) cpuFrom = process.cpuUsage();
     });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./scale-agents.js', import.meta.url)), '--run', String(h.port), String(sites)], { stdio: 'inherit' });
-    const exited = new Promise((r) => child.once('exit', r));
+    // The agents, in `children` processes (sites split evenly), each reporting its CPU time at exit.
+    const per = Math.ceil(sites / children);
+    const agentCpu: Promise<number>[] = [];
+    for (let first = 1; first <= sites; first += per) {
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./scale-agents.js', import.meta.url)), '--run', String(h.port), String(Math.min(per, sites - first + 1)), String(first)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
+      agentCpu.push(new Promise((r) => child.once('exit', () => r(Number(/cpu-ms ([0-9.]+)/.exec(out)?.[1] ?? NaN)))));
+    }
+    const exited = Promise.all(agentCpu);
     const outcome = await h.done;
     const cpu = process.cpuUsage(cpuFrom ?? undefined);
     clearInterval(timer);
     unsubscribe();
-    await exited;
+    const childCpuMs = (await exited).reduce((a, b) => a + b, 0);
     if (outcome.state !== 'completed') throw new Error(`study-scale: the ${sites}-site study ended ${outcome.state}: ${outcome.reason ?? ''}`);
     // All sites train concurrently for TRAIN_MS; the rest of the round is protocol and aggregation.
     const durations = outcome.rounds.map((r) => r.ended - r.started).slice(1);
@@ -72,6 +84,7 @@ async function runStudy(sites: number): Promise<StudyRun> {
       cpuMsPerRound: (cpu.user + cpu.system) / 1000 / durations.length,
       heapMB: (peakHeap - base.heapUsed - base.arrayBuffers) / 1e6,
       rssMB: (peakRss - base.rss) / 1e6,
+      agentCpuMsPerRound: childCpuMs / outcome.rounds.length,
     };
   } finally {
     await h.close();
@@ -90,12 +103,15 @@ export const studyScaleBench: Bench = {
     const sizes = (process.env.FL_SCALE_SIZES ?? '10,25,50').split(',').map(Number);
     if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`FL_SCALE_SIZES must list positive integers, got ${process.env.FL_SCALE_SIZES}`);
     const runs = runsOption(args, 2);
+    const procsArg = args.find((a) => a.startsWith('--agent-procs='))?.split('=')[1] ?? process.env.FL_SCALE_AGENT_PROCS ?? String(AGENT_PROCS);
+    const procs = Number(procsArg);
+    if (!Number.isInteger(procs) || procs < 1) throw new Error(`--agent-procs must be a positive integer, got ${procsArg}`);
     loadWarning();
     const got = new Map<number, StudyRun[]>(sizes.map((n) => [n, []]));
     await alternate(sizes.map((n) => ({
       name: `${n} sites`,
       async run() {
-        const r = await runStudy(n);
+        const r = await runStudy(n, procs);
         got.get(n)!.push(r);
         return r.overheadMs;
       },
@@ -108,11 +124,13 @@ export const studyScaleBench: Bench = {
         cpu: summary('cpu', rs.map((r) => r.cpuMsPerRound)),
         heap: summary('heap', rs.map((r) => r.heapMB)),
         rss: summary('rss', rs.map((r) => r.rssMB)),
+        agentCpu: summary('agent cpu', rs.map((r) => r.agentCpuMsPerRound)),
       };
     });
     for (const r of rows) {
       console.log(`${r.n} sites: round overhead ${describe(r.overhead)} ms, coordinator CPU ${describe(r.cpu)} ms per round, ` +
-        `heap+buffers growth ${describe(r.heap)} MB, RSS growth ${describe(r.rss)} MB (agents in a child process)`);
+        `heap+buffers growth ${describe(r.heap)} MB, RSS growth ${describe(r.rss)} MB; agents' CPU ${describe(r.agentCpu)} ms per round ` +
+        `(${procs === 1 ? 'all agents in one child process' : `agents spread over ${procs} child processes`}; coordinator CPU ${(r.cpu.median / r.n).toFixed(1)} ms per site per round)`);
     }
     const first = rows[0]!;
     const last = rows[rows.length - 1]!;

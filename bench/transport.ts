@@ -25,7 +25,7 @@ import { alternate, describe, loadWarning, ratio, runsOption } from './harness.j
 const MB = 1e6;
 
 async function receiver(kind: 'tcp' | 'grpc' | 'grpc-wide', dir: string, total: number): Promise<{ worker: Worker; port: number }> {
-  const worker = new Worker(new URL('./transport-server.js', import.meta.url), { workerData: { kind, dir, total } });
+  const worker = new Worker(new URL('./transport-server.js', import.meta.url), { workerData: { kind, dir, total, ranges: 4 } });
   const [msg] = (await once(worker, 'message')) as [{ port: number }];
   return { worker, port: msg.port };
 }
@@ -62,14 +62,14 @@ function digestOf(set: TensorSet): string {
   return new TensorSetHasher(set.infos).update(new Uint8Array(set.data.buffer, set.data.byteOffset, set.data.byteLength)).digest();
 }
 
-async function grpcUpload(set: TensorSet, kind: 'grpc' | 'grpc-wide', dir: string, digest: string): Promise<number> {
+async function grpcUpload(set: TensorSet, kind: 'grpc' | 'grpc-wide', dir: string, digest: string, streams = 1): Promise<number> {
   const { worker, port } = await receiver(kind, dir, set.data.byteLength);
   const client = connectFederation(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const t0 = performance.now();
   await uploadUpdate(client, {
     studyId: 'b', siteId: 's', model: 'm', round: 1, modelVersion: 0, numExamples: 1, updateId: `bench-${kind}-${Date.now()}`,
     metrics: {}, taskId: 't', signature: '',
-  }, set, { chunkBytes: 1 << 20, digest });
+  }, set, { chunkBytes: 1 << 20, digest, streams });
   const s = (performance.now() - t0) / 1000;
   client.close();
   await worker.terminate();

@@ -55,6 +55,11 @@ export interface FederationHandlers {
   session(call: SiteSessionCall): void;
   downloadModel(call: ModelDownloadCall): void;
   uploadUpdate(call: ClientStreamCall<UploadPart>, respond: Respond<UploadReceipt>): void;
+  /**
+   * Multi-range uploads (UpdateHeader.range_end): the most streams one update may use at once,
+   * announced in every upload's go-ahead (response header UPLOAD_RANGES_HEADER); absent or < 2: not offered.
+   */
+  readonly uploadRanges?: number;
   uploadStatus(call: UnaryCall<UploadStatusRequest>, respond: Respond<UploadStatusResponse>): void;
   submitEvaluation(call: ClientStreamCall<ReceivedEvaluationReport>, respond: Respond<Ack>): void;
 }
@@ -144,13 +149,16 @@ function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respon
  */
 export const UPLOAD_READ_AHEAD = 4;
 
+/** Response header of an upload's go-ahead: how many range streams one update may use (absent: one stream). */
+export const UPLOAD_RANGES_HEADER = 'fl-upload-ranges';
+
 /**
  * Upload streams: at most UPLOAD_READ_AHEAD messages are decoded ahead, and the response headers
  * go out when the handler first asks for a message after the update header - the go-ahead a site
  * waits for before it sends chunks (site-agent/transfer.ts), so an upload waiting for its slot
  * holds no chunk data on the coordinator (only its header).
  */
-function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T): ClientStreamCall<T> {
+function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T, ranges = 0): ClientStreamCall<T> {
   const state = (raw as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
   if (state && typeof state.highWaterMark === 'number') state.highWaterMark = UPLOAD_READ_AHEAD;
   let read = 0;
@@ -165,7 +173,9 @@ function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: 
           if (read++ >= 1 && !goAhead) {
             goAhead = true;
             try {
-              raw.sendMetadata(new grpc.Metadata());
+              const md = new grpc.Metadata();
+              if (ranges >= 2) md.set(UPLOAD_RANGES_HEADER, String(ranges));
+              raw.sendMetadata(md);
             } catch {
               // the call ended meanwhile: the read below reports it
             }
@@ -249,7 +259,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
         assertDecoded(w, () => `site "${certName(raw) || claimed || '?'}"`);
         if (!claimed && w.part?.$case === 'header') claimed = w.part.value.siteId;
         return decodeUploadPart(w, `site "${certName(raw) || claimed || '?'}"`);
-      }), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
+      }, handlers.uploadRanges ?? 0), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
     },
     uploadStatus(raw, cb) {
       if (!handlers.uploadStatus) return unimplemented((e) => cb(e, null));
