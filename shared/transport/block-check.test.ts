@@ -2,9 +2,11 @@
 // float32 values (every special class, random bit patterns, aligned and unaligned input), and the
 // check-then-write order (nothing written for a bad chunk), in-process and on the worker pool.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { firstNonFinite, checkAndWrite } from './block-check.js';
 import { BlockPool } from './block-pool.js';
@@ -118,4 +120,24 @@ describe('checkAndWrite and the block pool', () => {
       }
     });
   }
+});
+
+describe('the shared upload pool', () => {
+  it('does not keep a process alive once its work is done (the coordinator exits after its study)', () => {
+    const built = fileURLToPath(new URL('../../dist/shared/transport/block-pool.js', import.meta.url));
+    if (!existsSync(built)) return; // unbuilt checkout: the pool runs in-process, no threads to keep anything alive
+    const script = `
+      const { uploadBlockPool } = await import(${JSON.stringify(built)});
+      const { createHash } = await import('node:crypto');
+      const d = new Uint8Array(1 << 20);
+      const r = await uploadBlockPool().run({ data: d, sha256: createHash('sha256').update(d).digest('hex'), finite: true, fd: -1, position: 0 }, true);
+      console.log(r.kind, uploadBlockPool().threads);`;
+    // Exits by itself (no process.exit): a pool thread holding the event loop would run into the kill timeout.
+    const file = join(mkdtempSync(join(tmpdir(), 'pool-exit-')), 'run.mjs');
+    writeFileSync(file, script);
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(dirname(file), { recursive: true, force: true });
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim(), r.stderr).toMatch(/^ok [2-4]$/);
+  });
 });

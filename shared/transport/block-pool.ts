@@ -55,8 +55,13 @@ export class BlockPool {
     if (path === null) return;
     for (let k = 0; k < size; k++) {
       const worker = new Worker(path);
-      worker.unref(); // an idle pool never keeps the process alive
       const slot: Slot = { worker, busy: 0 };
+      // An idle pool never keeps the process alive. (An unref() before the thread is online does not
+      // hold in Node 20: the process then never exits; so again once it is online.)
+      worker.unref();
+      worker.once('online', () => {
+        if (slot.busy === 0) worker.unref();
+      });
       worker.on('message', (m: { id: number; result: BlockResult }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
