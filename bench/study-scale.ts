@@ -65,7 +65,9 @@ async function runStudy(sites: number, children: number): Promise<StudyRun> {
     const per = Math.ceil(sites / children);
     const agentCpu: Promise<number>[] = [];
     for (let first = 1; first <= sites; first += per) {
-      const child = spawn(process.execPath, [fileURLToPath(new URL('./scale-agents.js', import.meta.url)), '--run', String(h.port), String(Math.min(per, sites - first + 1)), String(first)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      // FL_SCALE_AGENT_NODE_ARGS: extra node options for the agents' processes (e.g. --cpu-prof).
+      const nodeArgs = (process.env.FL_SCALE_AGENT_NODE_ARGS ?? '').split(' ').filter((a) => a);
+      const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./scale-agents.js', import.meta.url)), '--run', String(h.port), String(Math.min(per, sites - first + 1)), String(first)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
       agentCpu.push(new Promise((r) => child.once('exit', () => r(Number(/cpu-ms ([0-9.]+)/.exec(out)?.[1] ?? NaN)))));

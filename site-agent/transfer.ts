@@ -3,7 +3,7 @@
 // the coordinator counts once.
 import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt, UploadStream } from '../shared/protocol/index.js';
 import { ChunkAssembler, chunkViews, sha256Hex, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
-import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
+import { TensorSetHasher, bytesOf, totalElements, digestedBlockHashes, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
 export interface OutboundGuard {
@@ -174,6 +174,9 @@ export async function uploadUpdate(
   // and in parallel: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
   let digest = opts.digest;
   let known: Map<number, string> | null = null;
+  // The agent's digest pass (tensorSetDigest) kept its 1 MiB block hashes: they are the chunks' SHA-256s.
+  const digested = digest && size === DIGEST_BLOCK_BYTES ? digestedBlockHashes(set.data, digest) : null;
+  if (digested) known = new Map(digested.map((h, i) => [i * DIGEST_BLOCK_BYTES, h]));
   if (!digest) {
     const hashed = await hashedChunks(bytes, size);
     const h = new TensorSetHasher(set.infos);
