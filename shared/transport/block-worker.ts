@@ -1,5 +1,5 @@
 // Worker thread of the block pool (block-pool.ts): receives a chunk's buffer by transfer (no copy),
-// checks it, writes it to the spool file and answers with the outcome. The buffer dies here.
+// checks it, writes it to the spool file and answers with the outcome (returning the buffer).
 import { parentPort } from 'node:worker_threads';
 import { checkAndWrite, type BlockResult } from './block-check.js';
 import type { ToBlockWorker } from './block-pool.js';
@@ -12,5 +12,7 @@ parentPort!.on('message', (m: ToBlockWorker) => {
   } catch (err) {
     result = { kind: 'io', code: 'EIO', message: (err as Error).message };
   }
-  parentPort!.postMessage({ id: m.id, result });
+  // The buffer goes back with the answer and is dropped there: the coordinator's thread collects its
+  // garbage often, this one seldom (it allocates almost nothing), so buffers left here would pile up.
+  parentPort!.postMessage({ id: m.id, result }, [m.buffer]);
 });
