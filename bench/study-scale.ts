@@ -39,6 +39,8 @@ interface StudyRun {
   rssMB: number;
   /** CPU of the agents' processes (all rounds, start-up included) per round. */
   agentCpuMsPerRound: number;
+  /** The heap+buffers peak split into its two parts. */
+  peakSplit: string;
 }
 
 async function runStudy(sites: number, children: number): Promise<StudyRun> {
@@ -56,10 +58,14 @@ async function runStudy(sites: number, children: number): Promise<StudyRun> {
     const base = process.memoryUsage();
     let peakRss = base.rss;
     let peakHeap = base.heapUsed + base.arrayBuffers;
+    let atPeak = { heap: base.heapUsed, buffers: base.arrayBuffers };
     const timer = setInterval(() => {
       const m = process.memoryUsage();
       peakRss = Math.max(peakRss, m.rss);
-      peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
+      if (m.heapUsed + m.arrayBuffers > peakHeap) {
+        peakHeap = m.heapUsed + m.arrayBuffers;
+        atPeak = { heap: m.heapUsed, buffers: m.arrayBuffers };
+      }
     }, 10);
     // CPU of the counted rounds: from the end of the warm-up round to the end of the study.
     let cpuFrom: NodeJS.CpuUsage | null = null;
@@ -92,6 +98,7 @@ async function runStudy(sites: number, children: number): Promise<StudyRun> {
       heapMB: (peakHeap - base.heapUsed - base.arrayBuffers) / 1e6,
       rssMB: (peakRss - base.rss) / 1e6,
       agentCpuMsPerRound: childCpuMs / outcome.rounds.length, // all rounds and start-up, averaged
+      peakSplit: `heap ${((atPeak.heap - base.heapUsed) / 1e6).toFixed(0)} MB + buffers ${((atPeak.buffers - base.arrayBuffers) / 1e6).toFixed(0)} MB`,
     };
   } finally {
     await h.close();
@@ -132,11 +139,12 @@ export const studyScaleBench: Bench = {
         heap: summary('heap', rs.map((r) => r.heapMB)),
         rss: summary('rss', rs.map((r) => r.rssMB)),
         agentCpu: summary('agent cpu', rs.map((r) => r.agentCpuMsPerRound)),
+        split: rs.map((r) => r.peakSplit).join('; '),
       };
     });
     for (const r of rows) {
       console.log(`${r.n} sites: round overhead ${describe(r.overhead)} ms, coordinator CPU ${describe(r.cpu)} ms per round, ` +
-        `heap+buffers growth ${describe(r.heap)} MB, RSS growth ${describe(r.rss)} MB; agents' CPU ${describe(r.agentCpu)} ms per round ` +
+        `heap+buffers growth ${describe(r.heap)} MB (at the peak: ${r.split}), RSS growth ${describe(r.rss)} MB; agents' CPU ${describe(r.agentCpu)} ms per round ` +
         `(${procs === 1 ? 'all agents in one child process' : `agents spread over ${procs} child processes`}; coordinator CPU ${(r.cpu.median / r.n).toFixed(1)} ms per site per round)`);
     }
     const first = rows[0]!;

@@ -209,6 +209,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
           }
           call.end();
+          // The slot is held until the last chunk has left for the socket: released at end(), a
+          // slow site's queued chunks stayed in memory while the next download filled its own.
+          await call.finished();
           deps.events.publish({ type: 'transfer', direction: 'download', site: peerName(call) || '?', model: req.model, bytes: bytes.length - Number(req.offset) });
         } finally {
           release();

@@ -45,6 +45,8 @@ export interface ModelDownloadCall extends UnaryCall<DownloadRequest> {
   send(part: ModelPart): boolean;
   drained(): Promise<unknown>;
   end(): void;
+  /** Resolves once everything sent has left this process for the socket (or the call ended otherwise). */
+  finished(): Promise<void>;
   refuse(status: GrpcStatus): void;
 }
 
@@ -149,6 +151,9 @@ function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respon
  */
 export const UPLOAD_READ_AHEAD = 4;
 
+/** Chunk messages of a download that may wait in grpc-js's write buffer (see downloadModel below). */
+export const DOWNLOAD_WRITE_AHEAD = 2;
+
 /** Response header of an upload's go-ahead: how many range streams one update may use (absent: one stream). */
 export const UPLOAD_RANGES_HEADER = 'fl-upload-ranges';
 
@@ -237,6 +242,10 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
       });
     },
     downloadModel(raw) {
+      // At most DOWNLOAD_WRITE_AHEAD chunk messages wait in grpc-js's buffer before send() says wait
+      // (its Writable default is 16: 16 MiB per download held while a slow site reads).
+      const ws = (raw as unknown as { _writableState?: { highWaterMark?: number } })._writableState;
+      if (ws && typeof ws.highWaterMark === 'number') ws.highWaterMark = DOWNLOAD_WRITE_AHEAD;
       if (!handlers.downloadModel) return raw.emit('error', serviceError({ code: grpc.status.UNIMPLEMENTED, details: 'not offered by this server' }));
       const bad = undecodable(raw.request);
       if (bad !== null) return raw.emit('error', serviceError({ code: grpc.status.INVALID_ARGUMENT, details: `${certName(raw) ? `site "${certName(raw)}"` : 'peer'}: ${bad}` }));
@@ -248,6 +257,10 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
         },
         send: (p) => raw.write(encodeModelPart(p)),
         drained: () => once(raw, 'drain'),
+        finished: () => new Promise<void>((resolve) => {
+          if (raw.writableFinished || raw.destroyed) return resolve();
+          for (const ev of ['finish', 'close', 'error']) raw.once(ev, () => resolve());
+        }),
         end: () => void raw.end(),
         refuse: (s) => void raw.emit('error', serviceError(s)),
       });
