@@ -1,10 +1,13 @@
-// A study of many simulated sites on one machine (in-process coordinator, agents in a child
-// process over real gRPC on loopback, a 10 MB model, 200 ms "training"), at 10, 25 and 50 sites:
+// A study of many simulated sites on one machine (in-process coordinator, agents in child
+// processes - one per core by default - over real gRPC on loopback, a 10 MB model, 200 ms
+// "training"), at 10, 25 and 50 sites:
 //   - round overhead = mean round time (rounds after the first) minus the training time;
 //   - the coordinator's CPU time per round (user + system, this process only: less sensitive to
 //     other processes on a shared machine than wall time);
 //   - the coordinator's memory: peak growth over the idle coordinator of heap + array buffers and
-//     of RSS, as a ratio 50/10 sites and as MB per added site.
+//     of RSS, as a ratio 50/10 sites and as MB per added site;
+//   - the agents' processes' CPU time, and from both the CPU time per site per round: on a machine
+//     with few cores that, not the protocol, bounds the round time.
 // The site counts alternate (harness.ts) and every figure is a median with its spread. Memory
 // should stay flat: downloads are hashed and encoded once per model version, uploads wait for a
 // transfer slot before sending data, updates are spooled to disk and aggregated block by block
