@@ -24,9 +24,11 @@ if (kind === 'tcp') {
   addFederationServices(server, {
     uploadRanges: ranges,
     uploadUpdate(call, respond) {
+      const e0 = performance.eventLoopUtilization();
       receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: h.tensors, spoolPath: join(dir, `${h.updateId}.flt`) }), { transferChunks: true, ranges: true })
         .then(({ update }) => {
-          parentPort!.postMessage({ rss: process.memoryUsage().rss });
+          // How busy this (receiving) thread was during the upload.
+          parentPort!.postMessage({ rss: process.memoryUsage().rss, elu: performance.eventLoopUtilization(e0).utilization });
           if (!update) respond(null, { accepted: false, updateId: '', digest: '', message: 'range received' });
           else respond(null, { accepted: true, updateId: update.header.updateId, digest: update.digest, message: '' });
         })
