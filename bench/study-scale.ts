@@ -166,11 +166,11 @@ export const studyScaleBench: Bench = {
     const agentPerSite = last.agentCpu.median / last.n;
     const floorMs = ((coordPerSite + agentPerSite) * last.n) / cores;
     console.log(`CPU per site per round at ${last.n} sites: coordinator ${coordPerSite.toFixed(1)} ms, agent ${agentPerSite.toFixed(1)} ms (agents' processes, start-up included); ` +
-      `on ${cores} cores that alone is at least ${floorMs.toFixed(0)} ms per round (1-minute load average ${loadavg()[0]!.toFixed(2)})`);
+      `on ${cores} cores that alone is about ${floorMs.toFixed(0)} ms per round (the agents' share slightly high: it includes their start-up and warm-up round; 1-minute load average ${loadavg()[0]!.toFixed(2)})`);
     const met = last.overhead.median <= 3000;
     const why = met ? '' : floorMs > 3000
-      ? `; not reachable here: coordinator and ${last.n} simulated sites share ${cores} cores and need ${floorMs.toFixed(0)} ms of CPU per round between them (coordinator ${coordPerSite.toFixed(0)} ms per site: chunk checks, spool writes, grpc-js frame copies, aggregation); with sites on their own machines the coordinator's share is ${(coordPerSite * last.n / cores).toFixed(0)} ms`
-      : `; the CPU floor is ${floorMs.toFixed(0)} ms, the rest is waiting (other processes on the cores, round-trips, fsync)`;
+      ? `; not reachable here: coordinator and ${last.n} simulated sites share ${cores} cores and need about ${floorMs.toFixed(0)} ms of CPU per round between them (coordinator ${coordPerSite.toFixed(0)} ms per site: chunk checks, spool writes, grpc-js frame copies, aggregation); with sites on their own machines the coordinator's share is ${(coordPerSite * last.n / cores).toFixed(0)} ms`
+      : `; the CPU time alone is about ${floorMs.toFixed(0)} ms, the rest is waiting (other processes on the cores, round-trips, fsync)`;
     console.log(`study-scale: ${last.n} sites round overhead ${last.overhead.median.toFixed(0)} ms, memory ratio ${last.n}/${first.n} sites ${ratio.toFixed(2)} ` +
       `(coordinator heap+buffers growth; RSS growth ratio ${rssRatio.toFixed(2)}; coordinator CPU per round ratio ${cpuRatio.toFixed(2)} for ${(last.n / first.n).toFixed(1)}x the sites; ` +
       `${procs === 1 ? 'agents in one child process' : `agents spread over ${procs} child processes`}; ` +
