@@ -24,16 +24,21 @@ export class SleepTrainer implements Trainer {
   }
 }
 
+// `--run PORT N [FIRST]`: agents site-FIRST .. site-(FIRST+N-1). At exit the process prints its own
+// CPU time (user + system, ms) as the last line, `cpu-ms <n>`, for the benchmark to add up.
 if (process.argv[2] === '--run') {
   const port = Number(process.argv[3]);
   const n = Number(process.argv[4]);
+  const first = Number(process.argv[5] ?? 1);
   const log = pino({ level: 'silent' });
   const agents = Array.from({ length: n }, (_, i) => new SiteAgent({
-    studyId: 'scale', siteId: `site-${i + 1}`, address: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(),
+    studyId: 'scale', siteId: `site-${first + i}`, address: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(),
     backoff: { initial_ms: 50, max_ms: 500 },
     // One connection per simulated site, as separate hospitals have (grpc-js would otherwise share one).
     channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
-  }, new SleepTrainer(i * 1e-3), log));
+  }, new SleepTrainer((first + i - 1) * 1e-3), log));
   await Promise.all(agents.map((a) => a.run()));
+  const cpu = process.cpuUsage();
+  process.stdout.write(`cpu-ms ${((cpu.user + cpu.system) / 1000).toFixed(1)}\n`);
   process.exit(0);
 }

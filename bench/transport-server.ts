@@ -8,7 +8,7 @@ import { addFederationServices } from '../shared/protocol/index.js';
 import { receiveUpload } from '../coordinator/update-receiver.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
 
-const { kind, dir, total } = workerData as { kind: 'tcp' | 'grpc' | 'grpc-wide'; dir: string; total: number };
+const { kind, dir, total, ranges } = workerData as { kind: 'tcp' | 'grpc' | 'grpc-wide'; dir: string; total: number; ranges?: number };
 
 if (kind === 'tcp') {
   const server = createServer((sock) => {
@@ -22,11 +22,15 @@ if (kind === 'tcp') {
 } else {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 << 20 });
   addFederationServices(server, {
+    uploadRanges: ranges,
     uploadUpdate(call, respond) {
-      receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: h.tensors, spoolPath: join(dir, `${h.updateId}.flt`) }))
+      const e0 = performance.eventLoopUtilization();
+      receiveUpload(call, (h) => ({ round: h.round, model: h.model, site: h.siteId, spec: h.tensors, spoolPath: join(dir, `${h.updateId}.flt`) }), { transferChunks: true, ranges: true })
         .then(({ update }) => {
-          parentPort!.postMessage({ rss: process.memoryUsage().rss });
-          respond(null, { accepted: true, updateId: update.header.updateId, digest: update.digest, message: '' });
+          // How busy this (receiving) thread was during the upload.
+          parentPort!.postMessage({ rss: process.memoryUsage().rss, elu: performance.eventLoopUtilization(e0).utilization });
+          if (!update) respond(null, { accepted: false, updateId: '', digest: '', message: 'range received' });
+          else respond(null, { accepted: true, updateId: update.header.updateId, digest: update.digest, message: '' });
         })
         .catch((err: Error) => respond({ code: grpc.status.INTERNAL, details: err.message }));
     },

@@ -72,7 +72,10 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
   const timeouts = deps.streamTimeouts ?? { headerMs: 5_000, progressMs: 30_000 };
   // Per party (certificate identity): streams before their header, then one upload per model.
   const uploadStreams = new CallLimiter(deps.maxUploadsPerParty ?? 2);
-  const uploadingModels = new Set<string>();
+  // Per site and model: the update being uploaded and its streams (several only for a multi-range upload).
+  const uploadingModels = new Map<string, { updateId: string; streams: number; ranged: boolean }>();
+  /** Streams one multi-range upload may use: within the per-party stream quota, at most 4. */
+  const uploadRanges = Math.min(4, deps.maxUploadsPerParty ?? 2);
   const evaluationStreams = new CallLimiter(1);
   const refusals = new RefusalLog(log);
   /** The party behind a call, from its certificate alone, checked (revocation, role, study listing) before anything is given to it. */
@@ -85,6 +88,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
     return caller.name;
   };
   return {
+    uploadRanges,
     session(call) {
       let session: SiteSession | null = null;
       let closed = false;
@@ -205,6 +209,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
           }
           call.end();
+          // The slot is held until the last chunk has left for the socket: released at end(), a
+          // slow site's queued chunks stayed in memory while the next download filled its own.
+          await call.finished();
           deps.events.publish({ type: 'transfer', direction: 'download', site: peerName(call) || '?', model: req.model, bytes: bytes.length - Number(req.offset) });
         } finally {
           release();
@@ -233,9 +240,18 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           const a = deps.engine.admit(site, h);
           if ('already' in a) throw new AlreadyAccepted(a.already.updateId, a.already.digest);
           const key = `${site}\u0000${a.model}`;
-          if (uploadingModels.has(key)) throw new ResourceExhaustedError(`site "${site}" is already uploading an update of model "${a.model}"; one upload per model at a time`);
-          uploadingModels.add(key);
-          releases.push(() => uploadingModels.delete(key));
+          const ranged = (h.rangeEnd ?? 0) > 0;
+          const busy = uploadingModels.get(key);
+          // One update per model at a time; the range streams of that one update may run side by side.
+          if (busy && !(ranged && busy.ranged && busy.updateId === h.updateId)) {
+            throw new ResourceExhaustedError(`site "${site}" is already uploading an update of model "${a.model}"; one upload per model at a time`);
+          }
+          if (busy) busy.streams++;
+          else uploadingModels.set(key, { updateId: h.updateId, streams: 1, ranged });
+          releases.push(() => {
+            const u = uploadingModels.get(key);
+            if (u && --u.streams === 0) uploadingModels.delete(key);
+          });
           // A transfer slot only for an admitted header; waiting for it is bounded by the progress timeout.
           let timer: NodeJS.Timeout | undefined;
           const release = await Promise.race([
@@ -244,7 +260,9 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           ]).finally(() => clearTimeout(timer));
           releases.push(release);
           return a;
-        });
+        }, { transferChunks: true, ranges: true }); // grpc-js decodes each message into a buffer of its own
+        // One range of a multi-range upload, verified and spooled; the stream with the last block reports the update.
+        if (!update) return { accepted: false, updateId: header!.updateId, digest: header!.digest, message: 'range received' };
         // Revoked while it was uploading (the revocation list reloads without a restart): not accepted.
         if (deps.gate.secure) deps.gate.site(call, site, 'UploadUpdate');
         accepted = await deps.engine.accept(admission, update);

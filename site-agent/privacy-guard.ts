@@ -94,6 +94,7 @@ const updateHeaderSchema = z.strictObject({
   taskId: z.union([id, z.literal('')]),
   signature: z.string().regex(/^[A-Za-z0-9+/=]{0,1024}$/, 'must be base64'),
   resumeOffset: count.optional(),
+  rangeEnd: count.optional(),
 });
 const chunkSchema = z.strictObject({
   offset: count,

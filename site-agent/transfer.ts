@@ -1,9 +1,9 @@
 // Model download and update upload over gRPC streams of raw byte chunks. A dropped download
 // resumes from the last verified chunk; an upload is retried with the same update id, which
 // the coordinator counts once.
-import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt } from '../shared/protocol/index.js';
-import { ChunkAssembler, chunkViews, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
-import { TensorSetHasher, bytesOf, totalElements, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
+import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt, UploadStream } from '../shared/protocol/index.js';
+import { ChunkAssembler, chunkViews, sha256Hex, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
+import { TensorSetHasher, bytesOf, totalElements, digestedBlockHashes, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
 export interface OutboundGuard {
@@ -130,72 +130,170 @@ export async function hashedChunks(bytes: Uint8Array, size: number, from = 0): P
 /** Concurrent hashes per transfer (libuv's default pool has 4 threads). */
 const HASH_LANES = 4;
 
-/** Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt. */
+/**
+ * Streams one update uses by default. A multi-range upload (`streams` > 1) sends contiguous ranges
+ * of whole 1 MiB blocks on parallel streams when the coordinator offers it: that helps where one
+ * HTTP/2 stream is limited by its flow-control window per round trip (a long fat network), not on
+ * a CPU-bound link, where the transport bench measured no gain (bench/transport.ts); so one stream
+ * by default, and a resumed single stream continues from its verified prefix as before.
+ */
+export const DEFAULT_UPLOAD_STREAMS = 1;
+/** Blocks per range at least: smaller updates go as one stream. */
+const MIN_BLOCKS_PER_RANGE = 4;
+
+export interface UploadOptions {
+  chunkBytes?: number;
+  /** The update's digest when already known (the agent signs it): chunks are then hashed as they are sent. */
+  digest?: string;
+  guard?: OutboundGuard;
+  /** Continue an interrupted upload from this verified byte (UploadStatus). */
+  resumeOffset?: number;
+  /** Streams for a multi-range upload (default DEFAULT_UPLOAD_STREAMS; 1: a single stream). */
+  streams?: number;
+}
+
+/**
+ * Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt.
+ * With `streams` > 1 and a coordinator that offers multi-range uploads (its go-ahead says how many
+ * streams), the blocks are split into contiguous ranges sent on parallel streams of the same
+ * update id; the first stream's header announces its range, and when the coordinator does not
+ * offer ranges (an older one) that stream simply carries the whole update.
+ */
 export async function uploadUpdate(
   client: FederationClient,
-  header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest' | 'resumeOffset'>,
+  header: Omit<UpdateHeader, 'tensors' | 'totalBytes' | 'digest' | 'resumeOffset' | 'rangeEnd'>,
   set: TensorSet,
-  opts: { chunkBytes?: number; digest?: string; guard?: OutboundGuard; resumeOffset?: number } = {},
+  opts: UploadOptions = {},
 ): Promise<UploadReceipt> {
   const bytes = bytesOf(set.data);
-  // One hashing pass, on the thread pool and in parallel: the 1 MiB chunks' SHA-256s are also the
-  // digest's block hashes. Chunks are zero-copy views of the update.
-  // With the digest given, a resumed upload hashes only what it still sends.
-  const chunkList = await hashedChunks(bytes, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, opts.digest ? opts.resumeOffset ?? 0 : 0);
+  const resumeOffset = opts.resumeOffset ?? 0;
+  const size = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  // With the digest given (the agent computes it to sign the update), each chunk is hashed just
+  // before it is sent, on this thread: no pass over the update before the first byte goes out, and
+  // no copy (WebCrypto copies its input). Without it, one hashing pass first, on the thread pool
+  // and in parallel: the 1 MiB chunks' SHA-256s are also the digest's block hashes.
   let digest = opts.digest;
+  let known: Map<number, string> | null = null;
+  // The agent's digest pass (tensorSetDigest) kept its 1 MiB block hashes: they are the chunks' SHA-256s.
+  const digested = digest && size === DIGEST_BLOCK_BYTES ? digestedBlockHashes(set.data, digest) : null;
+  if (digested) known = new Map(digested.map((h, i) => [i * DIGEST_BLOCK_BYTES, h]));
   if (!digest) {
+    const hashed = await hashedChunks(bytes, size);
     const h = new TensorSetHasher(set.infos);
-    if (chunkList.every((c, i) => c.data.length === DIGEST_BLOCK_BYTES || i === chunkList.length - 1)) {
-      for (const c of chunkList) h.addBlockHash(c.sha256, c.data.length);
+    if (hashed.every((c, i) => c.data.length === DIGEST_BLOCK_BYTES || i === hashed.length - 1)) {
+      for (const c of hashed) h.addBlockHash(c.sha256, c.data.length);
     } else {
       h.update(bytes);
     }
     digest = h.digest();
+    known = new Map(hashed.map((c) => [c.offset, c.sha256]));
   }
-  return new Promise((resolve, reject) => {
-    const call = client.uploadUpdate();
-    call.receipt.then(resolve, reject);
-    const resumeOffset = opts.resumeOffset ?? 0;
-    const full: UpdateHeader = {
-      ...header, digest, totalBytes: bytes.length, resumeOffset,
-      tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
+  const chunksIn = (from: number, to: number): Iterator<WireChunk> => {
+    const views = chunkViews(bytes.subarray(0, to), size, from);
+    return (function* () {
+      for (const v of views) yield { ...v, sha256: known?.get(v.offset) ?? sha256Hex(v.data) };
+    })();
+  };
+  const full: UpdateHeader = {
+    ...header, digest, totalBytes: bytes.length, resumeOffset,
+    tensors: set.infos.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
+  };
+  const guard = opts.guard;
+
+  // Ranges of whole blocks: only with the default chunking (a chunk is a block) and enough blocks.
+  const streams = Math.max(1, Math.floor(opts.streams ?? DEFAULT_UPLOAD_STREAMS));
+  const blocks = Math.ceil((bytes.length - resumeOffset) / DIGEST_BLOCK_BYTES);
+  const k = size === DIGEST_BLOCK_BYTES && resumeOffset % DIGEST_BLOCK_BYTES === 0 ? Math.min(streams, Math.floor(blocks / MIN_BLOCKS_PER_RANGE)) : 1;
+  if (k < 2) return sendStream(client, full, () => chunksIn(resumeOffset, bytes.length), guard, digest).receipt;
+
+  const per = Math.ceil(blocks / k);
+  const ranges: [number, number][] = [];
+  for (let r = 0; r < k; r++) {
+    const from = resumeOffset + r * per * DIGEST_BLOCK_BYTES;
+    if (from < bytes.length) ranges.push([from, Math.min(bytes.length, from + per * DIGEST_BLOCK_BYTES)]);
+  }
+  const [first, ...rest] = ranges;
+  const open: UploadStream[] = [];
+  const cancelAll = () => open.forEach((c) => c.cancel());
+  // Stream 0 announces its range; the go-ahead says whether the coordinator takes ranges, and if
+  // not, this stream carries everything (its range_end is ignored by such a coordinator).
+  const s0 = sendStream(client, { ...full, resumeOffset: first![0], rangeEnd: first![1] }, (ranges) => {
+    return ranges >= 2 ? chunksIn(first![0], first![1]) : chunksIn(resumeOffset, bytes.length);
+  }, guard, digest);
+  open.push(s0.call);
+  const receipts: Promise<UploadReceipt>[] = [s0.receipt];
+  const lanes = (async () => {
+    const { ranges: n } = await s0.call.ready;
+    if (n < 2) return;
+    const queue = [...rest];
+    const lane = async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) {
+        const st = sendStream(client, { ...full, resumeOffset: r[0], rangeEnd: r[1] }, () => chunksIn(r[0], r[1]), guard, digest);
+        open.push(st.call);
+        receipts.push(st.receipt);
+        await st.receipt;
+      }
     };
-    const chunks = chunkList.filter((c) => c.offset >= resumeOffset)[Symbol.iterator]();
-    const guard = opts.guard;
+    // Stream 0 counts against the coordinator's limit too.
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(n, k) - 1) }, lane));
+  })();
+  try {
+    await Promise.all([s0.receipt, lanes]);
+    const all = await Promise.all(receipts);
+    const accepted = all.find((r) => r.accepted);
+    if (!accepted) throw new TransferError(`upload of update ${header.updateId}: every range was received but no stream reported the update accepted (${all.map((r) => r.message).join('; ')})`);
+    return accepted;
+  } catch (err) {
+    cancelAll();
+    throw err;
+  }
+}
+
+/**
+ * One upload stream: the header, then - once the coordinator's go-ahead arrives (it has admitted
+ * the header and holds a transfer slot, so an upload waiting in line leaves no chunk data in its
+ * buffers) - the chunks `chunks(ranges)` yields, `ranges` being the range streams the coordinator
+ * offers. A refusal ends the call instead (the receipt rejects).
+ */
+function sendStream(
+  client: FederationClient, header: UpdateHeader, chunks: (ranges: number) => Iterator<WireChunk>, guard: OutboundGuard | undefined, digest: string,
+): { call: UploadStream; receipt: Promise<UploadReceipt> } {
+  const call = client.uploadUpdate();
+  const receipt = new Promise<UploadReceipt>((resolve, reject) => {
+    call.receipt.then(resolve, reject);
     try {
-      guard?.guardOutbound('update-header', full);
+      guard?.guardOutbound('update-header', header);
     } catch (err) {
       call.cancel();
       reject(err);
       return;
     }
-    // The header, then the chunks once the coordinator has admitted it and holds a transfer slot
-    // for it (its go-ahead): an upload waiting in line leaves no chunk data in the coordinator's
-    // buffers. A refusal ends the call instead (the receipt rejects).
-    const pump = () => {
-      call.write({ type: 'header', header: full });
-      call.ready.then(writeChunks, () => undefined);
-    };
-    const writeChunks = () => {
-      for (;;) {
-        const next = chunks.next();
-        if (next.done) {
-          call.end();
-          return;
+    call.write({ type: 'header', header });
+    call.ready.then(({ ranges }) => {
+      const it = chunks(ranges);
+      const writeChunks = () => {
+        for (;;) {
+          const next = it.next();
+          if (next.done) {
+            call.end();
+            return;
+          }
+          try {
+            guard?.guardOutbound('update-chunk', { update: digest, chunk: next.value });
+          } catch (err) {
+            call.cancel();
+            reject(err);
+            return;
+          }
+          if (!call.write({ type: 'chunk', chunk: next.value })) {
+            call.onceDrain(writeChunks);
+            return;
+          }
         }
-        try {
-          guard?.guardOutbound('update-chunk', { update: digest!, chunk: next.value });
-        } catch (err) {
-          call.cancel();
-          reject(err);
-          return;
-        }
-        if (!call.write({ type: 'chunk', chunk: next.value })) {
-          call.onceDrain(writeChunks);
-          return;
-        }
-      }
-    };
-    pump();
+      };
+      writeChunks();
+    }, () => undefined);
   });
+  receipt.catch(() => undefined); // observed by the caller
+  return { call, receipt };
 }

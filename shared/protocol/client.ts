@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FastFederatedLearningClient } from './chunk-codec.js';
 import { StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
 import { ProtocolError } from './errors.js';
+import { UPLOAD_RANGES_HEADER } from './service.js';
 import {
   decodeCoordinatorMessage, decodeModelPart, decodeStatusResponse, encodeEvaluationReport, encodeSiteMessage, encodeUploadPart,
 } from './convert.js';
@@ -40,8 +41,11 @@ export interface ModelDownloadStream {
 export interface UploadStream {
   /** The coordinator's answer (rejects with a grpc.ServiceError). */
   readonly receipt: Promise<UploadReceipt>;
-  /** Resolves when the coordinator has admitted the header and reads chunks (its response headers). */
-  readonly ready: Promise<void>;
+  /**
+   * Resolves when the coordinator has admitted the header and reads chunks (its response headers),
+   * with the number of range streams it accepts per update (1: no multi-range uploads).
+   */
+  readonly ready: Promise<{ ranges: number }>;
   /** False when the transport buffer is full: wait for `onceDrain`. */
   write(part: UploadPart): boolean;
   onceDrain(listener: () => void): void;
@@ -120,7 +124,10 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
       });
       receipt.catch(() => undefined); // the caller may give up (cancel) without awaiting the receipt
       const call = raw;
-      const ready = new Promise<void>((resolve) => call.once('metadata', () => resolve()));
+      const ready = new Promise<{ ranges: number }>((resolve) => call.once('metadata', (md: grpc.Metadata) => {
+        const v = Number(md.get(UPLOAD_RANGES_HEADER)[0] ?? 1);
+        resolve({ ranges: Number.isInteger(v) && v >= 1 && v <= 64 ? v : 1 });
+      }));
       return {
         receipt,
         ready,

@@ -279,6 +279,7 @@ function toWireHeader(h: UpdateHeader, party: string): W.UpdateHeader {
     studyId: h.studyId, siteId: h.siteId, model: h.model, round: h.round, modelVersion: h.modelVersion, numExamples: h.numExamples,
     digest: h.digest, tensors: toWireInfos(h.tensors), totalBytes: h.totalBytes, updateId: h.updateId,
     metrics: checkField(metricsSchema, h.metrics, 'header.metrics', party), taskId: h.taskId, signature: h.signature, resumeOffset: h.resumeOffset,
+    rangeEnd: h.rangeEnd ?? 0,
   };
 }
 

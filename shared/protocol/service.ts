@@ -45,6 +45,8 @@ export interface ModelDownloadCall extends UnaryCall<DownloadRequest> {
   send(part: ModelPart): boolean;
   drained(): Promise<unknown>;
   end(): void;
+  /** Resolves once everything sent has left this process for the socket (or the call ended otherwise). */
+  finished(): Promise<void>;
   refuse(status: GrpcStatus): void;
 }
 
@@ -55,6 +57,11 @@ export interface FederationHandlers {
   session(call: SiteSessionCall): void;
   downloadModel(call: ModelDownloadCall): void;
   uploadUpdate(call: ClientStreamCall<UploadPart>, respond: Respond<UploadReceipt>): void;
+  /**
+   * Multi-range uploads (UpdateHeader.range_end): the most streams one update may use at once,
+   * announced in every upload's go-ahead (response header UPLOAD_RANGES_HEADER); absent or < 2: not offered.
+   */
+  readonly uploadRanges?: number;
   uploadStatus(call: UnaryCall<UploadStatusRequest>, respond: Respond<UploadStatusResponse>): void;
   submitEvaluation(call: ClientStreamCall<ReceivedEvaluationReport>, respond: Respond<Ack>): void;
 }
@@ -144,13 +151,19 @@ function respondTo<T, W>(cb: grpc.sendUnaryData<W>, encode: (v: T) => W): Respon
  */
 export const UPLOAD_READ_AHEAD = 4;
 
+/** Chunk messages of a download that may wait in grpc-js's write buffer (see downloadModel below). */
+export const DOWNLOAD_WRITE_AHEAD = 2;
+
+/** Response header of an upload's go-ahead: how many range streams one update may use (absent: one stream). */
+export const UPLOAD_RANGES_HEADER = 'fl-upload-ranges';
+
 /**
  * Upload streams: at most UPLOAD_READ_AHEAD messages are decoded ahead, and the response headers
  * go out when the handler first asks for a message after the update header - the go-ahead a site
  * waits for before it sends chunks (site-agent/transfer.ts), so an upload waiting for its slot
  * holds no chunk data on the coordinator (only its header).
  */
-function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T): ClientStreamCall<T> {
+function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T, ranges = 0): ClientStreamCall<T> {
   const state = (raw as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
   if (state && typeof state.highWaterMark === 'number') state.highWaterMark = UPLOAD_READ_AHEAD;
   let read = 0;
@@ -165,7 +178,9 @@ function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: 
           if (read++ >= 1 && !goAhead) {
             goAhead = true;
             try {
-              raw.sendMetadata(new grpc.Metadata());
+              const md = new grpc.Metadata();
+              if (ranges >= 2) md.set(UPLOAD_RANGES_HEADER, String(ranges));
+              raw.sendMetadata(md);
             } catch {
               // the call ended meanwhile: the read below reports it
             }
@@ -227,6 +242,10 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
       });
     },
     downloadModel(raw) {
+      // At most DOWNLOAD_WRITE_AHEAD chunk messages wait in grpc-js's buffer before send() says wait
+      // (its Writable default is 16: 16 MiB per download held while a slow site reads).
+      const ws = (raw as unknown as { _writableState?: { highWaterMark?: number } })._writableState;
+      if (ws && typeof ws.highWaterMark === 'number') ws.highWaterMark = DOWNLOAD_WRITE_AHEAD;
       if (!handlers.downloadModel) return raw.emit('error', serviceError({ code: grpc.status.UNIMPLEMENTED, details: 'not offered by this server' }));
       const bad = undecodable(raw.request);
       if (bad !== null) return raw.emit('error', serviceError({ code: grpc.status.INVALID_ARGUMENT, details: `${certName(raw) ? `site "${certName(raw)}"` : 'peer'}: ${bad}` }));
@@ -238,6 +257,10 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
         },
         send: (p) => raw.write(encodeModelPart(p)),
         drained: () => once(raw, 'drain'),
+        finished: () => new Promise<void>((resolve) => {
+          if (raw.writableFinished || raw.destroyed) return resolve();
+          for (const ev of ['finish', 'close', 'error']) raw.once(ev, () => resolve());
+        }),
         end: () => void raw.end(),
         refuse: (s) => void raw.emit('error', serviceError(s)),
       });
@@ -249,7 +272,7 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
         assertDecoded(w, () => `site "${certName(raw) || claimed || '?'}"`);
         if (!claimed && w.part?.$case === 'header') claimed = w.part.value.siteId;
         return decodeUploadPart(w, `site "${certName(raw) || claimed || '?'}"`);
-      }), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
+      }, handlers.uploadRanges ?? 0), respondTo(cb, (r: UploadReceipt) => ({ ...r })));
     },
     uploadStatus(raw, cb) {
       if (!handlers.uploadStatus) return unimplemented((e) => cb(e, null));

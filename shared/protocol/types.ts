@@ -209,6 +209,11 @@ export interface UpdateHeader {
   readonly taskId: string;
   readonly signature: string;
   readonly resumeOffset: number;
+  /**
+   * Multi-range upload: this stream carries the blocks in [resumeOffset, rangeEnd) only; absent or
+   * 0: one stream with everything from resumeOffset on.
+   */
+  readonly rangeEnd?: number;
 }
 
 export type UploadPart = { readonly type: 'header'; readonly header: UpdateHeader } | { readonly type: 'chunk'; readonly chunk: Chunk };

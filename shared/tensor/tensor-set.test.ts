@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tensorSetDigest, specMismatch, splitTensors, TensorSetHasher, bytesOf, type TensorSet } from './tensor-set.js';
+import { tensorSetDigest, specMismatch, splitTensors, TensorSetHasher, bytesOf, digestedBlockHashes, DIGEST_BLOCK_BYTES, type TensorSet } from './tensor-set.js';
+import { createHash } from 'node:crypto';
 import { writeTensorSetFile, readTensorSetFile, readTensorFileLayout } from './file.js';
 import { chunkBytes, ChunkAssembler } from '../transport/chunks.js';
 
@@ -98,5 +99,23 @@ describe('wire chunks', () => {
     const bytes = bytesOf(set().data);
     const resumed = [...chunkBytes(bytes, 64, 64)];
     expect(resumed[0]!.offset).toBe(64);
+  });
+});
+
+describe('digestedBlockHashes', () => {
+  it('keeps the 1 MiB block hashes of the last digest of an array, equal to the streamed digest', () => {
+    const n = 2 * (DIGEST_BLOCK_BYTES / 4) + 333; // two whole blocks and a short third
+    const data = new Float32Array(n).map((_, i) => Math.sin(i));
+    const s: TensorSet = { infos: [{ name: 'w', shape: [n], dtype: 'float32' }], data };
+    const bytes = bytesOf(data);
+    // The streaming hasher fed in odd pieces is the reference for the digest.
+    const h = new TensorSetHasher(s.infos);
+    for (let off = 0; off < bytes.length; off += 777_777) h.update(bytes.subarray(off, off + 777_777));
+    const digest = tensorSetDigest(s);
+    expect(digest).toBe(h.digest());
+    const blocks = digestedBlockHashes(data, digest)!;
+    expect(blocks.map((x) => x)).toEqual([0, 1, 2].map((i) => createHash('sha256').update(bytes.subarray(i * DIGEST_BLOCK_BYTES, (i + 1) * DIGEST_BLOCK_BYTES)).digest('hex')));
+    expect(digestedBlockHashes(data, '0'.repeat(64))).toBeNull();
+    expect(digestedBlockHashes(new Float32Array(n), digest)).toBeNull();
   });
 });

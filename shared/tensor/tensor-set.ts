@@ -102,8 +102,31 @@ export function bytesOf(data: Float32Array): Uint8Array {
 
 /** SHA-256 digest of a tensor set (canonical header, then the 1 MiB block hashes of its bytes). */
 export function tensorSetDigest(set: TensorSet): string {
-  return new TensorSetHasher(set.infos).update(bytesOf(set.data)).digest();
+  const bytes = bytesOf(set.data);
+  const outer = createHash('sha256').update(canonicalHeader(set.infos)).update('\n');
+  const blocks: string[] = [];
+  for (let off = 0; off < bytes.length; off += DIGEST_BLOCK_BYTES) {
+    const h = createHash('sha256').update(bytes.subarray(off, Math.min(bytes.length, off + DIGEST_BLOCK_BYTES))).digest();
+    outer.update(h);
+    blocks.push(h.toString('hex'));
+  }
+  const digest = outer.digest('hex');
+  blockHashMemo.set(set.data, { digest, blocks });
+  return digest;
 }
+
+/**
+ * The block hashes the last tensorSetDigest of this very array computed, when that digest is
+ * `digest` (an upload of the update just digested reuses them as its 1 MiB chunks' SHA-256s instead
+ * of hashing every byte again); null otherwise. Should the array have changed since, the hashes no
+ * longer match its bytes and the receiver refuses those chunks - as it refuses the stale digest.
+ */
+export function digestedBlockHashes(data: Float32Array, digest: string): readonly string[] | null {
+  const m = blockHashMemo.get(data);
+  return m && m.digest === digest ? m.blocks : null;
+}
+
+const blockHashMemo = new WeakMap<Float32Array, { digest: string; blocks: string[] }>();
 
 /** Views of each tensor inside the flat buffer (no copies). */
 export function splitTensors(set: TensorSet): Map<string, Float32Array> {
