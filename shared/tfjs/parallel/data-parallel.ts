@@ -107,6 +107,8 @@ export function idleReplicaCount(): number {
 
 export class DataParallelTrainer {
   private disposed = false;
+  private dropoutSeed = 0;
+  private steps = 0;
 
   private constructor(
     private readonly opts: DataParallelOptions,
@@ -159,6 +161,16 @@ export class DataParallelTrainer {
   }
 
   /**
+   * Restarts the replicas' dropout streams (call with the local training's seed, as the main model's
+   * dropout is reseeded): the masks of the following steps depend only on `seed`, the step index and
+   * the replica, so a reused worker computes what a fresh one would.
+   */
+  reseed(seed: number): void {
+    this.dropoutSeed = seed >>> 0;
+    this.steps = 0;
+  }
+
+  /**
    * One optimisation step on a batch: inputs (one [N, H, W, C] tensor per model input) and labels
    * [N, 1] in {0, 1}. Returns the batch's mean loss. The caller keeps ownership of its tensors.
    */
@@ -170,6 +182,7 @@ export class DataParallelTrainer {
     const shards = Math.min(this.replicaCount, N);
     const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * N) / shards));
     const work: Promise<FromReplica>[] = [];
+    const step = this.steps++;
     if (shards > 1) {
       const weights = flattenWeights(model.weights);
       const inputData = inputs.map((x) => x.dataSync() as Float32Array);
@@ -178,7 +191,8 @@ export class DataParallelTrainer {
         const lo = bounds[s]!;
         const hi = bounds[s + 1]!;
         const per = inputData.map((d, i) => d.slice((lo * d.length) / N, (hi * d.length) / N));
-        const msg: ToReplica = { type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo };
+        const dropoutSeed = (Math.imul(this.dropoutSeed ^ 0x85ebca6b, 0x9e3779b1) + Math.imul(step + 1, 0xc2b2ae35) + Math.imul(s, 0x27d4eb2f)) >>> 0;
+        const msg: ToReplica = { type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo, dropoutSeed };
         work.push(this.replicas[s - 1]!.request(msg, [...per.map((p) => p.buffer as ArrayBuffer)]));
       }
     }

@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
+import { reseedDropout } from '../../models/seeded-dropout.js';
 import { selectBackend } from '../backend.js';
 import type { FromReplica, ToReplica } from './protocol.js';
 import { assignWeights, flatSize, flattenGradients, shardGradients } from './shard-gradients.js';
@@ -31,6 +32,7 @@ port.on('message', async (msg: ToReplica) => {
     if (!model) throw new Error('replica received a step before init');
     const m = model;
     assignWeights(m.weights, msg.weights);
+    reseedDropout(m, msg.dropoutSeed);
     let loss = 0;
     const grads = tf.tidy(() => {
       const inputs = m.inputs.map((inp, i) => tf.tensor(msg.inputs[i]!, [msg.count, ...(inp.shape.slice(1) as number[])], 'float32'));
