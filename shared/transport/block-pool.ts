@@ -2,7 +2,9 @@
 // finiteness check, the SHA-256 and the file write of every received byte run off the event loop,
 // and a chunk that owns its memory (each message grpc-js decodes has a buffer of its own) is moved
 // to the worker by transfer, not copied. Other chunks (views of a larger buffer) are copied once
-// into a buffer of their own first. Jobs go to the least busy worker; results come back per job.
+// into a buffer of their own first. Jobs go to the least busy worker; results come back per job,
+// and the worker frees the chunk's memory itself (block-worker.ts: no garbage collection of the
+// coordinator's heap has to find it).
 //
 // Without the compiled worker (tests run from the .ts sources) or after the workers failed, the
 // same check runs in-process, synchronously: same results, the event loop just does the work.
