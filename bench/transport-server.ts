@@ -7,8 +7,11 @@ import * as grpc from '@grpc/grpc-js';
 import { addFederationServices } from '../shared/protocol/index.js';
 import { receiveUpload } from '../coordinator/update-receiver.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
+import { uploadBlockPool } from '../shared/transport/block-pool.js';
+import { echoDefinition } from './transport-echo.js';
 
-const { kind, dir, total, ranges } = workerData as { kind: 'tcp' | 'grpc' | 'grpc-wide'; dir: string; total: number; ranges?: number };
+const { kind, dir, total, ranges } = workerData as { kind: 'tcp' | 'grpc' | 'grpc-wide' | 'echo'; dir: string; total: number; ranges?: number };
+
 
 if (kind === 'tcp') {
   const server = createServer((sock) => {
@@ -19,7 +22,23 @@ if (kind === 'tcp') {
     });
   });
   server.listen(0, '127.0.0.1', () => parentPort!.postMessage({ port: (server.address() as AddressInfo).port }));
+} else if (kind === 'echo') {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 << 20 });
+  server.addService(echoDefinition, {
+    upload(call: grpc.ServerReadableStream<Buffer, Buffer>, respond: grpc.sendUnaryData<Buffer>) {
+      let n = 0;
+      call.on('data', (m: Buffer) => void (n += m.length));
+      call.on('end', () => respond(null, Buffer.from(String(n))));
+    },
+  });
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) throw err;
+    enlargeServerWindows(server);
+    parentPort!.postMessage({ port });
+  });
 } else {
+  // A coordinator's upload check threads are started (and warm) before any site uploads.
+  await uploadBlockPool().warm();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 << 20 });
   addFederationServices(server, {
     uploadRanges: ranges,

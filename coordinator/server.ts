@@ -8,6 +8,7 @@ import {
 import { chunkBytes, DEFAULT_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { bytesOf } from '../shared/tensor/tensor-set.js';
 import { enlargeServerWindows } from '../shared/transport/http2-window.js';
+import { uploadBlockPool } from '../shared/transport/block-pool.js';
 import type { Gatekeeper } from './gatekeeper.js';
 import type { SiteRegistry, SiteSession } from './site-registry.js';
 import type { ModelStore } from './model-store.js';
@@ -378,5 +379,7 @@ export async function bindServer(server: grpc.Server, address: string, creds: gr
     server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
   if (!enlargeServerWindows(server)) log.warn('could not enlarge HTTP/2 windows (grpc-js internals changed); uploads will be slower');
+  // The upload check threads start now, not during the first site's upload.
+  uploadBlockPool().warm().catch((err: Error) => log.warn(`upload check threads did not warm up: ${err.message}`));
   return port;
 }

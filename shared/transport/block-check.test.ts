@@ -122,6 +122,41 @@ describe('checkAndWrite and the block pool', () => {
   }
 });
 
+describe('chunk memory on the worker threads', () => {
+  it('is freed once a chunk is checked: nothing comes back for the caller\'s garbage collector', async () => {
+    const pool = new BlockPool(2);
+    try {
+      if (pool.threads === 0) return; // no compiled worker (unbuilt checkout)
+      await pool.warm();
+      const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+      const chunk = () => {
+        const f = new Float32Array(1 << 18); // 1 MiB, a buffer of its own (as grpc-js delivers a message)
+        for (let i = 0; i < f.length; i++) f[i] = i * 0.25;
+        return new Uint8Array(f.buffer);
+      };
+      const before = process.memoryUsage().arrayBuffers;
+      const n = 40;
+      const results: string[] = [];
+      for (let k = 0; k < n; k += 4) {
+        const batch = Array.from({ length: 4 }, chunk);
+        const rs = await Promise.all(batch.map((d) => pool.run({ data: d, sha256: sha(d), finite: true, fd: -1, position: 0 }, true)));
+        results.push(...rs.map((r) => r.kind));
+      }
+      expect(results).toEqual(new Array(n).fill('ok'));
+      // 40 MiB went to the workers; they free it as they finish (no collection on this thread
+      // needed), so this thread's ArrayBuffer memory comes back to where it was within moments.
+      let now = process.memoryUsage().arrayBuffers;
+      for (let i = 0; i < 100 && now - before > 8 << 20; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        now = process.memoryUsage().arrayBuffers;
+      }
+      expect(now - before).toBeLessThan(8 << 20);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('the shared upload pool', () => {
   it('does not keep a process alive once its work is done (the coordinator exits after its study)', () => {
     const built = fileURLToPath(new URL('../../dist/shared/transport/block-pool.js', import.meta.url));

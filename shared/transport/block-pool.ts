@@ -2,7 +2,9 @@
 // finiteness check, the SHA-256 and the file write of every received byte run off the event loop,
 // and a chunk that owns its memory (each message grpc-js decodes has a buffer of its own) is moved
 // to the worker by transfer, not copied. Other chunks (views of a larger buffer) are copied once
-// into a buffer of their own first. Jobs go to the least busy worker; results come back per job.
+// into a buffer of their own first. Jobs go to the least busy worker; results come back per job,
+// and the worker frees the chunk's memory itself (block-worker.ts: no garbage collection of the
+// coordinator's heap has to find it).
 //
 // Without the compiled worker (tests run from the .ts sources) or after the workers failed, the
 // same check runs in-process, synchronously: same results, the event loop just does the work.
@@ -10,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
 import { checkAndWrite, type BlockJob, type BlockResult } from './block-check.js';
 
 /** A job as posted to a worker (the buffer is transferred). */
@@ -113,6 +116,24 @@ export class BlockPool {
     }).finally(() => {
       if (slot.busy === 0) slot.worker.unref();
     });
+  }
+
+  /**
+   * Starts every worker and has each check one small chunk, so the first upload does not pay for
+   * thread start-up, module loading and the first (unoptimised) runs of the check: a coordinator
+   * calls it when it starts. Resolves when all are warm; a worker that fails is dropped as in run().
+   */
+  async warm(): Promise<void> {
+    const data = new Uint8Array(64 << 10);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const jobs: Promise<BlockResult>[] = [];
+    for (let round = 0; round < 4; round++) {
+      // One job per worker and round (run() picks the least busy worker, so each gets its share).
+      for (let k = 0; k < this.slots.length; k++) jobs.push(this.run({ data: new Uint8Array(data), sha256, finite: true, fd: -1, position: 0 }, true));
+    }
+    const results = await Promise.allSettled(jobs);
+    const bad = results.find((r) => r.status === 'fulfilled' && r.value.kind !== 'ok');
+    if (bad) throw new Error(`upload check pool: the warm-up check failed (${JSON.stringify((bad as PromiseFulfilledResult<BlockResult>).value)})`);
   }
 
   async close(): Promise<void> {
