@@ -120,8 +120,25 @@ function pytorch(threads: number, seconds: number): { samplesPerS: number; cpuSa
  * workers) across rounds: `firstRound` starts both afresh (its figure includes the workers'
  * start-up), `laterRound` trains the next round of one long-lived trainer.
  */
+/** The time split a local round logs ('local training done'), seconds. */
+interface RoundSplit {
+  readonly setup: number;
+  readonly data: number;
+  readonly step: number;
+  readonly validation: number;
+  /** The whole train call (dataset opening on a new trainer, training, validation, weights out). */
+  readonly wall: number;
+  /** CPU seconds of this process (every thread) over the whole train call. */
+  readonly cpu: number;
+  /** Samples trained (one epoch). */
+  readonly samples: number;
+}
+
 class AgentRounds {
   private logged: number | undefined;
+  private split: Omit<RoundSplit, 'wall' | 'cpu' | 'samples'> | undefined;
+  /** Each timed round's split, by kind. */
+  readonly splits: { first: RoundSplit[]; later: RoundSplit[] } = { first: [], later: [] };
   private warm: Trainer | undefined;
   private round = 0;
 
@@ -129,29 +146,36 @@ class AgentRounds {
 
   private async trainer(): Promise<Trainer> {
     const log = pino({ level: 'info' }, { write: (line: string) => {
-      const rec = JSON.parse(line) as { msg?: string; samples_per_s?: number };
-      if (rec.msg === 'local training done') this.logged = rec.samples_per_s;
+      const rec = JSON.parse(line) as { msg?: string; samples_per_s?: number; setup_s?: number; data_s?: number; step_s?: number; validation_s?: number };
+      if (rec.msg === 'local training done') {
+        this.logged = rec.samples_per_s;
+        this.split = { setup: rec.setup_s ?? NaN, data: rec.data_s ?? NaN, step: rec.step_s ?? NaN, validation: rec.validation_s ?? NaN };
+      }
     } });
     return createLocalTrainer({ manifest: this.manifest, backend: 'wasm', log, threads: this.threads });
   }
 
-  private async trainRound(trainer: Trainer): Promise<number> {
+  private async trainRound(trainer: Trainer, into?: RoundSplit[]): Promise<number> {
     const model = buildModel(MODEL, CONFIG);
     const global = modelToTensorSet(model);
     model.dispose();
     this.logged = undefined;
-    await trainer.train({
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const res = await trainer.train({
       round: ++this.round, model: 'ddfn', architecture: MODEL, config: { ...CONFIG }, global,
       epochs: 1, batchSize: BATCH, learningRate: 1e-3, seed: 1, strategyParams: {},
     });
-    if (this.logged === undefined) throw new Error('the local trainer logged no samples/s');
+    const cpu = process.cpuUsage(c0);
+    if (this.logged === undefined || !this.split) throw new Error('the local trainer logged no samples/s');
+    into?.push({ ...this.split, wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6, samples: res.numExamples });
     return this.logged;
   }
 
   /** A new agent's first round: no parked workers, a new trainer. */
   async firstRound(): Promise<number> {
     await closeIdleReplicas();
-    return this.trainRound(await this.trainer());
+    return this.trainRound(await this.trainer(), this.splits.first);
   }
 
   /** A later round of a long-lived agent (its first round, untimed, the first time). */
@@ -160,8 +184,15 @@ class AgentRounds {
       this.warm = await this.trainer();
       await this.trainRound(this.warm);
     }
-    return this.trainRound(this.warm);
+    return this.trainRound(this.warm, this.splits.later);
   }
+}
+
+/** "setup 0.41 s, data 0.13, steps 2.10, validation 0.09; whole call 3.2 s, 61 samples per CPU-second" (medians). */
+function describeSplits(xs: readonly RoundSplit[]): string {
+  const m = (f: (r: RoundSplit) => number) => median(xs.map(f)).toFixed(2);
+  return `setup ${m((r) => r.setup)} s, batches ${m((r) => r.data)} s, steps ${m((r) => r.step)} s, validation ${m((r) => r.validation)} s; ` +
+    `whole train call ${m((r) => r.wall)} s, ${median(xs.map((r) => r.samples / r.cpu)).toFixed(1)} samples per CPU-second of the call`;
 }
 
 /** Kernel time by kernel name over `steps` single-replica training steps (tf.profile), ms per step. */
@@ -255,6 +286,8 @@ export const trainingBench: Bench = {
       const first = got.find((g) => g.name.startsWith('fl site round 1'))!;
       const later = got.find((g) => g.name.startsWith('fl site later'))!;
       if (cores > 1) console.log(`  data-parallel scaling x${cores}/x1: ${ratio(got[1]!, x1).value.toFixed(2)}`);
+      console.log(`  fl site round 1 split (medians): ${describeSplits(agent.splits.first)}`);
+      console.log(`  fl site later round split (medians): ${describeSplits(agent.splits.later)}`);
       // Where a single-replica step's time goes (kernel time per step, from tf.profile).
       const prof = await profileStep();
       const share = (names: string[]) => prof.byKernel.filter(([n]) => names.includes(n)).reduce((a, [, ms]) => a + ms, 0);

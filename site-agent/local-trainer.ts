@@ -240,7 +240,11 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       const res = await m.train(req);
       const sps = res.metrics.train_samples_per_s;
       if (sps !== undefined) {
-        o.log.info({ model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps }, 'local training done');
+        const sec = (k: string) => (res.metrics[k] === undefined ? undefined : Number(res.metrics[k]!.toFixed(3)));
+        o.log.info({
+          model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps,
+          setup_s: sec('time_setup_s'), data_s: sec('time_data_s'), step_s: sec('time_step_s'), validation_s: sec('time_val_s'),
+        }, 'local training done');
       }
       return res;
     },

@@ -56,10 +56,15 @@ export const imageFamily: ModelFamily = {
             ? { parallel: { threads: data.training.threads, architecture: { name: entry.architecture, config: entry.config as ModelConfigInput } } } : {}),
           onEpoch: (e, loss) => req.onProgress?.(Math.min(1, e / req.epochs), `epoch ${e}/${req.epochs} loss ${loss.toFixed(4)}`),
         });
+        const v0 = performance.now();
         const val = dataset.cohortCounts().validation > 0 ? evaluateCohort(m, dataset, 'validation') : null;
+        const t = res.timing;
         const metrics: Record<string, number> = {
           train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps,
           train_samples_per_s: res.samplesPerSecond, train_replicas: res.replicas,
+          // where the round's time went (seconds): replica set-up, batch reading/augmentation,
+          // optimizer steps, validation scoring
+          time_setup_s: t.setup, time_data_s: t.data, time_step_s: t.step, time_val_s: (performance.now() - v0) / 1000,
         };
         if (val) {
           metrics.val_loss = val.loss;

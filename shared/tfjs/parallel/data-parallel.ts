@@ -105,8 +105,23 @@ export function idleReplicaCount(): number {
   return [...parked.values()].reduce((n, sets) => n + sets.reduce((m, s) => m + s.length, 0), 0);
 }
 
+/** Where a data-parallel trainer's steps spent their main-thread wall time (milliseconds, summed over steps). */
+export interface StepTimes {
+  steps: number;
+  /** Reading inputs and weights, slicing shards and posting them to the workers. */
+  sendMs: number;
+  /** Gradients of the main thread's own shard. */
+  mainShardMs: number;
+  /** Waiting for the workers after the main shard (the caller's work in that time included). */
+  waitMs: number;
+  /** Averaging the gradients and the optimizer update. */
+  applyMs: number;
+}
+
 export class DataParallelTrainer {
   private disposed = false;
+  /** Main-thread time split of the steps so far (trainBatch). */
+  readonly times: StepTimes = { steps: 0, sendMs: 0, mainShardMs: 0, waitMs: 0, applyMs: 0 };
 
   private constructor(
     private readonly opts: DataParallelOptions,
@@ -170,6 +185,7 @@ export class DataParallelTrainer {
     const shards = Math.min(this.replicaCount, N);
     const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * N) / shards));
     const work: Promise<FromReplica>[] = [];
+    const t0 = performance.now();
     if (shards > 1) {
       const weights = flattenWeights(model.weights);
       const inputData = inputs.map((x) => x.dataSync() as Float32Array);
@@ -182,6 +198,7 @@ export class DataParallelTrainer {
         work.push(this.replicas[s - 1]!.request(msg, [...per.map((p) => p.buffer as ArrayBuffer)]));
       }
     }
+    const t1 = performance.now();
     const n0 = bounds[1]!;
     let loss = 0;
     let mainGrads: tf.Tensor[];
@@ -198,6 +215,7 @@ export class DataParallelTrainer {
       await Promise.allSettled(work);
       throw err;
     }
+    const t2 = performance.now();
     let results: FromReplica[];
     try {
       results = await Promise.all(work);
@@ -205,6 +223,7 @@ export class DataParallelTrainer {
       tf.dispose(mainGrads);
       throw err;
     }
+    const t3 = performance.now();
     const vars = model.trainableWeights;
     const combined = tf.tidy(() => {
       const acc = mainGrads.map((g) => (shards > 1 ? g.mul(n0 / N) : g.clone()));
@@ -228,6 +247,12 @@ export class DataParallelTrainer {
     });
     optimizer.applyGradients(named);
     tf.dispose(Object.values(named));
+    const t4 = performance.now();
+    this.times.steps++;
+    this.times.sendMs += t1 - t0;
+    this.times.mainShardMs += t2 - t1;
+    this.times.waitMs += t3 - t2;
+    this.times.applyMs += t4 - t3;
     return loss;
   }
 
