@@ -161,7 +161,7 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 describe('local training rounds (fl site --threads 2)', () => {
-  it('the data-parallel workers start in the first round and are reused by the next', async () => {
+  it('the data-parallel workers start when the trainer first opens the model (one set, warmed) and every round reuses them; the log carries the round\'s time split', async () => {
     const { generateSites } = await import('../shared/synth/generate.js');
     const { closeIdleReplicas, idleReplicaCount } = await import('../shared/tfjs/parallel/data-parallel.js');
     const { buildModel } = await import('../shared/models/registry.js');
@@ -186,6 +186,9 @@ describe('local training rounds (fl site --threads 2)', () => {
       }
       const done = lines.filter((l) => l.msg === 'local training done');
       expect(done.map((l) => l.round)).toEqual([1, 2, 3]);
+      for (const l of done) {
+        for (const k of ['setup_s', 'data_s', 'step_s', 'validation_s']) expect(typeof l[k]).toBe('number');
+      }
     } finally {
       await closeIdleReplicas();
     }

@@ -2,7 +2,7 @@
 // single-modality baselines, dual-stream MobileNetV2), trained by local gradient steps.
 // Architectures live in shared/models (one file each, one line in its registry); this folder
 // holds what makes them a family: inputs, the initial model, local training and scoring.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { buildModel, listModels, modelModalities } from '../../models/registry.js';
 import { channelsOf, parseModelConfig, type ModelConfigInput } from '../../models/config.js';
 import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
@@ -10,6 +10,11 @@ import type { Cohort, SiteData } from '../data.js';
 import type { FamilyModelEntry, LocalTrainResult, ModelFamily, ModelInputs, ScoredCase, SiteModel } from '../types.js';
 import { trainLocal } from './train.js';
 import { embedCohorts, evaluateCohort } from './predict.js';
+import { prestartReplicas } from '../../tfjs/parallel/data-parallel.js';
+import { warmUp } from '../../tfjs/parallel/shard-gradients.js';
+
+/** Samples of the warm-up pass: the main thread's shard of the default batch of 16 on two threads. */
+const WARMUP_SAMPLES = 8;
 
 function inputsOf(entry: FamilyModelEntry): ModelInputs & { readonly inputSize: number } {
   const cfg = parseModelConfig(entry.config, `model "${entry.name}" config`);
@@ -41,9 +46,24 @@ export const imageFamily: ModelFamily = {
 
   async openSite(entry: FamilyModelEntry, data: SiteData): Promise<SiteModel> {
     const { modalities, inputSize, channels } = inputsOf(entry);
+    // Data-parallel training: the replica workers are started (and their kernels warmed) now, on
+    // the other cores, while this thread opens the dataset and warms its own model, so the first
+    // round's trainer finds them parked instead of waiting ~0.5 s for start-up and paying every
+    // thread's slow first pass in its first step. A failed start is not an error here: the
+    // trainer starts its own workers and reports the failure.
+    const threads = data.training?.threads ?? 1;
+    const backend = tf.getBackend();
+    const parallel = threads > 1 && (backend === 'wasm' || backend === 'cpu');
+    if (parallel) {
+      void prestartReplicas({ architecture: { name: entry.architecture, config: entry.config as ModelConfigInput }, replicas: threads, backend, warmupSamples: WARMUP_SAMPLES }).catch(() => undefined);
+    }
     const dataset = await data.images({ model: entry.name, modalities, inputSize, channels });
     let model: tf.LayersModel | null = null;
     const built = () => (model ??= buildModel(entry.architecture, entry.config));
+    if (parallel) {
+      // train() sets every weight (batch-norm statistics included) and reseeds dropout first.
+      warmUp(built(), WARMUP_SAMPLES);
+    }
     return {
       async train(req): Promise<LocalTrainResult> {
         const m = built();

@@ -48,6 +48,8 @@ function workerUrl(): URL {
 class Replica {
   private pending: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | undefined;
   failure: Error | undefined;
+  /** Weights of the model the worker built (from its 'ready'). */
+  weightCount = -1;
 
   constructor(readonly worker: Worker) {
     worker.on('message', (m: FromReplica) => {
@@ -85,9 +87,74 @@ class Replica {
 
 /** Parked worker sets by architecture, backend and worker count (see keepWarm). */
 const parked = new Map<string, Replica[][]>();
+/** Worker sets being started by prestartReplicas, by the same key. */
+const starting = new Map<string, Promise<void>>();
 
-function poolKey(opts: DataParallelOptions, workers: number): string {
+function poolKey(opts: Pick<DataParallelOptions, 'architecture' | 'backend'>, workers: number): string {
   return JSON.stringify([opts.architecture.name, opts.architecture.config, opts.backend ?? 'wasm', workers]);
+}
+
+/** Starts `count` workers, each building the architecture on the backend; ends them all if one fails. */
+async function startWorkers(opts: Pick<DataParallelOptions, 'architecture' | 'backend'>, count: number): Promise<Replica[]> {
+  const workers: Replica[] = [];
+  try {
+    for (let i = 0; i < count; i++) workers.push(new Replica(new Worker(workerUrl())));
+    const ready = await Promise.all(
+      workers.map((w) =>
+        w.request({ type: 'init', model: opts.architecture.name, modelConfig: opts.architecture.config, backend: opts.backend ?? 'wasm' }),
+      ),
+    );
+    ready.forEach((r, i) => {
+      if (r.type !== 'ready') throw new Error(`replica answered ${r.type} to init`);
+      workers[i]!.weightCount = r.weightCount;
+    });
+    return workers;
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+    throw err;
+  }
+}
+
+export interface PrestartOptions {
+  readonly architecture: DataParallelOptions['architecture'];
+  /** Replicas including the main thread (workers started: replicas - 1). */
+  readonly replicas: number;
+  readonly backend?: BackendChoice;
+  /** Samples of a warm-up gradient pass in each worker (0: none; default 2). */
+  readonly warmupSamples?: number;
+}
+
+/**
+ * Starts and parks a worker set for a later keepWarm trainer of this architecture, unless one is
+ * parked or being started already: a site agent calls it as soon as it knows a study's model, so
+ * the first round's trainer finds its workers built and their kernels warmed (a trainer created
+ * meanwhile waits for this start rather than starting a second set). Resolves when the set is
+ * parked; rejects if a worker fails (nothing is parked then).
+ */
+export function prestartReplicas(o: PrestartOptions): Promise<void> {
+  const workers = o.replicas - 1;
+  if (!Number.isInteger(o.replicas) || o.replicas < 1) return Promise.reject(new Error(`replicas must be a positive integer, got ${o.replicas}`));
+  const key = poolKey(o, workers);
+  if (workers === 0 || parked.get(key)?.length) return Promise.resolve();
+  const inFlight = starting.get(key);
+  if (inFlight) return inFlight;
+  const p = (async () => {
+    const set = await startWorkers(o, workers);
+    const samples = o.warmupSamples ?? 2;
+    try {
+      if (samples > 0) {
+        const answers = await Promise.all(set.map((r) => r.request({ type: 'warmup', count: samples })));
+        for (const a of answers) if (a.type !== 'warm') throw new Error(`replica answered ${a.type} to a warm-up`);
+      }
+    } catch (err) {
+      await Promise.all(set.map((r) => r.worker.terminate()));
+      throw err;
+    }
+    set.forEach((r) => r.worker.unref());
+    parked.set(key, [...(parked.get(key) ?? []), set]);
+  })().finally(() => starting.delete(key));
+  starting.set(key, p);
+  return p;
 }
 
 /** Ends every parked worker (a site agent's shutdown, tests). */
@@ -139,32 +206,24 @@ export class DataParallelTrainer {
     if (!Number.isInteger(n) || n < 1) throw new Error(`replicas must be a positive integer, got ${n}`);
     const expected = flatSize(opts.model.weights);
     if (opts.keepWarm && n > 1) {
-      const sets = parked.get(poolKey(opts, n - 1));
+      const key = poolKey(opts, n - 1);
+      // a set being started for this architecture (prestartReplicas) is waited for, not duplicated
+      await starting.get(key)?.catch(() => undefined);
+      const sets = parked.get(key);
       const set = sets?.pop();
-      if (sets?.length === 0) parked.delete(poolKey(opts, n - 1));
-      if (set && set.every((r) => !r.failure && !r.busy)) {
+      if (sets?.length === 0) parked.delete(key);
+      if (set && set.every((r) => !r.failure && !r.busy && r.weightCount === expected)) {
         set.forEach((r) => r.worker.ref());
         return new DataParallelTrainer(opts, set, true);
       }
-      // a parked worker died: end the set and start afresh
+      // a parked worker died (or built another model): end the set and start afresh
       if (set) await Promise.all(set.map((r) => r.worker.terminate()));
     }
-    const workers: Replica[] = [];
-    try {
-      for (let i = 1; i < n; i++) workers.push(new Replica(new Worker(workerUrl())));
-      const ready = await Promise.all(
-        workers.map((w) =>
-          w.request({ type: 'init', model: opts.architecture.name, modelConfig: opts.architecture.config, backend: opts.backend ?? 'wasm' }),
-        ),
-      );
-      for (const r of ready) {
-        if (r.type !== 'ready' || r.weightCount !== expected) {
-          throw new Error(`replica built a different model (${r.type === 'ready' ? r.weightCount : '?'} weights, main has ${expected})`);
-        }
-      }
-    } catch (err) {
+    const workers = await startWorkers(opts, n - 1);
+    const wrong = workers.find((r) => r.weightCount !== expected);
+    if (wrong) {
       await Promise.all(workers.map((w) => w.worker.terminate()));
-      throw err;
+      throw new Error(`replica built a different model (${wrong.weightCount} weights, main has ${expected})`);
     }
     return new DataParallelTrainer(opts, workers, false);
   }

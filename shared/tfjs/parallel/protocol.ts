@@ -19,9 +19,16 @@ export interface ReplicaStep {
   readonly count: number;
 }
 
-export type ToReplica = ReplicaInit | ReplicaStep | { readonly type: 'close' };
+/** A gradient pass on `count` random samples whose result is dropped: compiles and sizes the kernels before the first real step. */
+export interface ReplicaWarmup {
+  readonly type: 'warmup';
+  readonly count: number;
+}
+
+export type ToReplica = ReplicaInit | ReplicaStep | ReplicaWarmup | { readonly type: 'close' };
 
 export type FromReplica =
   | { readonly type: 'ready'; readonly backend: string; readonly weightCount: number; readonly trainableCount: number }
   | { readonly type: 'grads'; readonly loss: number; readonly grads: Float32Array }
+  | { readonly type: 'warm' }
   | { readonly type: 'error'; readonly message: string };

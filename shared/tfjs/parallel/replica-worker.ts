@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
 import { selectBackend } from '../backend.js';
 import type { FromReplica, ToReplica } from './protocol.js';
-import { assignWeights, flatSize, flattenGradients, shardGradients } from './shard-gradients.js';
+import { assignWeights, flatSize, flattenGradients, shardGradients, warmUp } from './shard-gradients.js';
 
 if (!parentPort) throw new Error('replica-worker must run in a worker thread');
 const port = parentPort;
@@ -28,8 +28,14 @@ port.on('message', async (msg: ToReplica) => {
       reply({ type: 'ready', backend: selected.name, weightCount: flatSize(model.weights), trainableCount: flatSize(model.trainableWeights) });
       return;
     }
-    if (!model) throw new Error('replica received a step before init');
+    if (!model) throw new Error(`replica received a ${msg.type} before init`);
     const m = model;
+    if (msg.type === 'warmup') {
+      // The weights (batch-norm statistics included) are overwritten by the next step's.
+      warmUp(m, msg.count);
+      reply({ type: 'warm' });
+      return;
+    }
     assignWeights(m.weights, msg.weights);
     let loss = 0;
     const grads = tf.tidy(() => {

@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
 import { selectBackend } from '../backend.js';
-import { closeIdleReplicas, DataParallelTrainer, idleReplicaCount } from './data-parallel.js';
-import { assignWeights, flattenWeights } from './shard-gradients.js';
+import { closeIdleReplicas, DataParallelTrainer, idleReplicaCount, prestartReplicas } from './data-parallel.js';
+import { assignWeights, flattenWeights, warmUp } from './shard-gradients.js';
 
 const SMALL = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
 
@@ -143,6 +143,49 @@ describe('training on wasm', () => {
       tf.dispose([...xs, y]);
       a.dispose();
       b.dispose();
+    }
+    expect(idleReplicaCount()).toBe(0);
+  });
+
+  it('prestartReplicas parks one warmed set (concurrent calls share it); a trainer created meanwhile waits for it and steps as a fresh one does', async () => {
+    await closeIdleReplicas();
+    const arch = { name: 'ddfn', config: SMALL };
+    const ref = buildModel('ddfn', SMALL);
+    const a = buildModel('ddfn', SMALL);
+    assignWeights(a.weights, flattenWeights(ref.weights));
+    const { xs, y } = batch(ref, 6);
+    try {
+      const one = await DataParallelTrainer.create({ model: ref, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 1 });
+      const l1 = await one.trainBatch(xs, y);
+      await one.dispose();
+      // the main thread's warm-up pass changes batch-norm statistics: the weights are set after it
+      const w0 = flattenWeights(a.weights);
+      warmUp(a, 3);
+      assignWeights(a.weights, w0);
+      const p1 = prestartReplicas({ architecture: arch, replicas: 2, warmupSamples: 3 });
+      const p2 = prestartReplicas({ architecture: arch, replicas: 2 });
+      const trainer = await DataParallelTrainer.create({ model: a, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 2, keepWarm: true });
+      await Promise.all([p1, p2]);
+      expect(trainer.warm).toBe(true);
+      expect(idleReplicaCount()).toBe(0);
+      const l2 = await trainer.trainBatch(xs, y);
+      expect(l2).toBeCloseTo(l1, 5);
+      const wa = flattenWeights(a.weights);
+      const wr = flattenWeights(ref.weights);
+      let worst = 0;
+      for (let i = 0; i < wa.length; i++) worst = Math.max(worst, Math.abs(wa[i]! - wr[i]!));
+      expect(worst).toBeLessThan(1e-5);
+      await trainer.dispose();
+      expect(idleReplicaCount()).toBe(1);
+      // with a set parked, prestarting again starts nothing
+      await prestartReplicas({ architecture: arch, replicas: 2 });
+      expect(idleReplicaCount()).toBe(1);
+      await expect(prestartReplicas({ architecture: arch, replicas: 0 })).rejects.toThrow(/positive integer/);
+    } finally {
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      a.dispose();
+      ref.dispose();
     }
     expect(idleReplicaCount()).toBe(0);
   });
