@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../models/registry.js';
-import { modelToTensorSet } from '../../models/spec.js';
+import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
+import { closeIdleReplicas } from '../../tfjs/parallel/data-parallel.js';
 import { generateSites } from '../../synth/generate.js';
 import { tensorSetDigest } from '../../tensor/tensor-set.js';
 import { selectBackend } from '../../tfjs/backend.js';
@@ -62,6 +63,30 @@ describe('trainLocal', () => {
     const prox = await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1, parallel, proximalMu: 0.1 });
     expect(prox.replicas).toBe(1);
     m.dispose();
+  }, 120_000);
+
+  it('data-parallel training with dropout is reproducible for a seed, whatever the reused workers ran before', async () => {
+    const dcfg = { ...cfg, dropout: 0.5 };
+    const parallel = { threads: 2, architecture: { name: 'ddfn', config: dcfg } };
+    const m = buildModel('ddfn', dcfg);
+    const start = modelToTensorSet(m);
+    const run = async (seed: number) => {
+      applyTensorSet(m, start);
+      const r = await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed, augment: true, parallel });
+      expect(r.replicas).toBe(2);
+      return tensorSetDigest(modelToTensorSet(m));
+    };
+    try {
+      // the second and third runs reuse the parked worker, which has run the steps before them
+      const a = await run(1);
+      const other = await run(2);
+      const b = await run(1);
+      expect(b).toBe(a);
+      expect(other).not.toBe(a);
+    } finally {
+      await closeIdleReplicas();
+      m.dispose();
+    }
   }, 120_000);
 
   it('the FedProx term keeps the weights closer to the global model', async () => {

@@ -34,6 +34,19 @@ export interface DataParallelOptions {
   readonly backend?: BackendChoice;
   /** Park the workers on dispose() for the next trainer of the same architecture (default false). */
   readonly keepWarm?: boolean;
+  /**
+   * Seed of the workers' dropout masks (default 0): each step reseeds a worker's dropout layers
+   * from (seed, step, shard), so the masks do not depend on the steps a parked worker ran before.
+   */
+  readonly seed?: number;
+}
+
+/** The dropout seed of shard `shard` at step `step` (a 32-bit mix). */
+export function shardDropoutSeed(seed: number, step: number, shard: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x5bd1e995, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ (step + 1), 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 13) ^ shard, 0xc2b2ae3d);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Where the compiled worker lives (tests run the TypeScript sources; the worker runs from dist/). */
@@ -187,6 +200,7 @@ export interface StepTimes {
 
 export class DataParallelTrainer {
   private disposed = false;
+  private stepCount = 0;
   /** Main-thread time split of the steps so far (trainBatch). */
   readonly times: StepTimes = { steps: 0, sendMs: 0, mainShardMs: 0, waitMs: 0, applyMs: 0 };
 
@@ -245,6 +259,7 @@ export class DataParallelTrainer {
     const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * N) / shards));
     const work: Promise<FromReplica>[] = [];
     const t0 = performance.now();
+    const step = this.stepCount++;
     if (shards > 1) {
       const weights = flattenWeights(model.weights);
       const inputData = inputs.map((x) => x.dataSync() as Float32Array);
@@ -253,7 +268,10 @@ export class DataParallelTrainer {
         const lo = bounds[s]!;
         const hi = bounds[s + 1]!;
         const per = inputData.map((d, i) => d.slice((lo * d.length) / N, (hi * d.length) / N));
-        const msg: ToReplica = { type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo };
+        const msg: ToReplica = {
+          type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo,
+          dropoutSeed: shardDropoutSeed(this.opts.seed ?? 0, step, s),
+        };
         work.push(this.replicas[s - 1]!.request(msg, [...per.map((p) => p.buffer as ArrayBuffer)]));
       }
     }

@@ -17,6 +17,8 @@ export interface ReplicaStep {
   readonly inputs: Float32Array[];
   readonly labels: Float32Array;
   readonly count: number;
+  /** Seed of the shard's dropout masks (the replica reseeds its dropout layers with it). */
+  readonly dropoutSeed: number;
 }
 
 /** A gradient pass on `count` random samples whose result is dropped: compiles and sizes the kernels before the first real step. */

@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
+import { reseedDropout } from '../../models/seeded-dropout.js';
 import { selectBackend } from '../backend.js';
 import type { FromReplica, ToReplica } from './protocol.js';
 import { assignWeights, flatSize, flattenGradients, shardGradients, warmUp } from './shard-gradients.js';
@@ -37,6 +38,8 @@ port.on('message', async (msg: ToReplica) => {
       return;
     }
     assignWeights(m.weights, msg.weights);
+    // the masks depend on the step and shard only, not on what this worker computed before
+    reseedDropout(m, msg.dropoutSeed);
     let loss = 0;
     const grads = tf.tidy(() => {
       const inputs = m.inputs.map((inp, i) => tf.tensor(msg.inputs[i]!, [msg.count, ...(inp.shape.slice(1) as number[])], 'float32'));
