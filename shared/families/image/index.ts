@@ -9,8 +9,9 @@ import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
 import type { Cohort, SiteData } from '../data.js';
 import type { FamilyModelEntry, LocalTrainResult, ModelFamily, ModelInputs, ScoredCase, SiteModel } from '../types.js';
 import { trainLocal } from './train.js';
-import { embedCohorts, evaluateCohort } from './predict.js';
-import { prestartReplicas } from '../../tfjs/parallel/data-parallel.js';
+import { embedCohorts, evaluateCohort, evaluateCohortWith } from './predict.js';
+import { DataParallelTrainer, prestartReplicas } from '../../tfjs/parallel/data-parallel.js';
+import type { BackendChoice } from '../../tfjs/backend.js';
 import { warmUp } from '../../tfjs/parallel/shard-gradients.js';
 
 /** Samples of the warm-up pass: the main thread's shard of the default batch of 16 on two threads. */
@@ -54,12 +55,24 @@ export const imageFamily: ModelFamily = {
     const threads = data.training?.threads ?? 1;
     const backend = tf.getBackend();
     const parallel = threads > 1 && (backend === 'wasm' || backend === 'cpu');
+    const replicaBackend: BackendChoice = backend === 'cpu' ? 'cpu' : 'wasm';
+    const architecture = { name: entry.architecture, config: entry.config as ModelConfigInput };
     if (parallel) {
-      void prestartReplicas({ architecture: { name: entry.architecture, config: entry.config as ModelConfigInput }, replicas: threads, backend, warmupSamples: WARMUP_SAMPLES }).catch(() => undefined);
+      void prestartReplicas({ architecture, replicas: threads, backend: replicaBackend, warmupSamples: WARMUP_SAMPLES }).catch(() => undefined);
     }
     const dataset = await data.images({ model: entry.name, modalities, inputSize, channels });
     let model: tf.LayersModel | null = null;
     const built = () => (model ??= buildModel(entry.architecture, entry.config));
+    // Validation scoring at the end of a round with the workers the round's trainer parked: each
+    // batch's rows are split over the threads as a training step's are.
+    const scoreParallel = async (m: tf.LayersModel, cohort: Cohort) => {
+      const scorer = await DataParallelTrainer.create({ model: m, architecture, replicas: threads, backend: replicaBackend, keepWarm: true });
+      try {
+        return await evaluateCohortWith(m, dataset, cohort, (xs) => scorer.predict(xs));
+      } finally {
+        await scorer.dispose();
+      }
+    };
     if (parallel) {
       // train() sets every weight (batch-norm statistics included) and reseeds dropout first.
       warmUp(built(), WARMUP_SAMPLES);
@@ -77,7 +90,9 @@ export const imageFamily: ModelFamily = {
           onEpoch: (e, loss) => req.onProgress?.(Math.min(1, e / req.epochs), `epoch ${e}/${req.epochs} loss ${loss.toFixed(4)}`),
         });
         const v0 = performance.now();
-        const val = dataset.cohortCounts().validation > 0 ? evaluateCohort(m, dataset, 'validation') : null;
+        const val = dataset.cohortCounts().validation > 0
+          ? (parallel ? await scoreParallel(m, 'validation') : evaluateCohort(m, dataset, 'validation'))
+          : null;
         const t = res.timing;
         const metrics: Record<string, number> = {
           train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps,

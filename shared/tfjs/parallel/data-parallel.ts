@@ -27,7 +27,8 @@ export interface DataParallelOptions {
   readonly model: tf.LayersModel;
   /** Registry name and config that rebuild `model`'s architecture in the workers. */
   readonly architecture: { readonly name: string; readonly config: ModelConfigInput };
-  readonly optimizer: tf.Optimizer;
+  /** Applies the averaged gradients (trainBatch); absent for a trainer that only predicts. */
+  readonly optimizer?: tf.Optimizer;
   /** Replicas including the main thread (default: available cores). 1 = no workers. */
   readonly replicas?: number;
   /** Backend of the worker replicas (default wasm). */
@@ -252,6 +253,7 @@ export class DataParallelTrainer {
    */
   async trainBatch(inputs: tf.Tensor[], labels: tf.Tensor): Promise<number> {
     const { model, optimizer } = this.opts;
+    if (!optimizer) throw new Error('DataParallelTrainer: trainBatch needs an optimizer');
     const N = labels.shape[0]!;
     if (inputs.length !== model.inputs.length) throw new Error(`model has ${model.inputs.length} inputs, got ${inputs.length}`);
     for (const x of inputs) if (x.shape[0] !== N) throw new Error(`input batch ${x.shape[0]} differs from label batch ${N}`);
@@ -331,6 +333,47 @@ export class DataParallelTrainer {
     this.times.waitMs += t3 - t2;
     this.times.applyMs += t4 - t3;
     return loss;
+  }
+
+  /**
+   * Probabilities of the main model (inference: batch-norm moving statistics, no dropout) for a
+   * batch (one [N, H, W, C] tensor per model input), its rows split over the replicas as a
+   * training step splits them; each worker computes with the main model's current weights.
+   */
+  async predict(inputs: tf.Tensor[]): Promise<Float32Array> {
+    const { model } = this.opts;
+    if (inputs.length !== model.inputs.length) throw new Error(`model has ${model.inputs.length} inputs, got ${inputs.length}`);
+    const N = inputs[0]!.shape[0]!;
+    const out = new Float32Array(N);
+    if (N === 0) return out;
+    const shards = Math.min(this.replicaCount, N);
+    const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * N) / shards));
+    const work: Promise<FromReplica>[] = [];
+    if (shards > 1) {
+      const weights = flattenWeights(model.weights);
+      const inputData = inputs.map((x) => x.dataSync() as Float32Array);
+      for (let s = 1; s < shards; s++) {
+        const lo = bounds[s]!;
+        const hi = bounds[s + 1]!;
+        const per = inputData.map((d) => d.slice((lo * d.length) / N, (hi * d.length) / N));
+        work.push(this.replicas[s - 1]!.request({ type: 'predict', weights: weights.slice(), inputs: per, count: hi - lo }, per.map((p) => p.buffer as ArrayBuffer)));
+      }
+    }
+    const n0 = bounds[1]!;
+    try {
+      const p = tf.tidy(() => (model.predict(inputs.map((x) => (shards > 1 ? x.slice(0, n0) : x))) as tf.Tensor).reshape([n0]));
+      out.set(p.dataSync() as Float32Array, 0);
+      p.dispose();
+    } catch (err) {
+      await Promise.allSettled(work);
+      throw err;
+    }
+    const results = await Promise.all(work);
+    results.forEach((r, k) => {
+      if (r.type !== 'probs') throw new Error(`replica answered ${r.type} to a prediction`);
+      out.set(r.values, bounds[k + 1]!);
+    });
+    return out;
   }
 
   /** Stops the worker threads, or parks them (keepWarm) when every one is healthy. */

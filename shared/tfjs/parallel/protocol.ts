@@ -27,10 +27,20 @@ export interface ReplicaWarmup {
   readonly count: number;
 }
 
-export type ToReplica = ReplicaInit | ReplicaStep | ReplicaWarmup | { readonly type: 'close' };
+/** Inference (training off) on a shard of a batch with the given weights. */
+export interface ReplicaPredict {
+  readonly type: 'predict';
+  /** Every weight of the model, flattened in model.weights order. */
+  readonly weights: Float32Array;
+  readonly inputs: Float32Array[];
+  readonly count: number;
+}
+
+export type ToReplica = ReplicaInit | ReplicaStep | ReplicaWarmup | ReplicaPredict | { readonly type: 'close' };
 
 export type FromReplica =
   | { readonly type: 'ready'; readonly backend: string; readonly weightCount: number; readonly trainableCount: number }
   | { readonly type: 'grads'; readonly loss: number; readonly grads: Float32Array }
   | { readonly type: 'warm' }
+  | { readonly type: 'probs'; readonly values: Float32Array }
   | { readonly type: 'error'; readonly message: string };

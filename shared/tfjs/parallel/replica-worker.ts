@@ -38,6 +38,16 @@ port.on('message', async (msg: ToReplica) => {
       return;
     }
     assignWeights(m.weights, msg.weights);
+    if (msg.type === 'predict') {
+      const probs = tf.tidy(() => {
+        const inputs = m.inputs.map((inp, i) => tf.tensor(msg.inputs[i]!, [msg.count, ...(inp.shape.slice(1) as number[])], 'float32'));
+        return (m.predict(inputs) as tf.Tensor).reshape([msg.count]);
+      });
+      const values = new Float32Array(probs.dataSync() as Float32Array);
+      probs.dispose();
+      reply({ type: 'probs', values }, [values.buffer as ArrayBuffer]);
+      return;
+    }
     // the masks depend on the step and shard only, not on what this worker computed before
     reseedDropout(m, msg.dropoutSeed);
     let loss = 0;

@@ -189,4 +189,35 @@ describe('training on wasm', () => {
     }
     expect(idleReplicaCount()).toBe(0);
   });
+
+  it('predict splits a batch over the replicas and gives the main model\'s probabilities (inference mode)', async () => {
+    await closeIdleReplicas();
+    const cfg = { ...SMALL, dropout: 0.5 };
+    const model = buildModel('ddfn', cfg);
+    const { xs, y } = batch(model, 7);
+    // move the batch-norm statistics away from their initial values first
+    const trainer = await DataParallelTrainer.create({ model, architecture: { name: 'ddfn', config: cfg }, optimizer: tf.train.sgd(0.1), replicas: 2, keepWarm: true });
+    try {
+      for (let i = 0; i < 3; i++) await trainer.trainBatch(xs, y);
+      const want = tf.tidy(() => (model.predict(xs) as tf.Tensor).reshape([7]).dataSync() as Float32Array);
+      const got = await trainer.predict(xs);
+      expect(got).toHaveLength(7);
+      got.forEach((p, i) => expect(p).toBeCloseTo(want[i]!, 6));
+      // rows 4-6 came from the worker: changing the main model's weights changes them too
+      assignWeights(model.weights, flattenWeights(model.weights).map((v) => v * 0.5));
+      const after = await trainer.predict(xs);
+      const again = tf.tidy(() => (model.predict(xs) as tf.Tensor).reshape([7]).dataSync() as Float32Array);
+      after.forEach((p, i) => expect(p).toBeCloseTo(again[i]!, 6));
+      expect(after.some((p, i) => Math.abs(p - got[i]!) > 1e-4)).toBe(true);
+      const first = xs.map((x) => x.slice(0, 1));
+      const one = await trainer.predict(first);
+      tf.dispose(first);
+      expect(one[0]).toBeCloseTo(again[0]!, 6);
+    } finally {
+      await trainer.dispose();
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      model.dispose();
+    }
+  });
 });
