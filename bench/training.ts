@@ -21,6 +21,7 @@ import { BackendUnavailableError, selectBackend, type BackendChoice } from '../s
 import { closeIdleReplicas, DataParallelTrainer } from '../shared/tfjs/parallel/data-parallel.js';
 import { shardGradients } from '../shared/tfjs/parallel/shard-gradients.js';
 import type { Trainer } from '../site-agent/trainer.js';
+import { tensorMemory } from '../site-agent/data/tensor-memory.js';
 import type { Bench } from './types.js';
 
 const MODEL = 'ddfn';
@@ -113,13 +114,6 @@ function pytorch(threads: number, seconds: number): { samplesPerS: number; cpuSa
   return { samplesPerS: out.samples_per_s, cpuSamplesPerS: out.cpu_samples_per_s, params: out.params, version: out.torch, build };
 }
 
-/**
- * The site's own local round, as `fl site` runs it: the local trainer (site-agent/local-trainer.ts)
- * on a synthetic site at 128 px (320 cases) with `threads` = the cores, one epoch; samples/s is the figure the
- * trainer logs ('local training done'). A site keeps its trainer (and, parked, its data-parallel
- * workers) across rounds: `firstRound` starts both afresh (its figure includes the workers'
- * start-up), `laterRound` trains the next round of one long-lived trainer.
- */
 /** The time split a local round logs ('local training done'), seconds. */
 interface RoundSplit {
   readonly setup: number;
@@ -134,6 +128,15 @@ interface RoundSplit {
   readonly samples: number;
 }
 
+/**
+ * The site's own local round, as `fl site` runs it: the local trainer (site-agent/local-trainer.ts)
+ * on a synthetic site at 128 px (320 cases) with `threads` = the cores, one epoch; samples/s is the figure the
+ * trainer logs ('local training done'). A site keeps its trainer (and, parked, its data-parallel
+ * workers) across rounds: `firstRound` starts both afresh, `laterRound` trains the next round of one
+ * long-lived trainer. A new trainer starts its workers when it opens the model, during its first
+ * train call and alongside the dataset opening, so round 1's logged figure (the steps) no longer
+ * includes their start-up; the whole first call (opening included) is printed with the split.
+ */
 class AgentRounds {
   private logged: number | undefined;
   private split: Omit<RoundSplit, 'wall' | 'cpu' | 'samples'> | undefined;
@@ -175,6 +178,8 @@ class AgentRounds {
   /** A new agent's first round: no parked workers, a new trainer. */
   async firstRound(): Promise<number> {
     await closeIdleReplicas();
+    // a new agent process has no tensors in memory yet (it reads them from the disk cache)
+    tensorMemory.clear();
     return this.trainRound(await this.trainer(), this.splits.first);
   }
 
@@ -319,6 +324,24 @@ export const trainingBench: Bench = {
           `(forward ${conv.fwd.toFixed(0)} ms, input gradient ${conv.dIn.toFixed(0)} ms, filter gradient ${conv.dW.toFixed(0)} ms); ` +
           `x${cores} scaling ${cores > 1 ? ratio(got[1]!, x1).value.toFixed(2) : 'n/a'}; PyTorch ${torchProbe.version} runs them with ${torchProbe.build}, ` +
           'while wasm SIMD is 128-bit without fused multiply-add (a quarter of AVX2 FMA peak per core)');
+      }
+      const agentRatio = ratio(later, torch).value;
+      if (agentRatio < 0.6) {
+        // The agent against the kernel benchmark on the same threads, in this run: what the agent
+        // adds (data, set-up, validation) versus what the kernels and the threads give.
+        const same = cores > 1 ? got[1]! : x1;
+        const sameCpu = cpuMedian(cores > 1 ? `wasm x${cores} threads` : 'wasm x1');
+        const ls = agent.splits.later;
+        const m = (f: (r: RoundSplit) => number) => median(ls.map(f));
+        const agentCpu = median(ls.map((x) => x.samples / x.cpu));
+        console.log(`  fl site later round below 0.6 of PyTorch: it runs at ${ratio(later, same).value.toFixed(2)} of the ${same.name} kernel benchmark in this run ` +
+          `(${agentCpu.toFixed(1)} vs ${sameCpu.toFixed(1)} samples per CPU-second, the agent's figure over its whole train call with validation), ` +
+          `its round spends ${m((x) => x.step).toFixed(2)} s in optimizer steps, ${m((x) => x.data).toFixed(2)} s preparing batches (during the workers' part of a step), ` +
+          `${m((x) => x.validation).toFixed(2)} s scoring validation, ${m((x) => x.setup).toFixed(2)} s in set-up; ` +
+          (ratio(later, same).value >= 0.85
+            ? 'so the gap to PyTorch is not the agent\'s but the kernels\' '
+            : `so the agent itself loses ${(100 * (1 - ratio(later, same).value)).toFixed(0)}% against the kernel benchmark (the split above says where), on top of the kernels' `) +
+          `(per-core efficiency wasm / pytorch ${(cpuX1 / cpuT1).toFixed(2)})${cores > 1 ? ` and ${cores}-thread scaling on this machine (x${cores}/x1 ${ratio(got[1]!, x1).value.toFixed(2)}, against ${torch.name})` : ''}`);
       }
       console.log(`  ratio ${kernel.name} / pytorch: ${r.value.toFixed(2)} (from the spreads ${r.low.toFixed(2)}-${r.high.toFixed(2)}); ` +
         `fl site later round / pytorch ${ratio(later, torch).value.toFixed(2)}, round 1 / pytorch ${ratio(first, torch).value.toFixed(2)}`);
