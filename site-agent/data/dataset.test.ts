@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSites } from '../../shared/synth/generate.js';
 import { CohortGuardError, openSiteDataset, type SiteDataset } from './dataset.js';
 import { TensorMemory } from './tensor-memory.js';
+import { writeFileSync } from 'node:fs';
+import { loadManifest } from './manifest.js';
 import { Rng } from '../../shared/synth/rng.js';
 import { augmentCase } from './augment.js';
 
@@ -91,5 +93,17 @@ describe('batches from tensors kept in memory', () => {
     expect(memory.reads.memory).toBeGreaterThan(0);
     // evaluation batches read through the same store give the disk path's values
     expect(Array.from([...kept.forEvaluation('test').batches(100)][0]!.inputs[1]!)).toEqual(Array.from([...disk.forEvaluation('test').batches(100)][0]!.inputs[1]!));
+  });
+});
+
+describe('opening a dataset', () => {
+  it('reads no mask (the agent\'s start check validates them): a broken mask fails the check, not the dataset', async () => {
+    const other = join(dir, 'masks');
+    generateSites({ out: other, sites: 1, casesPerSite: 10, seed: 4, imageSize: 32 });
+    const manifest = join(other, 'site-1/manifest.csv');
+    writeFileSync(join(other, 'site-1/images/S1-0001_gsus_mask.png'), 'not a png');
+    await expect(loadManifest(manifest)).rejects.toThrow(/S1-0001_gsus_mask|mask/);
+    const ds = await openSiteDataset(manifest, { modalities: ['gsus', 'ceus'], inputSize: 8 });
+    expect(ds.cohortCounts().train).toBeGreaterThan(0);
   });
 });

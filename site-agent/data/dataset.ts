@@ -118,6 +118,8 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
   const { manifest: read } = await loadManifest(manifestPath, {
     modalities: o.modalities,
     decodeImages: true,
+    // image models read no mask; the agent's start check (local-trainer startCheck) checked them
+    checkMasks: false,
     cache,
     ...(o.modalitySettings ? { modalitySettings: o.modalitySettings } : {}),
     ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
