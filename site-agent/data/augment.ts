@@ -81,8 +81,8 @@ function warpInto(src: Float32Array, size: number, C: number, d: Draw, k: number
     for (let x = 0; x < size; x++) {
       const sx = Math.min(hi, Math.max(0, ax[x]! + by + c));
       const sy = Math.min(hi, Math.max(0, cx[x]! + dyy + c));
-      const xi = Math.min(hi2, Math.floor(sx));
-      const yi = Math.min(hi2, Math.floor(sy));
+      const xi = Math.min(hi2, sx | 0); // sx >= 0: truncation is the floor
+      const yi = Math.min(hi2, sy | 0);
       const fx = sx - xi;
       const fy = sy - yi;
       const gx = 1 - fx;
