@@ -181,6 +181,7 @@ describe('local training rounds (fl site --threads 2)', () => {
           round, model: 'ddfn', architecture: 'ddfn', config, global, epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 1, strategyParams: {},
         });
         expect(res.metrics.train_replicas).toBe(2);
+        expect(Object.keys(res.metrics).filter((k) => k.startsWith('time_'))).toEqual([]);
         // one worker set, parked between rounds: a round that started new workers would leave two
         expect(idleReplicaCount()).toBe(1);
       }

@@ -239,14 +239,16 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
       const res = await m.train(req);
       const sps = res.metrics.train_samples_per_s;
+      // The round's time split (time_*_s, seconds) is for this site's log; it is not sent.
+      const sec = (k: string) => (res.metrics[k] === undefined ? undefined : Number(res.metrics[k]!.toFixed(3)));
       if (sps !== undefined) {
-        const sec = (k: string) => (res.metrics[k] === undefined ? undefined : Number(res.metrics[k]!.toFixed(3)));
         o.log.info({
           model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps,
           setup_s: sec('time_setup_s'), data_s: sec('time_data_s'), step_s: sec('time_step_s'), validation_s: sec('time_val_s'),
         }, 'local training done');
       }
-      return res;
+      const metrics = Object.fromEntries(Object.entries(res.metrics).filter(([k]) => !/^time_.*_s$/.test(k)));
+      return { ...res, metrics };
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {

@@ -98,7 +98,7 @@ export const imageFamily: ModelFamily = {
           train_loss: res.trainLoss, train_n: res.numExamples, steps: res.steps,
           train_samples_per_s: res.samplesPerSecond, train_replicas: res.replicas,
           // where the round's time went (seconds): replica set-up, batch reading/augmentation,
-          // optimizer steps, validation scoring
+          // optimizer steps, validation scoring (the site agent logs these and does not send them)
           time_setup_s: t.setup, time_data_s: t.data, time_step_s: t.step, time_val_s: (performance.now() - v0) / 1000,
         };
         if (val) {
