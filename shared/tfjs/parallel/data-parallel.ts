@@ -8,7 +8,11 @@
 // With `keepWarm`, dispose() parks the workers (unref'd, so they keep no process alive) instead of
 // ending them, and the next trainer for the same architecture, backend and replica count takes
 // them back: a site agent pays worker start-up (wasm initialisation, model build) once, not every
-// round. closeIdleReplicas() ends the parked workers.
+// round. closeIdleReplicas() ends the parked workers. prestartReplicas() starts and parks a set
+// (with a warm-up pass in each worker) before any trainer asks for one: a site agent calls it when
+// it first opens a model, so its first round does not wait for start-up either. Each step
+// reseeds a worker's dropout from (seed, step, shard), so a reused worker's masks do not depend on
+// what it ran before; predict() scores a batch over the same replicas (validation at round end).
 //
 // Messages stay plain postMessage: per step and worker the weights are copied (DDFN: 50 401 floats,
 // 197 KB), inputs and gradients are transferred without a copy; measured round trip 0.4 ms on a
