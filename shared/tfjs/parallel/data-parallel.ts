@@ -112,11 +112,66 @@ function poolKey(opts: Pick<DataParallelOptions, 'architecture' | 'backend'>, wo
   return JSON.stringify([opts.architecture.name, opts.architecture.config, opts.backend ?? 'wasm', workers]);
 }
 
-/** Starts `count` workers, each building the architecture on the backend; ends them all if one fails. */
+/** Booted workers (tfjs loaded, backend selected, no model yet) by backend (bootReplicas). */
+const booted = new Map<string, Replica[]>();
+const booting = new Map<string, Promise<void>>();
+
+/**
+ * Starts workers that load tfjs and select the backend before any model is known (~0.6 s each,
+ * nearly all of a worker's start-up; building a model afterwards takes ~20 ms), and keeps them
+ * (unref'd) until a trainer or prestartReplicas needs workers on that backend. A site agent calls
+ * it when it starts, with its training threads minus one. Resolves when they are ready; a failed
+ * boot leaves nothing behind (trainers then start their own workers).
+ */
+export function bootReplicas(o: { readonly backend?: BackendChoice; readonly count: number }): Promise<void> {
+  const backend = o.backend ?? 'wasm';
+  if (!Number.isInteger(o.count) || o.count < 0) return Promise.reject(new Error(`count must be a non-negative integer, got ${o.count}`));
+  const inFlight = booting.get(backend);
+  if (inFlight) return inFlight;
+  const missing = o.count - (booted.get(backend)?.length ?? 0);
+  if (missing <= 0) return Promise.resolve();
+  const p = (async () => {
+    const set: Replica[] = [];
+    try {
+      for (let i = 0; i < missing; i++) set.push(new Replica(new Worker(workerUrl())));
+      const answers = await Promise.all(set.map((r) => r.request({ type: 'boot', backend })));
+      for (const a of answers) if (a.type !== 'booted') throw new Error(`replica answered ${a.type} to boot`);
+    } catch (err) {
+      await Promise.all(set.map((r) => r.worker.terminate()));
+      throw err;
+    }
+    set.forEach((r) => r.worker.unref());
+    booted.set(backend, [...(booted.get(backend) ?? []), ...set]);
+  })().finally(() => booting.delete(backend));
+  booting.set(backend, p);
+  return p;
+}
+
+/** Booted workers waiting for a model. */
+export function bootedReplicaCount(): number {
+  return [...booted.values()].reduce((n, s) => n + s.length, 0);
+}
+
+/** Up to `count` booted workers for `backend` (after any boot in flight). */
+async function takeBooted(backend: string, count: number): Promise<Replica[]> {
+  await booting.get(backend)?.catch(() => undefined);
+  const pool = (booted.get(backend) ?? []).filter((r) => !r.failure);
+  const taken = pool.splice(0, count);
+  if (pool.length) booted.set(backend, pool);
+  else booted.delete(backend);
+  taken.forEach((r) => r.worker.ref());
+  return taken;
+}
+
+/**
+ * `count` workers, each building the architecture on the backend (booted ones first, then new
+ * ones); ends them all if one fails.
+ */
 async function startWorkers(opts: Pick<DataParallelOptions, 'architecture' | 'backend'>, count: number): Promise<Replica[]> {
   const workers: Replica[] = [];
   try {
-    for (let i = 0; i < count; i++) workers.push(new Replica(new Worker(workerUrl())));
+    workers.push(...(await takeBooted(opts.backend ?? 'wasm', count)));
+    while (workers.length < count) workers.push(new Replica(new Worker(workerUrl())));
     const ready = await Promise.all(
       workers.map((w) =>
         w.request({ type: 'init', model: opts.architecture.name, modelConfig: opts.architecture.config, backend: opts.backend ?? 'wasm' }),
@@ -175,10 +230,13 @@ export function prestartReplicas(o: PrestartOptions): Promise<void> {
   return p;
 }
 
-/** Ends every parked worker (a site agent's shutdown, tests). */
+/** Ends every parked or booted worker (a site agent's shutdown, tests). */
 export async function closeIdleReplicas(): Promise<void> {
   const sets = [...parked.values()].flat();
   parked.clear();
+  await Promise.all([...booting.values()].map((p) => p.catch(() => undefined)));
+  sets.push(...booted.values());
+  booted.clear();
   await Promise.all(sets.flat().map(async (r) => {
     r.worker.postMessage({ type: 'close' } satisfies ToReplica);
     await r.worker.terminate();

@@ -36,11 +36,18 @@ export interface ReplicaPredict {
   readonly count: number;
 }
 
-export type ToReplica = ReplicaInit | ReplicaStep | ReplicaWarmup | ReplicaPredict | { readonly type: 'close' };
+/** Loads tfjs and selects the backend, before the model is known (a later 'init' builds it). */
+export interface ReplicaBoot {
+  readonly type: 'boot';
+  readonly backend: BackendChoice;
+}
+
+export type ToReplica = ReplicaBoot | ReplicaInit | ReplicaStep | ReplicaWarmup | ReplicaPredict | { readonly type: 'close' };
 
 export type FromReplica =
   | { readonly type: 'ready'; readonly backend: string; readonly weightCount: number; readonly trainableCount: number }
   | { readonly type: 'grads'; readonly loss: number; readonly grads: Float32Array }
   | { readonly type: 'warm' }
+  | { readonly type: 'booted'; readonly backend: string }
   | { readonly type: 'probs'; readonly values: Float32Array }
   | { readonly type: 'error'; readonly message: string };

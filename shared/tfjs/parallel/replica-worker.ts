@@ -23,6 +23,11 @@ port.on('message', async (msg: ToReplica) => {
       port.close();
       return;
     }
+    if (msg.type === 'boot') {
+      const selected = await selectBackend(msg.backend);
+      reply({ type: 'booted', backend: selected.name });
+      return;
+    }
     if (msg.type === 'init') {
       const selected = await selectBackend(msg.backend);
       model = buildModel(msg.model, msg.modelConfig);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
 import { selectBackend } from '../backend.js';
-import { closeIdleReplicas, DataParallelTrainer, idleReplicaCount, prestartReplicas } from './data-parallel.js';
+import { bootedReplicaCount, bootReplicas, closeIdleReplicas, DataParallelTrainer, idleReplicaCount, prestartReplicas } from './data-parallel.js';
 import { assignWeights, flattenWeights, warmUp } from './shard-gradients.js';
 
 const SMALL = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
@@ -218,6 +218,38 @@ describe('training on wasm', () => {
       await closeIdleReplicas();
       tf.dispose([...xs, y]);
       model.dispose();
+    }
+  });
+
+  it('booted workers (backend loaded, no model) are taken by the next trainer, which steps as a fresh one does', async () => {
+    await closeIdleReplicas();
+    await Promise.all([bootReplicas({ count: 1 }), bootReplicas({ count: 1 })]);
+    expect(bootedReplicaCount()).toBe(1);
+    await bootReplicas({ count: 1 });
+    expect(bootedReplicaCount()).toBe(1);
+    const arch = { name: 'ddfn', config: SMALL };
+    const ref = buildModel('ddfn', SMALL);
+    const a = buildModel('ddfn', SMALL);
+    assignWeights(a.weights, flattenWeights(ref.weights));
+    const { xs, y } = batch(ref, 6);
+    try {
+      const one = await DataParallelTrainer.create({ model: ref, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 1 });
+      const l1 = await one.trainBatch(xs, y);
+      await one.dispose();
+      const two = await DataParallelTrainer.create({ model: a, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 2 });
+      expect(bootedReplicaCount()).toBe(0);
+      expect(await two.trainBatch(xs, y)).toBeCloseTo(l1, 5);
+      await two.dispose();
+      await bootReplicas({ count: 2 });
+      expect(bootedReplicaCount()).toBe(2);
+      await closeIdleReplicas();
+      expect(bootedReplicaCount()).toBe(0);
+      await expect(bootReplicas({ count: -1 })).rejects.toThrow(/non-negative/);
+    } finally {
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      a.dispose();
+      ref.dispose();
     }
   });
 });
