@@ -340,7 +340,9 @@ export const trainingBench: Bench = {
           `${m((x) => x.validation).toFixed(2)} s scoring validation, ${m((x) => x.setup).toFixed(2)} s in set-up; ` +
           (ratio(later, same).value >= 0.85
             ? 'so the gap to PyTorch is not the agent\'s but the kernels\' '
-            : `so the agent itself loses ${(100 * (1 - ratio(later, same).value)).toFixed(0)}% against the kernel benchmark (the split above says where), on top of the kernels' `) +
+            : `so the agent loses ${(100 * (1 - ratio(later, same).value)).toFixed(0)}% against the kernel benchmark in wall time (${(100 * (1 - agentCpu / sameCpu)).toFixed(0)}% in CPU time, validation included), ` +
+              `with its steps at ${((1000 * m((x) => x.step)) / m((x) => Math.ceil(x.samples / BATCH))).toFixed(0)} ms each against ${((1000 * BATCH) / same.median).toFixed(0)} ms in the benchmark ` +
+              `(which reuses one batch; the agent makes each batch's tensors afresh, and its ${m((x) => Math.ceil(x.samples / BATCH))}-step rounds are short against bursts of load), on top of the kernels' `) +
           `(per-core efficiency wasm / pytorch ${(cpuX1 / cpuT1).toFixed(2)})${cores > 1 ? ` and ${cores}-thread scaling on this machine (x${cores}/x1 ${ratio(got[1]!, x1).value.toFixed(2)}, against ${torch.name})` : ''}`);
       }
       console.log(`  ratio ${kernel.name} / pytorch: ${r.value.toFixed(2)} (from the spreads ${r.low.toFixed(2)}-${r.high.toFixed(2)}); ` +
