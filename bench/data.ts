@@ -127,7 +127,7 @@ export const dataBench: Bench = {
       const t1 = train[1000]!;
       const t3 = train[3000]!;
       console.log(
-        `training: one epoch at 128 px (single_modality, batch 32) peak RSS ${t1.epoch.rssMb.toFixed(0)} MB at 1 000 cases, ${t3.epoch.rssMb.toFixed(0)} MB at 3 000 cases of ${W}x${H}: ` +
+        `data (training epoch): one epoch at 128 px (single_modality, batch 32) peak RSS ${t1.epoch.rssMb.toFixed(0)} MB at 1 000 cases, ${t3.epoch.rssMb.toFixed(0)} MB at 3 000 cases of ${W}x${H}: ` +
           `ratio ${(t3.epoch.rssMb / t1.epoch.rssMb).toFixed(2)} (holding the 128 px tensors would add ${((2000 * INPUT_BYTES) / 2 ** 20).toFixed(0)} MB, the decoded sources ${((2000 * W * H) / 2 ** 20).toFixed(0)} MB); ` +
           `time ratio ${(t3.epoch.seconds / t1.epoch.seconds).toFixed(2)}; preparation peak RSS ratio ${(t3.prep.rssMb / t1.prep.rssMb).toFixed(2)}, time ratio ${(t3.prep.seconds / t1.prep.seconds).toFixed(2)}`,
       );

@@ -434,10 +434,11 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       const reason = r.reason ?? null;
       const by = endState === 'stopped' ? /^stopped by (.+)$/.exec(reason ?? '')?.[1] ?? null : null;
       log.info({ report: reportPath, sha256: finalReport.sha256 }, 'the report was written before the restart (its digest is in the study log); finishing the study without writing it again');
-      await saveState(endState, { ended: { state: endState, reason, by, report: reportPath, report_sha256: finalReport.sha256, at: new Date().toISOString() } });
       state = endState;
       if (endState === 'completed') events.publish({ type: 'study_completed', rounds: engine.results.length });
+      // Sites first, then the ended state (see the end of a study below).
       await announceEnd(endState === 'completed' ? 'study completed' : endState === 'stopped' ? `study stopped${by ? ` by ${by}` : ''}` : `study failed: ${reason ?? 'unknown'}`);
+      await saveState(endState, { ended: { state: endState, reason, by, report: reportPath, report_sha256: finalReport.sha256, at: new Date().toISOString() } });
       return { state: endState, ...(reason ? { reason } : {}), ...(by ? { stoppedBy: by } : {}), rounds: engine.results, report: r as StudyReport };
     }
     let outcome: Omit<StudyOutcome, 'report'>;
@@ -528,7 +529,12 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       if (report.cohorts) await atomicWriteFile(join(dataDir, 'report.html'), renderStudyHtml(report));
       await recorder.append({ type: 'report', digest: written.sha256, state: report.state });
       if (outcome.state !== 'stopped' || !outcome.resumable) {
+        // The sites are told before state.json says the study ended: a coordinator killed in
+        // between restarts in the reporting phase and tells them again (above). In the other order
+        // a kill after the ended state left reconnecting sites waiting for ever, since a restart
+        // of an ended study only says so and exits.
         const endState = outcome.state as 'completed' | 'failed' | 'stopped';
+        await announceEnd(outcome.state === 'completed' ? 'study completed' : outcome.state === 'stopped' ? `study stopped by ${outcome.stoppedBy}` : `study failed: ${outcome.reason}`);
         await saveState(endState, { ended: { state: endState, reason: outcome.reason ?? null, by: outcome.stoppedBy ?? null, report: reportPath, report_sha256: written.sha256, at: new Date().toISOString() } });
       }
     } catch (err) {
@@ -537,13 +543,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       sites.closeAll(`coordinator stopped: ${reason}; the study continues when it is restarted`);
       return { state: 'interrupted', reason, rounds: engine.results, report };
     }
-    if (outcome.state === 'stopped' && outcome.resumable) {
-      // A restart, not the end: the sites keep their sessions alive by reconnecting.
-      sites.closeAll(`coordinator stopped (${outcome.stoppedBy}); the study continues when it is restarted`);
-    } else {
-      const why = outcome.state === 'completed' ? 'study completed' : outcome.state === 'stopped' ? `study stopped by ${outcome.stoppedBy}` : `study failed: ${outcome.reason}`;
-      await announceEnd(why);
-    }
+    // A resumable stop is a restart, not the end: the sites keep their sessions alive by reconnecting.
+    if (outcome.state === 'stopped' && outcome.resumable) sites.closeAll(`coordinator stopped (${outcome.stoppedBy}); the study continues when it is restarted`);
     return { ...outcome, report };
   })();
 

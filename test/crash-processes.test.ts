@@ -77,8 +77,18 @@ async function expectSameAsReference(dir: string): Promise<void> {
   expect(rp.stdout.match(/OK/g)?.length).toBe(STUDY.rounds);
 }
 
-async function exitOf(p: Proc, what: string): Promise<number | null> {
-  const code = await p.exited;
+async function exitOf(p: Proc, what: string, timeoutMs = 150_000): Promise<number | null> {
+  // A process that never exits is a finding in itself: name it and show its last words rather
+  // than letting the test time out silently.
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((r) => { timer = setTimeout(() => r('hung'), timeoutMs); });
+  const first = await Promise.race([p.exited, hung]);
+  clearTimeout(timer);
+  if (first === 'hung') {
+    p.child.kill('SIGKILL');
+    throw new Error(`${what} did not exit within ${timeoutMs / 1000} s:\n${p.stderr.slice(-3000)}`);
+  }
+  const code = first;
   if (code !== 0) console.error(`${what} exited ${code}:\n${p.stderr.slice(-3000)}`);
   return code;
 }

@@ -103,8 +103,9 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
   const backend = tf.getBackend();
   const threads = o.parallel?.threads ?? 1;
   const dp = threads > 1 && mu === 0 && decay === 0 && (backend === 'wasm' || backend === 'cpu')
-    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend, keepWarm: true, seed: o.seed })
+    ? await DataParallelTrainer.create({ model, architecture: o.parallel!.architecture, optimizer, replicas: threads, backend, keepWarm: true })
     : null;
+  dp?.reseed(o.seed);
   // One optimiser step on a batch (data-parallel replicas when available, else on this thread);
   // returns the batch's mean BCE. The caller disposes the batch tensors.
   const stepLoss = async (xs: tf.Tensor4D[], ys: tf.Tensor2D): Promise<number> => {

@@ -8,11 +8,12 @@
 // With `keepWarm`, dispose() parks the workers (unref'd, so they keep no process alive) instead of
 // ending them, and the next trainer for the same architecture, backend and replica count takes
 // them back: a site agent pays worker start-up (wasm initialisation, model build) once, not every
-// round. closeIdleReplicas() ends the parked workers. prestartReplicas() starts and parks a set
-// (with a warm-up pass in each worker) before any trainer asks for one: a site agent calls it when
-// it first opens a model, so its first round does not wait for start-up either. Each step
-// reseeds a worker's dropout from (seed, step, shard), so a reused worker's masks do not depend on
-// what it ran before; predict() scores a batch over the same replicas (validation at round end).
+// round. closeIdleReplicas() ends the parked workers. bootReplicas() loads tfjs in workers before
+// any model is known (a site agent's start), prestartReplicas() builds and parks a set (with a
+// warm-up pass in each worker) before any trainer asks for one (when the agent first opens a
+// model), so its first round does not wait for start-up either. reseed() makes a reused worker's
+// dropout masks those of a fresh one; predict() scores a batch over the same replicas (validation
+// at the end of a round).
 //
 // Messages stay plain postMessage: per step and worker the weights are copied (DDFN: 50 401 floats,
 // 197 KB), inputs and gradients are transferred without a copy; measured round trip 0.4 ms on a
@@ -39,19 +40,6 @@ export interface DataParallelOptions {
   readonly backend?: BackendChoice;
   /** Park the workers on dispose() for the next trainer of the same architecture (default false). */
   readonly keepWarm?: boolean;
-  /**
-   * Seed of the workers' dropout masks (default 0): each step reseeds a worker's dropout layers
-   * from (seed, step, shard), so the masks do not depend on the steps a parked worker ran before.
-   */
-  readonly seed?: number;
-}
-
-/** The dropout seed of shard `shard` at step `step` (a 32-bit mix). */
-export function shardDropoutSeed(seed: number, step: number, shard: number): number {
-  let h = Math.imul((seed >>> 0) ^ 0x5bd1e995, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ (step + 1), 0x85ebca77);
-  h = Math.imul(h ^ (h >>> 13) ^ shard, 0xc2b2ae3d);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Where the compiled worker lives (tests run the TypeScript sources; the worker runs from dist/). */
@@ -263,7 +251,8 @@ export interface StepTimes {
 
 export class DataParallelTrainer {
   private disposed = false;
-  private stepCount = 0;
+  private dropoutSeed = 0;
+  private steps = 0;
   /** Main-thread time split of the steps so far (trainBatch). */
   readonly times: StepTimes = { steps: 0, sendMs: 0, mainShardMs: 0, waitMs: 0, applyMs: 0 };
 
@@ -310,6 +299,16 @@ export class DataParallelTrainer {
   }
 
   /**
+   * Restarts the replicas' dropout streams (call with the local training's seed, as the main model's
+   * dropout is reseeded): the masks of the following steps depend only on `seed`, the step index and
+   * the replica, so a reused worker computes what a fresh one would.
+   */
+  reseed(seed: number): void {
+    this.dropoutSeed = seed >>> 0;
+    this.steps = 0;
+  }
+
+  /**
    * One optimisation step on a batch: inputs (one [N, H, W, C] tensor per model input) and labels
    * [N, 1] in {0, 1}. Returns the batch's mean loss. The caller keeps ownership of its tensors.
    */
@@ -323,7 +322,7 @@ export class DataParallelTrainer {
     const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * N) / shards));
     const work: Promise<FromReplica>[] = [];
     const t0 = performance.now();
-    const step = this.stepCount++;
+    const step = this.steps++;
     if (shards > 1) {
       const weights = flattenWeights(model.weights);
       const inputData = inputs.map((x) => x.dataSync() as Float32Array);
@@ -332,10 +331,8 @@ export class DataParallelTrainer {
         const lo = bounds[s]!;
         const hi = bounds[s + 1]!;
         const per = inputData.map((d, i) => d.slice((lo * d.length) / N, (hi * d.length) / N));
-        const msg: ToReplica = {
-          type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo,
-          dropoutSeed: shardDropoutSeed(this.opts.seed ?? 0, step, s),
-        };
+        const dropoutSeed = (Math.imul(this.dropoutSeed ^ 0x85ebca6b, 0x9e3779b1) + Math.imul(step + 1, 0xc2b2ae35) + Math.imul(s, 0x27d4eb2f)) >>> 0;
+        const msg: ToReplica = { type: 'step', weights: weights.slice(), inputs: per, labels: labelData.slice(lo, hi), count: hi - lo, dropoutSeed };
         work.push(this.replicas[s - 1]!.request(msg, [...per.map((p) => p.buffer as ArrayBuffer)]));
       }
     }

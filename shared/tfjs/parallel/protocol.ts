@@ -17,7 +17,11 @@ export interface ReplicaStep {
   readonly inputs: Float32Array[];
   readonly labels: Float32Array;
   readonly count: number;
-  /** Seed of the shard's dropout masks (the replica reseeds its dropout layers with it). */
+  /**
+   * Seed of this step's dropout masks on this replica: the worker reseeds its dropout layers with it
+   * before the step, so a replica's masks depend on the local training's seed, the step and the
+   * replica, never on what the (possibly reused) worker computed before.
+   */
   readonly dropoutSeed: number;
 }
 

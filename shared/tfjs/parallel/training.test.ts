@@ -6,6 +6,7 @@ import { buildModel } from '../../models/registry.js';
 import { selectBackend } from '../backend.js';
 import { bootedReplicaCount, bootReplicas, closeIdleReplicas, DataParallelTrainer, idleReplicaCount, prestartReplicas } from './data-parallel.js';
 import { assignWeights, flattenWeights, warmUp } from './shard-gradients.js';
+import { reseedDropout } from '../../models/seeded-dropout.js';
 
 const SMALL = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
 
@@ -250,6 +251,44 @@ describe('training on wasm', () => {
       tf.dispose([...xs, y]);
       a.dispose();
       ref.dispose();
+    }
+  });
+
+  it('a reused worker draws the dropout masks a fresh one would: they depend on the seed, the step and the replica only', async () => {
+    // A site that trains a round twice (its coordinator restarted mid-round) must send the same
+    // update both times; with parked workers that kept their dropout stream it did not.
+    await closeIdleReplicas();
+    const cfg = { ...SMALL, dropout: 0.5 };
+    const arch = { name: 'ddfn', config: cfg };
+    const a = buildModel('ddfn', cfg);
+    const b = buildModel('ddfn', cfg);
+    assignWeights(b.weights, flattenWeights(a.weights));
+    const { xs, y } = batch(a, 6);
+    const run = async (model: tf.LayersModel, extraStepsFirst: number): Promise<{ losses: number[]; warm: boolean }> => {
+      const t = await DataParallelTrainer.create({ model, architecture: arch, optimizer: tf.train.sgd(0), replicas: 2, keepWarm: true });
+      // steps of an earlier round (another seed) advance the worker's own state
+      t.reseed(99);
+      for (let i = 0; i < extraStepsFirst; i++) await t.trainBatch(xs, y);
+      reseedDropout(model, 5);
+      t.reseed(5);
+      const losses = [await t.trainBatch(xs, y), await t.trainBatch(xs, y)];
+      const warm = t.warm;
+      await t.dispose();
+      return { losses, warm };
+    };
+    try {
+      const fresh = await run(a, 0);
+      expect(fresh.warm).toBe(false);
+      const reused = await run(b, 3);
+      expect(reused.warm).toBe(true);
+      expect(reused.losses).toEqual(fresh.losses);
+      // and the masks do change from step to step (dropout is active)
+      expect(fresh.losses[0]).not.toBe(fresh.losses[1]);
+    } finally {
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      a.dispose();
+      b.dispose();
     }
   });
 });
