@@ -21,6 +21,7 @@ import { BackendUnavailableError, selectBackend, type BackendChoice } from '../s
 import { closeIdleReplicas, DataParallelTrainer } from '../shared/tfjs/parallel/data-parallel.js';
 import { shardGradients } from '../shared/tfjs/parallel/shard-gradients.js';
 import type { Trainer } from '../site-agent/trainer.js';
+import { tensorMemory } from '../site-agent/data/tensor-memory.js';
 import type { Bench } from './types.js';
 
 const MODEL = 'ddfn';
@@ -113,15 +114,34 @@ function pytorch(threads: number, seconds: number): { samplesPerS: number; cpuSa
   return { samplesPerS: out.samples_per_s, cpuSamplesPerS: out.cpu_samples_per_s, params: out.params, version: out.torch, build };
 }
 
+/** The time split a local round logs ('local training done'), seconds. */
+interface RoundSplit {
+  readonly setup: number;
+  readonly data: number;
+  readonly step: number;
+  readonly validation: number;
+  /** The whole train call (dataset opening on a new trainer, training, validation, weights out). */
+  readonly wall: number;
+  /** CPU seconds of this process (every thread) over the whole train call. */
+  readonly cpu: number;
+  /** Samples trained (one epoch). */
+  readonly samples: number;
+}
+
 /**
  * The site's own local round, as `fl site` runs it: the local trainer (site-agent/local-trainer.ts)
  * on a synthetic site at 128 px (320 cases) with `threads` = the cores, one epoch; samples/s is the figure the
  * trainer logs ('local training done'). A site keeps its trainer (and, parked, its data-parallel
- * workers) across rounds: `firstRound` starts both afresh (its figure includes the workers'
- * start-up), `laterRound` trains the next round of one long-lived trainer.
+ * workers) across rounds: `firstRound` starts both afresh, `laterRound` trains the next round of one
+ * long-lived trainer. A new trainer starts its workers when it opens the model, during its first
+ * train call and alongside the dataset opening, so round 1's logged figure (the steps) no longer
+ * includes their start-up; the whole first call (opening included) is printed with the split.
  */
 class AgentRounds {
   private logged: number | undefined;
+  private split: Omit<RoundSplit, 'wall' | 'cpu' | 'samples'> | undefined;
+  /** Each timed round's split, by kind. */
+  readonly splits: { first: RoundSplit[]; later: RoundSplit[] } = { first: [], later: [] };
   private warm: Trainer | undefined;
   private round = 0;
 
@@ -129,29 +149,38 @@ class AgentRounds {
 
   private async trainer(): Promise<Trainer> {
     const log = pino({ level: 'info' }, { write: (line: string) => {
-      const rec = JSON.parse(line) as { msg?: string; samples_per_s?: number };
-      if (rec.msg === 'local training done') this.logged = rec.samples_per_s;
+      const rec = JSON.parse(line) as { msg?: string; samples_per_s?: number; setup_s?: number; data_s?: number; step_s?: number; validation_s?: number };
+      if (rec.msg === 'local training done') {
+        this.logged = rec.samples_per_s;
+        this.split = { setup: rec.setup_s ?? NaN, data: rec.data_s ?? NaN, step: rec.step_s ?? NaN, validation: rec.validation_s ?? NaN };
+      }
     } });
     return createLocalTrainer({ manifest: this.manifest, backend: 'wasm', log, threads: this.threads });
   }
 
-  private async trainRound(trainer: Trainer): Promise<number> {
+  private async trainRound(trainer: Trainer, into?: RoundSplit[]): Promise<number> {
     const model = buildModel(MODEL, CONFIG);
     const global = modelToTensorSet(model);
     model.dispose();
     this.logged = undefined;
-    await trainer.train({
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const res = await trainer.train({
       round: ++this.round, model: 'ddfn', architecture: MODEL, config: { ...CONFIG }, global,
       epochs: 1, batchSize: BATCH, learningRate: 1e-3, seed: 1, strategyParams: {},
     });
-    if (this.logged === undefined) throw new Error('the local trainer logged no samples/s');
+    const cpu = process.cpuUsage(c0);
+    if (this.logged === undefined || !this.split) throw new Error('the local trainer logged no samples/s');
+    into?.push({ ...this.split, wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6, samples: res.numExamples });
     return this.logged;
   }
 
   /** A new agent's first round: no parked workers, a new trainer. */
   async firstRound(): Promise<number> {
     await closeIdleReplicas();
-    return this.trainRound(await this.trainer());
+    // a new agent process has no tensors in memory yet (it reads them from the disk cache)
+    tensorMemory.clear();
+    return this.trainRound(await this.trainer(), this.splits.first);
   }
 
   /** A later round of a long-lived agent (its first round, untimed, the first time). */
@@ -160,8 +189,15 @@ class AgentRounds {
       this.warm = await this.trainer();
       await this.trainRound(this.warm);
     }
-    return this.trainRound(this.warm);
+    return this.trainRound(this.warm, this.splits.later);
   }
+}
+
+/** "setup 0.41 s, data 0.13, steps 2.10, validation 0.09; whole call 3.2 s, 61 samples per CPU-second" (medians). */
+function describeSplits(xs: readonly RoundSplit[]): string {
+  const m = (f: (r: RoundSplit) => number) => median(xs.map(f)).toFixed(2);
+  return `setup ${m((r) => r.setup)} s, batches ${m((r) => r.data)} s, steps ${m((r) => r.step)} s, validation ${m((r) => r.validation)} s; ` +
+    `whole train call ${m((r) => r.wall)} s, ${median(xs.map((r) => r.samples / r.cpu)).toFixed(1)} samples per CPU-second of the call`;
 }
 
 /** Kernel time by kernel name over `steps` single-replica training steps (tf.profile), ms per step. */
@@ -255,6 +291,8 @@ export const trainingBench: Bench = {
       const first = got.find((g) => g.name.startsWith('fl site round 1'))!;
       const later = got.find((g) => g.name.startsWith('fl site later'))!;
       if (cores > 1) console.log(`  data-parallel scaling x${cores}/x1: ${ratio(got[1]!, x1).value.toFixed(2)}`);
+      console.log(`  fl site round 1 split (medians): ${describeSplits(agent.splits.first)}`);
+      console.log(`  fl site later round split (medians): ${describeSplits(agent.splits.later)}`);
       // Where a single-replica step's time goes (kernel time per step, from tf.profile).
       const prof = await profileStep();
       const share = (names: string[]) => prof.byKernel.filter(([n]) => names.includes(n)).reduce((a, [, ms]) => a + ms, 0);
@@ -286,6 +324,26 @@ export const trainingBench: Bench = {
           `(forward ${conv.fwd.toFixed(0)} ms, input gradient ${conv.dIn.toFixed(0)} ms, filter gradient ${conv.dW.toFixed(0)} ms); ` +
           `x${cores} scaling ${cores > 1 ? ratio(got[1]!, x1).value.toFixed(2) : 'n/a'}; PyTorch ${torchProbe.version} runs them with ${torchProbe.build}, ` +
           'while wasm SIMD is 128-bit without fused multiply-add (a quarter of AVX2 FMA peak per core)');
+      }
+      const agentRatio = ratio(later, torch).value;
+      if (agentRatio < 0.6) {
+        // The agent against the kernel benchmark on the same threads, in this run: what the agent
+        // adds (data, set-up, validation) versus what the kernels and the threads give.
+        const same = cores > 1 ? got[1]! : x1;
+        const sameCpu = cpuMedian(cores > 1 ? `wasm x${cores} threads` : 'wasm x1');
+        const ls = agent.splits.later;
+        const m = (f: (r: RoundSplit) => number) => median(ls.map(f));
+        const agentCpu = median(ls.map((x) => x.samples / x.cpu));
+        console.log(`  fl site later round below 0.6 of PyTorch: it runs at ${ratio(later, same).value.toFixed(2)} of the ${same.name} kernel benchmark in this run ` +
+          `(${agentCpu.toFixed(1)} vs ${sameCpu.toFixed(1)} samples per CPU-second, the agent's figure over its whole train call with validation), ` +
+          `its round spends ${m((x) => x.step).toFixed(2)} s in optimizer steps, ${m((x) => x.data).toFixed(2)} s preparing batches (during the workers' part of a step), ` +
+          `${m((x) => x.validation).toFixed(2)} s scoring validation, ${m((x) => x.setup).toFixed(2)} s in set-up; ` +
+          (ratio(later, same).value >= 0.85
+            ? 'so the gap to PyTorch is not the agent\'s but the kernels\' '
+            : `so the agent loses ${(100 * (1 - ratio(later, same).value)).toFixed(0)}% against the kernel benchmark in wall time (${(100 * (1 - agentCpu / sameCpu)).toFixed(0)}% in CPU time, validation included), ` +
+              `with its steps at ${((1000 * m((x) => x.step)) / m((x) => Math.ceil(x.samples / BATCH))).toFixed(0)} ms each against ${((1000 * BATCH) / same.median).toFixed(0)} ms in the benchmark ` +
+              `(which reuses one batch; the agent makes each batch's tensors afresh, and its ${m((x) => Math.ceil(x.samples / BATCH))}-step rounds are short against bursts of load), on top of the kernels' `) +
+          `(per-core efficiency wasm / pytorch ${(cpuX1 / cpuT1).toFixed(2)})${cores > 1 ? ` and ${cores}-thread scaling on this machine (x${cores}/x1 ${ratio(got[1]!, x1).value.toFixed(2)}, against ${torch.name})` : ''}`);
       }
       console.log(`  ratio ${kernel.name} / pytorch: ${r.value.toFixed(2)} (from the spreads ${r.low.toFixed(2)}-${r.high.toFixed(2)}); ` +
         `fl site later round / pytorch ${ratio(later, torch).value.toFixed(2)}, round 1 / pytorch ${ratio(first, torch).value.toFixed(2)}`);

@@ -161,9 +161,9 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 describe('local training rounds (fl site --threads 2)', () => {
-  it('the data-parallel workers start in the first round and are reused by the next', async () => {
+  it('the data-parallel workers start when the trainer first opens the model (one set, warmed) and every round reuses them; the log carries the round\'s time split', async () => {
     const { generateSites } = await import('../shared/synth/generate.js');
-    const { closeIdleReplicas, idleReplicaCount } = await import('../shared/tfjs/parallel/data-parallel.js');
+    const { bootedReplicaCount, closeIdleReplicas, idleReplicaCount } = await import('../shared/tfjs/parallel/data-parallel.js');
     const { buildModel } = await import('../shared/models/registry.js');
     const { modelToTensorSet } = await import('../shared/models/spec.js');
     const out = join(top, 'rounds');
@@ -181,11 +181,17 @@ describe('local training rounds (fl site --threads 2)', () => {
           round, model: 'ddfn', architecture: 'ddfn', config, global, epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 1, strategyParams: {},
         });
         expect(res.metrics.train_replicas).toBe(2);
+        expect(Object.keys(res.metrics).filter((k) => k.startsWith('time_'))).toEqual([]);
         // one worker set, parked between rounds: a round that started new workers would leave two
         expect(idleReplicaCount()).toBe(1);
+        // the worker booted when the trainer was created is the one that was used
+        expect(bootedReplicaCount()).toBe(0);
       }
       const done = lines.filter((l) => l.msg === 'local training done');
       expect(done.map((l) => l.round)).toEqual([1, 2, 3]);
+      for (const l of done) {
+        for (const k of ['setup_s', 'data_s', 'step_s', 'validation_s']) expect(typeof l[k]).toBe('number');
+      }
     } finally {
       await closeIdleReplicas();
     }

@@ -4,6 +4,7 @@
 // and a model bound to the data is kept across rounds.
 import type { Logger } from 'pino';
 import { selectBackend, type BackendChoice } from '../shared/tfjs/backend.js';
+import { bootReplicas } from '../shared/tfjs/parallel/data-parallel.js';
 import { familyOf } from '../shared/families/registry.js';
 import type { ImageDataset, SiteData } from '../shared/families/data.js';
 import type { SiteModel } from '../shared/families/types.js';
@@ -102,6 +103,13 @@ export async function startCheck(o: Pick<LocalTrainerOptions, 'manifest' | 'cach
 export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Trainer> {
   const selected = await selectBackend(o.backend, { info: (m) => o.log.info(m) });
   o.log.info({ backend: selected.name, detail: selected.detail }, 'tfjs backend selected');
+  // Data-parallel training: the worker threads load tfjs and their backend now, while the manifest
+  // is checked (nearly all of their start-up); they build a model when a task names one.
+  if ((o.threads ?? 1) > 1 && (selected.name === 'wasm' || selected.name === 'cpu')) {
+    const count = o.threads! - 1;
+    bootReplicas({ backend: selected.name, count }).catch((err: unknown) =>
+      o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'training workers did not start ahead; the first round starts them'));
+  }
   // Validate the manifest up front (every problem at once) so a broken site fails before it joins:
   // rows, containment (paths and symlinks inside the data root), decoding, frame/colour policies and
   // leakage (identical decoded pixels across cohorts or modalities of one case). Image facts and
@@ -239,10 +247,16 @@ export async function createLocalTrainer(o: LocalTrainerOptions): Promise<Traine
       if (!m.train) throw new Error(`model "${req.model}": its family does not train by local steps`);
       const res = await m.train(req);
       const sps = res.metrics.train_samples_per_s;
+      // The round's time split (time_*_s, seconds) is for this site's log; it is not sent.
+      const sec = (k: string) => (res.metrics[k] === undefined ? undefined : Number(res.metrics[k]!.toFixed(3)));
       if (sps !== undefined) {
-        o.log.info({ model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps }, 'local training done');
+        o.log.info({
+          model: req.model, round: req.round, samples_per_s: Number(sps.toFixed(2)), replicas: res.metrics.train_replicas, steps: res.metrics.steps,
+          setup_s: sec('time_setup_s'), data_s: sec('time_data_s'), step_s: sec('time_step_s'), validation_s: sec('time_val_s'),
+        }, 'local training done');
       }
-      return res;
+      const metrics = Object.fromEntries(Object.entries(res.metrics).filter(([k]) => !/^time_.*_s$/.test(k)));
+      return { ...res, metrics };
     },
 
     async evaluate(req: EvaluateRequest): Promise<ScoredCase[]> {

@@ -1,10 +1,13 @@
 // A site's dataset with a cohort guard: training code gets the `train` cohort only, through
 // `forTraining()`; evaluation of any cohort is a separate, explicit API (`forEvaluation`).
 // Images are decoded and preprocessed once into an on-disk cache of model-sized tensors
-// (image-cache.ts, keyed by file content and settings) and batches are read from it: memory is
-// O(batch), not O(archive), and a restart or a new round reuses the cache.
+// (image-cache.ts, keyed by file content and settings) and batches are read from it; a restart
+// reuses the cache. Read tensors stay in memory up to a byte budget (tensor-memory.ts, 256 MiB
+// for the process by default), so later epochs and rounds read no file; beyond the budget,
+// memory is O(batch).
 import { join, dirname } from 'node:path';
-import { augmentCase } from './augment.js';
+import { augmentCaseInto } from './augment.js';
+import { tensorMemory, type TensorMemory } from './tensor-memory.js';
 import type { Batch, CohortData, EvaluationData, TrainingBatchOptions, TrainingData } from '../../shared/families/data.js';
 
 export type { Batch, CohortData, EvaluationData, TrainingBatchOptions, TrainingData };
@@ -29,6 +32,8 @@ export interface OpenSiteDatasetOptions {
   readonly cacheDir?: string;
   /** Images must stay inside this folder (default: the manifest's folder). */
   readonly dataRoot?: string;
+  /** Where tensors are kept in memory between batches (default: the process's store, 256 MiB; tensor-memory.ts). */
+  readonly memory?: TensorMemory;
 }
 
 export class CohortGuardError extends FlError {
@@ -65,13 +70,17 @@ function guard(cohort: string | undefined): void {
   );
 }
 
+/** Writes a case's (transformed) images into the batch arrays: image m at `at[m]` of `dst[m]`. */
+type Transform = (p: Prepared, images: Float32Array[], dst: Float32Array[], at: number[]) => void;
+
 function* batchesOf(
   items: readonly Prepared[],
   batchSize: number,
   inputSize: number,
   channels: readonly number[],
   cache: ImageCache,
-  transform?: (p: Prepared, images: Float32Array[]) => Float32Array[],
+  memory: TensorMemory,
+  transform?: Transform,
 ): Iterable<Batch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize ${batchSize}: expected a positive integer`);
   const px = channels.map((c) => inputSize * inputSize * c);
@@ -81,9 +90,8 @@ function* batchesOf(
     const labels = new Float32Array(chunk.length);
     chunk.forEach((p, i) => {
       if (transform) {
-        const imgs = transform(p, p.keys.map((k, m) => cache.readTensor(k, px[m]!)));
-        imgs.forEach((img, m) => inputs[m]!.set(img, i * px[m]!));
-      } else p.keys.forEach((k, m) => cache.readTensor(k, px[m]!, inputs[m]!, i * px[m]!));
+        transform(p, p.keys.map((k, m) => memory.get(cache, k, px[m]!)), inputs, px.map((n) => i * n));
+      } else p.keys.forEach((k, m) => memory.read(cache, k, px[m]!, inputs[m]!, i * px[m]!));
       labels[i] = p.c.label;
     });
     yield { size: chunk.length, caseIds: chunk.map((p) => p.c.caseId), inputs, labels };
@@ -103,12 +111,15 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
   if (o.modalities.length === 0) throw new Error('openSiteDataset: at least one modality is required');
   if (!Number.isInteger(o.inputSize) || o.inputSize < 8) throw new Error(`openSiteDataset: inputSize ${o.inputSize} must be an integer >= 8`);
   const cache = new ImageCache(o.cacheDir ?? join(dirname(manifestPath), '.fl-cache'));
+  const memory = o.memory ?? tensorMemory;
   const settingsOf = (m: string): ModalitySettings => o.modalitySettings?.[m] ?? DEFAULT_SETTINGS;
   const channels = o.modalities.map((m) => inputChannels(settingsOf(m)));
   const keys = new Map<string, Record<string, string>>();
   const { manifest: read } = await loadManifest(manifestPath, {
     modalities: o.modalities,
     decodeImages: true,
+    // image models read no mask; the agent's start check (local-trainer startCheck) checked them
+    checkMasks: false,
     cache,
     ...(o.modalitySettings ? { modalitySettings: o.modalitySettings } : {}),
     ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
@@ -146,10 +157,10 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
       guard(b.cohort);
       const order = new Rng(b.seed, 'shuffle', b.epoch).shuffle([...train]);
       const aug = b.augment === true ? {} : b.augment || undefined;
-      const transform = aug
-        ? (p: Prepared, images: Float32Array[]) => augmentCase(images, o.inputSize, new Rng(b.seed, 'augment', b.epoch, p.c.caseId), aug, channels)
+      const transform: Transform | undefined = aug
+        ? (p, images, dst, at) => augmentCaseInto(images, o.inputSize, new Rng(b.seed, 'augment', b.epoch, p.c.caseId), aug, channels, dst, at)
         : undefined;
-      return batchesOf(order, b.batchSize, o.inputSize, channels, cache, transform);
+      return batchesOf(order, b.batchSize, o.inputSize, channels, cache, memory, transform);
     },
   };
   return {
@@ -169,7 +180,7 @@ export async function openSiteDataset(manifestPath: string, o: OpenSiteDatasetOp
     forEvaluation(cohort: Cohort): EvaluationData {
       if (!COHORTS.includes(cohort)) throw new Error(`unknown cohort "${String(cohort)}" (expected one of ${COHORTS.join(', ')})`);
       const items = byCohort.get(cohort)!;
-      return { ...base, cohort, ...describe(items), batches: (bs: number) => batchesOf(items, bs, o.inputSize, channels, cache) };
+      return { ...base, cohort, ...describe(items), batches: (bs: number) => batchesOf(items, bs, o.inputSize, channels, cache, memory) };
     },
   };
 }

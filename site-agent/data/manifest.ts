@@ -119,6 +119,11 @@ export interface LoadManifestOptions {
   readonly onFacts?: (fromCache: boolean) => void;
   /** Whether onImage needs the decoded image for this file (default: yes); false lets cached facts skip decoding. */
   readonly needsImage?: (job: ImageJob, contentHash: string) => boolean;
+  /**
+   * Decode and check the mask columns (default true). A site dataset for image models passes false:
+   * it reads no mask, and the agent's start check has checked them.
+   */
+  readonly checkMasks?: boolean;
 }
 
 export interface ImageJob {
@@ -405,7 +410,7 @@ export async function checkManifest(path: string, opts: LoadManifestOptions = {}
         await opts.onImage(job, facts, hash, mod);
       }
       for (const [column, maskFile] of [[`${modality}_mask`, image.mask], [`${modality}_mask_2`, image.mask2]] as const) {
-        if (!maskFile) continue;
+        if (!maskFile || opts.checkMasks === false) continue;
         const area = await checkMask(root, baseDir, maskFile, facts, image.spacingMm, (message) => problems.push({ line, column, message }));
         if (area && job.caseId !== undefined) maskAreas.set(job.caseId, { ...maskAreas.get(job.caseId), [column]: area });
       }

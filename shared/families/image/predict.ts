@@ -65,7 +65,10 @@ export interface CohortEvaluation {
 
 export function evaluateData(model: tf.LayersModel, data: EvaluationData, batchSize = 32): CohortEvaluation {
   checkCompatible(model, data);
-  const predictions = predict(model, data.batches(batchSize), data.inputSize);
+  return evaluation(data, predict(model, data.batches(batchSize), data.inputSize));
+}
+
+function evaluation(data: EvaluationData, predictions: Float32Array): CohortEvaluation {
   return {
     cohort: data.cohort,
     n: data.size,
@@ -76,6 +79,35 @@ export function evaluateData(model: tf.LayersModel, data: EvaluationData, batchS
     labels: data.labels,
     predictions,
   };
+}
+
+/**
+ * evaluateCohort with the probabilities of each batch from `predictBatch` (e.g. a data-parallel
+ * trainer's predict, which splits the batch over warm worker threads).
+ */
+export async function evaluateCohortWith(
+  model: tf.LayersModel,
+  data: ImageDataset,
+  cohort: Cohort,
+  predictBatch: (inputs: tf.Tensor4D[]) => Promise<Float32Array>,
+  batchSize = 32,
+): Promise<CohortEvaluation> {
+  const ev = data.forEvaluation(cohort);
+  checkCompatible(model, ev);
+  const predictions = new Float32Array(ev.size);
+  let off = 0;
+  for (const batch of ev.batches(batchSize)) {
+    const xs = batchTensors(batch, ev.inputSize);
+    try {
+      const p = await predictBatch(xs);
+      if (p.length !== batch.size) throw new Error(`prediction of ${p.length} values for a batch of ${batch.size}`);
+      predictions.set(p, off);
+      off += batch.size;
+    } finally {
+      xs.forEach((x) => x.dispose());
+    }
+  }
+  return evaluation(ev, predictions);
 }
 
 /** Evaluates a model on one cohort of a site dataset (explicit evaluation access). */

@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../models/registry.js';
-import { modelToTensorSet } from '../../models/spec.js';
+import { applyTensorSet, modelToTensorSet } from '../../models/spec.js';
+import { closeIdleReplicas } from '../../tfjs/parallel/data-parallel.js';
 import { generateSites } from '../../synth/generate.js';
 import { tensorSetDigest } from '../../tensor/tensor-set.js';
 import { selectBackend } from '../../tfjs/backend.js';
 import { openSiteDataset, type SiteDataset } from '../../../site-agent/data/dataset.js';
-import { evaluateCohort } from './predict.js';
+import { evaluateCohort, evaluateCohortWith } from './predict.js';
+import { DataParallelTrainer } from '../../tfjs/parallel/data-parallel.js';
 import { trainLocal } from './train.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-train-'));
@@ -62,6 +64,52 @@ describe('trainLocal', () => {
     const prox = await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1, parallel, proximalMu: 0.1 });
     expect(prox.replicas).toBe(1);
     m.dispose();
+  }, 120_000);
+
+  it('data-parallel training with dropout is reproducible for a seed, whatever the reused workers ran before', async () => {
+    const dcfg = { ...cfg, dropout: 0.5 };
+    const parallel = { threads: 2, architecture: { name: 'ddfn', config: dcfg } };
+    const m = buildModel('ddfn', dcfg);
+    const start = modelToTensorSet(m);
+    const run = async (seed: number) => {
+      applyTensorSet(m, start);
+      const r = await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed, augment: true, parallel });
+      expect(r.replicas).toBe(2);
+      return tensorSetDigest(modelToTensorSet(m));
+    };
+    try {
+      // the second and third runs reuse the parked worker, which has run the steps before them
+      const a = await run(1);
+      const other = await run(2);
+      const b = await run(1);
+      expect(b).toBe(a);
+      expect(other).not.toBe(a);
+    } finally {
+      await closeIdleReplicas();
+      m.dispose();
+    }
+  }, 120_000);
+
+  it('scores a cohort with the data-parallel replicas as the main thread alone does', async () => {
+    const m = buildModel('ddfn', cfg);
+    await trainLocal(m, ds.forTraining(), { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 3 });
+    const scorer = await DataParallelTrainer.create({ model: m, architecture: { name: 'ddfn', config: cfg }, replicas: 2, keepWarm: true });
+    try {
+      const before = tf.memory().numTensors;
+      const par = await evaluateCohortWith(m, ds, 'test', (xs) => scorer.predict(xs), 3);
+      expect(tf.memory().numTensors).toBe(before);
+      const one = evaluateCohort(m, ds, 'test');
+      expect(par.caseIds).toEqual(one.caseIds);
+      expect(par.n).toBe(8);
+      par.predictions.forEach((p, i) => expect(p).toBeCloseTo(one.predictions[i]!, 6));
+      expect(par.loss).toBeCloseTo(one.loss, 6);
+      expect(par.auc).toBe(one.auc);
+      await expect(evaluateCohortWith(m, ds, 'test', async () => new Float32Array(1), 3)).rejects.toThrow(/1 values for a batch of 3/);
+    } finally {
+      await scorer.dispose();
+      await closeIdleReplicas();
+      m.dispose();
+    }
   }, 120_000);
 
   it('the FedProx term keeps the weights closer to the global model', async () => {

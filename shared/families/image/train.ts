@@ -45,6 +45,21 @@ export interface TrainLocalResult {
   readonly replicas: number;
   /** Training samples processed per second over all epochs. */
   readonly samplesPerSecond: number;
+  /** Where the wall time went (seconds; `step` includes `data` prepared during a data-parallel step's wait). */
+  readonly timing: TrainTiming;
+}
+
+export interface TrainTiming {
+  /** Optimizer and replica set-up before the first step (worker start-up when none is parked). */
+  readonly setup: number;
+  /** Reading and augmenting batches (iterator time on the main thread). */
+  readonly data: number;
+  /** Batch arrays to tensors. */
+  readonly tensors: number;
+  /** Optimizer steps (data-parallel: from the start of trainBatch to its result). */
+  readonly step: number;
+  /** Data-parallel split of `step`, when data-parallel. */
+  readonly parallel?: { readonly send: number; readonly mainShard: number; readonly wait: number; readonly apply: number };
 }
 
 function validate(o: TrainLocalOptions): void {
@@ -127,27 +142,40 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
   const epochLosses: number[] = [];
   let steps = 0;
   let samples = 0;
+  const setup = (performance.now() - started) / 1000;
+  let dataMs = 0;
+  let tensorMs = 0;
+  let stepMs = 0;
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       let sum = 0;
       let count = 0;
+      let t = performance.now();
       const batches = data.batches({ batchSize: o.batchSize, seed: o.seed, epoch, augment: o.augment ?? false })[Symbol.iterator]();
-      for (let next = batches.next(); !next.done;) {
+      let next = batches.next();
+      dataMs += performance.now() - t;
+      while (!next.done) {
         const batch = next.value;
+        t = performance.now();
         const xs = batchTensors(batch, data.inputSize);
         const ys = tf.tensor2d(batch.labels, [batch.size, 1]);
+        const t1 = performance.now();
+        tensorMs += t1 - t;
         let value: number;
         try {
           // A data-parallel step computes the main thread's shard before it waits for the
           // workers: the next batch (read, augmented) is prepared during that wait.
           const pending = stepLoss(xs, ys);
+          const t2 = performance.now();
           try {
             next = batches.next();
           } catch (err) {
             await pending.catch(() => undefined);
             throw err;
           }
+          dataMs += performance.now() - t2;
           value = await pending;
+          stepMs += performance.now() - t1;
         } finally {
           xs.forEach((x) => x.dispose());
           ys.dispose();
@@ -168,7 +196,13 @@ export async function trainLocal(model: tf.LayersModel, data: TrainingData, o: T
     anchors.forEach((a) => a.dispose());
   }
   const seconds = (performance.now() - started) / 1000;
+  const dpt = dp?.times;
+  const timing: TrainTiming = {
+    setup, data: dataMs / 1000, tensors: tensorMs / 1000, step: stepMs / 1000,
+    ...(dpt ? { parallel: { send: dpt.sendMs / 1000, mainShard: dpt.mainShardMs / 1000, wait: dpt.waitMs / 1000, apply: dpt.applyMs / 1000 } } : {}),
+  };
   return {
+    timing,
     numExamples: data.size,
     trainLoss: epochLosses[epochLosses.length - 1]!,
     epochLosses,

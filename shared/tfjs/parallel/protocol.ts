@@ -25,9 +25,33 @@ export interface ReplicaStep {
   readonly dropoutSeed: number;
 }
 
-export type ToReplica = ReplicaInit | ReplicaStep | { readonly type: 'close' };
+/** A gradient pass on `count` random samples whose result is dropped: compiles and sizes the kernels before the first real step. */
+export interface ReplicaWarmup {
+  readonly type: 'warmup';
+  readonly count: number;
+}
+
+/** Inference (training off) on a shard of a batch with the given weights. */
+export interface ReplicaPredict {
+  readonly type: 'predict';
+  /** Every weight of the model, flattened in model.weights order. */
+  readonly weights: Float32Array;
+  readonly inputs: Float32Array[];
+  readonly count: number;
+}
+
+/** Loads tfjs and selects the backend, before the model is known (a later 'init' builds it). */
+export interface ReplicaBoot {
+  readonly type: 'boot';
+  readonly backend: BackendChoice;
+}
+
+export type ToReplica = ReplicaBoot | ReplicaInit | ReplicaStep | ReplicaWarmup | ReplicaPredict | { readonly type: 'close' };
 
 export type FromReplica =
   | { readonly type: 'ready'; readonly backend: string; readonly weightCount: number; readonly trainableCount: number }
   | { readonly type: 'grads'; readonly loss: number; readonly grads: Float32Array }
+  | { readonly type: 'warm' }
+  | { readonly type: 'booted'; readonly backend: string }
+  | { readonly type: 'probs'; readonly values: Float32Array }
   | { readonly type: 'error'; readonly message: string };

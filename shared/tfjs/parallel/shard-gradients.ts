@@ -63,3 +63,17 @@ export function flattenGradients(grads: tf.Tensor[]): Float32Array {
   }
   return out;
 }
+
+/**
+ * One gradient pass on `count` random samples, its result dropped: the first pass of a model on a
+ * thread costs several steps' time (kernel set-up, code tiering, memory growth), and this moves
+ * that cost before the first real step. It changes the batch-norm moving statistics and dropout
+ * call counts, so it is for a model whose weights are set (and dropout reseeded) before training.
+ */
+export function warmUp(model: tf.LayersModel, count = 2): void {
+  tf.tidy(() => {
+    const xs = model.inputs.map((inp) => tf.randomUniform([count, ...(inp.shape.slice(1) as number[])], -1, 1, 'float32', 1));
+    const ys = tf.tensor2d(Array.from({ length: count }, (_, i) => [i % 2]));
+    tf.dispose(shardGradients(model, xs, ys).grads);
+  });
+}

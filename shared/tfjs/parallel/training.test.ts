@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../models/registry.js';
 import { selectBackend } from '../backend.js';
-import { closeIdleReplicas, DataParallelTrainer, idleReplicaCount } from './data-parallel.js';
-import { assignWeights, flattenWeights } from './shard-gradients.js';
+import { bootedReplicaCount, bootReplicas, closeIdleReplicas, DataParallelTrainer, idleReplicaCount, prestartReplicas } from './data-parallel.js';
+import { assignWeights, flattenWeights, warmUp } from './shard-gradients.js';
 import { reseedDropout } from '../../models/seeded-dropout.js';
 
 const SMALL = { inputSize: 32, widths: [4, 8], headUnits: 8, dropout: 0 };
@@ -146,6 +146,112 @@ describe('training on wasm', () => {
       b.dispose();
     }
     expect(idleReplicaCount()).toBe(0);
+  });
+
+  it('prestartReplicas parks one warmed set (concurrent calls share it); a trainer created meanwhile waits for it and steps as a fresh one does', async () => {
+    await closeIdleReplicas();
+    const arch = { name: 'ddfn', config: SMALL };
+    const ref = buildModel('ddfn', SMALL);
+    const a = buildModel('ddfn', SMALL);
+    assignWeights(a.weights, flattenWeights(ref.weights));
+    const { xs, y } = batch(ref, 6);
+    try {
+      const one = await DataParallelTrainer.create({ model: ref, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 1 });
+      const l1 = await one.trainBatch(xs, y);
+      await one.dispose();
+      // the main thread's warm-up pass changes batch-norm statistics: the weights are set after it
+      const w0 = flattenWeights(a.weights);
+      warmUp(a, 3);
+      assignWeights(a.weights, w0);
+      const p1 = prestartReplicas({ architecture: arch, replicas: 2, warmupSamples: 3 });
+      const p2 = prestartReplicas({ architecture: arch, replicas: 2 });
+      const trainer = await DataParallelTrainer.create({ model: a, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 2, keepWarm: true });
+      await Promise.all([p1, p2]);
+      expect(trainer.warm).toBe(true);
+      expect(idleReplicaCount()).toBe(0);
+      const l2 = await trainer.trainBatch(xs, y);
+      expect(l2).toBeCloseTo(l1, 5);
+      const wa = flattenWeights(a.weights);
+      const wr = flattenWeights(ref.weights);
+      let worst = 0;
+      for (let i = 0; i < wa.length; i++) worst = Math.max(worst, Math.abs(wa[i]! - wr[i]!));
+      expect(worst).toBeLessThan(1e-5);
+      await trainer.dispose();
+      expect(idleReplicaCount()).toBe(1);
+      // with a set parked, prestarting again starts nothing
+      await prestartReplicas({ architecture: arch, replicas: 2 });
+      expect(idleReplicaCount()).toBe(1);
+      await expect(prestartReplicas({ architecture: arch, replicas: 0 })).rejects.toThrow(/positive integer/);
+    } finally {
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      a.dispose();
+      ref.dispose();
+    }
+    expect(idleReplicaCount()).toBe(0);
+  });
+
+  it('predict splits a batch over the replicas and gives the main model\'s probabilities (inference mode)', async () => {
+    await closeIdleReplicas();
+    const cfg = { ...SMALL, dropout: 0.5 };
+    const model = buildModel('ddfn', cfg);
+    const { xs, y } = batch(model, 7);
+    // move the batch-norm statistics away from their initial values first
+    const trainer = await DataParallelTrainer.create({ model, architecture: { name: 'ddfn', config: cfg }, optimizer: tf.train.sgd(0.1), replicas: 2, keepWarm: true });
+    try {
+      for (let i = 0; i < 3; i++) await trainer.trainBatch(xs, y);
+      const want = tf.tidy(() => (model.predict(xs) as tf.Tensor).reshape([7]).dataSync() as Float32Array);
+      const got = await trainer.predict(xs);
+      expect(got).toHaveLength(7);
+      got.forEach((p, i) => expect(p).toBeCloseTo(want[i]!, 6));
+      // rows 4-6 came from the worker: changing the main model's weights changes them too
+      assignWeights(model.weights, flattenWeights(model.weights).map((v) => v * 0.5));
+      const after = await trainer.predict(xs);
+      const again = tf.tidy(() => (model.predict(xs) as tf.Tensor).reshape([7]).dataSync() as Float32Array);
+      after.forEach((p, i) => expect(p).toBeCloseTo(again[i]!, 6));
+      expect(after.some((p, i) => Math.abs(p - got[i]!) > 1e-4)).toBe(true);
+      const first = xs.map((x) => x.slice(0, 1));
+      const one = await trainer.predict(first);
+      tf.dispose(first);
+      expect(one[0]).toBeCloseTo(again[0]!, 6);
+    } finally {
+      await trainer.dispose();
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      model.dispose();
+    }
+  });
+
+  it('booted workers (backend loaded, no model) are taken by the next trainer, which steps as a fresh one does', async () => {
+    await closeIdleReplicas();
+    await Promise.all([bootReplicas({ count: 1 }), bootReplicas({ count: 1 })]);
+    expect(bootedReplicaCount()).toBe(1);
+    await bootReplicas({ count: 1 });
+    expect(bootedReplicaCount()).toBe(1);
+    const arch = { name: 'ddfn', config: SMALL };
+    const ref = buildModel('ddfn', SMALL);
+    const a = buildModel('ddfn', SMALL);
+    assignWeights(a.weights, flattenWeights(ref.weights));
+    const { xs, y } = batch(ref, 6);
+    try {
+      const one = await DataParallelTrainer.create({ model: ref, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 1 });
+      const l1 = await one.trainBatch(xs, y);
+      await one.dispose();
+      const two = await DataParallelTrainer.create({ model: a, architecture: arch, optimizer: tf.train.sgd(0.1), replicas: 2 });
+      expect(bootedReplicaCount()).toBe(0);
+      expect(await two.trainBatch(xs, y)).toBeCloseTo(l1, 5);
+      await two.dispose();
+      await bootReplicas({ count: 2 });
+      expect(bootedReplicaCount()).toBe(2);
+      await closeIdleReplicas();
+      expect(bootedReplicaCount()).toBe(0);
+      await expect(bootReplicas({ count: -1 })).rejects.toThrow(/non-negative/);
+    } finally {
+      await closeIdleReplicas();
+      tf.dispose([...xs, y]);
+      a.dispose();
+      ref.dispose();
+    }
   });
 
   it('a reused worker draws the dropout masks a fresh one would: they depend on the seed, the step and the replica only', async () => {
