@@ -414,6 +414,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   sites.onChange((site, connected) => {
     if (connected && endMessage !== null && sites.send(site, { type: 'stop', reason: endMessage })) told.add(site);
   });
+  /** What the sites are told when the study ends (the same words on a restart that finishes it). */
+  const endMessageFor = (st: 'completed' | 'failed' | 'stopped', by: string | null, reason: string | null): string =>
+    st === 'completed' ? 'study completed' : st === 'stopped' ? `study stopped${by ? ` by ${by}` : ''}` : `study failed: ${reason ?? 'unknown'}`;
   const announceEnd = async (why: string) => {
     endMessage = why;
     for (const s of sites.connectedSites()) if (sites.send(s, { type: 'stop', reason: why })) told.add(s);
@@ -437,7 +440,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       state = endState;
       if (endState === 'completed') events.publish({ type: 'study_completed', rounds: engine.results.length });
       // Sites first, then the ended state (see the end of a study below).
-      await announceEnd(endState === 'completed' ? 'study completed' : endState === 'stopped' ? `study stopped${by ? ` by ${by}` : ''}` : `study failed: ${reason ?? 'unknown'}`);
+      await announceEnd(endMessageFor(endState, by, reason));
       await saveState(endState, { ended: { state: endState, reason, by, report: reportPath, report_sha256: finalReport.sha256, at: new Date().toISOString() } });
       return { state: endState, ...(reason ? { reason } : {}), ...(by ? { stoppedBy: by } : {}), rounds: engine.results, report: r as StudyReport };
     }
@@ -534,7 +537,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
         // a kill after the ended state left reconnecting sites waiting for ever, since a restart
         // of an ended study only says so and exits.
         const endState = outcome.state as 'completed' | 'failed' | 'stopped';
-        await announceEnd(outcome.state === 'completed' ? 'study completed' : outcome.state === 'stopped' ? `study stopped by ${outcome.stoppedBy}` : `study failed: ${outcome.reason}`);
+        await announceEnd(endMessageFor(endState, outcome.stoppedBy ?? null, outcome.reason ?? null));
         await saveState(endState, { ended: { state: endState, reason: outcome.reason ?? null, by: outcome.stoppedBy ?? null, report: reportPath, report_sha256: written.sha256, at: new Date().toISOString() } });
       }
     } catch (err) {
