@@ -7,7 +7,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { isSumsModel, type CoordinatorFile } from '../shared/config/study.js';
 import { unfittedTensorSet } from '../shared/families/tabular/model.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
-import { serverCredentials, insecureServerCredentials } from '../shared/security/tls.js';
+import { serverCredentials, insecureServerCredentials, loadTlsKit } from '../shared/security/tls.js';
+import { BulkListener } from './bulk-listener.js';
 import { serverOptions } from '../shared/security/limits.js';
 import { DenyList } from '../shared/security/fingerprint.js';
 import { ModelStore } from './model-store.js';
@@ -113,15 +114,25 @@ export async function readStudyEnd(dataDir: string): Promise<StudyEnd | null> {
   return st && st.phase && ENDED_PHASES.has(st.phase) && st.ended ? st.ended : null;
 }
 
+/** Where the bulk channel listens (coordinator.bulk_port; default the port after listen's), or null when off. */
+function bulkAddress(listen: string, bulkPort: number | 'off' | undefined): { host: string; port: number } | null {
+  if (bulkPort === 'off') return null;
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m) return null;
+  const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const grpcPort = Number(m[2]);
+  return { host, port: bulkPort ?? (grpcPort === 0 || grpcPort === 65535 ? 0 : grpcPort + 1) };
+}
+
 /** Fails (a user error naming the address) when `listen` cannot be bound, before anything is written. */
-async function checkPortFree(listen: string): Promise<void> {
+async function checkPortFree(listen: string, key = 'coordinator.listen'): Promise<void> {
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m || Number(m[2]) === 0) return;
   const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
     const srv = createNetServer();
-    srv.once('error', (err: NodeJS.ErrnoException) => reject(new FlError('coordinator.listen',
-      `coordinator.listen ${listen}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another coordinator running?); stop it or choose another port' : err.code === 'EACCES' ? 'permission denied for this port' : err.message}`, { cause: err })));
+    srv.once('error', (err: NodeJS.ErrnoException) => reject(new FlError(key,
+      `${key} ${listen}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another coordinator running?); stop it or choose another port' : err.code === 'EACCES' ? 'permission denied for this port' : err.message}`, { cause: err })));
     srv.listen(Number(m[2]), host, () => srv.close(() => resolve()));
   });
 }
@@ -165,6 +176,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   await checkWritableDir(dataDir, 'coordinator.data_dir');
   const creds = coordinator.insecure ? insecureServerCredentials(log) : serverCredentials(coordinator.tls!, log);
   await checkPortFree(coordinator.listen);
+  const bulkAt = bulkAddress(coordinator.listen, coordinator.bulk_port);
+  if (bulkAt && coordinator.bulk_port !== undefined) await checkPortFree(`${bulkAt.host}:${bulkAt.port}`, 'coordinator.bulk_port');
   const statePath = join(dataDir, 'state.json');
   // A damaged state is an error naming the file and both digests (never a silent restart).
   let saved: StudyState | null = await loadStudyState(statePath);
@@ -375,7 +388,19 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       ...(info?.joinSignature ? { join_signature: info.joinSignature } : {}),
     }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
   });
+  // The bulk channel for uploads' bytes. An explicit bulk_port that cannot be bound stops the start
+  // (checked above); the default one, when taken, only costs speed: sites send on the gRPC call.
+  let bulk: BulkListener | null = null;
+  if (bulkAt) {
+    const tls = coordinator.insecure ? null : loadTlsKit(coordinator.tls!);
+    bulk = await BulkListener.listen(bulkAt.host, bulkAt.port, tls, { headerMs: coordinator.header_timeout_s * 1000, log }).catch((err: NodeJS.ErrnoException) => {
+      if (coordinator.bulk_port !== undefined) throw new FlError('coordinator.bulk_port', `coordinator.bulk_port ${bulkAt.host}:${bulkAt.port}: ${err.message}`, { cause: err });
+      log.warn({ port: bulkAt.port, err: err.message }, 'the bulk channel port is taken; uploads go on the gRPC call (set coordinator.bulk_port to another port, or "off")');
+      return null;
+    });
+  }
   const server = createGrpcServer({
+    bulk,
     studyId: study.id, allowedSites: study.sites, gate, sites, store, engine, events, log, heartbeatIntervalMs: 15_000, evaluation,
     ...(cosigning ? { onCosignature: (site: string, r: CosignResponse) => void cosigning.receive(site, r) } : {}),
     onPhaseReply: (site, r) => phases.receive(site, r),
@@ -397,8 +422,11 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       },
     },
   }, { ...serverOptions(), ...opts.serverOptions });
-  const port = await bindServer(server, coordinator.listen, creds, log);
-  log.info({ port, study: study.id, secure: !coordinator.insecure }, 'coordinator listening');
+  const port = await bindServer(server, coordinator.listen, creds, log).catch(async (err: unknown) => {
+    await bulk?.close();
+    throw err;
+  });
+  log.info({ port, bulk_port: bulk?.port ?? null, study: study.id, secure: !coordinator.insecure }, 'coordinator listening');
 
   let stopRequest: { by: string; resumable: boolean; evaluate: boolean } | null = null;
   const reportPath = join(dataDir, 'report.json');
@@ -599,6 +627,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       sites.closeAll('coordinator shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
+      await bulk?.close();
       // Let the study loop record how it ended before the log is closed.
       if (started) await done.catch(() => undefined);
       await studyLog?.close();

@@ -28,6 +28,8 @@ import type { Caller } from './gatekeeper.js';
 import { verifyJoinSignature } from '../shared/audit/update-signature.js';
 import { parsePublicKey } from '../shared/audit/keys.js';
 import { RefusalLog, StalledStreamError, timedStream } from './stream-guard.js';
+import type { BulkGrant, BulkListener } from './bulk-listener.js';
+import { bulkAwareUpload, callFingerprint } from './bulk-upload.js';
 
 export interface ServiceDeps {
   readonly studyId: string;
@@ -52,6 +54,8 @@ export interface ServiceDeps {
   readonly streamTimeouts?: { headerMs: number; progressMs: number };
   /** Concurrent upload streams one party may hold before sending a header (after it: one per model). */
   readonly maxUploadsPerParty?: number;
+  /** The bulk channel for uploads' bytes (coordinator/bulk-listener.ts); absent: only the gRPC call. */
+  readonly bulk?: BulkListener | null;
   /** A site refused a task under its own policy (TaskStatus "failed" with the policy prefix). */
   readonly onTaskRefused?: (site: string, taskId: string, reason: string) => void;
   /** Co-signatures of the study log arriving on site sessions. */
@@ -233,7 +237,13 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
         // Per-party quota: only with an identity (without mTLS every site would be one party "?",
         // and all uploads of the study would share its two streams).
         if (party) releases.push(uploadStreams.acquire(party));
-        const timed = timedStream(call, { ...timeouts, who: () => `site "${site}"`, what: 'upload' });
+        // The bytes may come on the bulk channel: offered in the go-ahead of an admitted single-stream
+        // upload that holds its slot (bulkOk), withdrawn when the upload ends.
+        let bulkOk = false;
+        let grant: BulkGrant | null = null;
+        releases.push(() => grant?.revoke());
+        const source = bulkAwareUpload(call, () => (grant = bulkOk && deps.bulk ? deps.bulk.grant(callFingerprint(call, deps.gate.secure)) : null), () => `site "${site}"`);
+        const timed = timedStream(source, { ...timeouts, who: () => `site "${site}"`, what: 'upload' });
         let accepted;
         const { admission, update } = await receiveUpload(timed, async (h) => {
           header = h;
@@ -260,6 +270,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
             new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ResourceExhaustedError(`site "${site}": no upload slot free within ${timeouts.progressMs / 1000} s; retry`)), timeouts.progressMs); }),
           ]).finally(() => clearTimeout(timer));
           releases.push(release);
+          bulkOk = !ranged;
           return a;
         }, { transferChunks: true, ranges: true }); // grpc-js decodes each message into a buffer of its own
         // One range of a multi-range upload, verified and spooled; the stream with the last block reports the update.
@@ -267,6 +278,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
         // Revoked while it was uploading (the revocation list reloads without a restart): not accepted.
         if (deps.gate.secure) deps.gate.site(call, site, 'UploadUpdate');
         accepted = await deps.engine.accept(admission, update);
+        log.debug({ site, model: admission.model, round: admission.round, bytes: update.bytes, via: (grant as BulkGrant | null)?.used ? 'bulk' : 'call' }, 'update received');
         return { accepted: true, updateId: accepted.updateId, digest: accepted.digest, message: `accepted for round ${accepted.round}` };
       })().finally(() => {
         for (const r of releases.reverse()) r();

@@ -532,6 +532,8 @@ export class SiteAgent {
       try {
         const receipt = await uploadUpdate(this.client, header, set, {
           digest, resumeOffset, ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
+          onBulkFallback: (reason) => this.log.warn({ model: header.model, round: header.round, reason },
+            'the coordinator\'s bulk channel could not be opened; uploads go on the gRPC call for the next 10 minutes (slower; allow outbound TCP to the coordinator\'s bulk_port)'),
         });
         this.stats.uploads++;
         this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');

@@ -3,6 +3,7 @@
 // the coordinator counts once.
 import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt, UploadStream } from '../shared/protocol/index.js';
 import { ChunkAssembler, chunkViews, sha256Hex, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
+import { writeBlocks } from '../shared/transport/bulk-wire.js';
 import { TensorSetHasher, bytesOf, totalElements, digestedBlockHashes, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
@@ -150,7 +151,21 @@ export interface UploadOptions {
   resumeOffset?: number;
   /** Streams for a multi-range upload (default DEFAULT_UPLOAD_STREAMS; 1: a single stream). */
   streams?: number;
+  /**
+   * Send the bytes on the bulk channel when the coordinator offers it (default true): one plain
+   * (mutual-TLS) stream beside the call, the same blocks and hashes without HTTP/2 framing. False:
+   * always on the gRPC call.
+   */
+  bulk?: boolean;
+  /** Called when an offered bulk channel could not be opened and the bytes went on the gRPC call instead. */
+  onBulkFallback?: (reason: string) => void;
 }
+
+/** How long to wait for the bulk channel to connect and accept the token before sending on the call. */
+export const BULK_CONNECT_TIMEOUT_MS = 5_000;
+/** After a bulk channel could not be opened, uploads of this client use the gRPC call for this long. */
+export const BULK_RETRY_AFTER_MS = 10 * 60_000;
+const bulkUnreachableUntil = new WeakMap<FederationClient, number>();
 
 /**
  * Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt.
@@ -204,7 +219,10 @@ export async function uploadUpdate(
   const streams = Math.max(1, Math.floor(opts.streams ?? DEFAULT_UPLOAD_STREAMS));
   const blocks = Math.ceil((bytes.length - resumeOffset) / DIGEST_BLOCK_BYTES);
   const k = size === DIGEST_BLOCK_BYTES && resumeOffset % DIGEST_BLOCK_BYTES === 0 ? Math.min(streams, Math.floor(blocks / MIN_BLOCKS_PER_RANGE)) : 1;
-  if (k < 2) return sendStream(client, full, () => chunksIn(resumeOffset, bytes.length), guard, digest).receipt;
+  if (k < 2) {
+    const bulk = opts.bulk ?? true ? { onFallback: opts.onBulkFallback } : null;
+    return sendStream(client, full, () => chunksIn(resumeOffset, bytes.length), guard, digest, bulk).receipt;
+  }
 
   const per = Math.ceil(blocks / k);
   const ranges: [number, number][] = [];
@@ -253,10 +271,13 @@ export async function uploadUpdate(
  * One upload stream: the header, then - once the coordinator's go-ahead arrives (it has admitted
  * the header and holds a transfer slot, so an upload waiting in line leaves no chunk data in its
  * buffers) - the chunks `chunks(ranges)` yields, `ranges` being the range streams the coordinator
- * offers. A refusal ends the call instead (the receipt rejects).
+ * offers. A refusal ends the call instead (the receipt rejects). With `bulk` and a go-ahead that
+ * offers the bulk channel, the chunks go there (the call is half-closed and waits for the receipt);
+ * a channel that cannot be opened leaves them on the call.
  */
 function sendStream(
   client: FederationClient, header: UpdateHeader, chunks: (ranges: number) => Iterator<WireChunk>, guard: OutboundGuard | undefined, digest: string,
+  bulk: { onFallback?: ((reason: string) => void) | undefined } | null = null,
 ): { call: UploadStream; receipt: Promise<UploadReceipt> } {
   const call = client.uploadUpdate();
   const receipt = new Promise<UploadReceipt>((resolve, reject) => {
@@ -269,8 +290,38 @@ function sendStream(
       return;
     }
     call.write({ type: 'header', header });
-    call.ready.then(({ ranges }) => {
+    call.ready.then(async ({ ranges, bulk: offer }) => {
       const it = chunks(ranges);
+      if (bulk && offer && client.openBulk && (bulkUnreachableUntil.get(client) ?? 0) <= Date.now()) {
+        const sock = await client.openBulk(offer.port, offer.token, BULK_CONNECT_TIMEOUT_MS).catch((e: Error) => e);
+        if (!(sock instanceof Error)) {
+          call.end(); // nothing more on the call: the receipt comes back on it
+          let refused: unknown = null;
+          try {
+            await writeBlocks(sock, it, guard ? (chunk) => {
+              try {
+                guard.guardOutbound('update-chunk', { update: digest, chunk });
+              } catch (err) {
+                refused = err;
+                throw err;
+              }
+            } : undefined);
+          } catch (err) {
+            sock.destroy();
+            // The privacy guard's refusal ends the upload here. A broken stream does not: the
+            // coordinator answers on the call (ABORTED, its verified blocks kept for a resume).
+            if (refused) {
+              call.cancel();
+              reject(refused);
+            }
+          }
+          return;
+        }
+        // Unreachable (a firewall, no route): the call for a while. Refused (the token expired while
+        // this connected): just this once.
+        if (!/: refused: /.test(sock.message)) bulkUnreachableUntil.set(client, Date.now() + BULK_RETRY_AFTER_MS);
+        bulk.onFallback?.(sock.message);
+      }
       const writeChunks = () => {
         for (;;) {
           const next = it.next();

@@ -199,6 +199,13 @@ export type HttpConfig = z.output<typeof httpSchema>;
 export const coordinatorSchema = z.strictObject({
   /** host:port to listen on. */
   listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:7443').default('0.0.0.0:7443'),
+  /**
+   * The bulk channel: a second port on the same host and certificates (mutual TLS) that carries the
+   * bytes of admitted uploads beside their gRPC call, without HTTP/2 framing. A port, 0 for any free
+   * port, or "off" (everything on the gRPC port). Default: the port after listen's (7444 beside
+   * 7443). Sites that cannot reach it send on the gRPC call instead (slower, same checks).
+   */
+  bulk_port: z.union([z.number().int().min(0).max(65535), z.literal('off')]).optional(),
   /** Where checkpoints, spooled updates, the study log and reports go. */
   data_dir: z.string().min(1),
   tls: tlsKitSchema.optional(),

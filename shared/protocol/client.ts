@@ -6,6 +6,9 @@ import { FastFederatedLearningClient } from './chunk-codec.js';
 import { StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
 import { ProtocolError } from './errors.js';
 import { UPLOAD_RANGES_HEADER } from './service.js';
+import { BULK_HEADER, parseBulkOffer } from '../transport/bulk-wire.js';
+import { bulkIdentityOf, openBulkStream, targetHost } from '../transport/bulk-connect.js';
+import type { Duplex } from 'node:stream';
 import {
   decodeCoordinatorMessage, decodeModelPart, decodeStatusResponse, encodeEvaluationReport, encodeSiteMessage, encodeUploadPart,
 } from './convert.js';
@@ -45,7 +48,7 @@ export interface UploadStream {
    * Resolves when the coordinator has admitted the header and reads chunks (its response headers),
    * with the number of range streams it accepts per update (1: no multi-range uploads).
    */
-  readonly ready: Promise<{ ranges: number }>;
+  readonly ready: Promise<UploadGoAhead>;
   /** False when the transport buffer is full: wait for `onceDrain`. */
   write(part: UploadPart): boolean;
   onceDrain(listener: () => void): void;
@@ -53,7 +56,20 @@ export interface UploadStream {
   cancel(): void;
 }
 
+/** The coordinator's go-ahead for an upload (its response headers). */
+export interface UploadGoAhead {
+  /** Range streams it accepts per update (1: no multi-range uploads). */
+  readonly ranges: number;
+  /** Its offer of the bulk channel for this upload's bytes (null: send them on the call). */
+  readonly bulk: { readonly port: number; readonly token: Buffer } | null;
+}
+
 export interface FederationClient {
+  /**
+   * Opens the bulk channel to the coordinator's host with this client's identity (null when its
+   * credentials have none registered: the bytes then go on the gRPC call).
+   */
+  readonly openBulk: ((port: number, token: Buffer, timeoutMs: number) => Promise<Duplex>) | null;
   session(): SessionStream;
   downloadModel(request: DownloadRequest): ModelDownloadStream;
   uploadUpdate(): UploadStream;
@@ -71,7 +87,13 @@ function unary<T>(start: (cb: (err: grpc.ServiceError | null, value?: T) => void
 export function connectFederation(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions): FederationClient {
   const client = new FastFederatedLearningClient(address, credentials, options);
   const party = `the coordinator at ${address}`;
+  const kit = bulkIdentityOf(credentials);
+  const host = targetHost(address);
+  const override = options?.['grpc.ssl_target_name_override'];
   return {
+    openBulk: kit && host ? (port, token, timeoutMs) => openBulkStream(kit, host, port, token, {
+      timeoutMs, ...(typeof override === 'string' ? { servername: override } : {}),
+    }) : null,
     session() {
       const raw = client.session();
       return {
@@ -124,9 +146,10 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
       });
       receipt.catch(() => undefined); // the caller may give up (cancel) without awaiting the receipt
       const call = raw;
-      const ready = new Promise<{ ranges: number }>((resolve) => call.once('metadata', (md: grpc.Metadata) => {
+      const ready = new Promise<UploadGoAhead>((resolve) => call.once('metadata', (md: grpc.Metadata) => {
         const v = Number(md.get(UPLOAD_RANGES_HEADER)[0] ?? 1);
-        resolve({ ranges: Number.isInteger(v) && v >= 1 && v <= 64 ? v : 1 });
+        const b = md.get(BULK_HEADER)[0];
+        resolve({ ranges: Number.isInteger(v) && v >= 1 && v <= 64 ? v : 1, bulk: parseBulkOffer(typeof b === 'string' ? b : undefined) });
       }));
       return {
         receipt,

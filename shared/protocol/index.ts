@@ -10,12 +10,12 @@ export {
 export { modelConfigsFor, buildTrainTask, buildEvaluateTask, buildFreezeNotice } from './tasks.js';
 export {
   createFederationService, createStudyAdminService, addFederationServices, protocolStatus,
-  type PeerCall, type Respond, type UnaryCall, type SiteSessionCall, type ModelDownloadCall, type ClientStreamCall,
+  type PeerCall, type Respond, type UnaryCall, type SiteSessionCall, type ModelDownloadCall, type ClientStreamCall, type UploadCall,
   type FederationHandlers, type StudyAdminHandlers,
 } from './service.js';
 export {
   connectFederation, connectStudyAdmin, isServiceError,
-  type FederationClient, type SessionStream, type ModelDownloadStream, type UploadStream, type StudyAdminClient, type AdminCallOptions,
+  type FederationClient, type UploadGoAhead, type SessionStream, type ModelDownloadStream, type UploadStream, type StudyAdminClient, type AdminCallOptions,
 } from './client.js';
 export {
   rawFederationClient, rawStudyAdminClient,

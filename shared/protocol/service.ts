@@ -9,6 +9,7 @@ import {
 } from './gen/fl/v1/federation.js';
 import { ProtocolError, type GrpcStatus } from './errors.js';
 import { FastFederatedLearningService } from './chunk-codec.js';
+import { BULK_HEADER, formatBulkOffer } from '../transport/bulk-wire.js';
 import {
   decodeEvaluationReport, decodeSiteMessage, decodeUploadPart, encodeCoordinatorMessage, encodeModelPart, encodeStatusResponse,
 } from './convert.js';
@@ -53,10 +54,19 @@ export interface ModelDownloadCall extends UnaryCall<DownloadRequest> {
 /** A client stream: iterating yields decoded messages; an undecodable one throws ProtocolError. */
 export interface ClientStreamCall<T> extends PeerCall, AsyncIterable<T> {}
 
+/** An upload call: a client stream whose go-ahead (response headers) may offer the bulk channel. */
+export interface UploadCall extends ClientStreamCall<UploadPart> {
+  /**
+   * Adds the bulk channel offer (`fl-bulk: <port> <token>`) to the go-ahead, which goes out when the
+   * handler next reads after the update header; call it before that read.
+   */
+  offerBulk(port: number, token: Buffer): void;
+}
+
 export interface FederationHandlers {
   session(call: SiteSessionCall): void;
   downloadModel(call: ModelDownloadCall): void;
-  uploadUpdate(call: ClientStreamCall<UploadPart>, respond: Respond<UploadReceipt>): void;
+  uploadUpdate(call: UploadCall, respond: Respond<UploadReceipt>): void;
   /**
    * Multi-range uploads (UpdateHeader.range_end): the most streams one update may use at once,
    * announced in every upload's go-ahead (response header UPLOAD_RANGES_HEADER); absent or < 2: not offered.
@@ -163,14 +173,18 @@ export const UPLOAD_RANGES_HEADER = 'fl-upload-ranges';
  * waits for before it sends chunks (site-agent/transfer.ts), so an upload waiting for its slot
  * holds no chunk data on the coordinator (only its header).
  */
-function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => T, ranges = 0): ClientStreamCall<T> {
+function uploadStream<W>(raw: grpc.ServerReadableStream<W, unknown>, decode: (w: W) => UploadPart, ranges = 0): UploadCall {
   const state = (raw as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
   if (state && typeof state.highWaterMark === 'number') state.highWaterMark = UPLOAD_READ_AHEAD;
   let read = 0;
   let goAhead = false;
+  let bulk: string | null = null;
   const inner = decodedStream(raw, decode);
   return {
     getAuthContext: () => raw.getAuthContext(),
+    offerBulk(port, token) {
+      bulk = formatBulkOffer(port, token);
+    },
     [Symbol.asyncIterator]() {
       const it = inner[Symbol.asyncIterator]();
       return {
@@ -180,6 +194,7 @@ function uploadStream<W, T>(raw: grpc.ServerReadableStream<W, unknown>, decode: 
             try {
               const md = new grpc.Metadata();
               if (ranges >= 2) md.set(UPLOAD_RANGES_HEADER, String(ranges));
+              if (bulk !== null) md.set(BULK_HEADER, bulk);
               raw.sendMetadata(md);
             } catch {
               // the call ended meanwhile: the read below reports it

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { createLogger, type Logger } from '../util/log.js';
 import { FlError } from '../errors/index.js';
+import { registerBulkIdentity } from '../transport/bulk-connect.js';
 
 export interface TlsKitFiles {
   readonly ca: string;
@@ -80,7 +81,10 @@ export function serverCredentials(kit: TlsKitFiles, log?: Logger): ServerCredent
 /** Site/admin side: TLS that verifies the coordinator against the study CA and presents the kit's certificate. */
 export function clientCredentials(kit: TlsKitFiles, log?: Logger): ChannelCredentials {
   const { ca, cert, key } = loadTlsKit(kit, log);
-  return ChannelCredentials.createSsl(ca, key, cert);
+  const creds = ChannelCredentials.createSsl(ca, key, cert);
+  // The bulk channel beside this gRPC channel presents the same certificate (shared/transport/bulk-connect.ts).
+  registerBulkIdentity(creds, { ca, cert, key });
+  return creds;
 }
 
 const INSECURE_WARNING =
@@ -95,7 +99,9 @@ export function insecureServerCredentials(log: Logger = createLogger('security')
 /** Plain-text client (only behind an explicit --insecure flag). */
 export function insecureClientCredentials(log: Logger = createLogger('security')): ChannelCredentials {
   log.warn(INSECURE_WARNING);
-  return ChannelCredentials.createInsecure();
+  const creds = ChannelCredentials.createInsecure();
+  registerBulkIdentity(creds, 'plain');
+  return creds;
 }
 
 /**
