@@ -3,12 +3,13 @@
 // gRPC call (identity, revocation, round, slot) gets a one-time random token bound to the
 // certificate that made the call; a bulk connection must present a certificate of the study CA
 // (mutual TLS, as gRPC), the same certificate, and the token, within the header timeout. The
-// blocks it then carries go through the same receive path as chunk messages.
+// blocks it then carries go through the same receive path as chunk messages; a download's go
+// out on it as they would on the call.
 import { createServer as createTcpServer, type Server as NetServer, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BULK_MAGIC, BULK_PREAMBLE_BYTES, BULK_TOKEN_BYTES, BULK_ACCEPTED, BULK_REFUSED, BlockReader } from '../shared/transport/bulk-wire.js';
+import { BULK_MAGIC, BULK_PREAMBLE_BYTES, BULK_TOKEN_BYTES, BULK_ACCEPTED, BULK_REFUSED } from '../shared/transport/bulk-wire.js';
 
 export interface BulkTls {
   readonly ca: Buffer;
@@ -16,12 +17,19 @@ export interface BulkTls {
   readonly key: Buffer;
 }
 
-/** An admitted upload's permission to send its bytes on the bulk channel. */
+/** A bulk stream that presented its token: an upload's blocks to read, or a download's to write. */
+export interface AttachedStream {
+  readonly socket: Socket;
+  /** What arrived after the token (an upload's first block bytes). */
+  readonly leftover: Buffer;
+}
+
+/** An admitted transfer's permission to move its bytes on the bulk channel. */
 export interface BulkGrant {
   readonly token: Buffer;
   readonly port: number;
-  /** Resolves with the blocks once the site connected with the token. */
-  readonly attached: Promise<BlockReader>;
+  /** Resolves with the stream once the site connected with the token. */
+  readonly attached: Promise<AttachedStream>;
   /** Withdraws the grant (the upload ended or went over gRPC); closes an attached stream. */
   revoke(): void;
   /** Whether a bulk stream attached with the token (the bytes came on the bulk channel). */
@@ -30,7 +38,7 @@ export interface BulkGrant {
 
 interface Pending {
   readonly fingerprint: string | null;
-  readonly resolve: (r: BlockReader) => void;
+  readonly resolve: (r: AttachedStream) => void;
   socket: Socket | null;
 }
 
@@ -70,8 +78,8 @@ export class BulkListener {
   grant(fingerprint: string | null): BulkGrant {
     const token = randomBytes(BULK_TOKEN_BYTES);
     const key = token.toString('hex');
-    let resolve!: (r: BlockReader) => void;
-    const attached = new Promise<BlockReader>((r) => (resolve = r));
+    let resolve!: (r: AttachedStream) => void;
+    const attached = new Promise<AttachedStream>((r) => (resolve = r));
     const pending: Pending = { fingerprint, resolve, socket: null };
     this.grants.set(key, pending);
     return {
@@ -119,7 +127,7 @@ export class BulkListener {
       this.grants.delete(key); // one use
       g.socket = sock;
       sock.write(Buffer.from([BULK_ACCEPTED]));
-      g.resolve(new BlockReader(sock, pre.subarray(BULK_PREAMBLE_BYTES)));
+      g.resolve({ socket: sock, leftover: pre.subarray(BULK_PREAMBLE_BYTES) });
     };
     sock.on('data', onData);
   }

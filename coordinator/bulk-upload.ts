@@ -5,9 +5,9 @@
 // withdrawn); once the bulk stream is attached the call may carry nothing but its end, and a call
 // that is cancelled or fails ends the bulk stream with it.
 import * as grpc from '@grpc/grpc-js';
-import type { UploadCall, UploadPart } from '../shared/protocol/index.js';
-import { BulkProtocolError } from '../shared/transport/bulk-wire.js';
-import type { BulkGrant } from './bulk-listener.js';
+import type { PeerCall, UploadCall, UploadPart } from '../shared/protocol/index.js';
+import { BlockReader, BulkProtocolError } from '../shared/transport/bulk-wire.js';
+import type { AttachedStream, BulkGrant } from './bulk-listener.js';
 import { RejectError, invalid } from './errors.js';
 
 /**
@@ -36,7 +36,7 @@ export function bulkAwareUpload(call: UploadCall, grant: () => BulkGrant | null,
             const onCall = it.next(); // sends the go-ahead, with the offer
             const first = await Promise.race([
               onCall.then((r) => ({ on: 'call' as const, r })),
-              g.attached.then((rd) => ({ on: 'bulk' as const, rd })),
+              g.attached.then((a) => ({ on: 'bulk' as const, rd: new BlockReader(a.socket, a.leftover) })),
             ]);
             if (first.on === 'call') {
               g.revoke();
@@ -76,8 +76,28 @@ export function bulkAwareUpload(call: UploadCall, grant: () => BulkGrant | null,
   };
 }
 
+/**
+ * The bulk stream of a download once the site attached it; null when the call was cancelled (the
+ * site could not open the channel and asks again without it) or nothing came within `ms`.
+ */
+export async function waitForAttach(grant: BulkGrant, call: { readonly cancelled: boolean }, ms: number): Promise<AttachedStream | null> {
+  let timer: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+    // grpc-js reports a cancelled server stream through a property (no promise to wait on).
+    poll = setInterval(() => call.cancelled && resolve(null), 100);
+  });
+  try {
+    return await Promise.race([grant.attached, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(poll);
+  }
+}
+
 /** The fingerprint a bulk stream must present: the upload call's certificate (null without TLS). */
-export function callFingerprint(call: UploadCall, secure: boolean): string | null {
+export function callFingerprint(call: PeerCall, secure: boolean): string | null {
   if (!secure) return null;
   const fp = call.getAuthContext()?.sslPeerCertificate?.fingerprint256;
   if (!fp) throw new RejectError(grpc.status.UNAUTHENTICATED, 'the upload call has no client certificate');

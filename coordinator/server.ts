@@ -29,7 +29,8 @@ import { verifyJoinSignature } from '../shared/audit/update-signature.js';
 import { parsePublicKey } from '../shared/audit/keys.js';
 import { RefusalLog, StalledStreamError, timedStream } from './stream-guard.js';
 import type { BulkGrant, BulkListener } from './bulk-listener.js';
-import { bulkAwareUpload, callFingerprint } from './bulk-upload.js';
+import { bulkAwareUpload, callFingerprint, waitForAttach } from './bulk-upload.js';
+import { writeBlocks } from '../shared/transport/bulk-wire.js';
 
 export interface ServiceDeps {
   readonly studyId: string;
@@ -201,7 +202,14 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           throw new RejectError(grpc.status.OUT_OF_RANGE, `offset ${req.offset} is invalid for ${bytes.length} bytes`);
         }
         const release = await downloads.acquire();
+        let grant: BulkGrant | null = null;
         try {
+          // The bytes on the bulk channel when the site asks for it: offered in the response
+          // headers, the header message on the call, then the blocks on the site's bulk stream.
+          if (call.acceptsBulk && deps.bulk) {
+            grant = deps.bulk.grant(callFingerprint(call, deps.gate.secure));
+            call.offerBulk(grant.port, grant.token);
+          }
           call.send({
             type: 'header',
             header: { ref: { studyId: deps.studyId, model: req.model, round: g.version, version: g.version, digest: g.digest }, tensors: g.set.infos, totalBytes: bytes.length },
@@ -209,9 +217,19 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           const size = req.chunkBytes > 0 ? req.chunkBytes : DEFAULT_CHUNK_BYTES;
           // The default chunking is hashed and encoded once per model version for all sites.
           const shared = size === DEFAULT_CHUNK_BYTES ? chunksFrom(await modelChunks(g.set.data, bytes, size), Number(req.offset)) : null;
-          for (const c of shared ?? chunkBytes(bytes, size, Number(req.offset))) {
+          const chunks = shared ?? chunkBytes(bytes, size, Number(req.offset));
+          if (grant) {
+            // The site connects within the progress timeout or cancels the call (it then asks again without the offer).
+            const attached = await waitForAttach(grant, call, timeouts.progressMs);
+            if (!attached) throw new StalledStreamError(`site "${peerName(call) || '?'}": did not open the offered bulk channel for its download within ${timeouts.progressMs / 1000} s`);
+            // A broken bulk stream ends the call without error: the site resumes from its last verified chunk.
+            await writeBlocks(attached.socket, chunks[Symbol.iterator]()).catch(() => undefined);
             if (call.cancelled) return;
-            if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
+          } else {
+            for (const c of chunks) {
+              if (call.cancelled) return;
+              if (!call.send({ type: 'chunk', chunk: c })) await call.drained();
+            }
           }
           call.end();
           // The slot is held until the last chunk has left for the socket: released at end(), a
@@ -219,6 +237,7 @@ export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
           await call.finished();
           deps.events.publish({ type: 'transfer', direction: 'download', site: peerName(call) || '?', model: req.model, bytes: bytes.length - Number(req.offset) });
         } finally {
+          (grant as BulkGrant | null)?.revoke();
           release();
         }
       } catch (err) {

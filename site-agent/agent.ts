@@ -372,7 +372,7 @@ export class SiteAgent {
       const ref = t.models[i]!;
       const spec = configs[ref.model];
       if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
-      const global = await this.withRetries(`download of ${ref.model}`, () => downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest }));
+      const global = await this.withRetries(`download of ${ref.model}`, () => downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest }, { onBulkFallback: this.bulkFallback }));
       this.opts.guard?.setModelSpec(ref.model, global.set.infos);
       this.status(task.taskId, 'running', i / n, `training ${ref.model}`);
       const started = Date.now();
@@ -447,7 +447,7 @@ export class SiteAgent {
       }
       const spec = configs[ref.model];
       if (!spec) throw new Error(`task ${task.taskId}: no architecture config for model "${ref.model}"`);
-      const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest });
+      const g = await downloadModel(this.client, { studyId: task.studyId, model: ref.model, version: ref.version, expectDigest: ref.digest }, { onBulkFallback: this.bulkFallback });
       this.opts.guard?.setModelSpec(ref.model, g.set.infos);
       this.status(task.taskId, 'running', 0, `scoring ${t.cohorts.join('+')} with ${ref.model}`);
       const scored = await this.trainer.evaluate({ model: ref.model, ...(spec.family ? { family: spec.family } : {}), architecture: spec.architecture, config: { ...spec.config }, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), weights: g.set, cohorts: [...t.cohorts], modelConfigs: configs });
@@ -525,6 +525,11 @@ export class SiteAgent {
     call.send({ type: 'cosignature', ...response });
   }
 
+  /** An offered bulk channel that could not be opened: said once per fallback period (transfers go on the call meanwhile). */
+  private readonly bulkFallback = (reason: string): void => {
+    this.log.warn({ reason }, 'the coordinator\'s bulk channel could not be opened; model transfers go on the gRPC call for the next 10 minutes (slower; allow outbound TCP to the coordinator\'s bulk_port)');
+  };
+
   private async upload(header: Parameters<typeof uploadUpdate>[1], set: TensorSet, digest: string): Promise<void> {
     const backoff = new Backoff(this.opts.backoff.initial_ms, this.opts.backoff.max_ms);
     let resumeOffset = 0;
@@ -532,8 +537,7 @@ export class SiteAgent {
       try {
         const receipt = await uploadUpdate(this.client, header, set, {
           digest, resumeOffset, ...(this.opts.guard ? { guard: this.opts.guard as unknown as OutboundGuard } : {}),
-          onBulkFallback: (reason) => this.log.warn({ model: header.model, round: header.round, reason },
-            'the coordinator\'s bulk channel could not be opened; uploads go on the gRPC call for the next 10 minutes (slower; allow outbound TCP to the coordinator\'s bulk_port)'),
+          onBulkFallback: this.bulkFallback,
         });
         this.stats.uploads++;
         this.log.info({ model: header.model, round: header.round, digest: receipt.digest.slice(0, 12), message: receipt.message }, 'update accepted');

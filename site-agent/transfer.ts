@@ -1,9 +1,10 @@
 // Model download and update upload over gRPC streams of raw byte chunks. A dropped download
 // resumes from the last verified chunk; an upload is retried with the same update id, which
 // the coordinator counts once.
+import type { Duplex } from 'node:stream';
 import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt, UploadStream } from '../shared/protocol/index.js';
 import { ChunkAssembler, chunkViews, sha256Hex, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
-import { writeBlocks } from '../shared/transport/bulk-wire.js';
+import { writeBlocks, BlockReader } from '../shared/transport/bulk-wire.js';
 import { TensorSetHasher, bytesOf, totalElements, digestedBlockHashes, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
@@ -28,7 +29,7 @@ export interface DownloadedModel {
 export async function downloadModel(
   client: FederationClient,
   req: { studyId: string; model: string; version: number; expectDigest?: string },
-  opts: { retries?: number; chunkBytes?: number; idleTimeoutMs?: number } = {},
+  opts: { retries?: number; chunkBytes?: number; idleTimeoutMs?: number; bulk?: boolean; onBulkFallback?: (reason: string) => void } = {},
 ): Promise<DownloadedModel> {
   // `blocks`: the verified SHA-256 of each chunk while every chunk is one whole digest block (the
   // default chunking), so the digest is computed from them without hashing the model again.
@@ -39,10 +40,11 @@ export async function downloadModel(
     const offset = st.assembler?.receivedBytes ?? 0;
     const before = offset;
     try {
+      const bulk = (opts.bulk ?? true) && client.openBulk !== null && bulkReachable(client);
       const stream = client.downloadModel({
         studyId: req.studyId, model: req.model, version: req.version, offset, chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-      });
-      await consume(stream, opts.idleTimeoutMs ?? 60_000, (part) => {
+      }, { bulk });
+      await consume(stream, opts.idleTimeoutMs ?? 60_000, bulk ? (o) => client.openBulk!(o.port, o.token, BULK_CONNECT_TIMEOUT_MS) : null, (part) => {
         if (part.type === 'header') {
           const h = part.header;
           const hInfos = [...h.tensors];
@@ -68,6 +70,12 @@ export async function downloadModel(
       throw new TransferError(`model "${req.model}": stream ended after ${done?.receivedBytes ?? 0} of ${done?.totalBytes ?? '?'} bytes`);
     } catch (err) {
       if (err instanceof TransferError && /changed|header size|chunk before/.test(err.message)) throw err;
+      if (err instanceof BulkUnavailable) {
+        // Asked again at once, on the call alone (no stall counted).
+        bulkUnavailable(client, err.message);
+        opts.onBulkFallback?.(err.message);
+        continue;
+      }
       const progressed = st.assembler?.receivedBytes ?? 0;
       stalls = progressed > before ? 0 : stalls + 1;
       if (stalls > retries) throw new TransferError(`download of "${req.model}" v${req.version} failed: ${(err as Error).message}`, { cause: err });
@@ -86,33 +94,80 @@ export async function downloadModel(
   return { set: { infos: st.infos, data }, digest: actual, version: req.version };
 }
 
-/** Reads a server stream; fails when no message arrives for `idleMs` (progress-based timeout). */
-function consume(stream: ModelDownloadStream, idleMs: number, onMessage: (m: ModelPart) => void): Promise<void> {
+/** The offered bulk channel could not be opened: the download is asked for again on the call alone. */
+class BulkUnavailable extends Error {
+  override name = 'BulkUnavailable';
+}
+
+/**
+ * Reads a download: its messages on the call and, when the coordinator offered the bulk channel
+ * and `openBulk` is given, its chunks on that channel (done when both the call and the channel
+ * ended). Fails when nothing arrives for `idleMs` (progress-based timeout). A bulk stream that
+ * breaks counts as ended: the caller finds the download short and resumes it.
+ */
+function consume(
+  stream: ModelDownloadStream, idleMs: number, openBulk: ((offer: { port: number; token: Buffer }) => Promise<Duplex>) | null,
+  onMessage: (m: ModelPart) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
+    let settled = false;
+    let callEnded = false;
+    let bulk: 'none' | 'open' | 'done' = 'none';
+    let sock: Duplex | null = null;
     let timer = setTimeout(onIdle, idleMs);
-    function onIdle() {
-      stream.cancel();
-      reject(new TransferError(`no data for ${idleMs} ms`));
-    }
-    stream.onPart((m) => {
+    const touch = () => {
       clearTimeout(timer);
       timer = setTimeout(onIdle, idleMs);
+    };
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stream.cancel();
+      sock?.destroy();
+      reject(err);
+    };
+    const maybeDone = () => {
+      if (settled || !callEnded || bulk === 'open') return;
+      settled = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    function onIdle() {
+      fail(new TransferError(`no data for ${idleMs} ms`));
+    }
+    const take = (m: ModelPart) => {
+      if (settled) return;
+      touch();
       try {
         onMessage(m);
       } catch (err) {
-        clearTimeout(timer);
-        stream.cancel();
-        reject(err);
+        fail(err);
       }
-    });
-    stream.onError((err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
+    };
+    stream.onPart(take);
+    stream.onError((err) => fail(err));
     stream.onEnd(() => {
-      clearTimeout(timer);
-      resolve();
+      callEnded = true;
+      maybeDone();
     });
+    if (openBulk) {
+      void stream.offer.then(async (offer) => {
+        if (!offer || settled) return;
+        bulk = 'open'; // before the call's end can be seen (the offer comes in its response headers)
+        const s = await openBulk(offer).catch((e: Error) => e);
+        if (s instanceof Error) return fail(new BulkUnavailable(s.message));
+        sock = s;
+        const reader = new BlockReader(s);
+        for (;;) {
+          const r = await reader.next().catch(() => ({ done: true as const, value: undefined }));
+          if (r.done || settled) break;
+          take({ type: 'chunk', chunk: r.value });
+        }
+        bulk = 'done';
+        maybeDone();
+      });
+    }
   });
 }
 
@@ -163,9 +218,16 @@ export interface UploadOptions {
 
 /** How long to wait for the bulk channel to connect and accept the token before sending on the call. */
 export const BULK_CONNECT_TIMEOUT_MS = 5_000;
-/** After a bulk channel could not be opened, uploads of this client use the gRPC call for this long. */
+/** After a bulk channel could not be opened, transfers of this client use the gRPC call for this long. */
 export const BULK_RETRY_AFTER_MS = 10 * 60_000;
 const bulkUnreachableUntil = new WeakMap<FederationClient, number>();
+function bulkReachable(client: FederationClient): boolean {
+  return (bulkUnreachableUntil.get(client) ?? 0) <= Date.now();
+}
+/** Unreachable (a firewall, no route): the call for a while. Refused (the token expired while this connected): just this once. */
+function bulkUnavailable(client: FederationClient, reason: string): void {
+  if (!/: refused: /.test(reason)) bulkUnreachableUntil.set(client, Date.now() + BULK_RETRY_AFTER_MS);
+}
 
 /**
  * Uploads one update as a header followed by raw chunks; resolves with the coordinator's receipt.
@@ -292,7 +354,7 @@ function sendStream(
     call.write({ type: 'header', header });
     call.ready.then(async ({ ranges, bulk: offer }) => {
       const it = chunks(ranges);
-      if (bulk && offer && client.openBulk && (bulkUnreachableUntil.get(client) ?? 0) <= Date.now()) {
+      if (bulk && offer && client.openBulk && bulkReachable(client)) {
         const sock = await client.openBulk(offer.port, offer.token, BULK_CONNECT_TIMEOUT_MS).catch((e: Error) => e);
         if (!(sock instanceof Error)) {
           call.end(); // nothing more on the call: the receipt comes back on it
@@ -317,9 +379,7 @@ function sendStream(
           }
           return;
         }
-        // Unreachable (a firewall, no route): the call for a while. Refused (the token expired while
-        // this connected): just this once.
-        if (!/: refused: /.test(sock.message)) bulkUnreachableUntil.set(client, Date.now() + BULK_RETRY_AFTER_MS);
+        bulkUnavailable(client, sock.message);
         bulk.onFallback?.(sock.message);
       }
       const writeChunks = () => {

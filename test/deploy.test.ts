@@ -96,7 +96,7 @@ describe('deploy/compose.yaml', () => {
       expect(s.restart, `${name}: restart`).toBe('on-failure');
     }
     expect(services.coordinator!.depends_on).toEqual({ nats: { condition: 'service_healthy' } });
-    expect(services.coordinator!.ports).toEqual(['7443:7443']);
+    expect(services.coordinator!.ports).toEqual(['7443:7443', '7444:7444']);
   });
 
   it('builds fl from the repository with deploy/Dockerfile and runs real fl subcommands', () => {

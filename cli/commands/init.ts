@@ -62,6 +62,7 @@ study:
 
 coordinator:
   listen: 0.0.0.0:7443              # gRPC port the sites and admins dial (mutual TLS)
+  # bulk_port: 7444                 # bulk channel for update bytes (default: listen's port + 1; off: all on gRPC)
   data_dir: /var/lib/fl/coordinator # checkpoints, spooled updates, study log, state, report
   tls:                              # from the coordinator's startup kit (paths relative to this file)
     ca: ca.pem

@@ -6,7 +6,7 @@ import { FastFederatedLearningClient } from './chunk-codec.js';
 import { StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
 import { ProtocolError } from './errors.js';
 import { UPLOAD_RANGES_HEADER } from './service.js';
-import { BULK_HEADER, parseBulkOffer } from '../transport/bulk-wire.js';
+import { BULK_ACCEPT_HEADER, BULK_HEADER, parseBulkOffer } from '../transport/bulk-wire.js';
 import { bulkIdentityOf, openBulkStream, targetHost } from '../transport/bulk-connect.js';
 import type { Duplex } from 'node:stream';
 import {
@@ -34,6 +34,8 @@ export interface SessionStream {
 }
 
 export interface ModelDownloadStream {
+  /** The coordinator's bulk channel offer (response headers), or null (none, or the call ended first). */
+  readonly offer: Promise<{ readonly port: number; readonly token: Buffer } | null>;
   onPart(listener: (part: ModelPart) => void): void;
   /** A transport error, or a ProtocolError for a message that does not decode (the stream is cancelled). */
   onError(listener: (err: Error) => void): void;
@@ -71,7 +73,8 @@ export interface FederationClient {
    */
   readonly openBulk: ((port: number, token: Buffer, timeoutMs: number) => Promise<Duplex>) | null;
   session(): SessionStream;
-  downloadModel(request: DownloadRequest): ModelDownloadStream;
+  /** `bulk`: ask for the bytes on the bulk channel (request header `fl-bulk-accept: 1`). */
+  downloadModel(request: DownloadRequest, opts?: { bulk?: boolean }): ModelDownloadStream;
   uploadUpdate(): UploadStream;
   uploadStatus(request: UploadStatusRequest): Promise<UploadStatusResponse>;
   /** Streams the batches of one evaluation submission. */
@@ -116,8 +119,17 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
         cancel: () => raw.cancel(),
       };
     },
-    downloadModel(request) {
-      const raw = client.downloadModel({ ...request });
+    downloadModel(request, opts) {
+      const md = new grpc.Metadata();
+      if (opts?.bulk) md.set(BULK_ACCEPT_HEADER, '1');
+      const raw = client.downloadModel({ ...request }, md);
+      const offer = new Promise<{ port: number; token: Buffer } | null>((resolve) => {
+        raw.once('metadata', (m: grpc.Metadata) => {
+          const b = m.get(BULK_HEADER)[0];
+          resolve(parseBulkOffer(typeof b === 'string' ? b : undefined));
+        });
+        for (const ev of ['end', 'error', 'close']) raw.once(ev, () => resolve(null));
+      });
       const errorListeners: ((err: Error) => void)[] = [];
       raw.on('error', (err: Error) => errorListeners.forEach((l) => l(err)));
       let partListener: ((p: ModelPart) => void) | null = null;
@@ -133,6 +145,7 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
         partListener?.(p);
       });
       return {
+        offer,
         onPart: (l) => void (partListener = l),
         onError: (l) => void errorListeners.push(l),
         onEnd: (l) => void raw.on('end', l),

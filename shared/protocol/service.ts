@@ -9,7 +9,7 @@ import {
 } from './gen/fl/v1/federation.js';
 import { ProtocolError, type GrpcStatus } from './errors.js';
 import { FastFederatedLearningService } from './chunk-codec.js';
-import { BULK_HEADER, formatBulkOffer } from '../transport/bulk-wire.js';
+import { BULK_ACCEPT_HEADER, BULK_HEADER, formatBulkOffer } from '../transport/bulk-wire.js';
 import {
   decodeEvaluationReport, decodeSiteMessage, decodeUploadPart, encodeCoordinatorMessage, encodeModelPart, encodeStatusResponse,
 } from './convert.js';
@@ -42,6 +42,10 @@ export interface SiteSessionCall extends PeerCall {
 
 export interface ModelDownloadCall extends UnaryCall<DownloadRequest> {
   readonly cancelled: boolean;
+  /** The site can take the bytes on the bulk channel (request header `fl-bulk-accept`). */
+  readonly acceptsBulk: boolean;
+  /** Sends the response headers with the bulk channel offer; call it before the first send(). */
+  offerBulk(port: number, token: Buffer): void;
   /** False when the transport buffer is full: wait for `drained()`. */
   send(part: ModelPart): boolean;
   drained(): Promise<unknown>;
@@ -269,6 +273,12 @@ export function createFederationService(handlers: Partial<FederationHandlers>): 
         getAuthContext: () => raw.getAuthContext(),
         get cancelled() {
           return raw.cancelled;
+        },
+        acceptsBulk: raw.metadata.get(BULK_ACCEPT_HEADER)[0] === '1',
+        offerBulk(port, token) {
+          const md = new grpc.Metadata();
+          md.set(BULK_HEADER, formatBulkOffer(port, token));
+          raw.sendMetadata(md);
         },
         send: (p) => raw.write(encodeModelPart(p)),
         drained: () => once(raw, 'drain'),

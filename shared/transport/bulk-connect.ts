@@ -43,7 +43,7 @@ export class BulkConnectError extends Error {
 
 /**
  * Opens a bulk stream to host:port, presents the token and waits for the coordinator's answer.
- * Resolves with the stream ready for blocks; rejects (BulkConnectError) when it cannot connect
+ * Resolves with the stream ready for blocks (paused; anything after the answer is still to be read); rejects (BulkConnectError) when it cannot connect
  * within `timeoutMs`, the handshake fails or the coordinator refuses the token.
  */
 export function openBulkStream(
@@ -77,6 +77,9 @@ export function openBulkStream(
         settled = true;
         clearTimeout(timer);
         sock.off('data', onData);
+        // What came after the answer (a download's first block bytes) is read again by the caller.
+        sock.pause();
+        if (answer.length > 1) sock.unshift(answer.subarray(1));
         sock.removeAllListeners('error');
         sock.removeAllListeners('close');
         sock.on('error', () => undefined); // reported by the writer

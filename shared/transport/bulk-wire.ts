@@ -9,6 +9,11 @@
 //   coordinator -> site  0x01 (accepted)  |  0x00 and a UTF-8 reason, then the end of the stream
 //   site -> coordinator  per block: offset (u64 LE), length (u32 LE), SHA-256 (32 bytes), data
 //                        ...then the end of the stream (FIN) after the last block.
+// A download is the same the other way: the site asks for it with request header `fl-bulk-accept: 1`,
+// the response headers carry the offer, the header message goes on the call, and after the token
+// and 0x01 the coordinator writes the blocks from the requested offset and ends the stream; the
+// call ends after them. A site that cannot open the channel cancels the call and asks again
+// without `fl-bulk-accept`.
 import type { Duplex } from 'node:stream';
 import { MAX_CHUNK_BYTES, type WireChunk } from './chunks.js';
 
@@ -20,6 +25,8 @@ export const BULK_ACCEPTED = 0x01;
 export const BULK_REFUSED = 0x00;
 /** Response header of an upload's go-ahead: `<port> <token hex>` (absent: send the chunks on the gRPC call). */
 export const BULK_HEADER = 'fl-bulk';
+/** Request header of a download: the site can take the bytes on the bulk channel ("1"). */
+export const BULK_ACCEPT_HEADER = 'fl-bulk-accept';
 /** Parsed blocks that may wait for the receiver before the stream is paused (as UPLOAD_READ_AHEAD on gRPC). */
 export const BULK_READ_AHEAD = 4;
 
