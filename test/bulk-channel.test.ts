@@ -3,6 +3,7 @@
 // trainer. (a) a round's updates come on the bulk channel and FedAvg is exact; (b) a bulk stream
 // with another site's certificate, a wrong token or a used token is refused with a reason and
 // nothing is spooled for it; (c) an unreachable bulk port: the sites fall back to the gRPC call;
+// a malformed block or a chunk on the call after the bulk stream attached refuses the upload;
 // (d) a bulk stream cut mid-upload resumes from the last verified block; (e) bulk_port "off" offers
 // nothing, and an explicit bulk_port that is taken stops the start with an error naming it.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import * as grpc from '@grpc/grpc-js';
 import { startCoordinator, type CoordinatorHandle, type StartOptions } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import { provisionStudy, type ProvisionedKit } from '../shared/security/provision.js';
@@ -19,6 +21,7 @@ import { clientCredentials } from '../shared/security/tls.js';
 import { connectFederation, type CoordinatorMessage, type FederationClient, type UploadStream } from '../shared/protocol/index.js';
 import { openBulkStream, BulkConnectError, type BulkTlsMaterial } from '../shared/transport/bulk-connect.js';
 import { writeBlocks } from '../shared/transport/bulk-wire.js';
+import { MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { SiteAgent } from '../site-agent/agent.js';
 import { PrivacyGuard } from '../site-agent/privacy-guard.js';
 import { partialState } from '../coordinator/update-receiver.js';
@@ -227,6 +230,34 @@ describe('the bulk channel over mutual TLS', () => {
     expect(coord.records.filter((r) => r.msg === 'update received').map((r) => `${r.site} ${r.bytes} ${r.via}`)).toEqual(['site-1 60 bulk']);
     // Replayed after the upload finished: still refused.
     expect(await refusal(open(material('site-1'), token))).toMatch(/refused: unknown or expired bulk token/);
+  });
+
+  it('(b) a malformed block header on the bulk stream, or a chunk on the call after the bulk stream attached, refuses the upload with a reason', async () => {
+    const dir = mkdtempSync(join(root, 'b2-'));
+    handle = await startCoordinator(config(dir), { log: silent, autoStart: false, initialModels: async () => new Map([['m', small]]) });
+    const { up, goAhead } = await handUpload(handle, small);
+    const sock = await openBulkStream(material('site-1'), 'localhost', goAhead.bulk!.port, goAhead.bulk!.token, { timeoutMs: 20_000 });
+    // A block header announcing 0 bytes.
+    sock.write(Buffer.alloc(44));
+    const err = await up.receipt.then(() => null, (e: { code: number; details: string }) => e);
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toBe(`site "site-1": bulk block at offset 0 announces 0 bytes (must be 1 to ${MAX_CHUNK_BYTES})`);
+    sock.destroy();
+  });
+
+  it('(b) a chunk message on the upload call after its bytes went to the bulk channel refuses the upload', async () => {
+    const dir = mkdtempSync(join(root, 'b3-'));
+    handle = await startCoordinator(config(dir), { log: silent, autoStart: false, initialModels: async () => new Map([['m', small]]) });
+    const { up, goAhead, bytes } = await handUpload(handle, small);
+    const sock = await openBulkStream(material('site-1'), 'localhost', goAhead.bulk!.port, goAhead.bulk!.token, { timeoutMs: 20_000 });
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    up.write({ type: 'chunk', chunk: { offset: 0, data: bytes, sha256: createHash('sha256').update(bytes).digest('hex') } });
+    const err = await up.receipt.then(() => null, (e: { code: number; details: string }) => e);
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toBe('site "site-1": a chunk message on the upload call after its bytes went to the bulk channel');
+    // The bulk stream is ended with it.
+    await closed;
+    expect(await spooled(handle.engine.updatesDir('m', 1), 'site-1')).toEqual([]);
   });
 
   it('(c) an unreachable bulk port: the sites send on the gRPC call and the round completes', async () => {
