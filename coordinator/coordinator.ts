@@ -98,6 +98,8 @@ export interface StartOptions {
   readonly events?: EventBus;
   readonly denyFingerprints?: readonly string[];
   readonly serverOptions?: grpc.ChannelOptions;
+  /** The bulk channel port sites are told to dial when it differs from the one listened on (a port forward, a test proxy). */
+  readonly bulkAdvertisePort?: number;
 }
 
 /** `fl coordinator` on a study that has ended: nothing is touched; the CLI says so and exits 0. */
@@ -393,7 +395,9 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   let bulk: BulkListener | null = null;
   if (bulkAt) {
     const tls = coordinator.insecure ? null : loadTlsKit(coordinator.tls!);
-    bulk = await BulkListener.listen(bulkAt.host, bulkAt.port, tls, { headerMs: coordinator.header_timeout_s * 1000, log }).catch((err: NodeJS.ErrnoException) => {
+    bulk = await BulkListener.listen(bulkAt.host, bulkAt.port, tls, {
+      headerMs: coordinator.header_timeout_s * 1000, log, ...(opts.bulkAdvertisePort !== undefined ? { advertisePort: opts.bulkAdvertisePort } : {}),
+    }).catch((err: NodeJS.ErrnoException) => {
       if (coordinator.bulk_port !== undefined) throw new FlError('coordinator.bulk_port', `coordinator.bulk_port ${bulkAt.host}:${bulkAt.port}: ${err.message}`, { cause: err });
       log.warn({ port: bulkAt.port, err: err.message }, 'the bulk channel port is taken; uploads go on the gRPC call (set coordinator.bulk_port to another port, or "off")');
       return null;

@@ -33,8 +33,11 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
   let onStalled: ((upstreamBytes: number) => void) | null = null;
   const held: (() => void)[] = [];
   const forward = (fn: () => void) => (stalled ? held.push(fn) : fn());
-  const server: Server = createServer((client) => {
-    const upstreamSock = connect(targetPort, '127.0.0.1');
+  // Half-open connections are kept half-open (a FIN is forwarded, in order, after the bytes before
+  // it): a protocol that ends its side and waits for the answer, such as the bulk channel, must not
+  // lose the bytes still buffered toward the server when its client sends the FIN.
+  const server: Server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstreamSock = connect({ port: targetPort, host: '127.0.0.1', allowHalfOpen: true });
     sockets.add(client);
     sockets.add(upstreamSock);
     client.on('data', (d: Buffer) => {
@@ -57,6 +60,8 @@ export async function startCapturingProxy(targetPort: number): Promise<Capturing
       down.push(Buffer.from(d));
       forward(() => client.write(d));
     });
+    client.on('end', () => forward(() => upstreamSock.end()));
+    upstreamSock.on('end', () => forward(() => client.end()));
     const end = () => {
       client.destroy();
       upstreamSock.destroy();
