@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { pino } from 'pino';
 import { fl, flRun, type Proc } from './helpers/processes.js';
 import { startCapturingProxy } from './helpers/tcp-proxy.js';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { startCoordinator } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import { initialModels } from '../coordinator/initial-models.js';
@@ -40,6 +41,15 @@ function crc32(buf: Buffer): number {
   return ~c >>> 0;
 }
 
+/** A port nothing listens on now (for the coordinator's bulk channel behind the proxy). */
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
 describe('no image byte leaves a site', () => {
   it('a canary planted in images and case ids never appears in anything the agents send', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canary-'));
@@ -55,18 +65,21 @@ describe('no image byte leaves a site', () => {
       writeFileSync(manifest, [lines[0], ...lines.slice(1).map((l) => (l ? `${canary}-${l}` : l))].join('\n'));
     }
     const log = pino({ level: 'silent' });
+    const bulkPort = await freePort();
+    const bulkProxy = await startCapturingProxy(bulkPort);
     const file = coordinatorFileSchema.parse({
       study: {
         id: 'canary', rounds: 1, min_sites: 2, sites: ['site-1', 'site-2'], round_deadline_s: 120,
         models: [{ name: 'ddfn', architecture: 'ddfn', config: { inputSize: 32, widths: [4, 8], seed: 1 } }],
         training: { epochs: 1, batch_size: 8, learning_rate: 0.002, seed: 2 },
       },
-      coordinator: { listen: '127.0.0.1:0', data_dir: join(dir, 'coord'), insecure: true },
+      // The bulk channel (update and model bytes) goes through a capturing proxy of its own.
+      coordinator: { listen: '127.0.0.1:0', data_dir: join(dir, 'coord'), insecure: true, bulk_port: bulkPort },
     });
     let heldOutCases = 0;
     let modelBytes = 0;
     const handle = await startCoordinator(file, {
-      log, initialModels,
+      log, initialModels, bulkAdvertisePort: bulkProxy.port,
       afterTraining: async ({ handle: h }) => {
         const g = h.store.get('ddfn');
         modelBytes = g.set.data.byteLength;
@@ -93,11 +106,12 @@ describe('no image byte leaves a site', () => {
     await handle.close();
     await Promise.all(procs.map((p) => p.exited));
     await proxy.close();
+    await bulkProxy.close();
     expect(outcome.state).toBe('completed');
     expect(heldOutCases).toBeGreaterThan(0);
 
-    const sent = proxy.upstream();
-    expect(sent.length).toBeGreaterThan(2 * modelBytes); // both sites' updates really went through the proxy
+    const sent = Buffer.concat([proxy.upstream(), bulkProxy.upstream()]);
+    expect(bulkProxy.upstream().length).toBeGreaterThan(2 * modelBytes); // both sites' updates really went through the bulk proxy
     const forms = [
       Buffer.from(canary, 'latin1'), Buffer.from(canary.toLowerCase(), 'latin1'), Buffer.from(canary, 'utf16le'),
       Buffer.from(Buffer.from(canary).toString('hex'), 'latin1'), Buffer.from(Buffer.from(canary).toString('base64').slice(0, 12), 'latin1'),
