@@ -29,7 +29,11 @@ export interface DownloadedModel {
 export async function downloadModel(
   client: FederationClient,
   req: { studyId: string; model: string; version: number; expectDigest?: string },
-  opts: { retries?: number; chunkBytes?: number; idleTimeoutMs?: number; bulk?: boolean; onBulkFallback?: (reason: string) => void } = {},
+  opts: {
+    retries?: number; chunkBytes?: number; idleTimeoutMs?: number; bulk?: boolean; onBulkFallback?: (reason: string) => void;
+    /** After each verified chunk: bytes verified so far and the model's size. */
+    onProgress?: (receivedBytes: number, totalBytes: number) => void;
+  } = {},
 ): Promise<DownloadedModel> {
   // `blocks`: the verified SHA-256 of each chunk while every chunk is one whole digest block (the
   // default chunking), so the digest is computed from them without hashing the model again.
@@ -59,6 +63,7 @@ export async function downloadModel(
         } else {
           if (!st.assembler) throw new TransferError('chunk before header');
           st.assembler.add(part.chunk); // checks the chunk's SHA-256
+          opts.onProgress?.(st.assembler.receivedBytes, st.assembler.totalBytes);
           const c = part.chunk;
           const last = c.offset + c.data.length === st.assembler.totalBytes;
           if (st.blocks && c.offset % DIGEST_BLOCK_BYTES === 0 && (c.data.length === DIGEST_BLOCK_BYTES || last)) st.blocks.push({ sha256: c.sha256, length: c.data.length });

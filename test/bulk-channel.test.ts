@@ -5,7 +5,8 @@
 // nothing is spooled for it; (c) an unreachable bulk port: the sites fall back to the gRPC call;
 // a malformed block or a chunk on the call after the bulk stream attached refuses the upload;
 // (d) a bulk stream cut mid-upload resumes from the last verified block; (e) bulk_port "off" offers
-// nothing, and an explicit bulk_port that is taken stops the start with an error naming it.
+// nothing, and an explicit bulk_port that is taken stops the start with an error naming it; (f) a
+// model download on the bulk channel, cut mid-way, resumes from the last verified chunk.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ import { bytesOf, tensorSetDigest, type TensorSet } from '../shared/tensor/tenso
 import type { TrainRequest, TrainResult } from '../site-agent/trainer.js';
 import { FlError } from '../shared/errors/index.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
+import { downloadModel } from '../site-agent/transfer.js';
 import { startCapturingProxy } from './helpers/tcp-proxy.js';
 
 const STUDY = 'bulk';
@@ -360,5 +362,47 @@ describe('the bulk channel over mutual TLS', () => {
     expect(err).toBeInstanceOf(FlError);
     expect((err as FlError).code).toBe('coordinator.bulk_port');
     expect((err as FlError).message).toBe(`coordinator.bulk_port 127.0.0.1:${port}: the port is in use (another coordinator running?); stop it or choose another port`);
+  });
+
+  it('(f) a model download comes on the bulk channel; cut mid-way it resumes from the last verified chunk', async () => {
+    const dir = mkdtempSync(join(root, 'f-'));
+    const MiB = 1 << 20;
+    const n = 4_000_000; // 16 MB
+    const model: TensorSet = { infos: [{ name: 'w', shape: [n], dtype: 'float32' }], data: Float32Array.from({ length: n }, (_, i) => (i % 997) / 997 - 0.5) };
+    const bulkPort = await freePort();
+    const proxy = await startCapturingProxy(bulkPort);
+    handle = await startCoordinator(config(dir, {}, { bulk_port: bulkPort }), {
+      log: silent, autoStart: false, bulkAdvertisePort: proxy.port, initialModels: async () => new Map([['m', model]]),
+    } satisfies StartOptions);
+    const client = connectFederation(`localhost:${handle.port}`, clientCredentials(kitFiles('site', 'site-1')));
+    clients.push(client);
+    const expected = tensorSetDigest(model);
+    // Whole: every byte of the model crossed the bulk proxy toward the site.
+    const before0 = proxy.downstream().length;
+    const whole = await downloadModel(client, { studyId: STUDY, model: 'm', version: 0, expectDigest: expected }, { onBulkFallback: (r) => { throw new Error(r); } });
+    expect(whole.digest).toBe(expected);
+    expect(proxy.downstream().length - before0).toBeGreaterThanOrEqual(model.data.byteLength);
+    const before = proxy.downstream().length;
+    // Cut the bulk stream once the site has verified 6 MiB (its progress callback): the download
+    // asks again from the last whole chunk it verified, so only the rest crosses again.
+    let cutAt = -1;
+    const resumed = await downloadModel(client, { studyId: STUDY, model: 'm', version: 0, expectDigest: expected }, {
+      retries: 3,
+      onProgress: (received) => {
+        if (cutAt < 0 && received >= 6 * MiB) {
+          cutAt = proxy.downstream().length;
+          proxy.cut();
+        }
+      },
+    });
+    expect(cutAt).toBeGreaterThan(0);
+    expect(resumed.digest).toBe(expected);
+    expect(Buffer.from(bytesOf(resumed.set.data)).equals(Buffer.from(bytesOf(model.data)))).toBe(true);
+    // After the cut only what the site had not verified (it had at least 6 MiB) crossed again, not
+    // the whole model; and every byte crossed at least once.
+    const again = proxy.downstream().length - cutAt;
+    expect(again).toBeLessThan(model.data.byteLength - 5 * MiB);
+    expect(proxy.downstream().length - before).toBeGreaterThanOrEqual(model.data.byteLength);
+    await proxy.close();
   });
 });
