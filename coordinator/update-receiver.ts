@@ -32,6 +32,9 @@ export interface ReceivedUpdate {
   readonly bytes: number;
 }
 
+/** Blocks between the background flushes of an upload's spool file (see receiveUpload). */
+export const SYNC_EVERY_BLOCKS = 16;
+
 /** Chunks of one upload being hashed and written at the same time (bounded memory: 4 MiB). */
 export const UPLOAD_PIPELINE = 4;
 
@@ -149,6 +152,13 @@ export async function receiveUpload(
     if (r.kind === 'sha-mismatch') throw invalid(`${who}: chunk at offset ${f.offset} (block ${Math.floor(f.offset / DIGEST_BLOCK_BYTES)}) fails its SHA-256 check`);
     if (r.kind === 'io') throw Object.assign(new Error(`writing ${partial} at data byte ${f.offset}: ${r.message}`), { code: r.code });
     if (f.logBlock) await blockLog.write(`${f.sha256}\n`);
+    // Flush as the upload goes (on the thread pool, not awaited here): the fsync before the
+    // update is accepted then has only the last few blocks to write, instead of the whole update.
+    if (f.logBlock && (f.offset / DIGEST_BLOCK_BYTES + 1) % SYNC_EVERY_BLOCKS === 0) {
+      const p = fh.datasync().catch(() => undefined); // a failure shows again in the final fsync
+      outstanding.add(p);
+      void p.then(() => outstanding.delete(p));
+    }
   };
   try {
     let pos = head.length + received;
