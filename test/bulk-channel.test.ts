@@ -247,6 +247,22 @@ describe('the bulk channel over mutual TLS', () => {
     sock.destroy();
   });
 
+  it('(b) a bulk connection that presents no token within the header timeout is closed with a reason', async () => {
+    const dir = mkdtempSync(join(root, 'b4-'));
+    handle = await startCoordinator(config(dir, {}, { header_timeout_s: 0.5 }), { log: silent, autoStart: false, initialModels: async () => new Map([['m', small]]) });
+    const { goAhead } = await handUpload(handle, small);
+    // A TLS connection with a study certificate that then says nothing.
+    const { connect: tlsConnect } = await import('node:tls');
+    const m = material('site-1');
+    const sock = tlsConnect({ host: 'localhost', port: goAhead.bulk!.port, ca: m.ca, cert: m.cert, key: m.key, servername: 'localhost' });
+    sock.on('error', () => undefined);
+    let answer = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => void (answer = Buffer.concat([answer, d])));
+    await new Promise<void>((r) => sock.once('close', () => r()));
+    expect(answer[0]).toBe(0x00);
+    expect(answer.subarray(1).toString('utf8')).toBe('no token within the header timeout');
+  });
+
   it('(b) a chunk message on the upload call after its bytes went to the bulk channel refuses the upload', async () => {
     const dir = mkdtempSync(join(root, 'b3-'));
     handle = await startCoordinator(config(dir), { log: silent, autoStart: false, initialModels: async () => new Map([['m', small]]) });
