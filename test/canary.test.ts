@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { pino } from 'pino';
 import { fl, flRun, type Proc } from './helpers/processes.js';
 import { startCapturingProxy } from './helpers/tcp-proxy.js';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { freePort } from './helpers/resume.js';
 import { startCoordinator } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import { initialModels } from '../coordinator/initial-models.js';
@@ -39,15 +39,6 @@ function crc32(buf: Buffer): number {
     for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
   }
   return ~c >>> 0;
-}
-
-/** A port nothing listens on now (for the coordinator's bulk channel behind the proxy). */
-async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe('no image byte leaves a site', () => {

@@ -2,7 +2,7 @@
 // coordinator + 3 agents with a deterministic fake trainer, FedAvg checked exactly, and hostile
 // uploads (wrong shape, NaN, replay, wrong site) refused while the round completes.
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -13,12 +13,12 @@ import { SiteAgent } from '../site-agent/agent.js';
 import { uploadUpdate } from '../site-agent/transfer.js';
 import { connectFederation } from '../shared/protocol/index.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
-import { partialState } from '../coordinator/update-receiver.js';
 import type { TensorSet } from '../shared/tensor/tensor-set.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
 import { PrivacyGuard } from '../site-agent/privacy-guard.js';
 import { RdpAccountant } from '../shared/privacy/rdp.js';
 import { startCapturingProxy } from './helpers/tcp-proxy.js';
+import { expectResumedOnce, waitForBlocks } from './helpers/resume.js';
 
 const log = pino({ level: 'silent' });
 const infos = [
@@ -52,23 +52,6 @@ function agent(port: number, site: string, trainer: OffsetTrainer, agentLog = lo
   }, trainer, agentLog);
   agents.push(a);
   return a;
-}
-
-/**
- * Waits until `site`'s upload under `dataDir` holds at least `n` verified blocks (as UploadStatus
- * would report them); returns the count seen.
- */
-async function waitForBlocks(dataDir: string, site: string, n: number, timeoutMs = 30_000): Promise<number> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const files = readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.flt.blocks'));
-    for (const f of files) {
-      const st = await partialState(join(dataDir, f.slice(0, -'.blocks'.length)));
-      if (st && st.site === site && st.bytes >= n << 20) return st.bytes >> 20;
-    }
-    if (Date.now() > until) throw new Error(`no upload of ${site} under ${dataDir} reached ${n} verified blocks within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('federated round trip', () => {
@@ -287,18 +270,8 @@ describe('resumable upload', () => {
     expect(outcome.state).toBe('completed');
     expect(outcome.rounds[0]!.state).toBe('completed');
     expect(outcome.rounds[0]!.models.m!.sites).toEqual(['site-1', 'site-2']);
-    const update = big.data.byteLength;
-    // The coordinator kept the verified blocks: the site resumed at a block boundary no lower than
-    // the blocks seen verified before the cut and no higher than what had been forwarded.
-    expect(resumed.length).toBe(1);
-    const kept = resumed[0]!;
-    expect(kept % MiB).toBe(0);
-    expect(kept / MiB).toBeGreaterThanOrEqual(blocks);
-    expect(kept).toBeLessThanOrEqual(forwarded);
-    // After the cut only the rest went through: the remaining bytes plus framing, not a restart.
-    const after = proxy.upstream().length - upAtCut;
-    expect(after).toBeGreaterThanOrEqual(update - kept);
-    expect(after).toBeLessThan(update - kept + MiB);
+    // The coordinator kept the verified blocks; after the cut only the rest went through.
+    expectResumedOnce({ resumed, blocks, forwarded, update: big.data.byteLength, after: proxy.upstream().length - upAtCut });
     for (const v of handle.store.get('m').set.data.subarray(0, 1000)) expect(v).toBeCloseTo(1.5, 5);
   });
 });
