@@ -27,11 +27,12 @@ import type { Bench } from './types.js';
 
 const PARAMS = 2_500_000; // 10 MB model
 /**
- * How often the coordinator's memory is sampled for its peak. process.memoryUsage() reads the
- * process's RSS from the kernel: every 10 ms it cost the coordinator's process ~100 ms of CPU per
- * 50-site round (profiled), which the CPU figures would count as the coordinator's.
+ * How often the coordinator's memory is sampled for its peak. Often: with 10 sites the peak of
+ * buffers in flight lasts only while several uploads overlap (sampled every 50 ms, one run saw no
+ * growth at all). process.memoryUsage() costs some CPU, counted as the coordinator's (measured: no
+ * difference in its CPU per round between 10 and 50 ms).
  */
-const MEMORY_SAMPLE_MS = 50;
+const MEMORY_SAMPLE_MS = 10;
 const ROUNDS = 3;
 /**
  * Child processes hosting the simulated agents (--agent-procs=N; default: one per core). With all
