@@ -98,8 +98,6 @@ export interface StartOptions {
   readonly events?: EventBus;
   readonly denyFingerprints?: readonly string[];
   readonly serverOptions?: grpc.ChannelOptions;
-  /** The bulk channel port sites are told to dial when it differs from the one listened on (a port forward, a test proxy). */
-  readonly bulkAdvertisePort?: number;
 }
 
 /** `fl coordinator` on a study that has ended: nothing is touched; the CLI says so and exits 0. */
@@ -396,7 +394,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
   if (bulkAt) {
     const tls = coordinator.insecure ? null : loadTlsKit(coordinator.tls!);
     bulk = await BulkListener.listen(bulkAt.host, bulkAt.port, tls, {
-      headerMs: coordinator.header_timeout_s * 1000, log, ...(opts.bulkAdvertisePort !== undefined ? { advertisePort: opts.bulkAdvertisePort } : {}),
+      headerMs: coordinator.header_timeout_s * 1000, log,
+      ...(coordinator.bulk_advertised_port !== undefined ? { advertisePort: coordinator.bulk_advertised_port } : {}),
     }).catch((err: NodeJS.ErrnoException) => {
       if (coordinator.bulk_port !== undefined) throw new FlError('coordinator.bulk_port', `coordinator.bulk_port ${bulkAt.host}:${bulkAt.port}: ${err.message}`, { cause: err });
       log.warn({ port: bulkAt.port, err: err.message }, 'the bulk channel port is taken; uploads go on the gRPC call (set coordinator.bulk_port to another port, or "off")');

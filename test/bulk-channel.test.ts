@@ -262,7 +262,7 @@ describe('the bulk channel over mutual TLS', () => {
     const coord = capture('debug');
     // The coordinator offers a port nobody listens on (as a firewall that refuses the connection would).
     const closed = await freePort();
-    handle = await startCoordinator(config(dir), { log: coord.log, bulkAdvertisePort: closed, initialModels: async () => new Map([['m', small]]) });
+    handle = await startCoordinator(config(dir, {}, { bulk_advertised_port: closed }), { log: coord.log, initialModels: async () => new Map([['m', small]]) });
     const fallbacks: LogRecord[] = [];
     const siteLog = (site: string) => capture('warn', (r) => { if (r.msg?.startsWith('the coordinator\'s bulk channel could not be opened')) fallbacks.push({ ...r, site }); }).log;
     void agent(handle.port, 'site-1', new OffsetTrainer(1, 10), siteLog('site-1')).run();
@@ -286,8 +286,8 @@ describe('the bulk channel over mutual TLS', () => {
     let site1Received!: () => void;
     const site1Done = new Promise<void>((r) => (site1Received = r));
     const coord = capture('debug', (r) => { if (r.msg === 'update received' && r.site === 'site-1') site1Received(); });
-    handle = await startCoordinator(config(dir, { round_deadline_s: 120 }, { bulk_port: bulkPort }), {
-      log: coord.log, bulkAdvertisePort: proxy.port, initialModels: async () => new Map([['m', big]]),
+    handle = await startCoordinator(config(dir, { round_deadline_s: 120 }, { bulk_port: bulkPort, bulk_advertised_port: proxy.port }), {
+      log: coord.log, initialModels: async () => new Map([['m', big]]),
     } satisfies StartOptions);
     // site-2 trains only once site-1's update is in, so the proxy then carries site-2's bytes alone.
     let release!: () => void;
@@ -359,8 +359,8 @@ describe('the bulk channel over mutual TLS', () => {
     const model: TensorSet = { infos: [{ name: 'w', shape: [n], dtype: 'float32' }], data: Float32Array.from({ length: n }, (_, i) => (i % 997) / 997 - 0.5) };
     const bulkPort = await freePort();
     const proxy = await startCapturingProxy(bulkPort);
-    handle = await startCoordinator(config(dir, {}, { bulk_port: bulkPort }), {
-      log: silent, autoStart: false, bulkAdvertisePort: proxy.port, initialModels: async () => new Map([['m', model]]),
+    handle = await startCoordinator(config(dir, {}, { bulk_port: bulkPort, bulk_advertised_port: proxy.port }), {
+      log: silent, autoStart: false, initialModels: async () => new Map([['m', model]]),
     } satisfies StartOptions);
     const client = connectFederation(`localhost:${handle.port}`, clientCredentials(kitFiles('site', 'site-1')));
     clients.push(client);

@@ -65,12 +65,12 @@ describe('no image byte leaves a site', () => {
         training: { epochs: 1, batch_size: 8, learning_rate: 0.002, seed: 2 },
       },
       // The bulk channel (update and model bytes) goes through a capturing proxy of its own.
-      coordinator: { listen: '127.0.0.1:0', data_dir: join(dir, 'coord'), insecure: true, bulk_port: bulkPort },
+      coordinator: { listen: '127.0.0.1:0', data_dir: join(dir, 'coord'), insecure: true, bulk_port: bulkPort, bulk_advertised_port: bulkProxy.port },
     });
     let heldOutCases = 0;
     let modelBytes = 0;
     const handle = await startCoordinator(file, {
-      log, initialModels, bulkAdvertisePort: bulkProxy.port,
+      log, initialModels,
       afterTraining: async ({ handle: h }) => {
         const g = h.store.get('ddfn');
         modelBytes = g.set.data.byteLength;

@@ -206,6 +206,11 @@ export const coordinatorSchema = z.strictObject({
    * 7443). Sites that cannot reach it send on the gRPC call instead (slower, same checks).
    */
   bulk_port: z.union([z.number().int().min(0).max(65535), z.literal('off')]).optional(),
+  /**
+   * The port the sites are told to dial for the bulk channel, when a port forward in front of the
+   * coordinator (NAT, a container mapping) exposes bulk_port under another number. Default: bulk_port.
+   */
+  bulk_advertised_port: z.number().int().min(1).max(65535).optional(),
   /** Where checkpoints, spooled updates, the study log and reports go. */
   data_dir: z.string().min(1),
   tls: tlsKitSchema.optional(),
