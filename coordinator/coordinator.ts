@@ -114,14 +114,16 @@ export async function readStudyEnd(dataDir: string): Promise<StudyEnd | null> {
   return st && st.phase && ENDED_PHASES.has(st.phase) && st.ended ? st.ended : null;
 }
 
-/** Where the bulk channel listens (coordinator.bulk_port; default the port after listen's), or null when off. */
+/**
+ * Where the bulk channel listens (coordinator.bulk_port; default any free port on listen's host, so
+ * that an unconfigured coordinator never takes a fixed port nobody asked for), or null when off.
+ */
 function bulkAddress(listen: string, bulkPort: number | 'off' | undefined): { host: string; port: number } | null {
   if (bulkPort === 'off') return null;
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m) return null;
   const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const grpcPort = Number(m[2]);
-  return { host, port: bulkPort ?? (grpcPort === 0 || grpcPort === 65535 ? 0 : grpcPort + 1) };
+  return { host, port: bulkPort ?? 0 };
 }
 
 /** Fails (a user error naming the address) when `listen` cannot be bound, before anything is written. */

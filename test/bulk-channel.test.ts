@@ -157,7 +157,7 @@ describe('the bulk channel over mutual TLS', () => {
   it('(a) a round completes with both updates on the bulk channel, and FedAvg is exact', async () => {
     const dir = mkdtempSync(join(root, 'a-'));
     const coord = capture('debug');
-    // No bulk_port: the default (the port after listen's; listen's port is 0, so any free port).
+    // No bulk_port: the default, any free port.
     handle = await startCoordinator(config(dir, { rounds: 2 }), { log: coord.log, initialModels: async () => new Map([['m', small]]) });
     const listening = coord.records.find((r) => r.msg === 'coordinator listening');
     expect(listening?.bulk_port).toBeGreaterThan(0);

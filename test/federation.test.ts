@@ -42,10 +42,16 @@ describe('federated study across processes (mTLS)', () => {
         tls: { ca: pki('coordinator/ca.pem'), cert: pki('coordinator/cert.pem'), key: pki('coordinator/key.pem') },
       },
     }));
-    const coord = fl(['coordinator', '--config', cfgPath], { FL_LOG_LEVEL: 'info' });
+    // A malformed --bulk-port is a usage error naming the flag.
+    r = await flRun(['coordinator', '--config', cfgPath, '--bulk-port', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--bulk-port abc: expected a port (0-65535) or "off"');
+    // The sites' model bytes go on the bulk channel (any free port here), beside the gRPC port.
+    const coord = fl(['coordinator', '--config', cfgPath, '--bulk-port', '0'], { FL_LOG_LEVEL: 'info' });
     procs.push(coord);
     await waitFor(() => /"port":\d+/.test(coord.stderr) || coord.child.exitCode !== null, 60_000, 'coordinator to listen');
     const port = Number(/"port":(\d+)/.exec(coord.stderr)![1]);
+    expect(Number(/"bulk_port":(\d+)/.exec(coord.stderr)?.[1])).toBeGreaterThan(0);
 
     for (const s of sites) {
       const kit = pki(`sites/${s}`);

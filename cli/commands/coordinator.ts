@@ -21,12 +21,13 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'coordinator config (YAML): study + coordinator sections')
     .option('--insecure', 'plain-text gRPC without certificates (prints a warning; local experiments only)')
     .option('--listen <host:port>', 'override coordinator.listen')
+    .option('--bulk-port <port|off>', 'override coordinator.bulk_port (the bulk channel for model bytes; off: everything on the gRPC port)')
     .option('--data-dir <dir>', 'override coordinator.data_dir')
     .option('--wait-for-admin', 'do not start the study until an admin runs `fl study start`')
     .option('--http <host:port>', 'serve a read-only dashboard, /api/status, /events and /metrics (PORT alone = 127.0.0.1:PORT; overrides coordinator.http.listen)')
     .option('--http-token <token>', 'require this bearer token on the dashboard (or set FL_HTTP_TOKEN; overrides coordinator.http.token)')
     .option('--json', 'print the final report as JSON on stdout')
-    .action(async (o: { config: string; insecure?: boolean; listen?: string; dataDir?: string; json?: boolean; waitForAdmin?: boolean; http?: string; httpToken?: string }) => {
+    .action(async (o: { config: string; insecure?: boolean; listen?: string; bulkPort?: string; dataDir?: string; json?: boolean; waitForAdmin?: boolean; http?: string; httpToken?: string }) => {
       let file;
       try {
         file = loadConfigFile(coordinatorFileSchema, o.config);
@@ -38,6 +39,10 @@ export function register(program: Command): void {
       file.coordinator.data_dir = resolveFrom(o.config, file.coordinator.data_dir);
       if (o.insecure) file.coordinator.insecure = true;
       if (o.listen) file.coordinator.listen = o.listen;
+      if (o.bulkPort !== undefined) {
+        if (o.bulkPort !== 'off' && (!/^\d{1,5}$/.test(o.bulkPort) || Number(o.bulkPort) > 65535)) throw new CliError(`--bulk-port ${o.bulkPort}: expected a port (0-65535) or "off"`, 2);
+        file.coordinator.bulk_port = o.bulkPort === 'off' ? 'off' : Number(o.bulkPort);
+      }
       if (o.dataDir) file.coordinator.data_dir = o.dataDir;
       if (file.coordinator.insecure) file.coordinator.tls = undefined;
       validateStudyModels(file);

@@ -62,7 +62,7 @@ study:
 
 coordinator:
   listen: 0.0.0.0:7443              # gRPC port the sites and admins dial (mutual TLS)
-  # bulk_port: 7444                 # bulk channel for update bytes (default: listen's port + 1; off: all on gRPC)
+  # bulk_port: 7444                 # bulk channel for model bytes (default any free port; behind a firewall set it and open it; off: all on gRPC)
   # bulk_advertised_port: 17444     # only behind a port forward that exposes bulk_port under another number
   data_dir: /var/lib/fl/coordinator # checkpoints, spooled updates, study log, state, report
   tls:                              # from the coordinator's startup kit (paths relative to this file)

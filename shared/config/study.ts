@@ -202,8 +202,10 @@ export const coordinatorSchema = z.strictObject({
   /**
    * The bulk channel: a second port on the same host and certificates (mutual TLS) that carries the
    * bytes of admitted uploads beside their gRPC call, without HTTP/2 framing. A port, 0 for any free
-   * port, or "off" (everything on the gRPC port). Default: the port after listen's (7444 beside
-   * 7443). Sites that cannot reach it send on the gRPC call instead (slower, same checks).
+   * port, or "off" (everything on the gRPC port). Default: any free port on listen's host, which
+   * suits one machine or an open network; behind a firewall set a fixed port (7444 beside 7443 in
+   * deploy/) and open it. Sites that cannot reach it send on the gRPC call instead (slower, same
+   * checks).
    */
   bulk_port: z.union([z.number().int().min(0).max(65535), z.literal('off')]).optional(),
   /**
