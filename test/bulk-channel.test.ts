@@ -32,7 +32,8 @@ import { FlError } from '../shared/errors/index.js';
 import { OffsetTrainer } from './helpers/fake-trainer.js';
 import { downloadModel } from '../site-agent/transfer.js';
 import { startCapturingProxy } from './helpers/tcp-proxy.js';
-import { expectResumedOnce, freePort, waitForBlocks } from './helpers/resume.js';
+import { expectResumedOnce, waitForBlocks } from './helpers/resume.js';
+import { freePort } from './helpers/processes.js';
 
 const STUDY = 'bulk';
 const silent = pino({ level: 'silent' });

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { pino } from 'pino';
 import { fl, flRun, type Proc } from './helpers/processes.js';
 import { startCapturingProxy } from './helpers/tcp-proxy.js';
-import { freePort } from './helpers/resume.js';
+import { freePort } from './helpers/processes.js';
 import { startCoordinator } from '../coordinator/coordinator.js';
 import { coordinatorFileSchema } from '../shared/config/study.js';
 import { initialModels } from '../coordinator/initial-models.js';

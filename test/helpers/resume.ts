@@ -1,22 +1,12 @@
 // Shared by the resumable-upload tests (test/round-trip.test.ts: bytes on the gRPC call;
-// test/bulk-channel.test.ts: bytes on the bulk channel): a free port to put a proxy in front of,
-// waiting for the coordinator to hold verified blocks, and what a resume must satisfy.
+// test/bulk-channel.test.ts: bytes on the bulk channel): waiting for the coordinator to hold
+// verified blocks, and what a resume must satisfy.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { partialState } from '../../coordinator/update-receiver.js';
 
 const MiB = 1 << 20;
-
-/** A port nothing listens on (bound by the system, then released). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /**
  * Waits until `site`'s upload under `dataDir` holds at least `n` verified 1 MiB blocks (as
