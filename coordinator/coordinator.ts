@@ -623,6 +623,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       },
       results: new EvaluationResultStore(dataDir),
       waitForSites: (list) => engine.waitForSites(list, study.join_timeout_s * 1000),
+      recordedResults: new Set(logEntries.filter((e) => e.type === 'evaluation_result').map((e) => `${String(e.site)} ${String(e.results_digest)}`)),
     },
     async close() {
       if (!started) engine.stop('shutdown', true);

@@ -45,6 +45,12 @@ export interface EvaluationResume {
   readonly results: EvaluationResultStore;
   /** Waits (up to the join timeout) for these sites to connect before anything is asked. */
   waitForSites(sites: readonly string[]): Promise<string[]>;
+  /**
+   * `site results_digest` of every held-out result the study log recorded before the restart. A
+   * result saved just before a kill may have missed its record (saved, then killed before the record
+   * reached the log): it is recorded on resume, so the log names every result the report uses.
+   */
+  readonly recordedResults?: ReadonlySet<string>;
 }
 
 export interface FrozenChoice {
@@ -109,7 +115,12 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
     const results = new Map<string, SiteEvaluation>();
     for (const s of sites) {
       const r = await resume?.results.load<SiteEvaluation>(kind, s);
-      if (r) results.set(s, r);
+      if (!r) continue;
+      results.set(s, r);
+      if (kind === 'held-out' && resume?.recordedResults && !resume.recordedResults.has(`${s} ${r.digest}`)) {
+        log.warn({ site: s }, 'a held-out result saved before the restart was not in the study log yet; recording it now');
+        await onEach?.(r);
+      }
     }
     const missing = sites.filter((s) => !results.has(s));
     let failures = new Map<string, string>();
