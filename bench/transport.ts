@@ -78,18 +78,7 @@ async function rawTcp(bytes: Buffer, dir: string, tls = false): Promise<number> 
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   await new Promise<void>((resolve, reject) => {
-    const opened = () => {
-      const step = 1 << 20;
-      let off = 0;
-      const pump = () => {
-        while (off < bytes.length) {
-          const ok = c.write(bytes.subarray(off, off + step));
-          off += step;
-          if (!ok) return void c.once('drain', pump);
-        }
-      };
-      pump();
-    };
+    const opened = () => writeInSlices(bytes, c);
     const c = site
       ? tlsConnect({ host: '127.0.0.1', port, servername: TLS_NAME, ...site }, opened)
       : connect(port, '127.0.0.1', opened);
@@ -102,6 +91,21 @@ async function rawTcp(bytes: Buffer, dir: string, tls = false): Promise<number> 
   const s = (performance.now() - t0) / 1000;
   lastCpu = { cpuMs: cpuMsSince(c0), wallMs: s * 1000 };
   return bytes.length / s / MB;
+}
+
+/** Writes `bytes` to `sink` in 1 MiB slices, waiting for 'drain' when it says so; then `done`. */
+function writeInSlices(bytes: Buffer, sink: { write(b: Buffer): boolean; once(ev: 'drain', f: () => void): unknown }, done?: () => void): void {
+  const step = 1 << 20;
+  let off = 0;
+  const pump = (): void => {
+    while (off < bytes.length) {
+      const ok = sink.write(bytes.subarray(off, off + step));
+      off += step;
+      if (!ok) return void sink.once('drain', pump);
+    }
+    done?.();
+  };
+  pump();
 }
 
 function siteKit(): { ca: Buffer; cert: Buffer; key: Buffer } {
@@ -122,17 +126,7 @@ async function grpcEcho(bytes: Buffer): Promise<number> {
       else if (Number(got!.toString()) !== bytes.length) reject(new Error(`echo server counted ${got!.toString()} of ${bytes.length} bytes`));
       else resolve();
     });
-    const step = 1 << 20;
-    let off = 0;
-    const pump = () => {
-      while (off < bytes.length) {
-        const ok = call.write(bytes.subarray(off, off + step));
-        off += step;
-        if (!ok) return void call.once('drain', pump);
-      }
-      call.end();
-    };
-    pump();
+    writeInSlices(bytes, call, () => call.end());
   });
   const s = (performance.now() - t0) / 1000;
   lastCpu = { cpuMs: cpuMsSince(c0), wallMs: s * 1000 };

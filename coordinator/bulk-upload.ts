@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCall, UploadCall, UploadPart } from '../shared/protocol/index.js';
 import { BlockReader, BulkProtocolError } from '../shared/transport/bulk-wire.js';
+import type { WireChunk } from '../shared/transport/chunks.js';
 import type { AttachedStream, BulkGrant } from './bulk-listener.js';
 import { RejectError, invalid } from './errors.js';
 
@@ -21,7 +22,7 @@ export function bulkAwareUpload(call: UploadCall, grant: () => BulkGrant | null,
       const it = call[Symbol.asyncIterator]();
       let reads = 0;
       let mode: 'undecided' | 'call' | 'bulk' = 'undecided';
-      let reader: AsyncIterator<{ offset: number; data: Buffer; sha256: string }> | null = null;
+      let reader: BlockReader | null = null;
       let callFailure: Error | null = null;
       return {
         async next(): Promise<IteratorResult<UploadPart>> {
@@ -44,7 +45,7 @@ export function bulkAwareUpload(call: UploadCall, grant: () => BulkGrant | null,
               return first.r;
             }
             mode = 'bulk';
-            reader = first.rd[Symbol.asyncIterator]();
+            reader = first.rd;
             // From now on the call carries only its end; anything else, or its failure, ends the bulk stream.
             onCall.then(
               (r) => {
@@ -59,7 +60,7 @@ export function bulkAwareUpload(call: UploadCall, grant: () => BulkGrant | null,
               },
             );
           }
-          let r: IteratorResult<{ offset: number; data: Buffer; sha256: string }>;
+          let r: IteratorResult<WireChunk>;
           try {
             r = await reader!.next();
           } catch (err) {

@@ -23,7 +23,7 @@ import { encodeStrategyState, decodeStrategyState } from '../shared/strategies/s
 import { writeTensorSetFile, readTensorSetFile } from '../shared/tensor/file.js';
 import { existsSync } from 'node:fs';
 import { buildReport, canonicalDigest, type StudyReport } from './report.js';
-import { loadStudyState, saveStudyState, EvaluationResultStore, ENDED_PHASES, type StudyPhase, type StudyState, type EvaluationProgress, type StudyEnd } from './study-state.js';
+import { loadStudyState, saveStudyState, EvaluationResultStore, recordedResultKey, ENDED_PHASES, type StudyPhase, type StudyState, type EvaluationProgress, type StudyEnd } from './study-state.js';
 import { atomicWriteFile, checkWritableDir, AtomicWriteError } from '../shared/util/atomic-write.js';
 import { FlError } from '../shared/errors/index.js';
 import type { EvaluationResume } from './study-evaluation.js';
@@ -114,28 +114,34 @@ export async function readStudyEnd(dataDir: string): Promise<StudyEnd | null> {
   return st && st.phase && ENDED_PHASES.has(st.phase) && st.ended ? st.ended : null;
 }
 
+/** host and port of a `host:port` (brackets of an IPv6 host removed; an empty host is every interface), or null. */
+function hostPort(address: string): { host: string; port: number } | null {
+  const m = /^(.*):(\d+)$/.exec(address);
+  return m ? { host: m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(m[2]) } : null;
+}
+
 /**
  * Where the bulk channel listens (coordinator.bulk_port; default any free port on listen's host, so
  * that an unconfigured coordinator never takes a fixed port nobody asked for), or null when off.
  */
 function bulkAddress(listen: string, bulkPort: number | 'off' | undefined): { host: string; port: number } | null {
   if (bulkPort === 'off') return null;
-  const m = /^(.*):(\d+)$/.exec(listen);
-  if (!m) return null;
-  const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
-  return { host, port: bulkPort ?? 0 };
+  const at = hostPort(listen);
+  return at && { host: at.host, port: bulkPort ?? 0 };
 }
 
-/** Fails (a user error naming the address) when `listen` cannot be bound, before anything is written. */
-async function checkPortFree(listen: string, key = 'coordinator.listen'): Promise<void> {
-  const m = /^(.*):(\d+)$/.exec(listen);
-  if (!m || Number(m[2]) === 0) return;
-  const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
+/**
+ * Fails (a user error naming the config key and the address) when `address` cannot be bound,
+ * before anything is written.
+ */
+async function checkPortFree(address: string, key = 'coordinator.listen'): Promise<void> {
+  const at = hostPort(address);
+  if (!at || at.port === 0) return;
   await new Promise<void>((resolve, reject) => {
     const srv = createNetServer();
     srv.once('error', (err: NodeJS.ErrnoException) => reject(new FlError(key,
-      `${key} ${listen}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another coordinator running?); stop it or choose another port' : err.code === 'EACCES' ? 'permission denied for this port' : err.message}`, { cause: err })));
-    srv.listen(Number(m[2]), host, () => srv.close(() => resolve()));
+      `${key} ${address}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another coordinator running?); stop it or choose another port' : err.code === 'EACCES' ? 'permission denied for this port' : err.message}`, { cause: err })));
+    srv.listen(at.port, at.host, () => srv.close(() => resolve()));
   });
 }
 
@@ -390,8 +396,8 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       ...(info?.joinSignature ? { join_signature: info.joinSignature } : {}),
     }).catch((err: Error) => log.error({ err }, 'could not record site_joined'));
   });
-  // The bulk channel for uploads' bytes. An explicit bulk_port that cannot be bound stops the start
-  // (checked above); the default one, when taken, only costs speed: sites send on the gRPC call.
+  // The bulk channel for model bytes (uploads and downloads). An explicit bulk_port that cannot be
+  // bound stops the start (checked above); the default (any free port) binds.
   let bulk: BulkListener | null = null;
   if (bulkAt) {
     const tls = coordinator.insecure ? null : loadTlsKit(coordinator.tls!);
@@ -400,7 +406,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       ...(coordinator.bulk_advertised_port !== undefined ? { advertisePort: coordinator.bulk_advertised_port } : {}),
     }).catch((err: NodeJS.ErrnoException) => {
       if (coordinator.bulk_port !== undefined) throw new FlError('coordinator.bulk_port', `coordinator.bulk_port ${bulkAt.host}:${bulkAt.port}: ${err.message}`, { cause: err });
-      log.warn({ port: bulkAt.port, err: err.message }, 'the bulk channel port is taken; uploads go on the gRPC call (set coordinator.bulk_port to another port, or "off")');
+      log.warn({ port: bulkAt.port, err: err.message }, 'the bulk channel could not listen; model transfers go on the gRPC call (set coordinator.bulk_port, or "off")');
       return null;
     });
   }
@@ -623,7 +629,7 @@ export async function startCoordinator(file: CoordinatorFile, opts: StartOptions
       },
       results: new EvaluationResultStore(dataDir),
       waitForSites: (list) => engine.waitForSites(list, study.join_timeout_s * 1000),
-      recordedResults: new Set(logEntries.filter((e) => e.type === 'evaluation_result').map((e) => `${String(e.site)} ${String(e.results_digest)}`)),
+      recordedResults: new Set(logEntries.filter((e) => e.type === 'evaluation_result').map((e) => recordedResultKey(String(e.site), String(e.results_digest)))),
     },
     async close() {
       if (!started) engine.stop('shutdown', true);

@@ -55,7 +55,7 @@ export interface ServiceDeps {
   readonly streamTimeouts?: { headerMs: number; progressMs: number };
   /** Concurrent upload streams one party may hold before sending a header (after it: one per model). */
   readonly maxUploadsPerParty?: number;
-  /** The bulk channel for uploads' bytes (coordinator/bulk-listener.ts); absent: only the gRPC call. */
+  /** The bulk channel for model bytes, uploads and downloads (coordinator/bulk-listener.ts); absent: only the gRPC call. */
   readonly bulk?: BulkListener | null;
   /** A site refused a task under its own policy (TaskStatus "failed" with the policy prefix). */
   readonly onTaskRefused?: (site: string, taskId: string, reason: string) => void;

@@ -11,7 +11,7 @@ import type { ModelStore } from './model-store.js';
 import type { SiteRegistry } from './site-registry.js';
 import type { EventBus } from '../shared/events/events.js';
 import type { EvaluationCollector, SiteEvaluation } from './evaluation.js';
-import type { EvaluationProgress, EvaluationResultStore } from './study-state.js';
+import { recordedResultKey, type EvaluationProgress, type EvaluationResultStore } from './study-state.js';
 import { atomicWriteFile } from '../shared/util/atomic-write.js';
 import { StudyFailedError } from './round-engine.js';
 import { chooseThreshold } from './threshold.js';
@@ -46,7 +46,7 @@ export interface EvaluationResume {
   /** Waits (up to the join timeout) for these sites to connect before anything is asked. */
   waitForSites(sites: readonly string[]): Promise<string[]>;
   /**
-   * `site results_digest` of every held-out result the study log recorded before the restart. A
+   * recordedResultKey of every held-out result the study log recorded before the restart. A
    * result saved just before a kill may have missed its record (saved, then killed before the record
    * reached the log): it is recorded on resume, so the log names every result the report uses.
    */
@@ -117,7 +117,7 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
       const r = await resume?.results.load<SiteEvaluation>(kind, s);
       if (!r) continue;
       results.set(s, r);
-      if (kind === 'held-out' && resume?.recordedResults && !resume.recordedResults.has(`${s} ${r.digest}`)) {
+      if (kind === 'held-out' && resume?.recordedResults && !resume.recordedResults.has(recordedResultKey(s, r.digest))) {
         log.warn({ site: s }, 'a held-out result saved before the restart was not in the study log yet; recording it now');
         await onEach?.(r);
       }

@@ -97,6 +97,11 @@ export async function loadStudyState(path: string): Promise<StudyState | null> {
   return parsed.state;
 }
 
+/** How a held-out result's `evaluation_result` record in the study log is known: its site and results digest. */
+export function recordedResultKey(site: string, resultsDigest: string): string {
+  return `${site} ${resultsDigest}`;
+}
+
 /** Per-site evaluation results saved as they arrive, so a restart asks only for what is missing. */
 export class EvaluationResultStore {
   constructor(private readonly dir: string) {}

@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import type { FederationClient, ModelDownloadStream, ModelPart, UpdateHeader, UploadReceipt, UploadStream } from '../shared/protocol/index.js';
 import { ChunkAssembler, chunkViews, sha256Hex, sha256HexAsync, DEFAULT_CHUNK_BYTES, type WireChunk } from '../shared/transport/chunks.js';
-import { writeBlocks, BlockReader } from '../shared/transport/bulk-wire.js';
+import { writeBlocks, BlockReader, type BulkOffer } from '../shared/transport/bulk-wire.js';
 import { TensorSetHasher, bytesOf, totalElements, digestedBlockHashes, DIGEST_BLOCK_BYTES, type TensorInfo, type TensorSet } from '../shared/tensor/tensor-set.js';
 
 /** The outbound check the privacy guard provides (site-agent/privacy-guard.ts). */
@@ -111,7 +111,7 @@ class BulkUnavailable extends Error {
  * breaks counts as ended: the caller finds the download short and resumes it.
  */
 function consume(
-  stream: ModelDownloadStream, idleMs: number, openBulk: ((offer: { port: number; token: Buffer }) => Promise<Duplex>) | null,
+  stream: ModelDownloadStream, idleMs: number, openBulk: ((offer: BulkOffer) => Promise<Duplex>) | null,
   onMessage: (m: ModelPart) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {

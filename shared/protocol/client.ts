@@ -6,7 +6,7 @@ import { FastFederatedLearningClient } from './chunk-codec.js';
 import { StudyAdminClient as GenStudyAdminClient, type UploadMessage } from './gen/fl/v1/federation.js';
 import { ProtocolError } from './errors.js';
 import { UPLOAD_RANGES_HEADER } from './service.js';
-import { BULK_ACCEPT_HEADER, BULK_HEADER, parseBulkOffer } from '../transport/bulk-wire.js';
+import { BULK_ACCEPT_HEADER, BULK_HEADER, parseBulkOffer, type BulkOffer } from '../transport/bulk-wire.js';
 import { bulkIdentityOf, openBulkStream, targetHost } from '../transport/bulk-connect.js';
 import type { Duplex } from 'node:stream';
 import {
@@ -35,7 +35,7 @@ export interface SessionStream {
 
 export interface ModelDownloadStream {
   /** The coordinator's bulk channel offer (response headers), or null (none, or the call ended first). */
-  readonly offer: Promise<{ readonly port: number; readonly token: Buffer } | null>;
+  readonly offer: Promise<BulkOffer | null>;
   onPart(listener: (part: ModelPart) => void): void;
   /** A transport error, or a ProtocolError for a message that does not decode (the stream is cancelled). */
   onError(listener: (err: Error) => void): void;
@@ -63,7 +63,7 @@ export interface UploadGoAhead {
   /** Range streams it accepts per update (1: no multi-range uploads). */
   readonly ranges: number;
   /** Its offer of the bulk channel for this upload's bytes (null: send them on the call). */
-  readonly bulk: { readonly port: number; readonly token: Buffer } | null;
+  readonly bulk: BulkOffer | null;
 }
 
 export interface FederationClient {
@@ -84,6 +84,12 @@ export interface FederationClient {
 
 function unary<T>(start: (cb: (err: grpc.ServiceError | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => start((err, value) => (err || value === undefined ? reject(err) : resolve(value))));
+}
+
+/** The bulk channel offer in a call's response headers, or null. */
+function bulkOfferIn(md: grpc.Metadata): BulkOffer | null {
+  const b = md.get(BULK_HEADER)[0];
+  return parseBulkOffer(typeof b === 'string' ? b : undefined);
 }
 
 /** Connects to a coordinator's FederatedLearning service. */
@@ -123,11 +129,8 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
       const md = new grpc.Metadata();
       if (opts?.bulk) md.set(BULK_ACCEPT_HEADER, '1');
       const raw = client.downloadModel({ ...request }, md);
-      const offer = new Promise<{ port: number; token: Buffer } | null>((resolve) => {
-        raw.once('metadata', (m: grpc.Metadata) => {
-          const b = m.get(BULK_HEADER)[0];
-          resolve(parseBulkOffer(typeof b === 'string' ? b : undefined));
-        });
+      const offer = new Promise<BulkOffer | null>((resolve) => {
+        raw.once('metadata', (m: grpc.Metadata) => resolve(bulkOfferIn(m)));
         for (const ev of ['end', 'error', 'close']) raw.once(ev, () => resolve(null));
       });
       const errorListeners: ((err: Error) => void)[] = [];
@@ -161,8 +164,7 @@ export function connectFederation(address: string, credentials: grpc.ChannelCred
       const call = raw;
       const ready = new Promise<UploadGoAhead>((resolve) => call.once('metadata', (md: grpc.Metadata) => {
         const v = Number(md.get(UPLOAD_RANGES_HEADER)[0] ?? 1);
-        const b = md.get(BULK_HEADER)[0];
-        resolve({ ranges: Number.isInteger(v) && v >= 1 && v <= 64 ? v : 1, bulk: parseBulkOffer(typeof b === 'string' ? b : undefined) });
+        resolve({ ranges: Number.isInteger(v) && v >= 1 && v <= 64 ? v : 1, bulk: bulkOfferIn(md) });
       }));
       return {
         receipt,

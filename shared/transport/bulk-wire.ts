@@ -34,8 +34,14 @@ export class BulkProtocolError extends Error {
   override name = 'BulkProtocolError';
 }
 
+/** A transfer's offer of the bulk channel: the port to dial and the one-time token to present. */
+export interface BulkOffer {
+  readonly port: number;
+  readonly token: Buffer;
+}
+
 /** The go-ahead's bulk offer, or null when the header is absent or malformed. */
-export function parseBulkOffer(value: string | undefined): { port: number; token: Buffer } | null {
+export function parseBulkOffer(value: string | undefined): BulkOffer | null {
   const m = /^(\d{1,5}) ([0-9a-f]{64})$/.exec(value ?? '');
   if (!m) return null;
   const port = Number(m[1]);
