@@ -50,6 +50,8 @@ export const MAX_ROWS = 200_000;
 
 export class EvaluationCollector {
   private readonly pending = new Map<string, Pending>();
+  /** Digest of each site's result, per closed task (a study has a handful of evaluation tasks). */
+  private readonly answered = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly studyId: string,
@@ -164,6 +166,7 @@ export class EvaluationCollector {
       throw stopped;
     }
     this.pending.delete(taskId);
+    this.answered.set(taskId, new Map([...p.results].map(([site, r]) => [site, r.digest])));
     return { taskId, results: p.results, failures: p.failures };
   }
 
@@ -204,6 +207,10 @@ export class EvaluationCollector {
         const site = state.site;
         if (msg.studyId !== this.studyId) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": evaluation for study "${msg.studyId}"`);
         const p = this.pending.get(msg.taskId);
+        // The same result again (the site retried after the answer to its submission was lost in a
+        // cut): answered as received, nothing stored twice. A different result is still refused.
+        const earlier = p ? p.results.get(site)?.digest : this.answered.get(msg.taskId)?.get(site);
+        if (earlier !== undefined && earlier === msg.digest) return { ok: true, message: 'already received' };
         if (!p || !p.sites.has(site)) throw new RejectError(grpc.status.FAILED_PRECONDITION, `site "${site}": no open evaluation task "${msg.taskId}" for this site`);
         if (p.results.has(site)) throw new RejectError(grpc.status.ALREADY_EXISTS, `site "${site}": already submitted task "${msg.taskId}"`);
         head = msg;

@@ -165,19 +165,22 @@ export class RoundEngine {
         return;
       }
       const run = this.run;
-      if (run && !run.settled && run.participants.has(site) && !this.siteDone(run, site)) {
-        const drop = () => {
-          this.graceTimers.delete(site);
-          if (run.settled || this.siteDone(run, site) || run.dropped.has(site) || this.deps.sites.isConnected(site)) return;
-          run.dropped.set(site, `disconnected (${reason})`);
-          this.deps.events.publish({ type: 'site_dropped', round: run.round, site, reason: `disconnected (${reason})` });
-          this.maybeSettle(run);
-        };
-        const graceMs = this.deps.study.reconnect_grace_s * 1000;
-        if (graceMs <= 0) drop();
-        else if (!this.graceTimers.has(site)) this.graceTimers.set(site, setTimeout(drop, graceMs));
-      }
+      if (run && !run.settled && run.participants.has(site) && !this.siteDone(run, site)) this.awaitReturn(run, site, reason);
     });
+  }
+
+  /** A participant that is away: dropped from the round unless it is back within reconnect_grace_s. */
+  private awaitReturn(run: RoundRun, site: string, reason: string): void {
+    const drop = () => {
+      this.graceTimers.delete(site);
+      if (run.settled || this.siteDone(run, site) || run.dropped.has(site) || this.deps.sites.isConnected(site)) return;
+      run.dropped.set(site, `disconnected (${reason})`);
+      this.deps.events.publish({ type: 'site_dropped', round: run.round, site, reason: `disconnected (${reason})` });
+      this.maybeSettle(run);
+    };
+    const graceMs = this.deps.study.reconnect_grace_s * 1000;
+    if (graceMs <= 0) drop();
+    else if (!this.graceTimers.has(site)) this.graceTimers.set(site, setTimeout(drop, graceMs));
   }
 
   get currentRound(): number {
@@ -309,7 +312,12 @@ export class RoundEngine {
 
   private async runRound(round: number): Promise<RoundResult> {
     const { study, store, sites, events, log, recorder } = this.deps;
-    const participants = sites.connectedSites();
+    // A site whose connection dropped moments ago takes part: it gets the task when it reconnects
+    // within reconnect_grace_s, or is dropped then (as if it had dropped during the round). Not
+    // when a strategy sets the round up with the sites first (secure aggregation's key exchange
+    // needs every participant there at the start).
+    const setUpFirst = study.models.some((m) => (this.deps.strategies.get(m.name)!.phases ?? []).some((p) => p.when === 'before_fit'));
+    const participants = setUpFirst ? sites.connectedSites() : sites.reachableSites(study.reconnect_grace_s * 1000);
     const started = Date.now();
     const deadline = started + study.round_deadline_s * 1000;
     let settle!: () => void;
@@ -345,7 +353,9 @@ export class RoundEngine {
     (run as { taskArgs: RoundRun['taskArgs'] }).taskArgs = { taskId, strategyParams, deadline };
     const task = this.trainTask(run, study.models.map((m) => m.name));
     run.task = task;
-    for (const site of participants) sites.send(site, task);
+    for (const site of participants) {
+      if (!sites.send(site, task)) this.awaitReturn(run, site, 'not connected when the round started');
+    }
 
     const timer = setTimeout(() => {
       for (const site of run.participants) {

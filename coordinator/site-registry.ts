@@ -69,6 +69,16 @@ export class SiteRegistry {
     return [...this.sessions.keys()].sort();
   }
 
+  /**
+   * The connected sites and those that dropped less than `graceMs` ago (they are expected back
+   * within the reconnect grace period: a socket that blipped as a phase began must not leave its
+   * site out of that phase). Sorted by name.
+   */
+  reachableSites(graceMs: number, now = Date.now()): string[] {
+    const away = [...this.info.values()].filter((i) => !this.sessions.has(i.site) && now - i.lastSeen < graceMs).map((i) => i.site);
+    return [...this.sessions.keys(), ...away].sort();
+  }
+
   isConnected(site: string): boolean {
     return this.sessions.has(site);
   }

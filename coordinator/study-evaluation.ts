@@ -28,7 +28,7 @@ import { checkLevelCohorts, studyLevels, type Population, type ResolvedLevel } f
 export interface EvaluationHost {
   readonly file: CoordinatorFile;
   readonly store: Pick<ModelStore, 'version' | 'get'>;
-  readonly sites: Pick<SiteRegistry, 'connectedSites' | 'send'>;
+  readonly sites: Pick<SiteRegistry, 'reachableSites' | 'send'>;
   readonly events: Pick<EventBus, 'publish'>;
   readonly evaluation: Pick<EvaluationCollector, 'request'>;
   readonly modelConfigs: ModelConfigs;
@@ -98,8 +98,10 @@ export async function runStudyEvaluation(h: EvaluationHost, rounds: RoundResult[
   const resume = h.resume;
   const saved = resume?.saved ?? null;
   // The sites asked are fixed at the first attempt: a resumed evaluation asks the same ones
-  // (after waiting for them with the join timeout), and only for what is not saved yet.
-  const sites = saved?.sites ?? h.sites.connectedSites();
+  // (after waiting for them with the join timeout), and only for what is not saved yet. A site whose
+  // connection dropped moments ago is asked too: it gets the task when it reconnects within
+  // reconnect_grace_s (leaving it out failed a study whose site blipped as the last round ended).
+  const sites = saved?.sites ?? h.sites.reachableSites(study.reconnect_grace_s * 1000);
   // Nothing to ask when every held-out result was saved before the restart (then no site is waited for).
   const allSaved = saved?.frozen && resume ? (await Promise.all(sites.map((s) => resume.results.load('held-out', s)))).every((r) => r !== null) : false;
   if (saved && resume && allSaved) {

@@ -94,7 +94,7 @@ export class SiteAgent {
   private readonly freezes: FreezeRegistry;
   /** The current session (status messages go to it; a task outlives a broken session). */
   private call: SessionStream | null = null;
-  /** Train tasks received (by id): a task sent again after a reconnect is not run twice. */
+  /** Tasks received (by id): a task sent again after a reconnect is not run twice (a failed evaluation may run again). */
   private readonly seenTasks = new Set<string>();
 
   constructor(private readonly opts: AgentOptions, private readonly trainer: Trainer, private readonly log: Logger) {
@@ -175,13 +175,17 @@ export class SiteAgent {
           this.log.info({ study: m.studyId, round: m.currentRound }, 'connected to coordinator');
         } else if (m.type === 'train' || m.type === 'evaluate') {
           const task = m;
-          if (task.type === 'train' && this.seenTasks.has(task.taskId)) {
-            // Sent again after a reconnect while this agent still has it: it carries on.
+          if (this.seenTasks.has(task.taskId)) {
+            // Sent again after a reconnect while this agent still has it (queued, running or
+            // done): it carries on, and does not run it a second time.
             this.log.info({ task: task.taskId }, 'task already in hand; continuing it');
             return;
           }
-          if (task.type === 'train') this.seenTasks.add(task.taskId);
+          this.seenTasks.add(task.taskId);
           this.queue = this.queue.then(() => this.runTask(task)).catch((err) => {
+            // An evaluation that failed here may be asked again (the coordinator sends it again
+            // when this site reconnects): then it runs again.
+            if (task.type === 'evaluate') this.seenTasks.delete(task.taskId);
             this.log.error({ err: (err as Error).message, task: task.taskId }, 'task failed');
           });
         } else if (m.type === 'freeze') {

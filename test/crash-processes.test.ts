@@ -288,8 +288,13 @@ describe('restarts, transfers and stops with real processes', () => {
   }, 300_000);
 
   it("a site's connection cut while it trains and again mid-upload: it reconnects, resumes and the study ends as uninterrupted", async () => {
+    // The model bytes travel on the bulk channel (a second port): the sites are told to dial it
+    // through a second proxy, so an upload can be cut on the wire it really uses.
+    const bulkPort = await freePort();
+    const bulkProxy = await startCapturingProxy(bulkPort);
     const r = await newRun('cut');
-    const c = await f.startCoordinator(r.cfg);
+    const cfg = f.coordinatorConfig({ ...STUDY }, r.dataDir, `127.0.0.1:${r.port}`, { bulk_port: bulkPort, bulk_advertised_port: bulkProxy.port });
+    const c = await f.startCoordinator(cfg);
     const proxy = await startCapturingProxy(r.port);
     try {
       const direct = f.startSite(SITES[0]!, r.port, {}, r.work(SITES[0]!));
@@ -297,16 +302,20 @@ describe('restarts, transfers and stops with real processes', () => {
       await waitFor(() => /"msg":"round started"/.test(c.proc.stderr), 240_000, 'round 1 to start');
       proxy.cut(); // the site's socket dies while it trains
       await waitFor(() => (viaProxy.stderr.match(/reconnecting/g) ?? []).length >= 1, 120_000, 'the site to notice the cut');
-      // Then the connection is cut again once the site has sent 6 KB more (its ~11 KB update is on the wire).
-      proxy.cutAfter(6000);
+      // Then the bulk stream is cut once 6 KB of model bytes have crossed (an ~11 KB update is on the wire).
+      bulkProxy.cutAfter(6000);
       expect(await exitOf(c.proc, 'coordinator')).toBe(0);
       expect(await exitOf(direct, 'site-1')).toBe(0);
       expect(await exitOf(viaProxy, 'site-2 (proxied)')).toBe(0);
+      // The cut hit an upload: some site's bulk upload was interrupted and finished afterwards.
+      expect(bulkProxy.upstream().length).toBeGreaterThan(6000);
+      expect(direct.stderr + viaProxy.stderr).toMatch(/"msg":"[^"]*(interrupted|retrying|resum)[^"]*"/);
       const rep = report(r.dataDir);
       for (const round of rep.rounds) expect(round.models.ddfn.sites.sort()).toEqual(SITES);
       await expectSameAsReference(r.dataDir);
     } finally {
       await proxy.close();
+      await bulkProxy.close();
     }
   }, 300_000);
 });
