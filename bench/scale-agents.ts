@@ -15,8 +15,10 @@ export class SleepTrainer implements Trainer {
   }
   async train(req: TrainRequest): Promise<TrainResult> {
     await new Promise((r) => setTimeout(r, TRAIN_MS));
-    const data = new Float32Array(req.global.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = req.global.data[i]! + this.offset;
+    const g = req.global.data;
+    const data = new Float32Array(g.length);
+    const offset = this.offset;
+    for (let i = 0; i < g.length; i++) data[i] = g[i]! + offset;
     return { weights: { infos: req.global.infos, data }, numExamples: 50, metrics: { train_loss: 0.5 } };
   }
   async evaluate(_req: EvaluateRequest): Promise<ScoredCase[]> {

@@ -31,6 +31,8 @@ export interface AcceptedUpdate {
   readonly path: string;
   readonly metrics: Record<string, number>;
   readonly arrival: number;
+  /** Sum of squares summed at receipt (ReceivedUpdate.sumOfSquares), when known. */
+  readonly sumOfSquares?: number;
 }
 
 export interface RoundResult {
@@ -540,7 +542,7 @@ export class RoundEngine {
   private openReaders(updates: readonly AcceptedUpdate[]) {
     return Promise.all(updates.map(async (u) => {
       const layout = await readTensorFileLayout(u.path);
-      return fileUpdateReader(u.path, layout.dataOffset, layout.length, { id: u.updateId, site: u.site, numExamples: u.numExamples });
+      return fileUpdateReader(u.path, layout.dataOffset, layout.length, { id: u.updateId, site: u.site, numExamples: u.numExamples, ...(u.sumOfSquares !== undefined ? { sumOfSquares: u.sumOfSquares } : {}) });
     }));
   }
 
@@ -620,6 +622,7 @@ export class RoundEngine {
       round: run.round, model: admission.model, site: admission.site, updateId: update.header.updateId,
       numExamples: update.header.numExamples, digest: update.digest, path: update.path,
       metrics: { ...update.header.metrics }, arrival: run.arrivals++,
+      ...(update.sumOfSquares !== undefined ? { sumOfSquares: update.sumOfSquares } : {}),
     };
     run.accepted.get(admission.model)!.set(admission.site, accepted);
     this.acceptedIds.set(accepted.updateId, accepted);

@@ -11,6 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { receiveUpload, partialState, type Admission } from './update-receiver.js';
 import { TensorSetHasher, DIGEST_BLOCK_BYTES, type TensorInfo } from '../shared/tensor/tensor-set.js';
 import { readTensorSetFile } from '../shared/tensor/file.js';
+import { sumOfSquares } from '../shared/aggregate/norms.js';
 import type { UpdateHeader, UploadPart } from '../shared/protocol/index.js';
 
 const B = DIGEST_BLOCK_BYTES;
@@ -102,6 +103,22 @@ describe('single-stream upload', () => {
     const file = await readTensorSetFile(spool);
     expect(Buffer.from(file.set.data.buffer).equals(u.bytes)).toBe(true);
     expect(filesIn(dir)).toEqual(['u.flt']);
+    // The sum of squares was summed on receipt, bit for bit what a later read of the file gives.
+    expect(got.update!.sumOfSquares).toBe(sumOfSquares(file.set.data));
+  });
+
+  it('leaves the sum of squares unknown for chunks off the norms grid and for masked updates', async () => {
+    const u = update(100_000);
+    const odd = [{ type: 'header', header: headerOf(u) } as UploadPart, ...[0, 1000, 300_000].map((from, k, all): UploadPart => {
+      const data = Buffer.from(u.bytes.subarray(from, all[k + 1] ?? u.bytes.length));
+      return { type: 'chunk', chunk: { offset: from, data, sha256: sha(data) } };
+    })];
+    const got = await receiveUpload(opened(odd), admit(join(dir, 'odd.flt')));
+    expect(got.update!.digest).toBe(u.digest);
+    expect(got.update!.sumOfSquares).toBeUndefined();
+    const masked = (h: UpdateHeader): Admission => ({ ...admit(join(dir, 'masked.flt'))(h), masked: true });
+    const m = await receiveUpload(opened([{ type: 'header', header: headerOf(u) } as UploadPart, block(u, 0)]), masked);
+    expect(m.update!.sumOfSquares).toBeUndefined();
   });
 
   it('refuses a non-finite value naming its element and leaves nothing', async () => {
@@ -142,6 +159,7 @@ describe('multi-range upload', () => {
     expect(gotA.update!.digest).toBe(u.digest);
     const file = await readTensorSetFile(spool);
     expect(Buffer.from(file.set.data.buffer).equals(u.bytes)).toBe(true);
+    expect(gotA.update!.sumOfSquares).toBe(sumOfSquares(file.set.data));
     expect(filesIn(dir)).toEqual(['u.flt']);
   });
 
@@ -165,6 +183,7 @@ describe('multi-range upload', () => {
     again.open();
     const got = await receiveUpload(again, admit(spool), { ranges: true });
     expect(got.update!.digest).toBe(u.digest);
+    expect(got.update!.sumOfSquares).toBeUndefined(); // blocks of a cut stream: not summed by this one
     const file = await readTensorSetFile(spool);
     expect(Buffer.from(file.set.data.buffer).equals(u.bytes)).toBe(true);
     expect(filesIn(dir)).toEqual(['u.flt']);

@@ -8,6 +8,7 @@ import { TensorSetHasher, specMismatch, totalElements, DIGEST_BLOCK_BYTES, type 
 import { MAX_CHUNK_BYTES } from '../shared/transport/chunks.js';
 import { uploadBlockPool } from '../shared/transport/block-pool.js';
 import type { BlockResult } from '../shared/transport/block-check.js';
+import { NORM_CELL_ELEMS, foldCellSums } from '../shared/aggregate/norms.js';
 import { encodeTensorFileHeader, decodeTensorFileHeader, tensorFileDigest, TENSOR_FILE_MAGIC } from '../shared/tensor/file.js';
 import { commitFile, writeError } from '../shared/util/atomic-write.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -30,7 +31,17 @@ export interface ReceivedUpdate {
   readonly digest: string;
   readonly path: string;
   readonly bytes: number;
+  /**
+   * Sum of squares of the update's values (grid of shared/aggregate/norms.ts), summed by the check
+   * threads from the bytes they verified and wrote: the norm-outlier pass then does not read the
+   * spooled update again. Absent for masked updates, resumed uploads (blocks an earlier connection
+   * delivered were not summed here) and chunks off the grid.
+   */
+  readonly sumOfSquares?: number;
 }
+
+/** Bytes of one cell of the norms' summation grid. */
+const CELL_BYTES = NORM_CELL_ELEMS * 4;
 
 /** Blocks between the background flushes of an upload's spool file (see receiveUpload). */
 export const SYNC_EVERY_BLOCKS = 16;
@@ -40,6 +51,8 @@ export const UPLOAD_PIPELINE = 4;
 
 interface InFlight {
   readonly offset: number;
+  /** Cell sums asked for (the chunk starts a cell of the norms' grid). */
+  readonly cells: boolean;
   readonly sha256: string;
   /** Check and write of the chunk (block pool): resolves once it is checked and written, or with the problem. */
   readonly done: Promise<BlockResult>;
@@ -113,6 +126,8 @@ export async function receiveUpload(
   const hasher = new TensorSetHasher(infos);
   let received = 0;
   let blockAligned = true;
+  // The norms' cell sums, filled as chunks settle (null once unknown: see ReceivedUpdate.sumOfSquares).
+  let cellSums: Float64Array | null = !admission.masked && header.resumeOffset === 0 ? new Float64Array(Math.ceil(total / CELL_BYTES)) : null;
   let blocks: string[] = [];
   const resumeFrom = header.resumeOffset;
   if (resumeFrom > 0) {
@@ -151,6 +166,10 @@ export async function receiveUpload(
     if (r.kind === 'non-finite') throw invalid(`${who}: non-finite value at element ${(f.offset >> 2) + r.index}`);
     if (r.kind === 'sha-mismatch') throw invalid(`${who}: chunk at offset ${f.offset} (block ${Math.floor(f.offset / DIGEST_BLOCK_BYTES)}) fails its SHA-256 check`);
     if (r.kind === 'io') throw Object.assign(new Error(`writing ${partial} at data byte ${f.offset}: ${r.message}`), { code: r.code });
+    if (cellSums) {
+      if (r.cells && f.cells) cellSums.set(r.cells, f.offset / CELL_BYTES);
+      else cellSums = null;
+    }
     if (f.logBlock) await blockLog.write(`${f.sha256}\n`);
     // Flush as the upload goes (on the thread pool, not awaited here): the fsync before the
     // update is accepted then has only the last few blocks to write, instead of the whole update.
@@ -182,10 +201,13 @@ export async function receiveUpload(
         blockAligned = false;
         hasher.update(c.data); // before the pool takes the bytes
       }
+      // Cell sums for a chunk that starts a cell and ends one (or the update).
+      const cells = cellSums !== null && c.offset % CELL_BYTES === 0 && (length % CELL_BYTES === 0 || received + length === total);
+      if (!cells) cellSums = null;
       // The chunk's buffer moves to the worker (a message buffer of its own from grpc-js): c.data is not used after this.
-      const done = pool.run({ data: c.data, sha256: c.sha256, finite: !admission.masked, fd: fh.fd, position: pos }, transferChunks);
+      const done = pool.run({ data: c.data, sha256: c.sha256, finite: !admission.masked, fd: fh.fd, position: pos, cells }, transferChunks);
       outstanding.add(done);
-      const f: InFlight = { offset: c.offset, sha256: c.sha256, done, logBlock: isBlock && length === DIGEST_BLOCK_BYTES };
+      const f: InFlight = { offset: c.offset, cells, sha256: c.sha256, done, logBlock: isBlock && length === DIGEST_BLOCK_BYTES };
       chain = chain.then(() => settle(f));
       chain.catch(() => undefined); // observed through `window` and the final await
       window.push(chain);
@@ -204,7 +226,8 @@ export async function receiveUpload(
     if (digest !== header.digest) throw invalid(`${who}: digest mismatch (announced ${header.digest}, content ${digest})`);
     await fh.sync();
     ok = true;
-    return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received } };
+    const sums = cellSums as Float64Array | null; // (assigned in settle)
+    return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received, ...(sums ? { sumOfSquares: foldCellSums(sums) } : {}) } };
   } catch (err) {
     // A refused update leaves nothing; a stream that broke or went quiet keeps its verified
     // blocks for a resume (the round engine removes what is still there when the round closes).
@@ -338,6 +361,8 @@ interface RangeTransfer {
   failure: Error | null;
   /** The stream whose block completed the update: it verifies the digest and returns the update. */
   finisher: object | null;
+  /** The norms' cell sums of the blocks verified here (null when some block was not summed here). */
+  cells: Float64Array | null;
 }
 
 const rangeTransfers = new Map<string, Promise<RangeTransfer>>();
@@ -359,7 +384,7 @@ async function openRangeTransfer(spoolPath: string, head: Buffer, total: number)
     await fh.close();
     throw e;
   });
-  return { head, fh, log, hashes, remaining: count - kept, resumed: kept > 0, refs: 0, closed: false, failure: null, finisher: null };
+  return { head, fh, log, hashes, remaining: count - kept, resumed: kept > 0, refs: 0, closed: false, failure: null, finisher: null, cells: kept > 0 ? null : new Float64Array(Math.ceil(total / CELL_BYTES)) };
 }
 
 /**
@@ -414,6 +439,10 @@ async function receiveRange(
     if (r.kind === 'sha-mismatch') throw invalid(`${who}: block ${i} (offset ${i * B}) fails its SHA-256 check`);
     if (r.kind === 'io') throw Object.assign(new Error(`writing ${partial} at data byte ${i * B}: ${r.message}`), { code: r.code });
     if (t.hashes[i] !== null) return; // the same block came twice (overlapping ranges): counted once
+    if (t.cells) {
+      if (r.cells) t.cells.set(r.cells, (i * B) / CELL_BYTES);
+      else t.cells = null;
+    }
     t.hashes[i] = sha256;
     if (--t.remaining === 0) t.finisher = me;
     await t.log.write(`${i} ${sha256}\n`);
@@ -436,7 +465,7 @@ async function receiveRange(
       if (!/^[0-9a-f]{64}$/.test(c.sha256)) throw invalid(`${who}: block ${i} has a malformed SHA-256`);
       min = c.offset + length;
       if (t.hashes[i] !== null) continue; // verified already: nothing to check or write
-      const done = pool.run({ data: c.data, sha256: c.sha256, finite: !admission.masked, fd: t.fh.fd, position: head.length + c.offset }, transferChunks);
+      const done = pool.run({ data: c.data, sha256: c.sha256, finite: !admission.masked, fd: t.fh.fd, position: head.length + c.offset, cells: !admission.masked && t.cells !== null }, transferChunks);
       outstanding.add(done);
       chain = chain.then(() => settle(i, c.sha256, done));
       chain.catch(() => undefined);
@@ -457,7 +486,7 @@ async function receiveRange(
     if (digest !== header.digest) throw invalid(`${who}: digest mismatch (announced ${header.digest}, content ${digest})`);
     await t.fh.sync();
     ok = true;
-    return { admission, update: { header, infos, digest, path, bytes: total } };
+    return { admission, update: { header, infos, digest, path, bytes: total, ...(t.cells ? { sumOfSquares: foldCellSums(t.cells) } : {}) } };
   } catch (err) {
     const refused = err instanceof RejectError && err !== interrupted && err.code !== grpcStatus.DEADLINE_EXCEEDED;
     if (refused && !t.failure) t.failure = err;

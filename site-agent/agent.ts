@@ -385,9 +385,12 @@ export class SiteAgent {
         epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: t.seed, strategyParams: { ...t.strategyParams },
         onProgress: (f, msg) => this.status(task.taskId, 'running', (i + f) / n, `${ref.model}: ${msg}`),
       });
-      const delta = new Float32Array(global.set.data.length);
       const w = result.weights.data;
       const g = global.set.data;
+      // The update (trained minus global) is computed in the trained weights' own array: it is not
+      // used afterwards, and a model-sized allocation per round is spared (LocalTrainResult). Not
+      // when a trainer handed back memory it shares with the global model.
+      const delta = w.buffer !== g.buffer && w.length === g.length ? w : new Float32Array(g.length);
       for (let k = 0; k < delta.length; k++) delta[k] = w[k]! - g[k]!;
       let update: TensorSet = { infos: global.set.infos, data: delta };
       const metrics: Record<string, number> = { ...result.metrics, train_seconds: (Date.now() - started) / 1000 };

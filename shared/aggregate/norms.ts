@@ -2,14 +2,54 @@
 import type { UpdateReader } from './reader.js';
 import { DEFAULT_BLOCK_ELEMS, forEachBlock } from './weighted-sum.js';
 
-/** sum_i x[i]^2 in float64 over [from, to), in index order. */
-export function sumOfSquares(x: Float32Array, from = 0, to = x.length): number {
-  let s = 0;
-  for (let i = from; i < to; i++) {
-    const v = x[i]!;
-    s += v * v;
+/**
+ * Elements per cell of the norms' summation grid (64 KiB of float32). Every sum of squares here
+ * is computed in one order, whatever the chunking of the data: each cell of NORM_CELL_ELEMS
+ * elements (counted from element 0) is summed in float64 with four interleaved partial sums
+ * (element j of the cell into sum j mod 4, combined as (s0 + s1) + (s2 + s3)), and the cells'
+ * sums are added in order from 0. So the coordinator can sum an update's cells on its check
+ * threads as the blocks arrive (block-check.ts) and `fl audit replay` gets the identical norm by
+ * reading the spooled file (updateNorms): the same float64 operations in the same order.
+ */
+export const NORM_CELL_ELEMS = 16384;
+
+/** The sums of squares of x's cells [0, CELL), [CELL, 2 CELL), ... (the last may be partial), appended to `out`. */
+export function cellSumsOfSquares(x: Float32Array, out: number[] = []): number[] {
+  for (let c = 0; c < x.length; c += NORM_CELL_ELEMS) {
+    const end = Math.min(x.length, c + NORM_CELL_ELEMS);
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let i = c;
+    for (; i + 4 <= end; i += 4) {
+      const a = x[i]!;
+      const b = x[i + 1]!;
+      const d = x[i + 2]!;
+      const e = x[i + 3]!;
+      s0 += a * a;
+      s1 += b * b;
+      s2 += d * d;
+      s3 += e * e;
+    }
+    if (i < end) { const v = x[i++]!; s0 += v * v; }
+    if (i < end) { const v = x[i++]!; s1 += v * v; }
+    if (i < end) { const v = x[i++]!; s2 += v * v; }
+    out.push((s0 + s1) + (s2 + s3));
   }
+  return out;
+}
+
+/** The cells' sums added in order (the grid's total). */
+export function foldCellSums(cells: ArrayLike<number>): number {
+  let s = 0;
+  for (let k = 0; k < cells.length; k++) s += cells[k]!;
   return s;
+}
+
+/** sum_i x[i]^2 in float64, on the grid of NORM_CELL_ELEMS (see there). */
+export function sumOfSquares(x: Float32Array): number {
+  return foldCellSums(cellSumsOfSquares(x));
 }
 
 export function l2Norm(x: Float32Array): number {
@@ -17,33 +57,78 @@ export function l2Norm(x: Float32Array): number {
 }
 
 /**
- * Incremental L2 norm for data arriving in chunks (e.g. on receipt of an upload). The result is
- * identical to l2Norm of the whole array whatever the chunking (same float64 order).
+ * Incremental sum of squares for data arriving in chunks (any lengths, in order): identical to
+ * sumOfSquares of the whole array (the grid's cells continue across chunks).
  */
 export class L2NormAccumulator {
-  private s = 0;
+  private total = 0;
+  private readonly s = [0, 0, 0, 0];
+  /** Elements of the current cell seen so far. */
+  private fill = 0;
+
   add(chunk: Float32Array): this {
-    let s = this.s;
-    for (let i = 0; i < chunk.length; i++) {
-      const v = chunk[i]!;
-      s += v * v;
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      const take = Math.min(n - i, NORM_CELL_ELEMS - this.fill);
+      const s = this.s;
+      let j = this.fill;
+      const end = i + take;
+      // One element at a time until the position in the cell is a multiple of 4, then by fours.
+      while (i < end && (j & 3) !== 0) { const v = chunk[i++]!; s[j & 3]! += v * v; j++; }
+      let s0 = s[0]!;
+      let s1 = s[1]!;
+      let s2 = s[2]!;
+      let s3 = s[3]!;
+      for (; i + 4 <= end; i += 4, j += 4) {
+        const a = chunk[i]!;
+        const b = chunk[i + 1]!;
+        const d = chunk[i + 2]!;
+        const e = chunk[i + 3]!;
+        s0 += a * a;
+        s1 += b * b;
+        s2 += d * d;
+        s3 += e * e;
+      }
+      s[0] = s0;
+      s[1] = s1;
+      s[2] = s2;
+      s[3] = s3;
+      while (i < end) { const v = chunk[i++]!; s[j & 3]! += v * v; j++; }
+      this.fill = j;
+      if (this.fill === NORM_CELL_ELEMS) {
+        this.total += (s[0]! + s[1]!) + (s[2]! + s[3]!);
+        s.fill(0);
+        this.fill = 0;
+      }
     }
-    this.s = s;
     return this;
   }
+
   get sumOfSquares(): number {
-    return this.s;
+    const s = this.s;
+    return this.fill > 0 ? this.total + ((s[0]! + s[1]!) + (s[2]! + s[3]!)) : this.total;
   }
+
   get norm(): number {
-    return Math.sqrt(this.s);
+    return Math.sqrt(this.sumOfSquares);
   }
 }
 
-/** L2 norm of every update (one streamed pass over all of them; NaN when an update holds a NaN). */
+/**
+ * L2 norm of every update (NaN when an update holds a NaN). An update whose sum of squares is
+ * known from its receipt (UpdateReader.sumOfSquares, same grid) is not read again; the others are
+ * read in one streamed pass.
+ */
 export async function updateNorms(readers: readonly UpdateReader[], length: number, blockElems = DEFAULT_BLOCK_ELEMS): Promise<number[]> {
-  const acc = readers.map(() => new L2NormAccumulator());
-  await forEachBlock(readers, length, (_start, _len, blocks) => {
-    for (let k = 0; k < blocks.length; k++) acc[k]!.add(blocks[k]!);
-  }, blockElems);
-  return acc.map((a) => a.norm);
+  const sums = readers.map((r) => r.sumOfSquares);
+  const todo = readers.flatMap((r, k) => (r.sumOfSquares === undefined ? [k] : []));
+  if (todo.length > 0) {
+    const acc = todo.map(() => new L2NormAccumulator());
+    await forEachBlock(todo.map((k) => readers[k]!), length, (_start, _len, blocks) => {
+      for (let k = 0; k < blocks.length; k++) acc[k]!.add(blocks[k]!);
+    }, blockElems);
+    todo.forEach((k, i) => (sums[k] = acc[i]!.sumOfSquares));
+  }
+  return sums.map((s) => Math.sqrt(s!));
 }

@@ -10,12 +10,18 @@ export interface UpdateReader {
   /** Reads elements [start, start + out.length) into `out`. */
   read(start: number, out: Float32Array): Promise<void>;
   close?(): Promise<void>;
+  /**
+   * The update's sum of squares when it is already known (computed by the coordinator from the
+   * very bytes it verified and spooled, on the grid of norms.ts): its norm is then not read again.
+   */
+  readonly sumOfSquares?: number;
 }
 
 export interface UpdateMeta {
   readonly id: string;
   readonly site: string;
   readonly numExamples: number;
+  readonly sumOfSquares?: number;
 }
 
 export function memoryUpdateReader(data: Float32Array, meta: UpdateMeta): UpdateReader {

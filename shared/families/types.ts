@@ -46,7 +46,10 @@ export interface LocalTrainRequest {
 }
 
 export interface LocalTrainResult {
-  /** The locally trained weights (same spec as `global`). */
+  /**
+   * The locally trained weights (same spec as `global`), in an array of their own: the site agent
+   * turns them into the update (trained minus global) in place.
+   */
   readonly weights: TensorSet;
   readonly numExamples: number;
   /** e.g. train_loss, val_loss, val_auc, val_n */

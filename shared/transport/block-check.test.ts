@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { firstNonFinite, checkAndWrite } from './block-check.js';
+import { cellSumsOfSquares } from '../aggregate/norms.js';
 import { BlockPool } from './block-pool.js';
 
 /** The reference: the first index whose float32 value Number.isFinite rejects. */
@@ -174,5 +175,27 @@ describe('the shared upload pool', () => {
     rmSync(dirname(file), { recursive: true, force: true });
     expect(r.signal).toBeNull();
     expect(r.stdout.trim(), r.stderr).toMatch(/^ok [2-4]$/);
+  });
+});
+
+describe('cell sums of squares at receipt', () => {
+  it('returns the norms grid cell sums of a chunk (aligned or not) and still names the first non-finite value', () => {
+    const f = Float32Array.from({ length: 40_000 }, (_, i) => Math.sin(i) * 0.1);
+    const bytes = new Uint8Array(f.buffer);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const r = checkAndWrite({ data: bytes, sha256: sha, finite: true, fd: -1, position: 0, cells: true }, scratch);
+    expect(r).toEqual({ kind: 'ok', cells: cellSumsOfSquares(f) });
+    const backing = new Uint8Array(bytes.length + 1);
+    backing.set(bytes, 1);
+    expect(checkAndWrite({ data: backing.subarray(1), sha256: sha, finite: true, fd: -1, position: 0, cells: true }, scratch)).toEqual(r);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const g = Float32Array.from(f);
+      g[33_333] = bad;
+      const gb = new Uint8Array(g.buffer);
+      expect(checkAndWrite({ data: gb, sha256: createHash('sha256').update(gb).digest('hex'), finite: true, fd: -1, position: 0, cells: true }, scratch))
+        .toEqual({ kind: 'non-finite', index: 33_333 });
+    }
+    // Masked ring bytes: no finiteness, no sums.
+    expect(checkAndWrite({ data: bytes, sha256: sha, finite: false, fd: -1, position: 0, cells: true }, scratch)).toEqual({ kind: 'ok' });
   });
 });

@@ -3,6 +3,7 @@
 // check the chunk's SHA-256, and only then write it at its offset in the spool file.
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
+import { cellSumsOfSquares } from '../aggregate/norms.js';
 
 /**
  * Index of the first non-finite float32 in raw little-endian bytes, or -1. A float32 is NaN or
@@ -38,24 +39,37 @@ export interface BlockJob {
   /** Spool file descriptor and byte position to write the chunk at once it checks out; fd < 0: no write. */
   readonly fd: number;
   readonly position: number;
+  /**
+   * Also return the sums of squares of the chunk's cells (norms.ts grid; the chunk must start a
+   * cell). They double as the finiteness check: a cell's sum is finite exactly when its values are
+   * (a float32 squared cannot overflow a float64).
+   */
+  readonly cells?: boolean;
 }
 
 /** `ok`: hashed, matched, written. Otherwise the first problem found (nothing was written). */
 export type BlockResult =
-  | { readonly kind: 'ok' }
+  | { readonly kind: 'ok'; readonly cells?: number[] }
   | { readonly kind: 'non-finite'; readonly index: number }
   | { readonly kind: 'sha-mismatch'; readonly actual: string }
   | { readonly kind: 'io'; readonly code: string; readonly message: string };
 
 /** Checks one chunk and writes it; synchronous (run it on a worker thread, or accept the blocking). */
 export function checkAndWrite(job: BlockJob, scratch: Uint32Array): BlockResult {
-  if (job.finite) {
+  let cells: number[] | undefined;
+  if (job.finite && job.cells) {
+    cells = cellSumsOfSquares(floatsOf(job.data, scratch));
+    if (!cells.every(Number.isFinite)) {
+      const bad = firstNonFinite(job.data, scratch);
+      if (bad >= 0) return { kind: 'non-finite', index: bad };
+    }
+  } else if (job.finite) {
     const bad = firstNonFinite(job.data, scratch);
     if (bad >= 0) return { kind: 'non-finite', index: bad };
   }
   const actual = createHash('sha256').update(job.data).digest('hex');
   if (actual !== job.sha256) return { kind: 'sha-mismatch', actual };
-  if (job.fd < 0) return { kind: 'ok' };
+  if (job.fd < 0) return cells ? { kind: 'ok', cells } : { kind: 'ok' };
   try {
     let done = 0;
     while (done < job.data.length) {
@@ -67,5 +81,14 @@ export function checkAndWrite(job: BlockJob, scratch: Uint32Array): BlockResult 
     const e = err as NodeJS.ErrnoException;
     return { kind: 'io', code: typeof e.code === 'string' ? e.code : 'EIO', message: e.message };
   }
-  return { kind: 'ok' };
+  return cells ? { kind: 'ok', cells } : { kind: 'ok' };
+}
+
+/** The bytes as float32 values (little-endian): a view when they are 4-aligned, else a copy in `scratch`. */
+function floatsOf(bytes: Uint8Array, scratch: Uint32Array): Float32Array {
+  const n = bytes.length >> 2;
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  if (scratch.length < n) throw new RangeError(`sums of squares: scratch of ${scratch.length} words for ${n}`);
+  new Uint8Array(scratch.buffer, scratch.byteOffset, n * 4).set(bytes.subarray(0, n * 4));
+  return new Float32Array(scratch.buffer, scratch.byteOffset, n);
 }

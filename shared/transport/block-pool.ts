@@ -25,6 +25,7 @@ export interface ToBlockWorker {
   readonly finite: boolean;
   readonly fd: number;
   readonly position: number;
+  readonly cells?: boolean;
 }
 
 function workerPath(): string | null {
@@ -106,7 +107,7 @@ export class BlockPool {
     const id = ++this.seq;
     const msg: ToBlockWorker = {
       id, buffer: data.buffer as ArrayBuffer, byteOffset: data.byteOffset, length: data.length,
-      sha256: job.sha256, finite: job.finite, fd: job.fd, position: job.position,
+      sha256: job.sha256, finite: job.finite, fd: job.fd, position: job.position, ...(job.cells ? { cells: true } : {}),
     };
     return new Promise<BlockResult>((resolve, reject) => {
       this.pending.set(id, { slot, resolve, reject });

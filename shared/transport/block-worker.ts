@@ -25,7 +25,7 @@ function release(buffer: ArrayBuffer): void {
 parentPort!.on('message', (m: ToBlockWorker) => {
   let result: BlockResult;
   try {
-    result = checkAndWrite({ data: new Uint8Array(m.buffer, m.byteOffset, m.length), sha256: m.sha256, finite: m.finite, fd: m.fd, position: m.position }, scratch);
+    result = checkAndWrite({ data: new Uint8Array(m.buffer, m.byteOffset, m.length), sha256: m.sha256, finite: m.finite, fd: m.fd, position: m.position, ...(m.cells ? { cells: true } : {}) }, scratch);
   } catch (err) {
     result = { kind: 'io', code: 'EIO', message: (err as Error).message };
   }
