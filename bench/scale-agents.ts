@@ -15,10 +15,14 @@ export class SleepTrainer implements Trainer {
   }
   async train(req: TrainRequest): Promise<TrainResult> {
     await new Promise((r) => setTimeout(r, TRAIN_MS));
+    // New weights in an array of their own: a copy of the global model with every 64th value moved
+    // by the site's offset. The simulated sites share this machine's cores with the coordinator, so
+    // their made-up arithmetic is kept small (a full pass over the model cost each site ~10 ms a
+    // round); everything the agent does with the weights (update, digest, upload) runs in full.
     const g = req.global.data;
-    const data = new Float32Array(g.length);
+    const data = g.slice();
     const offset = this.offset;
-    for (let i = 0; i < g.length; i++) data[i] = g[i]! + offset;
+    for (let i = 0; i < data.length; i += 64) data[i] = data[i]! + offset;
     return { weights: { infos: req.global.infos, data }, numExamples: 50, metrics: { train_loss: 0.5 } };
   }
   async evaluate(_req: EvaluateRequest): Promise<ScoredCase[]> {
