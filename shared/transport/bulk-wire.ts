@@ -16,6 +16,7 @@
 // without `fl-bulk-accept`.
 import type { Duplex } from 'node:stream';
 import { MAX_CHUNK_BYTES, type WireChunk } from './chunks.js';
+import { releaseBuffer } from './release-buffers.js';
 
 export const BULK_MAGIC = Buffer.from('FLBULK1\n', 'latin1');
 export const BULK_TOKEN_BYTES = 32;
@@ -81,7 +82,11 @@ export class BlockReader implements AsyncIterable<WireChunk> {
 
   constructor(private readonly sock: Duplex, leftover?: Buffer) {
     if (leftover && leftover.length > 0) this.push(leftover);
-    sock.on('data', (d: Buffer) => this.push(d));
+    sock.on('data', (d: Buffer) => {
+      this.push(d);
+      // The read's bytes are copied into blocks (or dropped): its memory goes now, not at a collection.
+      releaseBuffer(d);
+    });
     sock.once('end', () => this.finish(null));
     sock.once('close', () => this.finish(null));
     sock.once('error', (e: Error) => this.finish(e));
