@@ -211,8 +211,8 @@ async function receivePathAlone(set: TensorSet, dir: string, digest: string): Pr
 }
 
 /**
- * The work every accepted byte needs at the coordinator, alone: each 1 MiB block's finiteness check,
- * SHA-256 and spool write (block-check.ts, in-process on this thread), then fsync. CPU ms per upload.
+ * The work every accepted byte needs at the coordinator, alone: each 1 MiB block's sums of squares
+ * (its norm, which is also the finiteness check), SHA-256 and spool write (block-check.ts, in-process on this thread), then fsync. CPU ms per upload.
  */
 function checksAlone(set: TensorSet, dir: string, digest: string): number {
   const bytes = new Uint8Array(set.data.buffer, set.data.byteOffset, set.data.byteLength);
@@ -223,7 +223,7 @@ function checksAlone(set: TensorSet, dir: string, digest: string): number {
   const c0 = process.cpuUsage();
   try {
     for (const v of chunkViews(bytes, 1 << 20)) {
-      const r = checkAndWrite({ data: v.data, sha256: known?.[v.offset / (1 << 20)] ?? sha256Hex(v.data), finite: true, fd, position: v.offset }, scratch);
+      const r = checkAndWrite({ data: v.data, sha256: known?.[v.offset / (1 << 20)] ?? sha256Hex(v.data), finite: true, fd, position: v.offset, cells: true }, scratch);
       if (r.kind !== 'ok') throw new Error(`checks alone: block at ${v.offset}: ${r.kind}`);
     }
     fsyncSync(fd);
@@ -343,13 +343,13 @@ export const transportBench: Bench = {
       console.log(`with mutual TLS (as deployed): raw TLS ${describe(tls!)} MB/s (${cpuOf('raw TLS').toFixed(0)} ms of CPU); bytes on the call ${describe(callTls!)} MB/s (ratio ${ratio(callTls!, tls!).value.toFixed(2)}); ` +
         `bulk channel ${describe(bulkTls!)} MB/s (ratio ${rt.value.toFixed(2)}, range ${rt.low.toFixed(2)}-${rt.high.toFixed(2)}; ${cpuOf('bulk channel, mTLS').toFixed(0)} ms of CPU)`);
       const ceiling = ratio(local!, tcp!);
-      console.log(`receive path alone (the site's chunk message encoding, then the coordinator's finiteness and SHA-256 checks and spool writes on its block pool, fsync, size check, rename; no network): ` +
+      console.log(`receive path alone (the site's chunk message encoding, then the coordinator's sums of squares (norm and finiteness), SHA-256 checks and spool writes on its block pool, fsync, size check, rename; no network): ` +
         `${describe(local!)} MB/s (ratio to raw TCP ${ceiling.value.toFixed(2)}; ${cpuOf('receive path alone').toFixed(0)} ms of CPU); bulk upload / receive path alone ${ratio(viaBulk!, local!).value.toFixed(2)}; 1-minute load average ${loadavg()[0]!.toFixed(2)}`);
       wanCase();
       const checks = median(Array.from({ length: 3 }, () => checksAlone(set, dir, digest)));
-      console.log(`the checks alone (finiteness, SHA-256 and spool write of each 1 MiB block, fsync; one thread, no transfer): ${checks.toFixed(0)} ms of CPU per 80 MB (median of 3)`);
+      console.log(`the checks alone (sums of squares, SHA-256 and spool write of each 1 MiB block, fsync; one thread, no transfer): ${checks.toFixed(0)} ms of CPU per 80 MB (median of 3)`);
       const why = r.value >= 0.5 ? '' : `; not met in this run: the bulk upload needs ${cpuOf('bulk channel').toFixed(0)} ms of CPU per 80 MB against raw TCP's ${cpuOf('raw TCP').toFixed(0)}: ` +
-        `the checks every accepted byte needs (${checks.toFixed(0)} ms: finiteness, SHA-256, spool write; then fsync) cost more than plain loopback TCP moving the bytes, so even without any network ` +
+        `the checks every accepted byte needs (${checks.toFixed(0)} ms: sums of squares for the norm and finiteness, SHA-256, spool write; then fsync) cost more than plain loopback TCP moving the bytes, so even without any network ` +
         `the receive path alone reaches only ${ceiling.value.toFixed(2)} of raw TCP here; with ${coresOf('bulk channel').toFixed(2)} of ${cores} cores busy the rate follows the CPU left by other work (load ${loadavg()[0]!.toFixed(2)}); ` +
         `over mutual TLS, as deployed, where the wire itself costs CPU, the same upload reaches ${rt.value.toFixed(2)} of raw TLS; what would close it on plain TCP: more cores for the check threads (the pool uses up to 4)`;
       console.log(`transport: ${viaBulk!.median.toFixed(0)} MB/s upload (bytes on the bulk channel beside the gRPC call), raw TCP ${tcp!.median.toFixed(0)} MB/s, ratio ${r.value.toFixed(2)} ` +
