@@ -1,9 +1,11 @@
 // Secure aggregation in a real study: an in-process coordinator and n in-process site agents (a
 // fake trainer: delta = site offset + a site-specific wave, |delta| < 0.04) over real gRPC on
 // loopback, a 10 MB model, 2 rounds, with and without secure aggregation, the two alternating
-// (harness.ts). Every agent reaches the coordinator through a byte-counting TCP relay, so the
+// (harness.ts). Every agent reaches the coordinator through byte-counting TCP relays - one for the
+// gRPC port, one for the bulk channel's port (the coordinator advertises the relay's), so the
 // bytes on the wire are everything TCP carried (HTTP/2 and gRPC framing, the session messages,
-// the key set-up and unmasking phases, the model downloads and the uploads), per site and round.
+// the key set-up and unmasking phases, the model downloads and the uploads, whichever of the two
+// ports they used), per site and round.
 // Reported per n: round time (round 2: the first round also warms up connections), wire bytes,
 // and the largest difference between the secure-aggregation global model and plain FedAvg's
 // against the stated quantisation bound (per round; two rounds here).
@@ -73,6 +75,15 @@ async function countingRelay(port: number): Promise<{ port: number; up: () => nu
   };
 }
 
+/** A port nothing listens on at the moment (the bulk channel's, chosen before the coordinator starts). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 interface StudyRun {
   roundMs: number;
   bytesPerSiteRound: number;
@@ -93,11 +104,18 @@ async function runStudy(n: number, secure: boolean): Promise<StudyRun> {
     coordinator: { listen: '127.0.0.1:0', data_dir: dir, insecure: true },
   });
   const initial: TensorSet = { infos: [{ name: 'w', shape: [L], dtype: 'float32' }], data: new Float32Array(L) };
+  // Model bytes travel on the bulk channel: its port is relayed (and counted) too.
+  const bulkPort = await freePort();
+  const bulkRelay = await countingRelay(bulkPort);
+  file.coordinator.bulk_port = bulkPort;
+  file.coordinator.bulk_advertised_port = bulkRelay.port;
   const h = await startCoordinator(file, { log, initialModels: async () => new Map([['m', initial]]) });
   const relay = await countingRelay(h.port);
+  const up = () => relay.up() + bulkRelay.up();
+  const down = () => relay.down() + bulkRelay.down();
   let mark: { up: number; down: number } | null = null;
   const unsubscribe = h.events.subscribe((e) => {
-    if (e.type === 'round_completed' && e.round === ROUNDS - 1) mark = { up: relay.up(), down: relay.down() };
+    if (e.type === 'round_completed' && e.round === ROUNDS - 1) mark = { up: up(), down: down() };
   });
   const agents = sites.map((site, k) => {
     const handler = secure ? new SiteSecAgg({ studyId: 'sab', siteId: site, examples: () => 40 + 5 * k }) : null;
@@ -116,13 +134,14 @@ async function runStudy(n: number, secure: boolean): Promise<StudyRun> {
     const m = mark ?? { up: 0, down: 0 };
     return {
       roundMs: last.ended - last.started,
-      bytesPerSiteRound: (relay.up() - m.up + relay.down() - m.down) / n,
+      bytesPerSiteRound: (up() - m.up + down() - m.down) / n,
       global: h.store.get('m').set.data,
     };
   } finally {
     unsubscribe();
     for (const a of agents) a.shutdown();
     await relay.close();
+    await bulkRelay.close();
     await h.close();
     rmSync(dir, { recursive: true, force: true });
   }

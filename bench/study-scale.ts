@@ -43,6 +43,8 @@ const ROUNDS = 3;
 const AGENT_PROCS = availableParallelism(); // the first is a warm-up (connections, first allocations) and is not counted
 
 interface StudyRun {
+  /** Heap + buffers still held once the study is over, after a full collection, over the idle coordinator's (MB; null without --expose-gc). */
+  retainedMB: number | null;
   overheadMs: number;
   cpuMsPerRound: number;
   heapMB: number;
@@ -97,12 +99,20 @@ async function runStudy(sites: number, children: number): Promise<StudyRun> {
     const outcome = await h.done;
     const cpu = process.cpuUsage(cpuFrom ?? undefined);
     clearInterval(timer);
+    // What the coordinator still holds for these sites once the study is over (a leak per site would show here).
+    let retainedMB: number | null = null;
+    if (globalThis.gc) {
+      globalThis.gc();
+      const after = process.memoryUsage();
+      retainedMB = (after.heapUsed + after.arrayBuffers - base.heapUsed - base.arrayBuffers) / 1e6;
+    }
     unsubscribe();
     const childCpuMs = (await exited).reduce((a, b) => a + b, 0);
     if (outcome.state !== 'completed') throw new Error(`study-scale: the ${sites}-site study ended ${outcome.state}: ${outcome.reason ?? ''}`);
     // All sites train concurrently for TRAIN_MS; the rest of the round is protocol and aggregation.
     const durations = outcome.rounds.map((r) => r.ended - r.started).slice(1);
     return {
+      retainedMB,
       overheadMs: durations.reduce((a, b) => a + b, 0) / durations.length - TRAIN_MS,
       cpuMsPerRound: (cpu.user + cpu.system) / 1000 / durations.length,
       heapMB: (peakHeap - base.heapUsed - base.arrayBuffers) / 1e6,
@@ -149,19 +159,22 @@ export const studyScaleBench: Bench = {
         heap: summary('heap', rs.map((r) => r.heapMB)),
         rss: summary('rss', rs.map((r) => r.rssMB)),
         agentCpu: summary('agent cpu', rs.map((r) => r.agentCpuMsPerRound)),
+        retained: rs.every((r) => r.retainedMB !== null) ? summary('retained', rs.map((r) => r.retainedMB!)) : null,
         split: rs.map((r) => r.peakSplit).join('; '),
       };
     });
     for (const r of rows) {
       console.log(`${r.n} sites: round overhead ${describe(r.overhead)} ms, coordinator CPU ${describe(r.cpu)} ms per round, ` +
-        `heap+buffers growth ${describe(r.heap)} MB (at the peak: ${r.split}), RSS growth ${describe(r.rss)} MB; agents' CPU ${describe(r.agentCpu)} ms per round ` +
+        `heap+buffers growth ${describe(r.heap)} MB (at the peak: ${r.split}), RSS growth ${describe(r.rss)} MB, ` +
+        `${r.retained ? `retained after the study ${describe(r.retained)} MB` : 'retained after the study not measured (run with node --expose-gc)'}; agents' CPU ${describe(r.agentCpu)} ms per round ` +
         `(${procs === 1 ? 'all agents in one child process' : `agents spread over ${procs} child processes`}; coordinator CPU ${(r.cpu.median / r.n).toFixed(1)} ms per site per round)`);
     }
     const first = rows[0]!;
     const last = rows[rows.length - 1]!;
     const added = last.n - first.n;
     const perSite = (a: Summary, b: Summary) => (added > 0 ? (b.median - a.median) / added : 0);
-    console.log(`per added site (${first.n} -> ${last.n}): heap+buffers ${perSite(first.heap, last.heap).toFixed(2)} MB, RSS ${perSite(first.rss, last.rss).toFixed(2)} MB, ` +
+    const retainedPerSite = first.retained && last.retained ? `, retained after the study ${perSite(first.retained, last.retained).toFixed(2)} MB` : '';
+    console.log(`per added site (${first.n} -> ${last.n}): heap+buffers ${perSite(first.heap, last.heap).toFixed(2)} MB, RSS ${perSite(first.rss, last.rss).toFixed(2)} MB${retainedPerSite}, ` +
       `coordinator CPU ${perSite(first.cpu, last.cpu).toFixed(1)} ms per round, round overhead ${perSite(first.overhead, last.overhead).toFixed(0)} ms ` +
       `(the agents of all sites share this machine's cores with the coordinator: their hashing and encoding is in the round time, not in the coordinator's CPU)`);
     const ratio = last.heap.median / first.heap.median;
