@@ -13,29 +13,45 @@ import { DEFAULT_BLOCK_ELEMS, forEachBlock } from './weighted-sum.js';
  */
 export const NORM_CELL_ELEMS = 16384;
 
+/**
+ * Adds the squares of x[i..end) to the four partial sums `s`, the first element going to
+ * s[phase & 3] and each next one to the next sum (the one loop every sum of squares here runs).
+ */
+function addSquares(x: Float32Array, i: number, end: number, s: number[], phase: number): void {
+  let j = phase;
+  // One element at a time until the position is a multiple of 4, then by fours, then the rest.
+  while (i < end && (j & 3) !== 0) { const v = x[i++]!; s[j & 3]! += v * v; j++; }
+  let s0 = s[0]!;
+  let s1 = s[1]!;
+  let s2 = s[2]!;
+  let s3 = s[3]!;
+  for (; i + 4 <= end; i += 4, j += 4) {
+    const a = x[i]!;
+    const b = x[i + 1]!;
+    const d = x[i + 2]!;
+    const e = x[i + 3]!;
+    s0 += a * a;
+    s1 += b * b;
+    s2 += d * d;
+    s3 += e * e;
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  while (i < end) { const v = x[i++]!; s[j & 3]! += v * v; j++; }
+}
+
+/** A cell's total from its four partial sums. */
+const cellTotal = (s: readonly number[]) => (s[0]! + s[1]!) + (s[2]! + s[3]!);
+
 /** The sums of squares of x's cells [0, CELL), [CELL, 2 CELL), ... (the last may be partial), appended to `out`. */
 export function cellSumsOfSquares(x: Float32Array, out: number[] = []): number[] {
+  const s = [0, 0, 0, 0];
   for (let c = 0; c < x.length; c += NORM_CELL_ELEMS) {
-    const end = Math.min(x.length, c + NORM_CELL_ELEMS);
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let i = c;
-    for (; i + 4 <= end; i += 4) {
-      const a = x[i]!;
-      const b = x[i + 1]!;
-      const d = x[i + 2]!;
-      const e = x[i + 3]!;
-      s0 += a * a;
-      s1 += b * b;
-      s2 += d * d;
-      s3 += e * e;
-    }
-    if (i < end) { const v = x[i++]!; s0 += v * v; }
-    if (i < end) { const v = x[i++]!; s1 += v * v; }
-    if (i < end) { const v = x[i++]!; s2 += v * v; }
-    out.push((s0 + s1) + (s2 + s3));
+    s.fill(0);
+    addSquares(x, c, Math.min(x.length, c + NORM_CELL_ELEMS), s, 0);
+    out.push(cellTotal(s));
   }
   return out;
 }
@@ -67,38 +83,14 @@ export class L2NormAccumulator {
   private fill = 0;
 
   add(chunk: Float32Array): this {
-    let i = 0;
-    const n = chunk.length;
-    while (i < n) {
-      const take = Math.min(n - i, NORM_CELL_ELEMS - this.fill);
-      const s = this.s;
-      let j = this.fill;
-      const end = i + take;
-      // One element at a time until the position in the cell is a multiple of 4, then by fours.
-      while (i < end && (j & 3) !== 0) { const v = chunk[i++]!; s[j & 3]! += v * v; j++; }
-      let s0 = s[0]!;
-      let s1 = s[1]!;
-      let s2 = s[2]!;
-      let s3 = s[3]!;
-      for (; i + 4 <= end; i += 4, j += 4) {
-        const a = chunk[i]!;
-        const b = chunk[i + 1]!;
-        const d = chunk[i + 2]!;
-        const e = chunk[i + 3]!;
-        s0 += a * a;
-        s1 += b * b;
-        s2 += d * d;
-        s3 += e * e;
-      }
-      s[0] = s0;
-      s[1] = s1;
-      s[2] = s2;
-      s[3] = s3;
-      while (i < end) { const v = chunk[i++]!; s[j & 3]! += v * v; j++; }
-      this.fill = j;
+    for (let i = 0; i < chunk.length;) {
+      const take = Math.min(chunk.length - i, NORM_CELL_ELEMS - this.fill);
+      addSquares(chunk, i, i + take, this.s, this.fill);
+      i += take;
+      this.fill += take;
       if (this.fill === NORM_CELL_ELEMS) {
-        this.total += (s[0]! + s[1]!) + (s[2]! + s[3]!);
-        s.fill(0);
+        this.total += cellTotal(this.s);
+        this.s.fill(0);
         this.fill = 0;
       }
     }
@@ -106,8 +98,7 @@ export class L2NormAccumulator {
   }
 
   get sumOfSquares(): number {
-    const s = this.s;
-    return this.fill > 0 ? this.total + ((s[0]! + s[1]!) + (s[2]! + s[3]!)) : this.total;
+    return this.fill > 0 ? this.total + cellTotal(this.s) : this.total;
   }
 
   get norm(): number {
