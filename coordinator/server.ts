@@ -71,10 +71,13 @@ export interface ServiceDeps {
 
 export { toStatus } from './grpc-status.js';
 
+/** Model downloads, and separately uploads, served at the same time unless ServiceDeps.maxConcurrentTransfers says otherwise. */
+export const DEFAULT_CONCURRENT_TRANSFERS = 8;
+
 export function federatedLearningImpl(deps: ServiceDeps): FederationHandlers {
   const { log } = deps;
-  const downloads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
-  const uploads = new TransferSlots(deps.maxConcurrentTransfers ?? 8);
+  const downloads = new TransferSlots(deps.maxConcurrentTransfers ?? DEFAULT_CONCURRENT_TRANSFERS);
+  const uploads = new TransferSlots(deps.maxConcurrentTransfers ?? DEFAULT_CONCURRENT_TRANSFERS);
   const timeouts = deps.streamTimeouts ?? { headerMs: 5_000, progressMs: 30_000 };
   // Per party (certificate identity): streams before their header, then one upload per model.
   const uploadStreams = new CallLimiter(deps.maxUploadsPerParty ?? 2);
