@@ -229,8 +229,7 @@ export async function receiveUpload(
     if (digest !== header.digest) throw invalid(`${who}: digest mismatch (announced ${header.digest}, content ${digest})`);
     await fh.sync();
     ok = true;
-    const sums = cellSums as Float64Array | null; // (assigned in settle)
-    return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received, ...(sums ? { sumOfSquares: foldCellSums(sums) } : {}) } };
+    return { admission, update: { header, infos, digest, path: admission.spoolPath, bytes: received, ...(cellSums ? { sumOfSquares: foldCellSums(cellSums) } : {}) } };
   } catch (err) {
     // A refused update leaves nothing; a stream that broke or went quiet keeps its verified
     // blocks for a resume (the round engine removes what is still there when the round closes).

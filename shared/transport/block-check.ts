@@ -12,14 +12,8 @@ import { cellSumsOfSquares } from '../aggregate/norms.js';
  * (at least bytes.length / 4 words).
  */
 export function firstNonFinite(bytes: Uint8Array, scratch: Uint32Array): number {
-  const n = bytes.length >> 2;
-  let w: Uint32Array;
-  if (bytes.byteOffset % 4 === 0) w = new Uint32Array(bytes.buffer, bytes.byteOffset, n); // aligned: no copy
-  else {
-    if (scratch.length < n) throw new RangeError(`finite check: scratch of ${scratch.length} words for ${n}`);
-    new Uint8Array(scratch.buffer, scratch.byteOffset, n * 4).set(bytes.subarray(0, n * 4));
-    w = scratch;
-  }
+  const { buffer, byteOffset, n } = alignedWords(bytes, scratch);
+  const w = new Uint32Array(buffer, byteOffset, n);
   const E = 0x7f800000;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -57,15 +51,16 @@ export type BlockResult =
 /** Checks one chunk and writes it; synchronous (run it on a worker thread, or accept the blocking). */
 export function checkAndWrite(job: BlockJob, scratch: Uint32Array): BlockResult {
   let cells: number[] | undefined;
-  if (job.finite && job.cells) {
-    cells = cellSumsOfSquares(floatsOf(job.data, scratch));
-    if (!cells.every(Number.isFinite)) {
+  if (job.finite) {
+    if (job.cells) {
+      const { buffer, byteOffset, n } = alignedWords(job.data, scratch);
+      cells = cellSumsOfSquares(new Float32Array(buffer, byteOffset, n));
+    }
+    // With cell sums, only a chunk with a non-finite cell is searched for the element to name.
+    if (!cells || !cells.every(Number.isFinite)) {
       const bad = firstNonFinite(job.data, scratch);
       if (bad >= 0) return { kind: 'non-finite', index: bad };
     }
-  } else if (job.finite) {
-    const bad = firstNonFinite(job.data, scratch);
-    if (bad >= 0) return { kind: 'non-finite', index: bad };
   }
   const actual = createHash('sha256').update(job.data).digest('hex');
   if (actual !== job.sha256) return { kind: 'sha-mismatch', actual };
@@ -84,11 +79,14 @@ export function checkAndWrite(job: BlockJob, scratch: Uint32Array): BlockResult 
   return cells ? { kind: 'ok', cells } : { kind: 'ok' };
 }
 
-/** The bytes as float32 values (little-endian): a view when they are 4-aligned, else a copy in `scratch`. */
-function floatsOf(bytes: Uint8Array, scratch: Uint32Array): Float32Array {
+/**
+ * Where the bytes' n = length / 4 little-endian words can be viewed at a 4-aligned offset: the bytes
+ * themselves when they are aligned (no copy), else a copy of them at the start of `scratch`.
+ */
+function alignedWords(bytes: Uint8Array, scratch: Uint32Array): { buffer: ArrayBufferLike; byteOffset: number; n: number } {
   const n = bytes.length >> 2;
-  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-  if (scratch.length < n) throw new RangeError(`sums of squares: scratch of ${scratch.length} words for ${n}`);
+  if (bytes.byteOffset % 4 === 0) return { buffer: bytes.buffer, byteOffset: bytes.byteOffset, n };
+  if (scratch.length < n) throw new RangeError(`block check: scratch of ${scratch.length} words for ${n}`);
   new Uint8Array(scratch.buffer, scratch.byteOffset, n * 4).set(bytes.subarray(0, n * 4));
-  return new Float32Array(scratch.buffer, scratch.byteOffset, n);
+  return { buffer: scratch.buffer, byteOffset: scratch.byteOffset, n };
 }

@@ -4,7 +4,7 @@
 // busy coordinator that garbage, not anything it holds, was most of its buffer memory: with 50
 // sites uploading at once it held ~50 MB of live buffers but reached 140-190 MB between collections
 // (bench/study-scale.ts). An ArrayBuffer moved into a message of a channel that is closed at once
-// is freed when the close completes (block-worker.ts frees its chunks the same way); the buffers
+// is freed when the close completes (freeArrayBuffers, which block-worker.ts uses for its chunks too); the buffers
 // are collected and moved in batches, so the cost is one channel per batch.
 import { MessageChannel } from 'node:worker_threads';
 
@@ -15,13 +15,22 @@ let batch: ArrayBuffer[] = [];
 let bytes = 0;
 let scheduled = false;
 
+/**
+ * Frees these ArrayBuffers' memory now (when the channel's close completes, on this thread's next
+ * turn) without a garbage collection: they are moved into a message of a channel closed at once,
+ * so they never become JavaScript objects again. Each must be detachable and listed once.
+ */
+export function freeArrayBuffers(buffers: ArrayBuffer[]): void {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(null, buffers);
+  port1.close();
+  port2.close();
+}
+
 function flush(): void {
   scheduled = false;
   if (batch.length === 0) return;
-  const { port1, port2 } = new MessageChannel();
-  port1.postMessage(null, batch);
-  port1.close();
-  port2.close();
+  freeArrayBuffers(batch);
   batch = [];
   bytes = 0;
 }
